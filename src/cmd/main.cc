@@ -1,0 +1,40 @@
+// keelson: one binary, one subcommand per component.
+#include <cstdio>
+#include <cstring>
+#include <string_view>
+
+#include "cmd/commands.h"
+
+namespace {
+
+void PrintUsage(std::FILE* out) {
+  std::fprintf(out,
+               "keelson - a Kubernetes-compatible container orchestrator\n\n"
+               "Usage: keelson <command> [flags]\n\n"
+               "Commands:\n"
+               "  version   print the version\n"
+               "  store     run the embedded store, serving the etcd v3 API\n\n"
+               "Run 'keelson <command> --help' for a command's flags.\n");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    PrintUsage(stderr);
+    return 2;
+  }
+  std::string_view cmd = argv[1];
+  if (cmd == "version" || cmd == "--version") {
+    std::printf("keelson version %s\n", KEELSON_VERSION);
+    return 0;
+  }
+  if (cmd == "help" || cmd == "--help" || cmd == "-h") {
+    PrintUsage(stdout);
+    return 0;
+  }
+  if (cmd == "store") return keelson::cmd::RunStoreCommand(argc - 1, argv + 1);
+  std::fprintf(stderr, "keelson: unknown command '%s'\n\n", argv[1]);
+  PrintUsage(stderr);
+  return 2;
+}
