@@ -11,7 +11,7 @@
 #include <fstream>
 #include <thread>
 
-#include "test/util/temp_dir.h"
+#include "test/util/processes.h"
 
 namespace keelson::store {
 namespace {
@@ -51,7 +51,7 @@ TEST(EmbeddedStoreTest, DataSurvivesReopen) {
   testing::TempDir dir;
   int64_t rev = 0, lease = 0;
   {
-    auto s = OpenEmbeddedStore(Opts(dir.path()));
+    auto s = OpenEmbeddedStore(Opts(dir.path().string()));
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     auto g = (*s)->LeaseGrant(300, 0);
     ASSERT_TRUE(g.ok());
@@ -62,7 +62,7 @@ TEST(EmbeddedStoreTest, DataSurvivesReopen) {
     ASSERT_TRUE(r.ok());
     rev = r->revision;
   }
-  auto s = OpenEmbeddedStore(Opts(dir.path()));
+  auto s = OpenEmbeddedStore(Opts(dir.path().string()));
   ASSERT_TRUE(s.ok()) << s.status().ToString();
   auto a = (*s)->Get("/a");
   ASSERT_TRUE(a.ok());
@@ -83,9 +83,9 @@ TEST(EmbeddedStoreTest, DataSurvivesReopen) {
 
 TEST(EmbeddedStoreTest, LockedDataDirIsRefused) {
   testing::TempDir dir;
-  auto first = OpenEmbeddedStore(Opts(dir.path()));
+  auto first = OpenEmbeddedStore(Opts(dir.path().string()));
   ASSERT_TRUE(first.ok());
-  auto second = OpenEmbeddedStore(Opts(dir.path()));
+  auto second = OpenEmbeddedStore(Opts(dir.path().string()));
   ASSERT_FALSE(second.ok());
   EXPECT_EQ(second.status().code(), StatusCode::kFailedPrecondition);
   EXPECT_NE(second.status().message().find("locked by another process"), std::string::npos)
@@ -96,21 +96,21 @@ TEST(EmbeddedStoreTest, LockedDataDirIsRefused) {
 
 TEST(EmbeddedStoreTest, ForeignDirectoryIsNeverOverwritten) {
   testing::TempDir dir;
-  fs::create_directories(dir.Sub("member/snap"));
-  std::ofstream(dir.Sub("member/wal")) << "not ours";
-  auto s = OpenEmbeddedStore(Opts(dir.path()));
+  fs::create_directories((dir.path() / "member/snap").string());
+  std::ofstream((dir.path() / "member/wal").string()) << "not ours";
+  auto s = OpenEmbeddedStore(Opts(dir.path().string()));
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.status().code(), StatusCode::kFailedPrecondition);
   EXPECT_NE(s.status().message().find("not a keelson store"), std::string::npos)
       << s.status().message();
-  EXPECT_EQ(ReadFile(dir.Sub("member/wal")), "not ours");
-  EXPECT_FALSE(fs::exists(dir.Sub("data.mdb")));
+  EXPECT_EQ(ReadFile((dir.path() / "member/wal").string()), "not ours");
+  EXPECT_FALSE(fs::exists((dir.path() / "data.mdb").string()));
 }
 
 TEST(EmbeddedStoreTest, OtherFormatIsRefused) {
   testing::TempDir dir;
-  std::ofstream(dir.Sub("FORMAT")) << "keelson-mvcc-99\n";
-  auto s = OpenEmbeddedStore(Opts(dir.path()));
+  std::ofstream((dir.path() / "FORMAT").string()) << "keelson-mvcc-99\n";
+  auto s = OpenEmbeddedStore(Opts(dir.path().string()));
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.status().message().find("keelson-mvcc-99"), std::string::npos);
 }
@@ -118,27 +118,27 @@ TEST(EmbeddedStoreTest, OtherFormatIsRefused) {
 TEST(EmbeddedStoreTest, CorruptDataFileIsReportedAndLeftAlone) {
   testing::TempDir dir;
   {
-    auto s = OpenEmbeddedStore(Opts(dir.path()));
+    auto s = OpenEmbeddedStore(Opts(dir.path().string()));
     ASSERT_TRUE(s.ok());
     ASSERT_TRUE((*s)->Put("/k", "v").ok());
   }
   {
     // Overwrite both meta pages.
-    std::fstream f(dir.Sub("data.mdb"), std::ios::in | std::ios::out | std::ios::binary);
+    std::fstream f((dir.path() / "data.mdb").string(), std::ios::in | std::ios::out | std::ios::binary);
     std::string junk(8192, '\x5a');
     f.write(junk.data(), static_cast<std::streamsize>(junk.size()));
   }
-  std::string before = ReadFile(dir.Sub("data.mdb"));
-  auto s = OpenEmbeddedStore(Opts(dir.path()));
+  std::string before = ReadFile((dir.path() / "data.mdb").string());
+  auto s = OpenEmbeddedStore(Opts(dir.path().string()));
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.status().code(), StatusCode::kFailedPrecondition);
   EXPECT_NE(s.status().message().find("corrupt"), std::string::npos) << s.status().message();
-  EXPECT_EQ(ReadFile(dir.Sub("data.mdb")), before);
+  EXPECT_EQ(ReadFile((dir.path() / "data.mdb").string()), before);
 }
 
 TEST(EmbeddedStoreTest, SlowWatcherCatchesUpFromDisk) {
   testing::TempDir dir;
-  auto o = Opts(dir.path());
+  auto o = Opts(dir.path().string());
   o.watch_cache_events = 16;  // a tiny in-memory window: most history comes from disk
   auto s = OpenEmbeddedStore(o);
   ASSERT_TRUE(s.ok());
@@ -180,7 +180,7 @@ TEST(EmbeddedStoreTest, CompactionRemovesOldVersionsFromDisk) {
   testing::TempDir dir;
   int64_t last = 0;
   {
-    auto s = OpenEmbeddedStore(Opts(dir.path()));
+    auto s = OpenEmbeddedStore(Opts(dir.path().string()));
     ASSERT_TRUE(s.ok());
     for (int i = 0; i < 500; ++i) {
       ASSERT_TRUE((*s)->Put("/k" + std::to_string(i % 10), "v").ok());
@@ -193,9 +193,9 @@ TEST(EmbeddedStoreTest, CompactionRemovesOldVersionsFromDisk) {
     EXPECT_EQ((*s)->Get("/k0").status().code(), StatusCode::kNotFound);
   }
   // Nine live keys remain, one version each; the deleted key left nothing behind.
-  EXPECT_EQ(CountEntries(dir.path(), "rev"), 9u);
-  EXPECT_EQ(CountEntries(dir.path(), "keys"), 9u);
-  auto s = OpenEmbeddedStore(Opts(dir.path()));
+  EXPECT_EQ(CountEntries(dir.path().string(), "rev"), 9u);
+  EXPECT_EQ(CountEntries(dir.path().string(), "keys"), 9u);
+  auto s = OpenEmbeddedStore(Opts(dir.path().string()));
   ASSERT_TRUE(s.ok());
   EXPECT_EQ((*s)->GetStatus()->compact_revision, last);
   RangeRequest all;
@@ -208,7 +208,7 @@ TEST(EmbeddedStoreTest, CompactionRemovesOldVersionsFromDisk) {
 
 TEST(EmbeddedStoreTest, AutomaticCompactionKeepsRetention) {
   testing::TempDir dir;
-  auto o = Opts(dir.path());
+  auto o = Opts(dir.path().string());
   o.auto_compact_retention = 1s;
   o.auto_compact_interval = 200ms;
   o.lease_check_interval = 100ms;
@@ -232,7 +232,7 @@ TEST(EmbeddedStoreTest, AutomaticCompactionKeepsRetention) {
 
 TEST(EmbeddedStoreTest, QuotaExceededFailsWritesButReadsGoOn) {
   testing::TempDir dir;
-  auto o = Opts(dir.path());
+  auto o = Opts(dir.path().string());
   o.quota_bytes = 2 << 20;
   auto s = OpenEmbeddedStore(o);
   ASSERT_TRUE(s.ok());
@@ -260,7 +260,7 @@ TEST(EmbeddedStoreTest, QuotaExceededFailsWritesButReadsGoOn) {
 
 TEST(EmbeddedStoreTest, FullDiskFailsWritesButReadsGoOn) {
   testing::TempDir dir;
-  std::string mnt = dir.Sub("small");
+  std::string mnt = (dir.path() / "small").string();
   fs::create_directories(mnt);
   if (::mount("tmpfs", mnt.c_str(), "tmpfs", 0, "size=1m") != 0) {
     GTEST_SKIP() << "cannot mount a small tmpfs here (needs root): " << std::strerror(errno);

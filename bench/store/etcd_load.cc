@@ -1,0 +1,346 @@
+// etcd_load: an etcd v3 gRPC load generator. It drives any server that speaks the etcd v3 API
+// (real etcd or `keelson store`) with one workload and prints one result line:
+//
+//   workload=put clients=256 value=256 ops=123456 secs=5.00 ops_per_sec=24691 p50_ms=9.8
+//   p99_ms=21.0 rss_mb=45.1 errors=0
+//
+// Workloads:
+//   put    each client puts to its own keys (key space --keys) as fast as answers come back
+//   range  linearizable single-key gets of one pre-written key
+//   watch  --watchers watch streams on one prefix, one writer putting --rate keys per second;
+//          latency is from the put being sent to each watcher receiving its event
+//
+// The server's resident set is read from /proc/<--server-pid>/status at the end of the run.
+#include <grpcpp/grpcpp.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "etcd/rpc.grpc.pb.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Flags {
+  std::string endpoint = "127.0.0.1:2379";
+  std::string workload = "put";
+  int clients = 1;
+  int conns = 0;  // 0: min(clients, 16)
+  int value_size = 256;
+  int keys = 100000;
+  double seconds = 5;
+  int watchers = 1000;
+  int rate = 200;  // watch workload: puts per second
+  int server_pid = 0;
+};
+
+bool ParseFlags(int argc, char** argv, Flags* f) {
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto eq = a.find('=');
+    if (a.rfind("--", 0) != 0 || eq == std::string::npos) {
+      std::fprintf(stderr, "etcd_load: flags are --name=value, got '%s'\n", a.c_str());
+      return false;
+    }
+    std::string k = a.substr(2, eq - 2), v = a.substr(eq + 1);
+    if (k == "endpoint") f->endpoint = v;
+    else if (k == "workload") f->workload = v;
+    else if (k == "clients") f->clients = std::stoi(v);
+    else if (k == "conns") f->conns = std::stoi(v);
+    else if (k == "value-size") f->value_size = std::stoi(v);
+    else if (k == "keys") f->keys = std::stoi(v);
+    else if (k == "seconds") f->seconds = std::stod(v);
+    else if (k == "watchers") f->watchers = std::stoi(v);
+    else if (k == "rate") f->rate = std::stoi(v);
+    else if (k == "server-pid") f->server_pid = std::stoi(v);
+    else {
+      std::fprintf(stderr, "etcd_load: unknown flag --%s\n", k.c_str());
+      return false;
+    }
+  }
+  if (f->endpoint.rfind("http://", 0) == 0) f->endpoint = f->endpoint.substr(7);
+  if (f->conns <= 0) f->conns = std::min(f->clients, 16);
+  return true;
+}
+
+double RssMb(int pid) {
+  if (pid <= 0) return 0;
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
+  }
+  return 0;
+}
+
+struct Recorder {
+  std::mutex mu;
+  std::vector<double> latencies_ms;
+  std::atomic<int64_t> errors{0};
+  void Add(std::vector<double>& local) {
+    std::lock_guard l(mu);
+    latencies_ms.insert(latencies_ms.end(), local.begin(), local.end());
+  }
+  double Percentile(double p) {
+    if (latencies_ms.empty()) return 0;
+    std::sort(latencies_ms.begin(), latencies_ms.end());
+    size_t i = std::min(latencies_ms.size() - 1,
+                        static_cast<size_t>(p * static_cast<double>(latencies_ms.size())));
+    return latencies_ms[i];
+  }
+};
+
+std::vector<std::shared_ptr<grpc::Channel>> MakeChannels(const Flags& f) {
+  std::vector<std::shared_ptr<grpc::Channel>> chans;
+  for (int i = 0; i < f.conns; ++i) {
+    grpc::ChannelArguments args;
+    args.SetInt("grpc.channel_id", i);  // distinct arguments: a connection each
+    args.SetMaxReceiveMessageSize(64 << 20);
+    chans.push_back(
+        grpc::CreateCustomChannel(f.endpoint, grpc::InsecureChannelCredentials(), args));
+  }
+  return chans;
+}
+
+// One closed-loop client: issues the next request when the previous one is answered.
+class UnaryClient {
+ public:
+  UnaryClient(etcdserverpb::KV::Stub* stub, const Flags& f, int id, Clock::time_point end,
+              Recorder* rec, std::atomic<int>* live)
+      : stub_(stub), f_(f), id_(id), end_(end), rec_(rec), live_(live),
+        value_(static_cast<size_t>(f.value_size), 'v') {}
+
+  void Start() { Issue(); }
+
+ private:
+  void Issue() {
+    if (Clock::now() >= end_) {
+      rec_->Add(lat_);
+      live_->fetch_sub(1);
+      return;
+    }
+    ctx_ = std::make_unique<grpc::ClientContext>();
+    ctx_->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    start_ = Clock::now();
+    if (f_.workload == "put") {
+      put_.set_key("/bench/" + std::to_string(id_) + "/" + std::to_string(seq_++ % f_.keys));
+      put_.set_value(value_);
+      stub_->async()->Put(ctx_.get(), &put_, &put_resp_, [this](grpc::Status s) { Done(s); });
+    } else {
+      range_.set_key("/bench/range-key");
+      stub_->async()->Range(ctx_.get(), &range_, &range_resp_,
+                            [this](grpc::Status s) { Done(s); });
+    }
+  }
+
+  void Done(const grpc::Status& s) {
+    if (!s.ok()) {
+      if (rec_->errors.fetch_add(1) < 5) {
+        std::fprintf(stderr, "etcd_load: %s\n", s.error_message().c_str());
+      }
+    } else {
+      lat_.push_back(std::chrono::duration<double, std::milli>(Clock::now() - start_).count());
+    }
+    Issue();
+  }
+
+  etcdserverpb::KV::Stub* stub_;
+  const Flags& f_;
+  int id_;
+  Clock::time_point end_;
+  Recorder* rec_;
+  std::atomic<int>* live_;
+  std::string value_;
+  int64_t seq_ = 0;
+  std::unique_ptr<grpc::ClientContext> ctx_;
+  etcdserverpb::PutRequest put_;
+  etcdserverpb::PutResponse put_resp_;
+  etcdserverpb::RangeRequest range_;
+  etcdserverpb::RangeResponse range_resp_;
+  Clock::time_point start_;
+  std::vector<double> lat_;
+};
+
+int RunUnary(const Flags& f) {
+  auto chans = MakeChannels(f);
+  std::vector<std::unique_ptr<etcdserverpb::KV::Stub>> stubs;
+  for (auto& c : chans) stubs.push_back(etcdserverpb::KV::NewStub(c));
+  if (f.workload == "range") {
+    grpc::ClientContext ctx;
+    etcdserverpb::PutRequest req;
+    etcdserverpb::PutResponse resp;
+    req.set_key("/bench/range-key");
+    req.set_value(std::string(static_cast<size_t>(f.value_size), 'r'));
+    auto s = stubs[0]->Put(&ctx, req, &resp);
+    if (!s.ok()) {
+      std::fprintf(stderr, "etcd_load: setup put: %s\n", s.error_message().c_str());
+      return 1;
+    }
+  }
+  Recorder rec;
+  std::atomic<int> live{f.clients};
+  auto start = Clock::now();
+  auto end = start + std::chrono::duration_cast<Clock::duration>(
+                         std::chrono::duration<double>(f.seconds));
+  std::vector<std::unique_ptr<UnaryClient>> clients;
+  for (int i = 0; i < f.clients; ++i) {
+    clients.push_back(std::make_unique<UnaryClient>(stubs[i % stubs.size()].get(), f, i, end,
+                                                    &rec, &live));
+  }
+  for (auto& c : clients) c->Start();
+  while (live.load() > 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  double secs = std::chrono::duration<double>(Clock::now() - start).count();
+  size_t ops = rec.latencies_ms.size();
+  std::printf(
+      "workload=%s clients=%d value=%d ops=%zu secs=%.2f ops_per_sec=%.0f p50_ms=%.2f "
+      "p99_ms=%.2f rss_mb=%.1f errors=%lld\n",
+      f.workload.c_str(), f.clients, f.value_size, ops, secs, static_cast<double>(ops) / secs,
+      rec.Percentile(0.5), rec.Percentile(0.99), RssMb(f.server_pid),
+      static_cast<long long>(rec.errors.load()));
+  return rec.errors.load() == 0 ? 0 : 1;
+}
+
+// A watch stream: one watcher on /bench/watch/, recording the delay of each event.
+class Watcher : public grpc::ClientBidiReactor<etcdserverpb::WatchRequest,
+                                               etcdserverpb::WatchResponse> {
+ public:
+  Watcher(etcdserverpb::Watch::Stub* stub, Recorder* rec) : rec_(rec) {
+    stub->async()->Watch(&ctx_, this);
+    auto* c = req_.mutable_create_request();
+    c->set_key("/bench/watch/");
+    c->set_range_end("/bench/watch0");
+    StartWrite(&req_);
+    StartRead(&resp_);
+    StartCall();
+  }
+
+  void OnWriteDone(bool) override {}
+  void OnReadDone(bool ok) override {
+    if (!ok) return;
+    if (resp_.created()) {
+      std::lock_guard l(mu_);
+      created_ = true;
+      cv_.notify_all();
+    }
+    auto now = std::chrono::system_clock::now().time_since_epoch();
+    double now_ms = std::chrono::duration<double, std::milli>(now).count();
+    for (const auto& ev : resp_.events()) {
+      // The value carries the writer's send time in microseconds since the epoch.
+      double sent_ms = std::stod(ev.kv().value()) / 1000.0;
+      lat_.push_back(now_ms - sent_ms);
+    }
+    StartRead(&resp_);
+  }
+  void OnDone(const grpc::Status&) override {
+    std::lock_guard l(mu_);
+    done_ = true;
+    cv_.notify_all();
+  }
+
+  bool WaitCreated(std::chrono::seconds limit) {
+    std::unique_lock l(mu_);
+    return cv_.wait_for(l, limit, [&] { return created_ || done_; }) && created_;
+  }
+  void Finish() {
+    ctx_.TryCancel();
+    std::unique_lock l(mu_);
+    cv_.wait(l, [&] { return done_; });
+    rec_->Add(lat_);
+  }
+  size_t received() const { return lat_.size(); }
+
+ private:
+  Recorder* rec_;
+  grpc::ClientContext ctx_;
+  etcdserverpb::WatchRequest req_;
+  etcdserverpb::WatchResponse resp_;
+  std::vector<double> lat_;  // touched only by the reactor until OnDone
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool created_ = false, done_ = false;
+};
+
+int RunWatch(const Flags& f) {
+  auto chans = MakeChannels(f);
+  std::vector<std::unique_ptr<etcdserverpb::Watch::Stub>> wstubs;
+  for (auto& c : chans) wstubs.push_back(etcdserverpb::Watch::NewStub(c));
+  auto kv = etcdserverpb::KV::NewStub(chans[0]);
+  Recorder rec;
+  std::vector<std::unique_ptr<Watcher>> ws;
+  for (int i = 0; i < f.watchers; ++i) {
+    ws.push_back(std::make_unique<Watcher>(wstubs[i % wstubs.size()].get(), &rec));
+  }
+  for (auto& w : ws) {
+    if (!w->WaitCreated(std::chrono::seconds(60))) {
+      std::fprintf(stderr, "etcd_load: a watch was not created\n");
+      return 1;
+    }
+  }
+  auto start = Clock::now();
+  auto end = start + std::chrono::duration_cast<Clock::duration>(
+                         std::chrono::duration<double>(f.seconds));
+  auto interval = std::chrono::microseconds(1000000 / std::max(1, f.rate));
+  int64_t puts = 0;
+  auto next = start;
+  while (Clock::now() < end) {
+    grpc::ClientContext ctx;
+    etcdserverpb::PutRequest req;
+    etcdserverpb::PutResponse resp;
+    req.set_key("/bench/watch/" + std::to_string(puts % 100));
+    auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+                  std::chrono::system_clock::now().time_since_epoch())
+                  .count();
+    req.set_value(std::to_string(us));
+    auto s = kv->Put(&ctx, req, &resp);
+    if (!s.ok()) {
+      rec.errors++;
+    } else {
+      ++puts;
+    }
+    next += interval;
+    std::this_thread::sleep_until(next);
+  }
+  // Give the last events time to arrive.
+  auto drain_end = Clock::now() + std::chrono::seconds(10);
+  while (Clock::now() < drain_end) {
+    size_t got = 0;
+    for (auto& w : ws) got += w->received();
+    if (got >= static_cast<size_t>(puts) * ws.size()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  double secs = std::chrono::duration<double>(Clock::now() - start).count();
+  double rss = RssMb(f.server_pid);
+  for (auto& w : ws) w->Finish();
+  size_t delivered = rec.latencies_ms.size();
+  size_t expected = static_cast<size_t>(puts) * ws.size();
+  std::printf(
+      "workload=watch watchers=%d puts=%lld delivered=%zu expected=%zu secs=%.2f "
+      "events_per_sec=%.0f p50_ms=%.2f p99_ms=%.2f rss_mb=%.1f errors=%lld\n",
+      f.watchers, static_cast<long long>(puts), delivered, expected, secs,
+      static_cast<double>(delivered) / secs, rec.Percentile(0.5), rec.Percentile(0.99), rss,
+      static_cast<long long>(rec.errors.load()));
+  return delivered == expected && rec.errors.load() == 0 ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Flags f;
+  if (!ParseFlags(argc, argv, &f)) return 2;
+  if (f.workload == "put" || f.workload == "range") return RunUnary(f);
+  if (f.workload == "watch") return RunWatch(f);
+  std::fprintf(stderr, "etcd_load: unknown workload '%s'\n", f.workload.c_str());
+  return 2;
+}

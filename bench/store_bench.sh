@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Side-by-side benchmark of `keelson store` and real etcd (Debian's etcd-server 3.4) with one
+# load generator (bench/store/etcd_load.cc) speaking the etcd v3 gRPC API to both, in the
+# same run, on this machine. Both servers sync every commit to disk before answering (etcd
+# always fsyncs its WAL; keelson store syncs each group commit).
+#
+#   bench/store_bench.sh [seconds-per-workload]      (default 5)
+#
+# Prints one line per server and workload, then the keelson/etcd ratios.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SECS=${1:-5}
+BUILD_DIR=${BUILD_DIR:-build}
+KEELSON="$BUILD_DIR/keelson"
+LOAD="$BUILD_DIR/bench/etcd_load"
+[ -x "$KEELSON" ] && [ -x "$LOAD" ] || { echo "build first: scripts/build.sh" >&2; exit 1; }
+command -v etcd >/dev/null || { echo "etcd not installed: scripts/install-deps.sh" >&2; exit 1; }
+
+WORK=$(mktemp -d /var/tmp/keelson-bench-XXXXXX)
+PIDS=()
+cleanup() { for p in "${PIDS[@]:-}"; do kill -9 "$p" 2>/dev/null || true; done; rm -rf "$WORK"; }
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+wait_ready() {  # endpoint
+  for _ in $(seq 1 100); do
+    if ETCDCTL_API=3 etcdctl --endpoints="$1" --dial-timeout=1s endpoint health >/dev/null 2>&1; then return 0; fi
+    sleep 0.1
+  done
+  echo "server at $1 did not come up" >&2; return 1
+}
+
+start_etcd() {
+  local cport=$(free_port) pport=$(free_port)
+  etcd --name bench --data-dir "$WORK/etcd" \
+    --listen-client-urls "http://127.0.0.1:$cport" --advertise-client-urls "http://127.0.0.1:$cport" \
+    --listen-peer-urls "http://127.0.0.1:$pport" --initial-advertise-peer-urls "http://127.0.0.1:$pport" \
+    --initial-cluster "bench=http://127.0.0.1:$pport" --quota-backend-bytes 8589934592 \
+    --log-level error >"$WORK/etcd.log" 2>&1 &
+  SERVER_PID=$!; PIDS+=("$SERVER_PID"); ENDPOINT="127.0.0.1:$cport"
+  wait_ready "http://$ENDPOINT"
+}
+
+start_keelson() {
+  local cport=$(free_port)
+  "$KEELSON" store --data-dir "$WORK/keelson" --listen-client-urls "http://127.0.0.1:$cport" \
+    >"$WORK/keelson.log" 2>&1 &
+  SERVER_PID=$!; PIDS+=("$SERVER_PID"); ENDPOINT="127.0.0.1:$cport"
+  wait_ready "http://$ENDPOINT"
+}
+
+stop_server() { kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; }
+
+WORKLOADS=(
+  "put_256B_c1    --workload=put --value-size=256 --clients=1"
+  "put_256B_c16   --workload=put --value-size=256 --clients=16"
+  "put_256B_c256  --workload=put --value-size=256 --clients=256"
+  "put_4KiB_c1    --workload=put --value-size=4096 --clients=1"
+  "put_4KiB_c16   --workload=put --value-size=4096 --clients=16"
+  "put_4KiB_c256  --workload=put --value-size=4096 --clients=256"
+  "range_c16      --workload=range --clients=16"
+  "range_c256     --workload=range --clients=256"
+  "watch_1000     --workload=watch --watchers=1000 --rate=100 --conns=10"
+)
+
+declare -A RESULT
+for server in etcd keelson; do
+  rm -rf "$WORK/etcd" "$WORK/keelson"
+  "start_$server"
+  for w in "${WORKLOADS[@]}"; do
+    name=${w%% *}; args=${w#* }
+    line=$("$LOAD" --endpoint="$ENDPOINT" --seconds="$SECS" --server-pid="$SERVER_PID" $args || true)
+    RESULT["$server/$name"]="$line"
+    printf '%-8s %-14s %s\n' "$server" "$name" "$line"
+  done
+  stop_server
+done
+
+field() { sed -n "s/.*\b$2=\([0-9.]*\).*/\1/p" <<<"$1"; }
+echo
+printf '%-14s %12s %12s %8s   %10s %10s   %9s %9s\n' workload etcd_ops keelson_ops ratio etcd_p99 keel_p99 etcd_rss keel_rss
+for w in "${WORKLOADS[@]}"; do
+  name=${w%% *}
+  e=${RESULT["etcd/$name"]}; k=${RESULT["keelson/$name"]}
+  key=ops_per_sec; [[ $name == watch* ]] && key=events_per_sec
+  eo=$(field "$e" $key); ko=$(field "$k" $key)
+  ratio=$(python3 -c "print(f'{float(\"$ko\" or 0)/max(float(\"$eo\" or 0),1e-9):.2f}')")
+  printf '%-14s %12s %12s %7sx   %10s %10s   %9s %9s\n' "$name" "$eo" "$ko" "$ratio" \
+    "$(field "$e" p99_ms)ms" "$(field "$k" p99_ms)ms" "$(field "$e" rss_mb)MB" "$(field "$k" rss_mb)MB"
+done
