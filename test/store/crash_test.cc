@@ -33,8 +33,10 @@ int Rounds() {
 }
 
 std::unique_ptr<etcdserverpb::KV::Stub> Connect(const std::string& endpoint) {
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(-1);  // the verification reads every key at once
   return etcdserverpb::KV::NewStub(
-      grpc::CreateChannel(endpoint, grpc::InsecureChannelCredentials()));
+      grpc::CreateCustomChannel(endpoint, grpc::InsecureChannelCredentials(), args));
 }
 
 TEST(StoreCrashTest, AcknowledgedWritesSurviveSigkill) {
@@ -86,7 +88,8 @@ TEST(StoreCrashTest, AcknowledgedWritesSurviveSigkill) {
     all.set_range_end("/crash0");
     etcdserverpb::RangeResponse resp;
     grpc::ClientContext ctx;
-    ASSERT_TRUE(kv->Range(&ctx, all, &resp).ok());
+    auto st = kv->Range(&ctx, all, &resp);
+    ASSERT_TRUE(st.ok()) << st.error_message();
     std::map<std::string, int64_t> rev_of;
     for (const auto& k : resp.kvs()) rev_of[k.key()] = k.mod_revision();
     for (const auto& a : all_acked) {
