@@ -44,6 +44,7 @@ struct Flags {
   int watchers = 1000;
   int rate = 200;  // watch workload: puts per second
   int server_pid = 0;
+  int client_threads = 1;
 };
 
 bool ParseFlags(int argc, char** argv, Flags* f) {
@@ -65,6 +66,7 @@ bool ParseFlags(int argc, char** argv, Flags* f) {
     else if (k == "watchers") f->watchers = std::stoi(v);
     else if (k == "rate") f->rate = std::stoi(v);
     else if (k == "server-pid") f->server_pid = std::stoi(v);
+    else if (k == "client-threads") f->client_threads = std::max(1, std::stoi(v));
     else {
       std::fprintf(stderr, "etcd_load: unknown flag --%s\n", k.c_str());
       return false;
@@ -114,64 +116,69 @@ std::vector<std::shared_ptr<grpc::Channel>> MakeChannels(const Flags& f) {
   return chans;
 }
 
-// One closed-loop client: issues the next request when the previous one is answered.
-class UnaryClient {
- public:
-  UnaryClient(etcdserverpb::KV::Stub* stub, const Flags& f, int id, Clock::time_point end,
-              Recorder* rec, std::atomic<int>* live)
-      : stub_(stub), f_(f), id_(id), end_(end), rec_(rec), live_(live),
-        value_(static_cast<size_t>(f.value_size), 'v') {}
+// Closed-loop clients on completion queues: each client has one request in flight and
+// issues the next when the answer arrives. `--client-threads` threads each drive their share
+// of the clients from their own queue, so the generator's cost per request stays small.
+struct ClientSlot {
+  int id = 0;
+  int64_t seq = 0;
+  std::unique_ptr<grpc::ClientContext> ctx;
+  etcdserverpb::PutRequest put;
+  etcdserverpb::PutResponse put_resp;
+  etcdserverpb::RangeRequest range;
+  etcdserverpb::RangeResponse range_resp;
+  std::unique_ptr<grpc::ClientAsyncResponseReader<etcdserverpb::PutResponse>> put_rpc;
+  std::unique_ptr<grpc::ClientAsyncResponseReader<etcdserverpb::RangeResponse>> range_rpc;
+  grpc::Status status;
+  Clock::time_point start;
+  etcdserverpb::KV::Stub* stub = nullptr;
+};
 
-  void Start() { Issue(); }
-
- private:
-  void Issue() {
-    if (Clock::now() >= end_) {
-      rec_->Add(lat_);
-      live_->fetch_sub(1);
-      return;
-    }
-    ctx_ = std::make_unique<grpc::ClientContext>();
-    ctx_->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
-    start_ = Clock::now();
-    if (f_.workload == "put") {
-      put_.set_key("/bench/" + std::to_string(id_) + "/" + std::to_string(seq_++ % f_.keys));
-      put_.set_value(value_);
-      stub_->async()->Put(ctx_.get(), &put_, &put_resp_, [this](grpc::Status s) { Done(s); });
-    } else {
-      range_.set_key("/bench/range-key");
-      stub_->async()->Range(ctx_.get(), &range_, &range_resp_,
-                            [this](grpc::Status s) { Done(s); });
-    }
+void Issue(ClientSlot* c, const Flags& f, const std::string& value, grpc::CompletionQueue* cq) {
+  c->ctx = std::make_unique<grpc::ClientContext>();
+  c->ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  c->start = Clock::now();
+  if (f.workload == "put") {
+    c->put.set_key("/bench/" + std::to_string(c->id) + "/" + std::to_string(c->seq++ % f.keys));
+    c->put.set_value(value);
+    c->put_rpc = c->stub->AsyncPut(c->ctx.get(), c->put, cq);
+    c->put_rpc->Finish(&c->put_resp, &c->status, c);
+  } else {
+    c->range.set_key("/bench/range-key");
+    c->range_rpc = c->stub->AsyncRange(c->ctx.get(), c->range, cq);
+    c->range_rpc->Finish(&c->range_resp, &c->status, c);
   }
+}
 
-  void Done(const grpc::Status& s) {
-    if (!s.ok()) {
-      if (rec_->errors.fetch_add(1) < 5) {
-        std::fprintf(stderr, "etcd_load: %s\n", s.error_message().c_str());
+void DriveClients(const Flags& f, std::vector<ClientSlot*> slots, Clock::time_point end,
+                  Recorder* rec) {
+  grpc::CompletionQueue cq;
+  std::string value(static_cast<size_t>(f.value_size), 'v');
+  std::vector<double> lat;
+  for (auto* c : slots) Issue(c, f, value, &cq);
+  size_t live = slots.size();
+  void* tag;
+  bool ok;
+  while (live > 0 && cq.Next(&tag, &ok)) {
+    auto* c = static_cast<ClientSlot*>(tag);
+    if (!ok || !c->status.ok()) {
+      if (rec->errors.fetch_add(1) < 5) {
+        std::fprintf(stderr, "etcd_load: %s\n", c->status.error_message().c_str());
       }
     } else {
-      lat_.push_back(std::chrono::duration<double, std::milli>(Clock::now() - start_).count());
+      lat.push_back(std::chrono::duration<double, std::milli>(Clock::now() - c->start).count());
     }
-    Issue();
+    if (Clock::now() >= end) {
+      --live;
+    } else {
+      Issue(c, f, value, &cq);
+    }
   }
-
-  etcdserverpb::KV::Stub* stub_;
-  const Flags& f_;
-  int id_;
-  Clock::time_point end_;
-  Recorder* rec_;
-  std::atomic<int>* live_;
-  std::string value_;
-  int64_t seq_ = 0;
-  std::unique_ptr<grpc::ClientContext> ctx_;
-  etcdserverpb::PutRequest put_;
-  etcdserverpb::PutResponse put_resp_;
-  etcdserverpb::RangeRequest range_;
-  etcdserverpb::RangeResponse range_resp_;
-  Clock::time_point start_;
-  std::vector<double> lat_;
-};
+  cq.Shutdown();
+  while (cq.Next(&tag, &ok)) {
+  }
+  rec->Add(lat);
+}
 
 int RunUnary(const Flags& f) {
   auto chans = MakeChannels(f);
@@ -190,17 +197,21 @@ int RunUnary(const Flags& f) {
     }
   }
   Recorder rec;
-  std::atomic<int> live{f.clients};
+  std::vector<ClientSlot> slots(static_cast<size_t>(f.clients));
+  std::vector<std::vector<ClientSlot*>> per_thread(static_cast<size_t>(f.client_threads));
+  for (int i = 0; i < f.clients; ++i) {
+    slots[i].id = i;
+    slots[i].stub = stubs[i % stubs.size()].get();
+    per_thread[i % f.client_threads].push_back(&slots[i]);
+  }
   auto start = Clock::now();
   auto end = start + std::chrono::duration_cast<Clock::duration>(
                          std::chrono::duration<double>(f.seconds));
-  std::vector<std::unique_ptr<UnaryClient>> clients;
-  for (int i = 0; i < f.clients; ++i) {
-    clients.push_back(std::make_unique<UnaryClient>(stubs[i % stubs.size()].get(), f, i, end,
-                                                    &rec, &live));
+  std::vector<std::thread> threads;
+  for (auto& group : per_thread) {
+    if (!group.empty()) threads.emplace_back(DriveClients, std::cref(f), group, end, &rec);
   }
-  for (auto& c : clients) c->Start();
-  while (live.load() > 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  for (auto& t : threads) t.join();
   double secs = std::chrono::duration<double>(Clock::now() - start).count();
   size_t ops = rec.latencies_ms.size();
   std::printf(
