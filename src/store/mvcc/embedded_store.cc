@@ -1015,7 +1015,8 @@ Status StoreImpl::Open() {
   if (mdb_get(rt->get(), meta_db_, &pk, &pv) == 0 && pv.mv_size == Revision::kSize) {
     compact_pending_ = Revision::Decode(static_cast<const char*>(pv.mv_data)).main < compact_rev_;
   }
-  hub_ = std::make_shared<WatchHub>(this, opts_.watch_cache_events, current_rev_, compact_rev_);
+  hub_ = std::make_shared<WatchHub>(this, opts_.watch_cache_events, opts_.watch_cache_bytes,
+                                    current_rev_, compact_rev_);
   committer_ = std::thread([this] { CommitLoop(); });
   housekeeper_ = std::thread([this] { HousekeepingLoop(); });
   if (compact_pending_) {

@@ -25,8 +25,10 @@ struct EmbeddedOptions {
   // `auto_compact_interval`.
   std::chrono::seconds auto_compact_retention{std::chrono::minutes(5)};
   std::chrono::milliseconds auto_compact_interval{std::chrono::minutes(1)};
-  // Recent events kept in memory for watchers; older ones are read back from disk.
-  size_t watch_cache_events = 100000;
+  // Recent events kept in memory for watchers (at most this many, and about this many
+  // bytes); older ones are read back from disk.
+  size_t watch_cache_events = 50000;
+  size_t watch_cache_bytes = 16 << 20;
   // Largest number of transactions applied in one group commit.
   size_t max_batch = 4096;
   // How often expired leases are looked for.

@@ -21,6 +21,12 @@ struct WatchHub::StreamState {
 
 namespace {
 
+size_t EventBytes(const Event& e) {
+  size_t n = sizeof(Event) + e.kv.key.size() + e.kv.value.size();
+  if (e.prev_kv) n += e.prev_kv->key.size() + e.prev_kv->value.size();
+  return n;
+}
+
 bool Matches(const WatchOptions& o, const Event& e) {
   if (e.type == Event::Type::kPut && o.filter_put) return false;
   if (e.type == Event::Type::kDelete && o.filter_delete) return false;
@@ -72,10 +78,11 @@ class HubStream final : public WatchStream {
   std::shared_ptr<WatchHub::StreamState> s_;
 };
 
-WatchHub::WatchHub(HistoryReader* reader, size_t window_events, int64_t current_revision,
-                   int64_t compact_revision)
+WatchHub::WatchHub(HistoryReader* reader, size_t window_events, size_t window_bytes,
+                   int64_t current_revision, int64_t compact_revision)
     : reader_(reader),
       window_events_(std::max<size_t>(window_events, 1)),
+      window_bytes_(window_bytes),
       window_start_(current_revision + 1),
       current_(current_revision),
       compact_(compact_revision) {}
@@ -141,12 +148,18 @@ void WatchHub::Publish(std::vector<std::shared_ptr<const Event>> events, int64_t
   std::vector<std::shared_ptr<StreamState>> to_wake;
   {
     std::lock_guard l(mu_);
-    for (auto& e : events) window_.push_back(std::move(e));
+    for (auto& e : events) {
+      bytes_ += EventBytes(*e);
+      window_.push_back(std::move(e));
+    }
     current_ = revision;
     // Evict whole revisions from the front.
-    while (window_.size() > window_events_) {
+    while (window_.size() > window_events_ || bytes_ > window_bytes_) {
       int64_t r = window_.front()->kv.mod_revision;
-      while (!window_.empty() && window_.front()->kv.mod_revision == r) window_.pop_front();
+      while (!window_.empty() && window_.front()->kv.mod_revision == r) {
+        bytes_ -= EventBytes(*window_.front());
+        window_.pop_front();
+      }
       window_start_ = r + 1;
     }
     if (window_.empty()) window_start_ = current_ + 1;

@@ -40,8 +40,9 @@ class HistoryReader {
 class WatchHub : public std::enable_shared_from_this<WatchHub> {
  public:
   // `reader` must outlive the hub or Close() must be called before it goes away.
-  WatchHub(HistoryReader* reader, size_t window_events, int64_t current_revision,
-           int64_t compact_revision);
+  // The window holds at most `window_events` events and about `window_bytes` bytes.
+  WatchHub(HistoryReader* reader, size_t window_events, size_t window_bytes,
+           int64_t current_revision, int64_t compact_revision);
 
   // A stream from opts.start_revision (<= 0: after the current revision).
   std::unique_ptr<WatchStream> NewStream(const WatchOptions& opts);
@@ -74,6 +75,8 @@ class WatchHub : public std::enable_shared_from_this<WatchHub> {
   std::condition_variable cv_;
   HistoryReader* reader_;
   const size_t window_events_;
+  const size_t window_bytes_;
+  size_t bytes_ = 0;  // approximate size of window_
   std::deque<std::shared_ptr<const Event>> window_;  // events in revision order
   int64_t window_start_;  // every event of revisions >= window_start_ is in window_
   int64_t current_;
