@@ -5,10 +5,15 @@
 # always fsyncs its WAL; keelson store syncs each group commit).
 #
 #   bench/store_bench.sh [seconds-per-workload]      (default 5)
+#   bench/store_bench.sh startup [keys]               (default 1000000)
 #
-# Prints one line per server and workload, then the keelson/etcd ratios.
+# The first form prints one line per server and workload, then the keelson/etcd ratios. The
+# second loads `keys` distinct keys, each written twice (2 x keys revisions), into each
+# server, restarts it, and prints the time until it answers again and its memory then.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+MODE=throughput
+if [ "${1:-}" = startup ]; then MODE=startup; shift; fi
 SECS=${1:-5}
 BUILD_DIR=${BUILD_DIR:-build}
 KEELSON="$BUILD_DIR/keelson"
@@ -23,10 +28,14 @@ trap cleanup EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-wait_ready() {  # endpoint
-  for _ in $(seq 1 100); do
-    if ETCDCTL_API=3 etcdctl --endpoints="$1" --dial-timeout=1s endpoint health >/dev/null 2>&1; then return 0; fi
-    sleep 0.1
+wait_ready() {  # endpoint: the port accepts connections, then a health check passes
+  local port=${1##*:}
+  for _ in $(seq 1 3000); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null &&
+       ETCDCTL_API=3 etcdctl --endpoints="$1" --dial-timeout=2s endpoint health >/dev/null 2>&1; then
+      return 0
+    fi
+    sleep 0.01
   done
   echo "server at $1 did not come up" >&2; return 1
 }
@@ -51,6 +60,33 @@ start_keelson() {
 }
 
 stop_server() { kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; }
+
+rss_mb() { awk '/VmRSS/ {printf "%.1f", $2/1024}' "/proc/$1/status"; }
+
+if [ "$MODE" = startup ]; then
+  KEYS=${1:-1000000}
+  CLIENTS=250
+  printf '%-8s %10s %12s %14s %12s %10s\n' server keys revisions startup_ms rss_mb db_mb
+  for server in etcd keelson; do
+    rm -rf "$WORK/etcd" "$WORK/keelson"
+    "start_$server"
+    # Every client cycles over KEYS/CLIENTS keys of its own: KEYS distinct keys, twice each.
+    "$LOAD" --endpoint="$ENDPOINT" --workload=put --clients=$CLIENTS --keys=$((KEYS / CLIENTS)) \
+      --value-size=256 --total=$((2 * KEYS)) >/dev/null
+    stop_server
+    t0=$(date +%s%N)
+    "start_$server"
+    t1=$(date +%s%N)
+    ETCDCTL_API=3 etcdctl --endpoints="http://$ENDPOINT" get /bench/0/0 >/dev/null
+    rev=$(ETCDCTL_API=3 etcdctl --endpoints="http://$ENDPOINT" endpoint status -w json | \
+      python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["Status"]["header"]["revision"])')
+    db=$(du -sm "$WORK/$server" | cut -f1)
+    printf '%-8s %10s %12s %14s %12s %10s\n' "$server" "$KEYS" "$rev" \
+      "$(( (t1 - t0) / 1000000 ))" "$(rss_mb "$SERVER_PID")" "$db"
+    stop_server
+  done
+  exit 0
+fi
 
 WORKLOADS=(
   "put_256B_c1    --workload=put --value-size=256 --clients=1"

@@ -7,6 +7,7 @@
 // Workloads:
 //   put    each client puts to its own keys (key space --keys) as fast as answers come back
 //   range  linearizable single-key gets of one pre-written key
+//   (--total=N stops a put or range run after N requests instead of after --seconds)
 //   watch  --watchers watch streams on one prefix, one writer putting --rate keys per second;
 //          latency is from the put being sent to each watcher receiving its event
 //
@@ -45,6 +46,7 @@ struct Flags {
   int rate = 200;  // watch workload: puts per second
   int server_pid = 0;
   int client_threads = 1;
+  int64_t total = 0;  // stop after this many requests (0: run for --seconds)
 };
 
 bool ParseFlags(int argc, char** argv, Flags* f) {
@@ -67,6 +69,7 @@ bool ParseFlags(int argc, char** argv, Flags* f) {
     else if (k == "rate") f->rate = std::stoi(v);
     else if (k == "server-pid") f->server_pid = std::stoi(v);
     else if (k == "client-threads") f->client_threads = std::max(1, std::stoi(v));
+    else if (k == "total") f->total = std::stoll(v);
     else {
       std::fprintf(stderr, "etcd_load: unknown flag --%s\n", k.c_str());
       return false;
@@ -150,6 +153,8 @@ void Issue(ClientSlot* c, const Flags& f, const std::string& value, grpc::Comple
   }
 }
 
+std::atomic<int64_t> g_issued{0};
+
 void DriveClients(const Flags& f, std::vector<ClientSlot*> slots, Clock::time_point end,
                   Recorder* rec) {
   grpc::CompletionQueue cq;
@@ -168,7 +173,7 @@ void DriveClients(const Flags& f, std::vector<ClientSlot*> slots, Clock::time_po
     } else {
       lat.push_back(std::chrono::duration<double, std::milli>(Clock::now() - c->start).count());
     }
-    if (Clock::now() >= end) {
+    if (Clock::now() >= end || (f.total > 0 && g_issued.fetch_add(1) >= f.total)) {
       --live;
     } else {
       Issue(c, f, value, &cq);
@@ -206,7 +211,8 @@ int RunUnary(const Flags& f) {
   }
   auto start = Clock::now();
   auto end = start + std::chrono::duration_cast<Clock::duration>(
-                         std::chrono::duration<double>(f.seconds));
+                         std::chrono::duration<double>(f.total > 0 ? 1e6 : f.seconds));
+  g_issued = f.clients;  // the first request of every client
   std::vector<std::thread> threads;
   for (auto& group : per_thread) {
     if (!group.empty()) threads.emplace_back(DriveClients, std::cref(f), group, end, &rec);
