@@ -1,0 +1,10 @@
+// The subcommands of the `keelson` binary. main.cc dispatches `keelson <name> ...` to them;
+// each parses its own flags (argv[0] is the subcommand name) and returns the exit code.
+#pragma once
+
+namespace keelson::cmd {
+
+// `keelson store`: serves the embedded store over the etcd v3 gRPC API until SIGTERM/SIGINT.
+int RunStoreCommand(int argc, char** argv);
+
+}  // namespace keelson::cmd
