@@ -210,6 +210,7 @@ int RunStoreCommand(int argc, char** argv) {
   sopts.listen_address = address;
   sopts.limits = eopts.limits;
   sopts.progress_notify_interval = f.progress_interval;
+  sopts.inline_reads = true;  // the embedded store's reads never block
   // Ids stay the same across restarts on the same data.
   sopts.cluster_id = Fnv1a64("keelson-cluster/" + eopts.data_dir);
   sopts.member_id = Fnv1a64("keelson-member/" + eopts.data_dir);

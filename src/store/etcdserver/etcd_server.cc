@@ -154,13 +154,18 @@ class KVService final : public pb::KV::CallbackService {
       reactor->Finish(EmptyKey());
       return reactor;
     }
-    s_.pool.Post([this, reactor, req, resp] {
+    auto serve = [this, reactor, req, resp] {
       auto r = s_.store.Range(etcdpb::FromProto(*req));
       if (!r.ok()) return reactor->Finish(etcdpb::ToGrpcStatus(r.status()));
       etcdpb::ToProto(*r, resp);
       s_.FillHeader(r->revision, resp->mutable_header());
       reactor->Finish(grpc::Status::OK);
-    });
+    };
+    if (s_.options.inline_reads) {
+      serve();
+    } else {
+      s_.pool.Post(std::move(serve));
+    }
     return reactor;
   }
 

@@ -39,6 +39,9 @@ struct EtcdServerOptions {
   std::chrono::milliseconds progress_notify_interval{std::chrono::minutes(10)};
   // Threads that run blocking Store calls; 0: 2 x hardware threads (at least 4).
   int worker_threads = 0;
+  // The store answers Range without blocking (the embedded store reads a snapshot and never
+  // waits for writers): serve ranges on the gRPC thread instead of handing them to a worker.
+  bool inline_reads = false;
 };
 
 class EtcdServer {

@@ -256,6 +256,7 @@ class StoreImpl final : public Store, public HistoryReader {
   void Submit(Pending p);
   void CommitLoop();
   void CommitBatch(std::vector<Pending>& batch);
+  void AckLoop();
   void HousekeepingLoop();
   Status SubmitAndWait(Pending p);
   Status CommitError(int rc);
@@ -274,6 +275,19 @@ class StoreImpl final : public Store, public HistoryReader {
   std::deque<Pending> queue_;  // guarded by queue_mu_
   bool stopping_ = false;      // guarded by queue_mu_
   std::thread committer_;
+
+  // Committed requests waiting for their callbacks, in commit order.
+  struct Ack {
+    TxnCallback done;
+    std::function<void(Status)> done_st;
+    Status status;
+    std::optional<TxnResponse> txn;
+  };
+  std::mutex ack_mu_;
+  std::condition_variable ack_cv_;
+  std::deque<std::vector<Ack>> ack_queue_;  // guarded by ack_mu_
+  bool ack_stop_ = false;                   // guarded by ack_mu_
+  std::thread acker_;
 
   // Owned by the committer thread.
   int64_t current_rev_ = 0;
@@ -1017,6 +1031,7 @@ Status StoreImpl::Open() {
   }
   hub_ = std::make_shared<WatchHub>(this, opts_.watch_cache_events, opts_.watch_cache_bytes,
                                     current_rev_, compact_rev_);
+  acker_ = std::thread([this] { AckLoop(); });
   committer_ = std::thread([this] { CommitLoop(); });
   housekeeper_ = std::thread([this] { HousekeepingLoop(); });
   if (compact_pending_) {
@@ -1041,6 +1056,12 @@ void StoreImpl::Close() {
     queue_cv_.notify_all();
   }
   if (committer_.joinable()) committer_.join();
+  {
+    std::lock_guard l(ack_mu_);
+    ack_stop_ = true;
+  }
+  ack_cv_.notify_all();
+  if (acker_.joinable()) acker_.join();
   if (hub_) hub_->Close();
   {
     std::lock_guard l(pool_mu_);
@@ -1399,16 +1420,40 @@ void StoreImpl::CommitBatch(std::vector<Pending>& batch) {
     p.id = compact_rev_;
     Submit(std::move(p));
   }
+  // Acknowledge on the acker thread, so that answering (which for a gRPC server includes
+  // sending the responses) overlaps the next batch's commit.
+  std::vector<Ack> acks;
+  acks.reserve(batch.size());
   for (size_t i = 0; i < batch.size(); ++i) {
-    auto& p = batch[i];
-    if (p.done) {
-      if (outcomes[i].status.ok()) {
-        p.done(std::move(*outcomes[i].txn));
-      } else {
-        p.done(outcomes[i].status);
+    acks.push_back(Ack{std::move(batch[i].done), std::move(batch[i].done_st),
+                       std::move(outcomes[i].status), std::move(outcomes[i].txn)});
+  }
+  {
+    std::lock_guard l(ack_mu_);
+    ack_queue_.push_back(std::move(acks));
+  }
+  ack_cv_.notify_one();
+}
+
+void StoreImpl::AckLoop() {
+  std::unique_lock l(ack_mu_);
+  while (true) {
+    ack_cv_.wait(l, [&] { return ack_stop_ || !ack_queue_.empty(); });
+    if (ack_queue_.empty()) return;  // stopping, and everything acknowledged
+    auto acks = std::move(ack_queue_.front());
+    ack_queue_.pop_front();
+    l.unlock();
+    for (auto& a : acks) {
+      if (a.done) {
+        if (a.status.ok()) {
+          a.done(std::move(*a.txn));
+        } else {
+          a.done(std::move(a.status));
+        }
       }
+      if (a.done_st) a.done_st(a.status);
     }
-    if (p.done_st) p.done_st(outcomes[i].status);
+    l.lock();
   }
 }
 
