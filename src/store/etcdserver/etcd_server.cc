@@ -47,11 +47,15 @@ class WorkerPool {
   ~WorkerPool() { Stop(); }
 
   void Post(std::function<void()> fn) {
+    bool wake;
     {
       std::lock_guard lock(mu_);
       queue_.push_back(std::move(fn));
+      // Busy workers take the task when they finish theirs; waking one costs a futex call
+      // and a context switch, which under a burst (one post per watcher per event) adds up.
+      wake = idle_ > 0;
     }
-    cv_.notify_one();
+    if (wake) cv_.notify_one();
   }
 
   // Runs what is queued, then joins the threads.
@@ -69,7 +73,11 @@ class WorkerPool {
   void Run() {
     std::unique_lock lock(mu_);
     for (;;) {
-      cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
+      if (!stop_ && queue_.empty()) {
+        ++idle_;
+        cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
+        --idle_;
+      }
       if (queue_.empty()) return;
       auto fn = std::move(queue_.front());
       queue_.pop_front();
@@ -84,6 +92,7 @@ class WorkerPool {
   std::condition_variable cv_;
   std::deque<std::function<void()>> queue_;  // guarded by mu_
   bool stop_ = false;                        // guarded by mu_
+  int idle_ = 0;                             // workers waiting for a task; guarded by mu_
   std::vector<std::thread> threads_;
 };
 
