@@ -2,7 +2,7 @@
 // (real etcd or `keelson store`) with one workload and prints one result line:
 //
 //   workload=put clients=256 value=256 ops=123456 secs=5.00 ops_per_sec=24691 p50_ms=9.8
-//   p99_ms=21.0 rss_mb=45.1 errors=0
+//   p99_ms=21.0 rss_mb=45.1 anon_mb=30.2 errors=0
 //
 // Workloads:
 //   put    each client puts to its own keys (key space --keys) as fast as answers come back
@@ -80,15 +80,19 @@ bool ParseFlags(int argc, char** argv, Flags* f) {
   return true;
 }
 
-double RssMb(int pid) {
+// A field of /proc/<pid>/status in MiB: "VmRSS" (all resident memory, including the pages
+// of memory-mapped database files) or "RssAnon" (the process's own heap and stacks).
+double StatusMb(int pid, const std::string& field) {
   if (pid <= 0) return 0;
   std::ifstream in("/proc/" + std::to_string(pid) + "/status");
   std::string line;
   while (std::getline(in, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
+    if (line.rfind(field + ":", 0) == 0) return std::stod(line.substr(field.size() + 1)) / 1024.0;
   }
   return 0;
 }
+double RssMb(int pid) { return StatusMb(pid, "VmRSS"); }
+double AnonMb(int pid) { return StatusMb(pid, "RssAnon"); }
 
 struct Recorder {
   std::mutex mu;
@@ -222,9 +226,9 @@ int RunUnary(const Flags& f) {
   size_t ops = rec.latencies_ms.size();
   std::printf(
       "workload=%s clients=%d value=%d ops=%zu secs=%.2f ops_per_sec=%.0f p50_ms=%.2f "
-      "p99_ms=%.2f rss_mb=%.1f errors=%lld\n",
+      "p99_ms=%.2f rss_mb=%.1f anon_mb=%.1f errors=%lld\n",
       f.workload.c_str(), f.clients, f.value_size, ops, secs, static_cast<double>(ops) / secs,
-      rec.Percentile(0.5), rec.Percentile(0.99), RssMb(f.server_pid),
+      rec.Percentile(0.5), rec.Percentile(0.99), RssMb(f.server_pid), AnonMb(f.server_pid),
       static_cast<long long>(rec.errors.load()));
   return rec.errors.load() == 0 ? 0 : 1;
 }
@@ -338,15 +342,15 @@ int RunWatch(const Flags& f) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   double secs = std::chrono::duration<double>(Clock::now() - start).count();
-  double rss = RssMb(f.server_pid);
+  double rss = RssMb(f.server_pid), anon = AnonMb(f.server_pid);
   for (auto& w : ws) w->Finish();
   size_t delivered = rec.latencies_ms.size();
   size_t expected = static_cast<size_t>(puts) * ws.size();
   std::printf(
       "workload=watch watchers=%d puts=%lld delivered=%zu expected=%zu secs=%.2f "
-      "events_per_sec=%.0f p50_ms=%.2f p99_ms=%.2f rss_mb=%.1f errors=%lld\n",
+      "events_per_sec=%.0f p50_ms=%.2f p99_ms=%.2f rss_mb=%.1f anon_mb=%.1f errors=%lld\n",
       f.watchers, static_cast<long long>(puts), delivered, expected, secs,
-      static_cast<double>(delivered) / secs, rec.Percentile(0.5), rec.Percentile(0.99), rss,
+      static_cast<double>(delivered) / secs, rec.Percentile(0.5), rec.Percentile(0.99), rss, anon,
       static_cast<long long>(rec.errors.load()));
   return delivered == expected && rec.errors.load() == 0 ? 0 : 1;
 }

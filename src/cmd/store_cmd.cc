@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <iostream>
 #include <string>
+#include <thread>
 #include <string_view>
 
 #include "cmd/commands.h"
@@ -211,6 +212,9 @@ int RunStoreCommand(int argc, char** argv) {
   sopts.limits = eopts.limits;
   sopts.progress_notify_interval = f.progress_interval;
   sopts.inline_reads = true;  // the embedded store's reads never block
+  // Workers only pump watch streams and wait for short commits (lease grants, compaction):
+  // one per core is enough, and more only switch contexts under a watch fan-out.
+  sopts.worker_threads = std::max(2, static_cast<int>(std::thread::hardware_concurrency()));
   // Ids stay the same across restarts on the same data.
   sopts.cluster_id = Fnv1a64("keelson-cluster/" + eopts.data_dir);
   sopts.member_id = Fnv1a64("keelson-member/" + eopts.data_dir);
