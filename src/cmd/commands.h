@@ -7,4 +7,7 @@ namespace keelson::cmd {
 // `keelson store`: serves the embedded store over the etcd v3 gRPC API until SIGTERM/SIGINT.
 int RunStoreCommand(int argc, char** argv);
 
+// `keelson server` / `keelson apiserver`: the Kubernetes API server until SIGTERM/SIGINT.
+int RunServerCommand(int argc, char** argv);
+
 }  // namespace keelson::cmd

@@ -14,6 +14,8 @@ void PrintUsage(std::FILE* out) {
                "Usage: keelson <command> [flags]\n\n"
                "Commands:\n"
                "  version   print the version\n"
+               "  server    run the control plane (today: the API server) on the embedded store\n"
+               "  apiserver run the Kubernetes API server\n"
                "  store     run the embedded store, serving the etcd v3 API\n\n"
                "Run 'keelson <command> --help' for a command's flags.\n");
 }
@@ -38,6 +40,9 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (cmd == "store") return keelson::cmd::RunStoreCommand(argc - 1, argv + 1);
+  if (cmd == "server" || cmd == "apiserver") {
+    return keelson::cmd::RunServerCommand(argc - 1, argv + 1);
+  }
   std::fprintf(stderr, "keelson: unknown command '%s'\n\n", argv[1]);
   PrintUsage(stderr);
   return 2;

@@ -1,0 +1,1049 @@
+#include "apiserver/apiserver.h"
+
+#include <boost/json.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <ctime>
+#include <deque>
+#include <mutex>
+#include <random>
+#include <thread>
+#include <unordered_map>
+
+namespace keelson::apiserver {
+namespace {
+
+namespace json = boost::json;
+using store::Store;
+
+constexpr const char* kJson = "application/json";
+
+// --- small helpers ---------------------------------------------------------------------------
+
+std::string NowRfc3339() {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::string NewUid() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  uint64_t a = rng(), b = rng();
+  a = (a & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;  // version 4
+  b = (b & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;  // variant 10
+  char buf[40];
+  std::snprintf(buf, sizeof(buf), "%08x-%04x-%04x-%04x-%012llx",
+                static_cast<unsigned>(a >> 32), static_cast<unsigned>((a >> 16) & 0xffff),
+                static_cast<unsigned>(a & 0xffff), static_cast<unsigned>(b >> 48),
+                static_cast<unsigned long long>(b & 0xffffffffffffULL));
+  return buf;
+}
+
+std::vector<std::string_view> SplitPath(std::string_view path) {
+  std::vector<std::string_view> out;
+  while (!path.empty()) {
+    auto slash = path.find('/');
+    auto part = path.substr(0, slash);
+    if (!part.empty()) out.push_back(part);
+    if (slash == std::string_view::npos) break;
+    path.remove_prefix(slash + 1);
+  }
+  return out;
+}
+
+bool IsTrue(std::string_view v) { return v == "true" || v == "1"; }
+
+// A metav1.Status failure.
+struct ApiError {
+  int code;
+  std::string reason;
+  std::string message;
+  json::object details;
+};
+
+HttpResponse StatusResponse(const ApiError& e) {
+  json::object s;
+  s["kind"] = "Status";
+  s["apiVersion"] = "v1";
+  s["metadata"] = json::object();
+  s["status"] = "Failure";
+  s["message"] = e.message;
+  s["reason"] = e.reason;
+  if (!e.details.empty()) s["details"] = e.details;
+  s["code"] = e.code;
+  HttpResponse r;
+  r.status = e.code;
+  r.body = json::serialize(s);
+  return r;
+}
+
+json::object Details(const ResourceInfo& r, std::string_view name) {
+  json::object d;
+  if (!name.empty()) d["name"] = name;
+  if (!r.group.empty()) d["group"] = r.group;
+  d["kind"] = r.resource;
+  return d;
+}
+
+ApiError NotFound(const ResourceInfo& r, std::string_view name) {
+  std::string qualified = r.group.empty() ? r.resource : r.resource + "." + r.group;
+  return {404, "NotFound", qualified + " \"" + std::string(name) + "\" not found",
+          Details(r, name)};
+}
+
+ApiError AlreadyExists(const ResourceInfo& r, std::string_view name) {
+  std::string qualified = r.group.empty() ? r.resource : r.resource + "." + r.group;
+  return {409, "AlreadyExists", qualified + " \"" + std::string(name) + "\" already exists",
+          Details(r, name)};
+}
+
+ApiError Conflict(const ResourceInfo& r, std::string_view name) {
+  std::string qualified = r.group.empty() ? r.resource : r.resource + "." + r.group;
+  return {409, "Conflict",
+          "Operation cannot be fulfilled on " + qualified + " \"" + std::string(name) +
+              "\": the object has been modified; please apply your changes to the latest "
+              "version and try again",
+          Details(r, name)};
+}
+
+ApiError BadRequest(std::string message) { return {400, "BadRequest", std::move(message), {}}; }
+
+ApiError FromStoreStatus(const Status& st) {
+  switch (st.code()) {
+    case StatusCode::kGone:
+      return {410, "Expired", "The resourceVersion for the provided list is too old.", {}};
+    case StatusCode::kResourceExhausted:
+      return {413, "RequestEntityTooLarge", st.message(), {}};
+    case StatusCode::kUnavailable:
+      return {503, "ServiceUnavailable", st.message(), {}};
+    case StatusCode::kInvalidArgument:
+      return BadRequest(st.message());
+    default:
+      return {500, "InternalError", "Internal error occurred: " + st.message(), {}};
+  }
+}
+
+// Invalid: 422 with field causes.
+ApiError Invalid(const ResourceInfo& r, std::string_view name,
+                 const std::vector<std::pair<std::string, std::string>>& causes) {
+  json::object d = Details(r, name);
+  d["kind"] = r.kind;
+  json::array cs;
+  std::string msg;
+  for (const auto& [field, text] : causes) {
+    json::object c;
+    c["reason"] = "FieldValueInvalid";
+    c["message"] = text;
+    c["field"] = field;
+    cs.push_back(std::move(c));
+    if (!msg.empty()) msg += ", ";
+    msg += field + ": " + text;
+  }
+  d["causes"] = std::move(cs);
+  std::string qualified = r.group.empty() ? r.kind : r.kind + "." + r.group;
+  return {422, "Invalid",
+          qualified + " \"" + std::string(name) + "\" is invalid: " +
+              (causes.size() > 1 ? "[" + msg + "]" : msg),
+          std::move(d)};
+}
+
+bool IsDns1123Subdomain(std::string_view s) {
+  if (s.empty() || s.size() > 253) return false;
+  auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+  if (!alnum(s.front()) || !alnum(s.back())) return false;
+  for (char c : s) {
+    if (!alnum(c) && c != '-' && c != '.') return false;
+  }
+  return true;
+}
+
+bool IsDns1123Label(std::string_view s) {
+  return s.size() <= 63 && IsDns1123Subdomain(s) && s.find('.') == std::string_view::npos;
+}
+
+// --- the request, resolved -------------------------------------------------------------------
+
+struct Target {
+  const ResourceInfo* resource = nullptr;
+  std::string ns;
+  std::string name;
+  std::string subresource;
+};
+
+// --- watch ------------------------------------------------------------------------------------
+
+class ApiServerImpl;
+
+// One watch request: a store watch stream turned into Kubernetes watch events on a chunked
+// response. Pumped by the server's watch workers when the store says there is something.
+class WatchPump : public std::enable_shared_from_this<WatchPump> {
+ public:
+  WatchPump(ApiServerImpl* server, const ResourceInfo* r, std::unique_ptr<store::WatchStream> s,
+            std::shared_ptr<Exchange> ex, std::chrono::steady_clock::time_point deadline)
+      : server_(server), resource_(r), stream_(std::move(s)), ex_(std::move(ex)),
+        deadline_(deadline) {}
+
+  void Start();
+  void Pump();  // on a watch worker
+  bool Expired(std::chrono::steady_clock::time_point now) const { return now >= deadline_; }
+  void Stop();
+
+ private:
+  ApiServerImpl* server_;
+  const ResourceInfo* resource_;
+  std::unique_ptr<store::WatchStream> stream_;
+  std::shared_ptr<Exchange> ex_;
+  std::chrono::steady_clock::time_point deadline_;
+  std::mutex mu_;  // one pump at a time
+  std::atomic<bool> done_{false};
+};
+
+// --- the server -------------------------------------------------------------------------------
+
+class ApiServerImpl final : public ApiServer {
+ public:
+  ApiServerImpl(Store* store, ApiServerOptions opts)
+      : store_(store), opts_(std::move(opts)), registry_(ResourceRegistry::BuiltIn()) {
+    for (int i = 0; i < 2; ++i) workers_.emplace_back([this] { WorkerLoop(); });
+    timer_ = std::thread([this] { TimerLoop(); });
+  }
+  ~ApiServerImpl() override { Shutdown(); }
+
+  Status Bootstrap() override;
+  void Shutdown() override;
+  void Serve(HttpRequest req, std::shared_ptr<Exchange> ex) override;
+
+  void SchedulePump(std::shared_ptr<WatchPump> p) {
+    {
+      std::lock_guard l(work_mu_);
+      work_.push_back(std::move(p));
+    }
+    work_cv_.notify_one();
+  }
+  void Forget(WatchPump* p) {
+    std::lock_guard l(watches_mu_);
+    std::erase_if(watches_, [p](const auto& w) { return w.get() == p; });
+  }
+
+  // Encodes a stored value as the object a client sees (resourceVersion from the store).
+  static Result<json::object> Decode(const store::KeyValue& kv, int64_t rv_override = 0);
+
+ private:
+  HttpResponse Version() const;
+  HttpResponse Discovery(const HttpRequest& req, const std::vector<std::string_view>& parts);
+  json::object ResourceListEntry(const ResourceInfo& r) const;
+  json::object AggregatedResource(const ResourceInfo& r) const;
+  HttpResponse Aggregated(bool core, const std::string& version) const;
+
+  void ServeResource(const HttpRequest& req, const Target& t, std::shared_ptr<Exchange> ex);
+  void Get(const Target& t, Exchange& ex);
+  void List(const HttpRequest& req, const Target& t, Exchange& ex);
+  void Watch(const HttpRequest& req, const Target& t, std::shared_ptr<Exchange> ex);
+  void Create(const HttpRequest& req, const Target& t, std::shared_ptr<Exchange> ex);
+  void Update(const HttpRequest& req, const Target& t, std::shared_ptr<Exchange> ex);
+  void Delete(const Target& t, std::shared_ptr<Exchange> ex);
+
+  std::string Key(const ResourceInfo& r, std::string_view ns, std::string_view name) const {
+    return r.StoragePrefix() + (r.namespaced ? std::string(ns) + "/" : "") + std::string(name);
+  }
+  std::string CollectionPrefix(const ResourceInfo& r, std::string_view ns) const {
+    return r.StoragePrefix() + (r.namespaced && !ns.empty() ? std::string(ns) + "/" : "");
+  }
+  // Decodes and checks a request body for `t`. Fills `obj`.
+  std::optional<ApiError> DecodeBody(const HttpRequest& req, const Target& t, json::object* obj);
+  std::optional<ApiError> CheckNamespace(const Target& t);
+
+  void WorkerLoop();
+  void TimerLoop();
+
+  Store* store_;
+  ApiServerOptions opts_;
+  const ResourceRegistry& registry_;
+
+  std::mutex work_mu_;
+  std::condition_variable work_cv_;
+  std::deque<std::shared_ptr<WatchPump>> work_;  // guarded by work_mu_
+  bool stopping_ = false;                        // guarded by work_mu_
+  std::vector<std::thread> workers_;
+  std::thread timer_;
+
+  std::mutex watches_mu_;
+  std::vector<std::shared_ptr<WatchPump>> watches_;  // guarded by watches_mu_
+};
+
+Result<json::object> ApiServerImpl::Decode(const store::KeyValue& kv, int64_t rv_override) {
+  boost::system::error_code ec;
+  json::value v = json::parse(kv.value, ec);
+  if (ec || !v.is_object()) return InternalError("stored object at " + kv.key + " is not JSON");
+  auto& obj = v.as_object();
+  auto& meta = obj["metadata"];
+  if (!meta.is_object()) meta = json::object();
+  meta.as_object()["resourceVersion"] =
+      std::to_string(rv_override ? rv_override : kv.mod_revision);
+  return std::move(obj);
+}
+
+void ApiServerImpl::WorkerLoop() {
+  std::unique_lock l(work_mu_);
+  while (true) {
+    work_cv_.wait(l, [&] { return stopping_ || !work_.empty(); });
+    if (stopping_) return;
+    auto p = std::move(work_.front());
+    work_.pop_front();
+    l.unlock();
+    p->Pump();
+    l.lock();
+  }
+}
+
+void ApiServerImpl::TimerLoop() {
+  std::unique_lock l(work_mu_);
+  while (!stopping_) {
+    work_cv_.wait_for(l, std::chrono::milliseconds(250));
+    if (stopping_) return;
+    l.unlock();
+    auto now = std::chrono::steady_clock::now();
+    std::vector<std::shared_ptr<WatchPump>> expired;
+    {
+      std::lock_guard wl(watches_mu_);
+      for (const auto& w : watches_) {
+        if (w->Expired(now)) expired.push_back(w);
+      }
+    }
+    for (auto& w : expired) w->Stop();
+    l.lock();
+  }
+}
+
+void ApiServerImpl::Shutdown() {
+  {
+    std::lock_guard l(work_mu_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  work_cv_.notify_all();
+  std::vector<std::shared_ptr<WatchPump>> all;
+  {
+    std::lock_guard l(watches_mu_);
+    all.swap(watches_);
+  }
+  for (auto& w : all) w->Stop();
+  for (auto& t : workers_) t.join();
+  if (timer_.joinable()) timer_.join();
+}
+
+Status ApiServerImpl::Bootstrap() {
+  const ResourceInfo* ns = registry_.Find("", "v1", "namespaces");
+  for (const char* name : {"default", "kube-system", "kube-public", "kube-node-lease"}) {
+    json::object obj;
+    obj["apiVersion"] = "v1";
+    obj["kind"] = "Namespace";
+    json::object meta;
+    meta["name"] = name;
+    meta["uid"] = NewUid();
+    meta["creationTimestamp"] = NowRfc3339();
+    json::object labels;
+    labels["kubernetes.io/metadata.name"] = name;
+    meta["labels"] = std::move(labels);
+    obj["metadata"] = std::move(meta);
+    json::object spec;
+    spec["finalizers"] = json::array{"kubernetes"};
+    obj["spec"] = std::move(spec);
+    json::object status;
+    status["phase"] = "Active";
+    obj["status"] = std::move(status);
+    store::TxnRequest txn;
+    std::string key = Key(*ns, "", name);
+    txn.compare.push_back(store::Compare{store::Compare::Result::kEqual,
+                                         store::Compare::Target::kCreate, key, "", 0, ""});
+    txn.success.push_back(store::RequestOp{store::PutRequest{key, json::serialize(obj)}});
+    auto r = store_->Txn(std::move(txn));
+    if (!r.ok()) return r.status();
+  }
+  return Status::Ok();
+}
+
+// --- routing ----------------------------------------------------------------------------------
+
+void ApiServerImpl::Serve(HttpRequest req, std::shared_ptr<Exchange> ex) {
+  auto parts = SplitPath(req.path);
+  if (req.path == "/version" || req.path == "/version/") return ex->Respond(Version());
+  if (req.path == "/healthz" || req.path == "/livez" || req.path == "/readyz") {
+    HttpResponse r;
+    r.content_type = "text/plain; charset=utf-8";
+    r.body = "ok";
+    return ex->Respond(std::move(r));
+  }
+  bool core = !parts.empty() && parts[0] == "api";
+  bool groups = !parts.empty() && parts[0] == "apis";
+  if (!core && !groups) {
+    return ex->Respond(StatusResponse(
+        {404, "NotFound", "the server could not find the requested resource", {}}));
+  }
+  // Discovery: /api, /api/v1, /apis, /apis/g, /apis/g/v
+  size_t base = core ? 2 : 3;  // index of the first segment after the group version
+  if (parts.size() < base || (req.method == "GET" && parts.size() == base)) {
+    return ex->Respond(Discovery(req, parts));
+  }
+  std::string_view group = core ? "" : parts[1];
+  std::string_view version = core ? parts[1] : parts[2];
+  std::vector<std::string_view> rest(parts.begin() + static_cast<long>(base), parts.end());
+
+  Target t;
+  std::string_view resource;
+  if (rest.size() >= 3 && rest[0] == "namespaces") {
+    t.ns = std::string(rest[1]);
+    resource = rest[2];
+    if (rest.size() >= 4) t.name = std::string(rest[3]);
+    if (rest.size() >= 5) t.subresource = std::string(rest[4]);
+    if (rest.size() > 5) resource = "";
+  } else {
+    resource = rest[0];
+    if (rest.size() >= 2) t.name = std::string(rest[1]);
+    if (rest.size() >= 3) t.subresource = std::string(rest[2]);
+    if (rest.size() > 3) resource = "";
+  }
+  t.resource = registry_.Find(group, version, resource);
+  if (t.resource == nullptr || (!t.ns.empty() && !t.resource->namespaced)) {
+    return ex->Respond(StatusResponse(
+        {404, "NotFound", "the server could not find the requested resource", {}}));
+  }
+  if (!t.subresource.empty()) {
+    return ex->Respond(StatusResponse(
+        {404, "NotFound", "the server could not find the requested resource", {}}));
+  }
+  ServeResource(req, t, std::move(ex));
+}
+
+void ApiServerImpl::ServeResource(const HttpRequest& req, const Target& t,
+                                  std::shared_ptr<Exchange> ex) {
+  const auto& m = req.method;
+  if (m == "GET") {
+    if (t.name.empty()) {
+      if (IsTrue(req.Query("watch"))) return Watch(req, t, std::move(ex));
+      return List(req, t, *ex);
+    }
+    return Get(t, *ex);
+  }
+  if (m == "POST" && t.name.empty()) return Create(req, t, std::move(ex));
+  if (m == "PUT" && !t.name.empty()) return Update(req, t, std::move(ex));
+  if (m == "DELETE" && !t.name.empty()) return Delete(t, std::move(ex));
+  ex->Respond(StatusResponse({405, "MethodNotAllowed",
+                              "the server does not allow this method on the requested resource",
+                              {}}));
+}
+
+// --- discovery --------------------------------------------------------------------------------
+
+HttpResponse ApiServerImpl::Version() const {
+  json::object v;
+  v["major"] = opts_.major;
+  v["minor"] = opts_.minor;
+  v["gitVersion"] = opts_.git_version;
+  v["gitCommit"] = "";
+  v["gitTreeState"] = "clean";
+  v["buildDate"] = "";
+  v["goVersion"] = "";
+  v["compiler"] = "g++";
+  v["platform"] = "linux/amd64";
+  HttpResponse r;
+  r.body = json::serialize(v);
+  return r;
+}
+
+json::object ApiServerImpl::ResourceListEntry(const ResourceInfo& r) const {
+  json::object e;
+  e["name"] = r.resource;
+  e["singularName"] = r.singular;
+  e["namespaced"] = r.namespaced;
+  e["kind"] = r.kind;
+  json::array verbs;
+  for (const auto& v : r.verbs) verbs.push_back(json::string(v));
+  e["verbs"] = std::move(verbs);
+  if (!r.short_names.empty()) {
+    json::array a;
+    for (const auto& s : r.short_names) a.push_back(json::string(s));
+    e["shortNames"] = std::move(a);
+  }
+  if (!r.categories.empty()) {
+    json::array a;
+    for (const auto& s : r.categories) a.push_back(json::string(s));
+    e["categories"] = std::move(a);
+  }
+  return e;
+}
+
+json::object ApiServerImpl::AggregatedResource(const ResourceInfo& r) const {
+  json::object e;
+  e["resource"] = r.resource;
+  json::object kind;
+  kind["group"] = r.group;
+  kind["version"] = r.version;
+  kind["kind"] = r.kind;
+  e["responseKind"] = std::move(kind);
+  e["scope"] = r.namespaced ? "Namespaced" : "Cluster";
+  e["singularResource"] = r.singular;
+  json::array verbs;
+  for (const auto& v : r.verbs) verbs.push_back(json::string(v));
+  e["verbs"] = std::move(verbs);
+  if (!r.short_names.empty()) {
+    json::array a;
+    for (const auto& s : r.short_names) a.push_back(json::string(s));
+    e["shortNames"] = std::move(a);
+  }
+  if (!r.categories.empty()) {
+    json::array a;
+    for (const auto& s : r.categories) a.push_back(json::string(s));
+    e["categories"] = std::move(a);
+  }
+  return e;
+}
+
+HttpResponse ApiServerImpl::Aggregated(bool core, const std::string& version) const {
+  json::array items;
+  std::vector<std::string> groups = core ? std::vector<std::string>{""} : registry_.Groups();
+  for (const auto& g : groups) {
+    json::object item;
+    json::object meta;
+    if (!core) {
+      meta["name"] = g;
+      meta["creationTimestamp"] = nullptr;
+    }
+    item["metadata"] = std::move(meta);
+    json::array resources;
+    for (const auto& r : registry_.all()) {
+      if (r.group == g) resources.push_back(AggregatedResource(r));
+    }
+    json::object v;
+    v["version"] = "v1";
+    v["resources"] = std::move(resources);
+    v["freshness"] = "Current";
+    item["versions"] = json::array{std::move(v)};
+    items.push_back(std::move(item));
+  }
+  json::object list;
+  list["kind"] = "APIGroupDiscoveryList";
+  list["apiVersion"] = "apidiscovery.k8s.io/" + version;
+  list["metadata"] = json::object();
+  list["items"] = std::move(items);
+  HttpResponse r;
+  r.content_type = "application/json;g=apidiscovery.k8s.io;v=" + version +
+                   ";as=APIGroupDiscoveryList";
+  r.body = json::serialize(list);
+  return r;
+}
+
+HttpResponse ApiServerImpl::Discovery(const HttpRequest& req,
+                                      const std::vector<std::string_view>& parts) {
+  bool core = parts[0] == "api";
+  if (parts.size() == 1) {
+    // Aggregated discovery when the client offers it (v2 first, then v2beta1).
+    std::string_view accept = req.Header("accept");
+    if (accept.find("as=APIGroupDiscoveryList") != std::string_view::npos) {
+      if (accept.find("v=v2;") != std::string_view::npos ||
+          accept.find("v=v2,") != std::string_view::npos ||
+          (accept.find("v=v2") != std::string_view::npos &&
+           accept.find("v=v2beta1") == std::string_view::npos)) {
+        return Aggregated(core, "v2");
+      }
+      if (accept.find("v=v2beta1") != std::string_view::npos) return Aggregated(core, "v2beta1");
+    }
+    json::object o;
+    if (core) {
+      o["kind"] = "APIVersions";
+      o["versions"] = json::array{"v1"};
+      json::object addr;
+      addr["clientCIDR"] = "0.0.0.0/0";
+      addr["serverAddress"] = std::string(req.Header("host"));
+      o["serverAddressByClientCIDRs"] = json::array{std::move(addr)};
+    } else {
+      o["kind"] = "APIGroupList";
+      o["apiVersion"] = "v1";
+      json::array gs;
+      for (const auto& g : registry_.Groups()) {
+        json::object gv;
+        gv["groupVersion"] = g + "/v1";
+        gv["version"] = "v1";
+        json::object group;
+        group["name"] = g;
+        group["versions"] = json::array{gv};
+        group["preferredVersion"] = gv;
+        gs.push_back(std::move(group));
+      }
+      o["groups"] = std::move(gs);
+    }
+    HttpResponse r;
+    r.body = json::serialize(o);
+    return r;
+  }
+  std::string group = core ? "" : std::string(parts[1]);
+  if (!core && parts.size() == 2) {
+    // /apis/<group>
+    auto groups = registry_.Groups();
+    if (std::find(groups.begin(), groups.end(), group) == groups.end()) {
+      return StatusResponse({404, "NotFound", "the server could not find the requested resource", {}});
+    }
+    json::object gv;
+    gv["groupVersion"] = group + "/v1";
+    gv["version"] = "v1";
+    json::object o;
+    o["kind"] = "APIGroup";
+    o["apiVersion"] = "v1";
+    o["name"] = group;
+    o["versions"] = json::array{gv};
+    o["preferredVersion"] = gv;
+    HttpResponse r;
+    r.body = json::serialize(o);
+    return r;
+  }
+  std::string version(core ? parts[1] : parts[2]);
+  json::array resources;
+  for (const auto& r : registry_.all()) {
+    if (r.group == group && r.version == version) resources.push_back(ResourceListEntry(r));
+  }
+  if (resources.empty()) {
+    return StatusResponse({404, "NotFound", "the server could not find the requested resource", {}});
+  }
+  json::object o;
+  o["kind"] = "APIResourceList";
+  o["apiVersion"] = "v1";
+  o["groupVersion"] = core ? version : group + "/" + version;
+  o["resources"] = std::move(resources);
+  HttpResponse r;
+  r.body = json::serialize(o);
+  return r;
+}
+
+// --- objects ----------------------------------------------------------------------------------
+
+std::optional<ApiError> ApiServerImpl::DecodeBody(const HttpRequest& req, const Target& t,
+                                                  json::object* obj) {
+  const ResourceInfo& r = *t.resource;
+  std::string_view ct = req.Header("content-type");
+  if (!ct.empty() && ct.find("json") == std::string_view::npos &&
+      ct.find("yaml") == std::string_view::npos) {
+    return ApiError{415, "UnsupportedMediaType",
+                    "the body of the request was in an unknown format - accepted media types "
+                    "include: application/json",
+                    {}};
+  }
+  boost::system::error_code ec;
+  json::value v = json::parse(req.body, ec);
+  if (ec) return BadRequest("json: cannot parse the request body: " + ec.message());
+  if (!v.is_object()) return BadRequest("the request body must be a JSON object");
+  *obj = std::move(v.as_object());
+  auto* api_version = obj->if_contains("apiVersion");
+  auto* kind = obj->if_contains("kind");
+  if (kind == nullptr || !kind->is_string() || kind->as_string().empty()) {
+    return BadRequest("Object 'Kind' is missing in '" + req.body.substr(0, 200) + "'");
+  }
+  if (kind->as_string() != r.kind) {
+    return BadRequest("the kind in the data (" + std::string(kind->as_string()) +
+                      ") does not match the expected kind (" + r.kind + ")");
+  }
+  if (api_version == nullptr || !api_version->is_string() ||
+      api_version->as_string() != r.GroupVersion()) {
+    std::string got = api_version && api_version->is_string()
+                          ? std::string(api_version->as_string())
+                          : std::string();
+    return BadRequest("the API version in the data (" + got +
+                      ") does not match the expected API version (" + r.GroupVersion() + ")");
+  }
+  auto& meta = (*obj)["metadata"];
+  if (meta.is_null()) meta = json::object();
+  if (!meta.is_object()) return BadRequest("metadata must be an object");
+  auto& m = meta.as_object();
+  if (auto* ns = m.if_contains("namespace"); ns && ns->is_string() && !ns->as_string().empty()) {
+    if (!r.namespaced) {
+      m.erase("namespace");
+    } else if (ns->as_string() != t.ns) {
+      return BadRequest(
+          "the namespace of the provided object does not match the namespace sent on the "
+          "request");
+    }
+  }
+  if (r.namespaced) m["namespace"] = t.ns;
+  return std::nullopt;
+}
+
+std::optional<ApiError> ApiServerImpl::CheckNamespace(const Target& t) {
+  if (!t.resource->namespaced) return std::nullopt;
+  const ResourceInfo* ns = registry_.Find("", "v1", "namespaces");
+  auto r = store_->Get(Key(*ns, "", t.ns));
+  if (!r.ok()) {
+    if (r.status().code() == StatusCode::kNotFound) return NotFound(*ns, t.ns);
+    return FromStoreStatus(r.status());
+  }
+  auto obj = Decode(*r);
+  if (obj.ok()) {
+    auto* meta = obj->if_contains("metadata");
+    if (meta && meta->is_object() && meta->as_object().if_contains("deletionTimestamp")) {
+      return ApiError{403, "Forbidden",
+                      t.resource->resource + " \"" + t.name + "\" is forbidden: unable to create "
+                      "new content in namespace " + t.ns + " because it is being terminated",
+                      Details(*t.resource, t.name)};
+    }
+  }
+  return std::nullopt;
+}
+
+void ApiServerImpl::Get(const Target& t, Exchange& ex) {
+  auto r = store_->Get(Key(*t.resource, t.ns, t.name));
+  if (!r.ok()) {
+    if (r.status().code() == StatusCode::kNotFound) {
+      return ex.Respond(StatusResponse(NotFound(*t.resource, t.name)));
+    }
+    return ex.Respond(StatusResponse(FromStoreStatus(r.status())));
+  }
+  auto obj = Decode(*r);
+  if (!obj.ok()) return ex.Respond(StatusResponse(FromStoreStatus(obj.status())));
+  HttpResponse resp;
+  resp.body = json::serialize(*obj);
+  ex.Respond(std::move(resp));
+}
+
+void ApiServerImpl::List(const HttpRequest& req, const Target& t, Exchange& ex) {
+  const ResourceInfo& r = *t.resource;
+  std::string prefix = CollectionPrefix(r, t.ns);
+  store::RangeRequest rr;
+  rr.key = prefix;
+  rr.range_end = store::PrefixEnd(prefix);
+  // Pagination: `continue` carries the last key returned and the revision of the snapshot.
+  int64_t limit = 0;
+  if (auto l = req.Query("limit"); !l.empty()) {
+    try {
+      limit = std::stoll(std::string(l));
+    } catch (...) {
+      return ex.Respond(StatusResponse(BadRequest("invalid limit: " + std::string(l))));
+    }
+  }
+  std::string_view cont = req.Query("continue");
+  if (!cont.empty()) {
+    auto bar = cont.find('|');
+    if (bar == std::string_view::npos) {
+      return ex.Respond(StatusResponse(BadRequest("continue key is not valid")));
+    }
+    try {
+      rr.revision = std::stoll(std::string(cont.substr(0, bar)));
+    } catch (...) {
+      return ex.Respond(StatusResponse(BadRequest("continue key is not valid")));
+    }
+    rr.key = std::string(cont.substr(bar + 1)) + '\0';
+  }
+  if (limit > 0) rr.limit = limit;
+  auto res = store_->Range(rr);
+  if (!res.ok()) {
+    if (res.status().code() == StatusCode::kGone) {
+      return ex.Respond(StatusResponse(
+          {410, "Expired",
+           "The provided continue parameter is too old to display a consistent list result. "
+           "You can start a new list without the continue parameter.",
+           {}}));
+    }
+    return ex.Respond(StatusResponse(FromStoreStatus(res.status())));
+  }
+  json::array items;
+  for (const auto& kv : res->kvs) {
+    auto obj = Decode(kv);
+    if (obj.ok()) items.push_back(std::move(*obj));
+  }
+  json::object list;
+  list["kind"] = r.kind + "List";
+  list["apiVersion"] = r.GroupVersion();
+  json::object meta;
+  int64_t rev = rr.revision > 0 ? rr.revision : res->revision;
+  meta["resourceVersion"] = std::to_string(rev);
+  if (res->more && !res->kvs.empty()) {
+    meta["continue"] = std::to_string(rev) + "|" + res->kvs.back().key;
+    meta["remainingItemCount"] = res->count - static_cast<int64_t>(res->kvs.size());
+  }
+  list["metadata"] = std::move(meta);
+  list["items"] = std::move(items);
+  HttpResponse resp;
+  resp.body = json::serialize(list);
+  ex.Respond(std::move(resp));
+}
+
+void ApiServerImpl::Create(const HttpRequest& req, const Target& t,
+                           std::shared_ptr<Exchange> ex) {
+  const ResourceInfo& r = *t.resource;
+  json::object obj;
+  if (auto err = DecodeBody(req, t, &obj)) return ex->Respond(StatusResponse(*err));
+  auto& meta = obj["metadata"].as_object();
+  std::string name;
+  if (auto* n = meta.if_contains("name"); n && n->is_string()) name = std::string(n->as_string());
+  if (name.empty()) {
+    auto* gn = meta.if_contains("generateName");
+    if (gn && gn->is_string() && !gn->as_string().empty()) {
+      static const char kAlnum[] = "bcdfghjklmnpqrstvwxz2456789";
+      thread_local std::mt19937 rng{std::random_device{}()};
+      name = std::string(gn->as_string());
+      for (int i = 0; i < 5; ++i) name += kAlnum[rng() % (sizeof(kAlnum) - 1)];
+      meta["name"] = name;
+    } else {
+      return ex->Respond(StatusResponse(
+          Invalid(r, "", {{"metadata.name", "Required value: name or generateName is required"}})));
+    }
+  }
+  bool valid = r.resource == "namespaces" ? IsDns1123Label(name) : IsDns1123Subdomain(name);
+  if (!valid) {
+    std::string what = r.resource == "namespaces"
+                           ? "a lowercase RFC 1123 label must consist of lower case alphanumeric "
+                             "characters or '-', and must start and end with an alphanumeric "
+                             "character (e.g. 'my-name',  or '123-abc', regex used for "
+                             "validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')"
+                           : "a lowercase RFC 1123 subdomain must consist of lower case "
+                             "alphanumeric characters, '-' or '.', and must start and end with "
+                             "an alphanumeric character (e.g. 'example.com', regex used for "
+                             "validation is "
+                             "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
+    return ex->Respond(StatusResponse(
+        Invalid(r, name, {{"metadata.name", "Invalid value: \"" + name + "\": " + what}})));
+  }
+  if (auto err = CheckNamespace(Target{t.resource, t.ns, name, ""})) {
+    return ex->Respond(StatusResponse(*err));
+  }
+  meta.erase("resourceVersion");
+  meta["uid"] = NewUid();
+  meta["creationTimestamp"] = NowRfc3339();
+  if (r.kind == "Namespace") {
+    auto& labels = meta["labels"];
+    if (!labels.is_object()) labels = json::object();
+    labels.as_object()["kubernetes.io/metadata.name"] = name;
+    auto& status = obj["status"];
+    if (!status.is_object()) status = json::object();
+    status.as_object()["phase"] = "Active";
+  }
+  if (req.Query("dryRun") == "All") {
+    HttpResponse resp;
+    resp.status = 201;
+    resp.body = json::serialize(obj);
+    return ex->Respond(std::move(resp));
+  }
+  std::string key = Key(r, t.ns, name);
+  std::string value = json::serialize(obj);
+  store::TxnRequest txn;
+  txn.compare.push_back(store::Compare{store::Compare::Result::kEqual,
+                                       store::Compare::Target::kCreate, key, "", 0, ""});
+  txn.success.push_back(store::RequestOp{store::PutRequest{key, value}});
+  store_->TxnAsync(std::move(txn), [ex, obj = std::move(obj), r = &r,
+                                    name](Result<store::TxnResponse> res) mutable {
+    if (!res.ok()) return ex->Respond(StatusResponse(FromStoreStatus(res.status())));
+    if (!res->succeeded) return ex->Respond(StatusResponse(AlreadyExists(*r, name)));
+    obj["metadata"].as_object()["resourceVersion"] = std::to_string(res->revision);
+    HttpResponse resp;
+    resp.status = 201;
+    resp.body = json::serialize(obj);
+    ex->Respond(std::move(resp));
+  });
+}
+
+void ApiServerImpl::Update(const HttpRequest& req, const Target& t,
+                           std::shared_ptr<Exchange> ex) {
+  const ResourceInfo& r = *t.resource;
+  json::object obj;
+  if (auto err = DecodeBody(req, t, &obj)) return ex->Respond(StatusResponse(*err));
+  auto& meta = obj["metadata"].as_object();
+  auto* n = meta.if_contains("name");
+  if (n == nullptr || !n->is_string() || n->as_string() != t.name) {
+    return ex->Respond(StatusResponse(
+        BadRequest("the name of the object (" +
+                   (n && n->is_string() ? std::string(n->as_string()) : std::string()) +
+                   ") does not match the name on the URL (" + t.name + ")")));
+  }
+  std::string key = Key(r, t.ns, t.name);
+  auto cur = store_->Get(key);
+  if (!cur.ok()) {
+    if (cur.status().code() == StatusCode::kNotFound) {
+      return ex->Respond(StatusResponse(NotFound(r, t.name)));
+    }
+    return ex->Respond(StatusResponse(FromStoreStatus(cur.status())));
+  }
+  auto old = Decode(*cur);
+  if (!old.ok()) return ex->Respond(StatusResponse(FromStoreStatus(old.status())));
+  int64_t expect = cur->mod_revision;
+  if (auto* rv = meta.if_contains("resourceVersion"); rv && rv->is_string() &&
+                                                     !rv->as_string().empty()) {
+    try {
+      expect = std::stoll(std::string(rv->as_string()));
+    } catch (...) {
+      return ex->Respond(StatusResponse(
+          Invalid(r, t.name, {{"metadata.resourceVersion", "Invalid value: must be a number"}})));
+    }
+    if (expect != cur->mod_revision) return ex->Respond(StatusResponse(Conflict(r, t.name)));
+  }
+  // Fields the server owns carry over from the stored object.
+  auto& old_meta = (*old)["metadata"].as_object();
+  for (const char* f : {"uid", "creationTimestamp", "deletionTimestamp", "generation"}) {
+    if (auto* v = old_meta.if_contains(f)) {
+      meta[f] = *v;
+    } else {
+      meta.erase(f);
+    }
+  }
+  meta.erase("resourceVersion");
+  std::string value = json::serialize(obj);
+  store::TxnRequest txn;
+  txn.compare.push_back(store::Compare{store::Compare::Result::kEqual,
+                                       store::Compare::Target::kMod, key, "", expect, ""});
+  txn.success.push_back(store::RequestOp{store::PutRequest{key, value}});
+  store_->TxnAsync(std::move(txn), [ex, obj = std::move(obj), r = &r,
+                                    name = t.name](Result<store::TxnResponse> res) mutable {
+    if (!res.ok()) return ex->Respond(StatusResponse(FromStoreStatus(res.status())));
+    if (!res->succeeded) return ex->Respond(StatusResponse(Conflict(*r, name)));
+    obj["metadata"].as_object()["resourceVersion"] = std::to_string(res->revision);
+    HttpResponse resp;
+    resp.body = json::serialize(obj);
+    ex->Respond(std::move(resp));
+  });
+}
+
+void ApiServerImpl::Delete(const Target& t, std::shared_ptr<Exchange> ex) {
+  const ResourceInfo& r = *t.resource;
+  std::string key = Key(r, t.ns, t.name);
+  store::TxnRequest txn;
+  txn.success.push_back(store::RequestOp{store::DeleteRangeRequest{key, "", true}});
+  store_->TxnAsync(std::move(txn), [ex, r = &r, name = t.name](Result<store::TxnResponse> res) {
+    if (!res.ok()) return ex->Respond(StatusResponse(FromStoreStatus(res.status())));
+    auto& del = std::get<store::DeleteRangeResponse>(res->responses.at(0).response);
+    if (del.deleted == 0 || del.prev_kvs.empty()) {
+      return ex->Respond(StatusResponse(NotFound(*r, name)));
+    }
+    auto obj = Decode(del.prev_kvs.front());
+    if (!obj.ok()) return ex->Respond(StatusResponse(FromStoreStatus(obj.status())));
+    HttpResponse resp;
+    resp.body = json::serialize(*obj);
+    ex->Respond(std::move(resp));
+  });
+}
+
+// --- watch ------------------------------------------------------------------------------------
+
+void ApiServerImpl::Watch(const HttpRequest& req, const Target& t, std::shared_ptr<Exchange> ex) {
+  const ResourceInfo& r = *t.resource;
+  std::string prefix = CollectionPrefix(r, t.ns);
+  int64_t rv = 0;
+  std::string_view rvs = req.Query("resourceVersion");
+  if (!rvs.empty()) {
+    try {
+      rv = std::stoll(std::string(rvs));
+    } catch (...) {
+      return ex->Respond(StatusResponse(BadRequest("invalid resourceVersion: " + std::string(rvs))));
+    }
+  }
+  std::vector<std::string> initial;
+  int64_t start = rv + 1;
+  if (rv == 0) {
+    // No resourceVersion (or "0"): the current state as ADDED events, then the changes.
+    store::RangeRequest rr;
+    rr.key = prefix;
+    rr.range_end = store::PrefixEnd(prefix);
+    auto res = store_->Range(rr);
+    if (!res.ok()) return ex->Respond(StatusResponse(FromStoreStatus(res.status())));
+    for (const auto& kv : res->kvs) {
+      auto obj = Decode(kv);
+      if (!obj.ok()) continue;
+      json::object ev;
+      ev["type"] = "ADDED";
+      ev["object"] = std::move(*obj);
+      initial.push_back(json::serialize(ev) + "\n");
+    }
+    start = res->revision + 1;
+  }
+  store::WatchOptions wo;
+  wo.key = prefix;
+  wo.range_end = store::PrefixEnd(prefix);
+  wo.start_revision = start;
+  wo.prev_kv = true;
+  auto stream = store_->Watch(wo);
+  if (!stream.ok()) return ex->Respond(StatusResponse(FromStoreStatus(stream.status())));
+  int64_t timeout = 1800;
+  if (auto ts = req.Query("timeoutSeconds"); !ts.empty()) {
+    try {
+      timeout = std::stoll(std::string(ts));
+    } catch (...) {
+      return ex->Respond(StatusResponse(BadRequest("invalid timeoutSeconds")));
+    }
+  }
+  ex->StartStream(200, kJson);
+  for (auto& s : initial) ex->Write(std::move(s));
+  auto pump = std::make_shared<WatchPump>(
+      this, &r, std::move(*stream), ex,
+      std::chrono::steady_clock::now() + std::chrono::seconds(timeout));
+  {
+    std::lock_guard l(watches_mu_);
+    watches_.push_back(pump);
+  }
+  pump->Start();
+}
+
+void WatchPump::Start() {
+  std::weak_ptr<WatchPump> weak = weak_from_this();
+  stream_->SetReadyCallback([weak] {
+    if (auto self = weak.lock()) self->server_->SchedulePump(self);
+  });
+  ex_->OnClose([weak] {
+    if (auto self = weak.lock()) self->Stop();
+  });
+  server_->SchedulePump(shared_from_this());
+}
+
+void WatchPump::Stop() {
+  if (done_.exchange(true)) return;
+  stream_->Cancel();
+  ex_->EndStream();
+  server_->Forget(this);
+}
+
+void WatchPump::Pump() {
+  std::lock_guard l(mu_);
+  while (!done_.load()) {
+    auto b = stream_->Next(std::chrono::milliseconds(0));
+    if (!b.ok()) return Stop();
+    if (b->canceled) {
+      if (b->compact_revision > 0) {
+        json::object ev;
+        ev["type"] = "ERROR";
+        json::value st = json::parse(
+            StatusResponse({410, "Expired", "too old resource version", {}}).body);
+        ev["object"] = std::move(st);
+        ex_->Write(json::serialize(ev) + "\n");
+      }
+      return Stop();
+    }
+    if (b->events.empty()) return;
+    std::string out;
+    for (const auto& e : b->events) {
+      json::object ev;
+      Result<json::object> obj = InternalError("");
+      if (e.type == store::Event::Type::kPut) {
+        ev["type"] = e.kv.create_revision == e.kv.mod_revision ? "ADDED" : "MODIFIED";
+        obj = ApiServerImpl::Decode(e.kv);
+      } else {
+        ev["type"] = "DELETED";
+        if (!e.prev_kv) continue;
+        obj = ApiServerImpl::Decode(*e.prev_kv, e.kv.mod_revision);
+      }
+      if (!obj.ok()) continue;
+      ev["object"] = std::move(*obj);
+      out += json::serialize(ev);
+      out += '\n';
+    }
+    if (!ex_->Write(std::move(out))) return Stop();
+  }
+}
+
+}  // namespace
+
+Result<std::unique_ptr<ApiServer>> ApiServer::Create(store::Store* store,
+                                                     ApiServerOptions options) {
+  if (store == nullptr) return InvalidArgumentError("api server needs a store");
+  return std::unique_ptr<ApiServer>(std::make_unique<ApiServerImpl>(store, std::move(options)));
+}
+
+}  // namespace keelson::apiserver

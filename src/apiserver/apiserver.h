@@ -1,0 +1,41 @@
+// The Kubernetes API server: discovery, and get/list/watch/create/update/delete of the
+// registered resources over the Store, answering through the HTTP layer (apiserver/http.h).
+//
+// Request handling is a chain of stages: routing -> (authentication -> authorization ->
+// admission, to come) -> decoding and checks -> storage. Errors are metav1.Status objects with
+// upstream's reason, code and details.
+//
+// Thread-safety: Serve() may be called from any number of server threads at once.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "apiserver/http.h"
+#include "apiserver/resources.h"
+#include "common/status.h"
+#include "store/store.h"
+
+namespace keelson::apiserver {
+
+struct ApiServerOptions {
+  // What /version reports; kubectl picks its matching version from the minor.
+  std::string major = "1";
+  std::string minor = "33";
+  std::string git_version = "v1.33.0";
+};
+
+class ApiServer : public Handler {
+ public:
+  // `store` must outlive the server.
+  static Result<std::unique_ptr<ApiServer>> Create(store::Store* store, ApiServerOptions options);
+  ~ApiServer() override = default;
+
+  // Creates what a cluster has from its first start (the default, kube-system, kube-public
+  // and kube-node-lease namespaces) when missing.
+  virtual Status Bootstrap() = 0;
+  // Ends open watches.
+  virtual void Shutdown() = 0;
+};
+
+}  // namespace keelson::apiserver

@@ -1,0 +1,68 @@
+// The HTTP surface the API server's handlers see: plain request/response values and an
+// Exchange to answer through, so that no handler includes Boost.Beast or Asio.
+//
+// Thread-safety: an Exchange may be used from any thread; the server serialises its writes.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace keelson::apiserver {
+
+struct HttpRequest {
+  std::string method;  // "GET", "POST", ...
+  std::string target;  // path and query as sent
+  std::string path;    // percent-decoded path
+  // Query parameters in order, percent-decoded ("+" is a space), repeated keys kept.
+  std::vector<std::pair<std::string, std::string>> query;
+  // Header names lowercased.
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+
+  // The first header or query value with this name, or "".
+  std::string_view Header(std::string_view lowercase_name) const;
+  std::string_view Query(std::string_view name) const;
+  bool HasQuery(std::string_view name) const;
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+};
+
+// One request's answer: either one Respond(), or StartStream() followed by any number of
+// Write()s and one EndStream() (sent with chunked transfer encoding).
+class Exchange {
+ public:
+  virtual ~Exchange() = default;
+  virtual void Respond(HttpResponse response) = 0;
+  virtual void StartStream(int status, std::string content_type) = 0;
+  // Queues `data` as one chunk. Returns false once the client has gone away.
+  virtual bool Write(std::string data) = 0;
+  virtual void EndStream() = 0;
+  // Bytes queued and not yet written to the socket: lets a producer notice a slow client.
+  virtual size_t Backlog() const = 0;
+  // Called once, from any thread, when the client goes away or the server stops while the
+  // exchange is still open (a watch uses it to stop).
+  virtual void OnClose(std::function<void()> fn) = 0;
+};
+
+class Handler {
+ public:
+  virtual ~Handler() = default;
+  // Called on a server thread; must not block for long (hand slow work to other threads
+  // and answer through `ex` later).
+  virtual void Serve(HttpRequest req, std::shared_ptr<Exchange> ex) = 0;
+};
+
+// Percent-decoding helpers shared by the server and tests.
+std::string PercentDecode(std::string_view s, bool plus_is_space);
+std::vector<std::pair<std::string, std::string>> ParseQuery(std::string_view query);
+
+}  // namespace keelson::apiserver

@@ -1,0 +1,368 @@
+#include "apiserver/http_server.h"
+
+#include <boost/asio.hpp>
+#include <boost/beast.hpp>
+
+#include <atomic>
+#include <deque>
+#include <mutex>
+#include <set>
+#include <thread>
+#include <variant>
+
+namespace keelson::apiserver {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using asio::awaitable;
+using asio::use_awaitable;
+constexpr auto kAsTuple = asio::as_tuple(use_awaitable);
+
+// What a handler has queued for the connection coroutine to write.
+struct StartPiece {
+  int status;
+  std::string content_type;
+};
+struct ChunkPiece {
+  std::string data;
+};
+struct EndPiece {};
+using Piece = std::variant<HttpResponse, StartPiece, ChunkPiece, EndPiece>;
+
+class ExchangeImpl final : public Exchange, public std::enable_shared_from_this<ExchangeImpl> {
+ public:
+  explicit ExchangeImpl(asio::any_io_executor ex) : executor_(ex), signal_(ex) {}
+
+  void Respond(HttpResponse response) override { Push(Piece(std::move(response))); }
+  void StartStream(int status, std::string content_type) override {
+    Push(Piece(StartPiece{status, std::move(content_type)}));
+  }
+  bool Write(std::string data) override {
+    if (closed_.load()) return false;
+    backlog_ += data.size();
+    Push(Piece(ChunkPiece{std::move(data)}));
+    return !closed_.load();
+  }
+  void EndStream() override { Push(Piece(EndPiece{})); }
+  size_t Backlog() const override { return backlog_.load(); }
+  void OnClose(std::function<void()> fn) override {
+    bool run_now = false;
+    {
+      std::lock_guard l(mu_);
+      if (closed_.load()) {
+        run_now = true;
+      } else {
+        on_close_ = std::move(fn);
+      }
+    }
+    if (run_now && fn) fn();
+  }
+
+  // Connection side (on the connection's strand).
+  // Waits until something is queued, then takes it all.
+  awaitable<std::deque<Piece>> Take() {
+    while (true) {
+      {
+        std::lock_guard l(mu_);
+        if (!pieces_.empty()) {
+          std::deque<Piece> out;
+          out.swap(pieces_);
+          co_return out;
+        }
+      }
+      signal_.expires_at(asio::steady_timer::time_point::max());
+      co_await signal_.async_wait(kAsTuple);
+    }
+  }
+  void Wrote(size_t n) { backlog_ -= n; }
+  void Close() {
+    std::function<void()> fn;
+    {
+      std::lock_guard l(mu_);
+      if (closed_.exchange(true)) return;
+      fn = std::move(on_close_);
+    }
+    if (fn) fn();
+  }
+  bool closed() const { return closed_.load(); }
+
+ private:
+  void Push(Piece p) {
+    {
+      std::lock_guard l(mu_);
+      pieces_.push_back(std::move(p));
+    }
+    // Wake the connection coroutine on its own strand (see Take()).
+    asio::post(executor_, [self = shared_from_this()] { self->signal_.cancel(); });
+  }
+
+  asio::any_io_executor executor_;
+  asio::steady_timer signal_;  // used on the strand only
+  std::mutex mu_;
+  std::deque<Piece> pieces_;       // guarded by mu_
+  std::function<void()> on_close_;  // guarded by mu_
+  std::atomic<bool> closed_{false};
+  std::atomic<size_t> backlog_{0};
+};
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+class HttpServerImpl final : public HttpServer {
+ public:
+  HttpServerImpl(const HttpServerOptions& o, Handler* h)
+      : opts_(o), handler_(h), ioc_(o.threads), acceptor_(ioc_) {}
+  ~HttpServerImpl() override { Stop(); }
+
+  Status Listen() {
+    boost::system::error_code ec;
+    auto addr = asio::ip::make_address(opts_.bind_address, ec);
+    if (ec) return InvalidArgumentError("bad bind address '" + opts_.bind_address + "'");
+    tcp::endpoint ep(addr, static_cast<unsigned short>(opts_.port));
+    acceptor_.open(ep.protocol(), ec);
+    if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(ep, ec);
+    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+      return UnavailableError("listen on " + opts_.bind_address + ":" +
+                              std::to_string(opts_.port) + ": " + ec.message());
+    }
+    port_ = acceptor_.local_endpoint().port();
+    asio::co_spawn(ioc_, Accept(), asio::detached);
+    for (int i = 0; i < std::max(1, opts_.threads); ++i) {
+      threads_.emplace_back([this] { ioc_.run(); });
+    }
+    return Status::Ok();
+  }
+
+  int port() const override { return port_; }
+
+  void Stop() override {
+    if (stopped_.exchange(true)) return;
+    asio::post(ioc_, [this] {
+      boost::system::error_code ec;
+      acceptor_.close(ec);
+    });
+    {
+      std::lock_guard l(mu_);
+      for (auto* s : sockets_) {
+        boost::system::error_code ec;
+        s->socket().shutdown(tcp::socket::shutdown_both, ec);
+      }
+      for (auto& ex : exchanges_) {
+        if (auto p = ex.lock()) p->Close();
+      }
+    }
+    ioc_.stop();
+    for (auto& t : threads_) t.join();
+    threads_.clear();
+  }
+
+ private:
+  awaitable<void> Accept() {
+    while (true) {
+      auto [ec, sock] = co_await acceptor_.async_accept(asio::make_strand(ioc_), kAsTuple);
+      if (ec) {
+        if (ec == asio::error::operation_aborted || stopped_.load()) co_return;
+        continue;
+      }
+      sock.set_option(tcp::no_delay(true), ec);
+      auto ex = sock.get_executor();
+      asio::co_spawn(ex, Session(std::move(sock)), asio::detached);
+    }
+  }
+
+  awaitable<void> Session(tcp::socket sock) {
+    beast::tcp_stream stream(std::move(sock));
+    {
+      std::lock_guard l(mu_);
+      sockets_.insert(&stream);
+    }
+    beast::flat_buffer buf;
+    while (!stopped_.load()) {
+      http::request_parser<http::string_body> parser;
+      parser.body_limit(opts_.body_limit);
+      parser.header_limit(64 * 1024);
+      stream.expires_after(buf.size() > 0 ? opts_.header_timeout : opts_.idle_timeout);
+      auto [ec, n] = co_await http::async_read(stream, buf, parser, kAsTuple);
+      if (ec == http::error::body_limit) {
+        co_await WriteSimple(stream, 413,
+                             "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},"
+                             "\"status\":\"Failure\",\"message\":\"the request body is too "
+                             "large (limit " + std::to_string(opts_.body_limit) +
+                                 " bytes)\",\"reason\":\"RequestEntityTooLarge\",\"code\":413}",
+                             false);
+        break;
+      }
+      if (ec) break;
+      auto& msg = parser.get();
+      bool keep_alive = msg.keep_alive();
+
+      HttpRequest req;
+      req.method = std::string(msg.method_string());
+      req.target = std::string(msg.target());
+      auto qpos = req.target.find('?');
+      req.path = PercentDecode(std::string_view(req.target).substr(0, qpos), false);
+      if (qpos != std::string::npos) req.query = ParseQuery(std::string_view(req.target).substr(qpos + 1));
+      for (const auto& f : msg) {
+        std::string name(f.name_string());
+        for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        req.headers.emplace_back(std::move(name), std::string(Trim(f.value())));
+      }
+      req.body = std::move(msg.body());
+
+      auto ex = std::make_shared<ExchangeImpl>(co_await asio::this_coro::executor);
+      {
+        std::lock_guard l(mu_);
+        std::erase_if(exchanges_, [](const auto& w) { return w.expired(); });
+        exchanges_.push_back(ex);
+      }
+      handler_->Serve(std::move(req), ex);
+      stream.expires_never();
+      bool ok = co_await WriteExchange(stream, *ex, keep_alive);
+      ex->Close();
+      if (!ok || !keep_alive) break;
+    }
+    boost::system::error_code ec;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    std::lock_guard l(mu_);
+    sockets_.erase(&stream);
+  }
+
+  // Writes what the handler answers. Returns false when the connection must close.
+  awaitable<bool> WriteExchange(beast::tcp_stream& stream, ExchangeImpl& ex, bool keep_alive) {
+    bool streaming = false;
+    while (true) {
+      auto pieces = co_await ex.Take();
+      for (auto& p : pieces) {
+        if (auto* r = std::get_if<HttpResponse>(&p)) {
+          http::response<http::string_body> res(static_cast<http::status>(r->status), 11);
+          res.set(http::field::content_type, r->content_type);
+          for (const auto& [k, v] : r->headers) res.set(k, v);
+          res.keep_alive(keep_alive);
+          res.body() = std::move(r->body);
+          res.prepare_payload();
+          auto [ec, n] = co_await http::async_write(stream, res, kAsTuple);
+          co_return !ec;
+        }
+        if (auto* s = std::get_if<StartPiece>(&p)) {
+          http::response<http::empty_body> res(static_cast<http::status>(s->status), 11);
+          res.set(http::field::content_type, s->content_type);
+          res.set(http::field::transfer_encoding, "chunked");
+          res.keep_alive(keep_alive);
+          http::response_serializer<http::empty_body> sr(res);
+          auto [ec, n] = co_await http::async_write_header(stream, sr, kAsTuple);
+          if (ec) co_return false;
+          streaming = true;
+        } else if (auto* c = std::get_if<ChunkPiece>(&p)) {
+          if (!streaming || c->data.empty()) continue;
+          auto [ec, n] = co_await asio::async_write(stream, http::make_chunk(asio::buffer(c->data)),
+                                                    kAsTuple);
+          ex.Wrote(c->data.size());
+          if (ec) co_return false;
+        } else if (std::holds_alternative<EndPiece>(p)) {
+          if (!streaming) co_return false;
+          auto [ec, n] = co_await asio::async_write(stream, http::make_chunk_last(), kAsTuple);
+          co_return !ec;
+        }
+      }
+    }
+  }
+
+  awaitable<void> WriteSimple(beast::tcp_stream& stream, int status, std::string body,
+                              bool keep_alive) {
+    http::response<http::string_body> res(static_cast<http::status>(status), 11);
+    res.set(http::field::content_type, "application/json");
+    res.keep_alive(keep_alive);
+    res.body() = std::move(body);
+    res.prepare_payload();
+    co_await http::async_write(stream, res, kAsTuple);
+  }
+
+  HttpServerOptions opts_;
+  Handler* handler_;
+  asio::io_context ioc_;
+  tcp::acceptor acceptor_;
+  int port_ = 0;
+  std::atomic<bool> stopped_{false};
+  std::vector<std::thread> threads_;
+  std::mutex mu_;
+  std::set<beast::tcp_stream*> sockets_;             // guarded by mu_
+  std::vector<std::weak_ptr<ExchangeImpl>> exchanges_;  // guarded by mu_
+};
+
+}  // namespace
+
+std::string_view HttpRequest::Header(std::string_view name) const {
+  for (const auto& [k, v] : headers) {
+    if (k == name) return v;
+  }
+  return {};
+}
+
+std::string_view HttpRequest::Query(std::string_view name) const {
+  for (const auto& [k, v] : query) {
+    if (k == name) return v;
+  }
+  return {};
+}
+
+bool HttpRequest::HasQuery(std::string_view name) const {
+  for (const auto& [k, v] : query) {
+    if (k == name) return true;
+  }
+  return false;
+}
+
+std::string PercentDecode(std::string_view s, bool plus_is_space) {
+  std::string out;
+  out.reserve(s.size());
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size()) {
+      int h = hex(s[i + 1]);
+      int l = hex(s[i + 2]);
+      if (h >= 0 && l >= 0) {
+        out.push_back(static_cast<char>(h * 16 + l));
+        i += 2;
+        continue;
+      }
+    }
+    out.push_back(plus_is_space && s[i] == '+' ? ' ' : s[i]);
+  }
+  return out;
+}
+
+std::vector<std::pair<std::string, std::string>> ParseQuery(std::string_view q) {
+  std::vector<std::pair<std::string, std::string>> out;
+  while (!q.empty()) {
+    auto amp = q.find('&');
+    std::string_view part = q.substr(0, amp);
+    q = amp == std::string_view::npos ? std::string_view() : q.substr(amp + 1);
+    if (part.empty()) continue;
+    auto eq = part.find('=');
+    out.emplace_back(PercentDecode(part.substr(0, eq), true),
+                     eq == std::string_view::npos ? "" : PercentDecode(part.substr(eq + 1), true));
+  }
+  return out;
+}
+
+Result<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpServerOptions& options,
+                                                      Handler* handler) {
+  auto s = std::make_unique<HttpServerImpl>(options, handler);
+  KEELSON_RETURN_IF_ERROR(s->Listen());
+  return std::unique_ptr<HttpServer>(std::move(s));
+}
+
+}  // namespace keelson::apiserver

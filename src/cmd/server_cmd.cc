@@ -1,0 +1,176 @@
+// `keelson server` and `keelson apiserver`: the Kubernetes API server on the embedded store
+// (or on etcd), with a kubeconfig written for kubectl. `server` will add the scheduler and
+// controllers; today both run the API server.
+#include <signal.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <string_view>
+
+#include "apiserver/apiserver.h"
+#include "apiserver/http_server.h"
+#include "cmd/commands.h"
+#include "store/etcd/etcd_store.h"
+#include "store/mvcc/embedded_store.h"
+
+namespace keelson::cmd {
+namespace {
+
+constexpr const char* kUsage = R"(Usage: keelson %s [flags]
+
+Runs the Kubernetes API server over plain HTTP on the embedded store (or on etcd).
+
+Flags:
+  --data-dir DIR             where state lives (default /var/lib/keelson); the embedded store
+                             is in DIR/store
+  --bind-address ADDR        address to listen on (default 127.0.0.1)
+  --port N                   port to listen on; 0 picks a free one (default 6443)
+  --write-kubeconfig FILE    where to write a kubeconfig for kubectl
+                             (default DIR/kubeconfig.yaml)
+  --datastore-endpoint URLS  use etcd at these comma-separated URLs instead of the embedded store
+  -h, --help                 show this help
+)";
+
+struct Flags {
+  std::string data_dir = "/var/lib/keelson";
+  std::string bind_address = "127.0.0.1";
+  int port = 6443;
+  std::string kubeconfig;
+  std::string datastore_endpoint;
+};
+
+int Fail(const std::string& msg) {
+  std::fprintf(stderr, "keelson: %s\n", msg.c_str());
+  return 1;
+}
+
+Status WriteKubeconfig(const std::string& path, const std::string& server) {
+  std::error_code ec;
+  auto parent = std::filesystem::path(path).parent_path();
+  if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+  std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp);
+    out << "apiVersion: v1\n"
+           "kind: Config\n"
+           "clusters:\n"
+           "- name: keelson\n"
+           "  cluster:\n"
+           "    server: " << server << "\n"
+           "contexts:\n"
+           "- name: keelson\n"
+           "  context:\n"
+           "    cluster: keelson\n"
+           "    user: keelson\n"
+           "current-context: keelson\n"
+           "users:\n"
+           "- name: keelson\n"
+           "  user: {}\n";
+    if (!out) return InternalError("write " + tmp);
+  }
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) return InternalError("rename " + tmp + ": " + ec.message());
+  return Status::Ok();
+}
+
+}  // namespace
+
+int RunServerCommand(int argc, char** argv) {
+  const char* name = argv[0];
+  Flags f;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    std::string value;
+    bool has_value = false;
+    if (auto eq = arg.find('='); arg.rfind("--", 0) == 0 && eq != std::string::npos) {
+      value = arg.substr(eq + 1);
+      arg = arg.substr(0, eq);
+      has_value = true;
+    }
+    auto take = [&]() -> bool {
+      if (has_value) return true;
+      if (i + 1 >= argc) return false;
+      value = argv[++i];
+      return true;
+    };
+    if (arg == "-h" || arg == "--help") {
+      std::printf(kUsage, name);
+      return 0;
+    } else if (arg == "--data-dir") {
+      if (!take() || value.empty()) return Fail("--data-dir needs a value");
+      f.data_dir = value;
+    } else if (arg == "--bind-address") {
+      if (!take() || value.empty()) return Fail("--bind-address needs a value");
+      f.bind_address = value;
+    } else if (arg == "--port") {
+      if (!take()) return Fail("--port needs a value");
+      try {
+        size_t used = 0;
+        f.port = std::stoi(value, &used);
+        if (used != value.size() || f.port < 0 || f.port > 65535) throw 0;
+      } catch (...) {
+        return Fail("--port needs a port number (0-65535), got '" + value + "'");
+      }
+    } else if (arg == "--write-kubeconfig") {
+      if (!take() || value.empty()) return Fail("--write-kubeconfig needs a file");
+      f.kubeconfig = value;
+    } else if (arg == "--datastore-endpoint") {
+      if (!take() || value.empty()) return Fail("--datastore-endpoint needs URLs");
+      f.datastore_endpoint = value;
+    } else {
+      return Fail("unknown flag '" + arg + "' (see --help)");
+    }
+  }
+  if (f.kubeconfig.empty()) f.kubeconfig = f.data_dir + "/kubeconfig.yaml";
+
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  std::unique_ptr<store::Store> st;
+  if (f.datastore_endpoint.empty()) {
+    store::EmbeddedOptions eo;
+    eo.data_dir = f.data_dir + "/store";
+    auto s = store::OpenEmbeddedStore(eo);
+    if (!s.ok()) return Fail(s.status().message());
+    st = std::move(*s);
+  } else {
+    store::EtcdOptions eo;
+    std::string_view rest = f.datastore_endpoint;
+    while (!rest.empty()) {
+      auto comma = rest.find(',');
+      eo.endpoints.emplace_back(rest.substr(0, comma));
+      rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    }
+    auto s = store::OpenEtcdStore(eo);
+    if (!s.ok()) return Fail(s.status().message());
+    st = std::move(*s);
+  }
+
+  auto api = apiserver::ApiServer::Create(st.get(), {});
+  if (!api.ok()) return Fail(api.status().message());
+  if (Status b = (*api)->Bootstrap(); !b.ok()) return Fail("bootstrap: " + b.message());
+  apiserver::HttpServerOptions ho;
+  ho.bind_address = f.bind_address;
+  ho.port = f.port;
+  auto http = apiserver::HttpServer::Start(ho, api->get());
+  if (!http.ok()) return Fail(http.status().message());
+  std::string url = "http://" + f.bind_address + ":" + std::to_string((*http)->port());
+  if (Status k = WriteKubeconfig(f.kubeconfig, url); !k.ok()) return Fail(k.message());
+  std::printf("keelson %s: serving the Kubernetes API on %s\n", name, url.c_str());
+  std::printf("keelson %s: kubeconfig written to %s\n", name, f.kubeconfig.c_str());
+  std::fflush(stdout);
+
+  int sig = 0;
+  while (sigwait(&signals, &sig) != 0) {
+  }
+  (*api)->Shutdown();
+  (*http)->Stop();
+  return 0;
+}
+
+}  // namespace keelson::cmd

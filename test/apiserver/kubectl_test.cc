@@ -1,0 +1,194 @@
+// Real kubectl (every versioned binary the machine's kubectl package ships, 1.27 to 1.33)
+// against a real `keelson server`: discovery, create -f, get, delete, watch and errors.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "test/util/processes.h"
+
+namespace keelson {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+// The versioned kubectl binaries next to the real `kubectl`, or plain `kubectl`.
+std::vector<std::string> KubectlBinaries() {
+  std::vector<std::string> out;
+  std::error_code ec;
+  fs::path k = fs::canonical("/usr/bin/kubectl", ec);
+  if (!ec) {
+    for (int minor = 27; minor <= 33; ++minor) {
+      fs::path v = k.parent_path() / ("kubectl.1." + std::to_string(minor));
+      if (access(v.c_str(), X_OK) == 0) out.push_back(v.string());
+    }
+  }
+  if (out.empty()) out.push_back("kubectl");
+  return out;
+}
+
+// `keelson server` on a free port with its own data directory.
+class ServerProcess {
+ public:
+  Status Start() {
+    port_ = testing::FreePort();
+    KEELSON_RETURN_IF_ERROR(process_.Start(
+        {KEELSON_BINARY, "server", "--data-dir", (dir_.path() / "data").string(), "--port",
+         std::to_string(port_)},
+        dir_.path() / "stdout", dir_.path() / "stderr"));
+    for (int i = 0; i < 500; ++i) {
+      std::ifstream in(dir_.path() / "stdout");
+      std::string out((std::istreambuf_iterator<char>(in)), {});
+      if (out.find("kubeconfig written to") != std::string::npos) return Status::Ok();
+      if (!process_.running()) return InternalError("keelson server exited: " + out);
+      std::this_thread::sleep_for(20ms);
+    }
+    return UnavailableError("keelson server did not start");
+  }
+  int Stop() { return process_.Signal(SIGTERM); }
+  std::string kubeconfig() const { return (dir_.path() / "data" / "kubeconfig.yaml").string(); }
+  const fs::path& dir() const { return dir_.path(); }
+
+ private:
+  testing::TempDir dir_{"keelson-apiserver"};
+  testing::Process process_;
+  int port_ = 0;
+};
+
+class KubectlTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override { ASSERT_TRUE(server_.Start().ok()); }
+
+  testing::CommandResult Kubectl(std::vector<std::string> args, const std::string& stdin_data = "") {
+    std::vector<std::string> argv = {GetParam(), "--kubeconfig", server_.kubeconfig(),
+                                     "--cache-dir", (server_.dir() / "cache").string()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return testing::RunCommand(argv, stdin_data, 60s);
+  }
+
+  std::string File(const std::string& name, const std::string& text) {
+    auto p = server_.dir() / name;
+    std::ofstream(p) << text;
+    return p.string();
+  }
+
+  ServerProcess server_;
+};
+
+TEST_P(KubectlTest, DefaultNamespacesExist) {
+  auto r = Kubectl({"get", "namespaces"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  for (const char* ns : {"default", "kube-system", "kube-public", "kube-node-lease"}) {
+    EXPECT_NE(r.out.find(ns), std::string::npos) << r.out;
+  }
+  EXPECT_EQ(r.out.rfind("NAME", 0), 0u) << r.out;
+}
+
+TEST_P(KubectlTest, CreateGetDeleteFromMultiDocumentYaml) {
+  auto f = File("objs.yaml",
+                "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: demo\n---\n"
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: demo\n"
+                "data:\n  color: blue\n");
+  auto c = Kubectl({"create", "-f", f, "--validate=false"});
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  EXPECT_NE(c.out.find("namespace/demo created"), std::string::npos) << c.out;
+  EXPECT_NE(c.out.find("configmap/settings created"), std::string::npos) << c.out;
+
+  auto g = Kubectl({"get", "configmap", "settings", "-n", "demo", "-o",
+                    "jsonpath={.data.color} {.metadata.uid} {.metadata.resourceVersion}"});
+  ASSERT_EQ(g.exit_code, 0) << g.err;
+  EXPECT_EQ(g.out.rfind("blue ", 0), 0u) << g.out;
+  EXPECT_GT(g.out.size(), std::string("blue  1").size());
+
+  auto again = Kubectl({"create", "-f", f, "--validate=false"});
+  EXPECT_NE(again.exit_code, 0);
+  EXPECT_NE(again.err.find("Error from server (AlreadyExists): error when creating"),
+            std::string::npos)
+      << again.err;
+  EXPECT_NE(again.err.find("configmaps \"settings\" already exists"), std::string::npos)
+      << again.err;
+
+  auto d = Kubectl({"delete", "configmap", "settings", "-n", "demo"});
+  ASSERT_EQ(d.exit_code, 0) << d.err;
+  EXPECT_NE(d.out.find("configmap \"settings\" deleted"), std::string::npos) << d.out;
+  auto gone = Kubectl({"get", "configmap", "settings", "-n", "demo"});
+  EXPECT_NE(gone.exit_code, 0);
+  EXPECT_NE(gone.err.find("Error from server (NotFound): configmaps \"settings\" not found"),
+            std::string::npos)
+      << gone.err;
+}
+
+TEST_P(KubectlTest, ObjectsInMissingNamespaceAreRefused) {
+  auto f = File("cm.yaml",
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: orphan\n  namespace: nope\n");
+  auto c = Kubectl({"create", "-f", f, "--validate=false"});
+  EXPECT_NE(c.exit_code, 0);
+  EXPECT_NE(c.err.find("namespaces \"nope\" not found"), std::string::npos) << c.err;
+}
+
+TEST_P(KubectlTest, InvalidNameIsAnInvalidStatus) {
+  auto f = File("bad.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: Bad_Name\n");
+  auto c = Kubectl({"create", "-f", f, "--validate=false"});
+  EXPECT_NE(c.exit_code, 0);
+  EXPECT_NE(c.err.find("ConfigMap \"Bad_Name\" is invalid: metadata.name: Invalid value: "
+                       "\"Bad_Name\": a lowercase RFC 1123 subdomain"),
+            std::string::npos)
+      << c.err;
+}
+
+TEST_P(KubectlTest, WatchSeesAddsAndDeletes) {
+  testing::BackgroundCommand watch(
+      {GetParam(), "--kubeconfig", server_.kubeconfig(), "--cache-dir",
+       (server_.dir() / "cache-watch").string(), "get", "configmaps", "-n", "default", "-w",
+       "--output-watch-events", "-o", "json"});
+  std::this_thread::sleep_for(1500ms);
+  auto f = File("w.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: watched\n");
+  ASSERT_EQ(Kubectl({"create", "-f", f, "--validate=false"}).exit_code, 0);
+  ASSERT_EQ(Kubectl({"delete", "configmap", "watched"}).exit_code, 0);
+  EXPECT_TRUE(watch.WaitForOutput("\"type\":\"DELETED\"", 20s))
+      << watch.Stdout() << watch.Stderr();
+  std::string out = watch.Stdout();
+  auto added = out.find("\"type\":\"ADDED\"");
+  ASSERT_NE(added, std::string::npos) << out;
+  EXPECT_LT(added, out.find("\"type\":\"DELETED\"")) << out;
+  EXPECT_NE(out.find("\"name\":\"watched\""), std::string::npos) << out;
+}
+
+TEST_P(KubectlTest, ApiResourcesListsShortNamesAndGroups) {
+  auto r = Kubectl({"api-resources"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("configmaps"), std::string::npos);
+  EXPECT_NE(r.out.find(" cm "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("deployments"), std::string::npos);
+  EXPECT_NE(r.out.find("apps/v1"), std::string::npos);
+  auto v = Kubectl({"api-versions"});
+  ASSERT_EQ(v.exit_code, 0) << v.err;
+  EXPECT_NE(v.out.find("rbac.authorization.k8s.io/v1"), std::string::npos) << v.out;
+}
+
+TEST_P(KubectlTest, RestartKeepsObjects) {
+  auto f = File("keep.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: kept\n");
+  ASSERT_EQ(Kubectl({"create", "-f", f, "--validate=false"}).exit_code, 0);
+  EXPECT_EQ(server_.Stop(), 0);
+  ASSERT_TRUE(server_.Start().ok());
+  auto g = Kubectl({"get", "configmap", "kept", "-o", "name"});
+  ASSERT_EQ(g.exit_code, 0) << g.err;
+  EXPECT_EQ(g.out, "configmap/kept\n");
+}
+
+std::string VersionName(const ::testing::TestParamInfo<std::string>& info) {
+  std::string n = fs::path(info.param).filename().string();
+  for (auto& c : n) {
+    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+  }
+  return n;
+}
+
+INSTANTIATE_TEST_SUITE_P(Kubectl, KubectlTest, ::testing::ValuesIn(KubectlBinaries()),
+                         VersionName);
+
+}  // namespace
+}  // namespace keelson
