@@ -9,8 +9,12 @@
 #include <deque>
 #include <mutex>
 #include <random>
+#include <set>
 #include <thread>
 #include <unordered_map>
+
+#include "api/fields.h"
+#include "api/labels.h"
 
 namespace keelson::apiserver {
 namespace {
@@ -175,6 +179,95 @@ struct Target {
   std::string subresource;
 };
 
+// --- selectors --------------------------------------------------------------------------------
+
+// The field labels each kind can be selected by, beyond metadata.name and metadata.namespace
+// (upstream's per-kind field label conversion functions).
+const std::vector<std::string>& ExtraFieldLabels(const ResourceInfo& r) {
+  static const std::vector<std::string> kNone;
+  static const std::unordered_map<std::string, std::vector<std::string>> kByKind = {
+      {"Pod",
+       {"spec.nodeName", "spec.restartPolicy", "spec.schedulerName", "spec.serviceAccountName",
+        "spec.hostNetwork", "status.phase", "status.podIP", "status.nominatedNodeName"}},
+      {"Secret", {"type"}},
+      {"Namespace", {"status.phase"}},
+      {"Node", {"spec.unschedulable"}},
+      {"ReplicationController", {"status.replicas"}},
+      {"ReplicaSet", {"status.replicas"}},
+      {"Job", {"status.successful"}},
+      {"Event",
+       {"involvedObject.kind", "involvedObject.namespace", "involvedObject.name",
+        "involvedObject.uid", "involvedObject.apiVersion", "involvedObject.resourceVersion",
+        "involvedObject.fieldPath", "reason", "reportingComponent", "source", "type"}},
+  };
+  auto it = kByKind.find(r.kind);
+  return it == kByKind.end() ? kNone : it->second;
+}
+
+// The value of a dotted field path in an object as a field selector sees it ("" if absent).
+std::string FieldValue(const json::object& obj, std::string_view path) {
+  const json::value* cur = nullptr;
+  const json::object* o = &obj;
+  while (true) {
+    auto dot = path.find('.');
+    auto part = path.substr(0, dot);
+    cur = o->if_contains(part);
+    if (cur == nullptr) return "";
+    if (dot == std::string_view::npos) break;
+    if (!cur->is_object()) return "";
+    o = &cur->as_object();
+    path.remove_prefix(dot + 1);
+  }
+  if (cur->is_string()) return std::string(cur->as_string());
+  if (cur->is_bool()) return cur->as_bool() ? "true" : "false";
+  if (cur->is_int64()) return std::to_string(cur->as_int64());
+  if (cur->is_uint64()) return std::to_string(cur->as_uint64());
+  return "";
+}
+
+// A list or watch request's label and field selectors.
+struct Selection {
+  api::LabelSelector labels;
+  api::FieldSelector fields;
+  std::vector<std::string> field_paths;  // the paths `fields` reads
+
+  bool Everything() const { return labels.Empty() && fields.Empty(); }
+
+  bool Matches(const json::object& obj) const {
+    if (Everything()) return true;
+    api::Labels ls;
+    if (auto* m = obj.if_contains("metadata"); m && m->is_object()) {
+      if (auto* l = m->as_object().if_contains("labels"); l && l->is_object()) {
+        for (const auto& [k, v] : l->as_object()) {
+          if (v.is_string()) ls.emplace(std::string(k), std::string(v.as_string()));
+        }
+      }
+    }
+    if (!labels.Matches(ls)) return false;
+    if (fields.Empty()) return true;
+    api::Fields fs;
+    for (const auto& p : field_paths) fs.emplace(p, FieldValue(obj, p));
+    return fields.Matches(fs);
+  }
+};
+
+std::optional<ApiError> ParseSelection(const HttpRequest& req, const ResourceInfo& r,
+                                       Selection* out) {
+  auto ls = api::LabelSelector::Parse(req.Query("labelSelector"));
+  if (!ls.ok()) return BadRequest(ls.status().message());
+  auto fs = api::FieldSelector::Parse(req.Query("fieldSelector"));
+  if (!fs.ok()) return BadRequest(fs.status().message());
+  std::set<std::string> supported = {"metadata.name", "metadata.namespace"};
+  for (const auto& f : ExtraFieldLabels(r)) supported.insert(f);
+  Status st = ExtraFieldLabels(r).empty() ? fs->CheckDefaultSupported()
+                                          : fs->CheckSupported(supported, r.resource);
+  if (!st.ok()) return BadRequest(st.message());
+  out->labels = std::move(*ls);
+  out->fields = std::move(*fs);
+  out->field_paths.assign(supported.begin(), supported.end());
+  return std::nullopt;
+}
+
 // --- watch ------------------------------------------------------------------------------------
 
 class ApiServerImpl;
@@ -184,9 +277,10 @@ class ApiServerImpl;
 class WatchPump : public std::enable_shared_from_this<WatchPump> {
  public:
   WatchPump(ApiServerImpl* server, const ResourceInfo* r, std::unique_ptr<store::WatchStream> s,
-            std::shared_ptr<Exchange> ex, std::chrono::steady_clock::time_point deadline)
+            std::shared_ptr<Exchange> ex, std::chrono::steady_clock::time_point deadline,
+            Selection selection)
       : server_(server), resource_(r), stream_(std::move(s)), ex_(std::move(ex)),
-        deadline_(deadline) {}
+        deadline_(deadline), selection_(std::move(selection)) {}
 
   void Start();
   void Pump();  // on a watch worker
@@ -199,6 +293,7 @@ class WatchPump : public std::enable_shared_from_this<WatchPump> {
   std::unique_ptr<store::WatchStream> stream_;
   std::shared_ptr<Exchange> ex_;
   std::chrono::steady_clock::time_point deadline_;
+  Selection selection_;
   std::mutex mu_;  // one pump at a time
   std::atomic<bool> done_{false};
 };
@@ -736,6 +831,8 @@ void ApiServerImpl::List(const HttpRequest& req, const Target& t, Exchange& ex) 
     rr.key = std::string(cont.substr(bar + 1)) + '\0';
   }
   if (limit > 0) rr.limit = limit;
+  Selection sel;
+  if (auto err = ParseSelection(req, r, &sel)) return ex.Respond(StatusResponse(*err));
   auto res = store_->Range(rr);
   if (!res.ok()) {
     if (res.status().code() == StatusCode::kGone) {
@@ -750,7 +847,7 @@ void ApiServerImpl::List(const HttpRequest& req, const Target& t, Exchange& ex) 
   json::array items;
   for (const auto& kv : res->kvs) {
     auto obj = Decode(kv);
-    if (obj.ok()) items.push_back(std::move(*obj));
+    if (obj.ok() && sel.Matches(*obj)) items.push_back(std::move(*obj));
   }
   json::object list;
   list["kind"] = r.kind + "List";
@@ -936,6 +1033,8 @@ void ApiServerImpl::Watch(const HttpRequest& req, const Target& t, std::shared_p
       return ex->Respond(StatusResponse(BadRequest("invalid resourceVersion: " + std::string(rvs))));
     }
   }
+  Selection sel;
+  if (auto err = ParseSelection(req, r, &sel)) return ex->Respond(StatusResponse(*err));
   std::vector<std::string> initial;
   int64_t start = rv + 1;
   if (rv == 0) {
@@ -947,7 +1046,7 @@ void ApiServerImpl::Watch(const HttpRequest& req, const Target& t, std::shared_p
     if (!res.ok()) return ex->Respond(StatusResponse(FromStoreStatus(res.status())));
     for (const auto& kv : res->kvs) {
       auto obj = Decode(kv);
-      if (!obj.ok()) continue;
+      if (!obj.ok() || !sel.Matches(*obj)) continue;
       json::object ev;
       ev["type"] = "ADDED";
       ev["object"] = std::move(*obj);
@@ -974,7 +1073,7 @@ void ApiServerImpl::Watch(const HttpRequest& req, const Target& t, std::shared_p
   for (auto& s : initial) ex->Write(std::move(s));
   auto pump = std::make_shared<WatchPump>(
       this, &r, std::move(*stream), ex,
-      std::chrono::steady_clock::now() + std::chrono::seconds(timeout));
+      std::chrono::steady_clock::now() + std::chrono::seconds(timeout), std::move(sel));
   {
     std::lock_guard l(watches_mu_);
     watches_.push_back(pump);
@@ -1019,21 +1118,43 @@ void WatchPump::Pump() {
     if (b->events.empty()) return;
     std::string out;
     for (const auto& e : b->events) {
-      json::object ev;
+      // With selectors, an object that starts matching is ADDED and one that stops matching
+      // is DELETED, as upstream's watch filtering does.
+      const char* type = nullptr;
       Result<json::object> obj = InternalError("");
       if (e.type == store::Event::Type::kPut) {
-        ev["type"] = e.kv.create_revision == e.kv.mod_revision ? "ADDED" : "MODIFIED";
         obj = ApiServerImpl::Decode(e.kv);
+        if (!obj.ok()) continue;
+        bool now = selection_.Matches(*obj);
+        bool before = false;
+        if (e.prev_kv && !selection_.Everything()) {
+          auto prev = ApiServerImpl::Decode(*e.prev_kv);
+          before = prev.ok() && selection_.Matches(*prev);
+        } else {
+          before = e.prev_kv.has_value();
+        }
+        if (now && before) {
+          type = "MODIFIED";
+        } else if (now) {
+          type = "ADDED";
+        } else if (before) {
+          type = "DELETED";
+        } else {
+          continue;
+        }
       } else {
-        ev["type"] = "DELETED";
         if (!e.prev_kv) continue;
         obj = ApiServerImpl::Decode(*e.prev_kv, e.kv.mod_revision);
+        if (!obj.ok() || !selection_.Matches(*obj)) continue;
+        type = "DELETED";
       }
-      if (!obj.ok()) continue;
+      json::object ev;
+      ev["type"] = type;
       ev["object"] = std::move(*obj);
       out += json::serialize(ev);
       out += '\n';
     }
+    if (out.empty()) continue;
     if (!ex_->Write(std::move(out))) return Stop();
   }
 }

@@ -169,6 +169,35 @@ TEST_P(KubectlTest, ApiResourcesListsShortNamesAndGroups) {
   EXPECT_NE(v.out.find("rbac.authorization.k8s.io/v1"), std::string::npos) << v.out;
 }
 
+TEST_P(KubectlTest, LabelAndFieldSelectors) {
+  auto f = File("list.yaml",
+                "apiVersion: v1\nkind: List\nitems:\n"
+                "- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: a1, labels: {app: a, tier: web}}\n"
+                "- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: b1, labels: {app: b}}\n"
+                "- apiVersion: v1\n  kind: Secret\n  metadata: {name: s1}\n  type: Opaque\n");
+  auto c = Kubectl({"create", "-f", f, "--validate=false"});
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  auto eq = Kubectl({"get", "configmaps", "-l", "app=a", "-o", "name"});
+  EXPECT_EQ(eq.out, "configmap/a1\n") << eq.err;
+  auto set = Kubectl({"get", "configmaps", "-l", "app in (a,b),tier!=web", "-o", "name"});
+  EXPECT_EQ(set.out, "configmap/b1\n") << set.err;
+  auto exists = Kubectl({"get", "configmaps", "-l", "!tier", "-o", "name"});
+  EXPECT_EQ(exists.out, "configmap/b1\n") << exists.err;
+  auto by_name = Kubectl({"get", "configmaps", "--field-selector", "metadata.name=b1", "-o", "name"});
+  EXPECT_EQ(by_name.out, "configmap/b1\n") << by_name.err;
+  auto by_type = Kubectl({"get", "secrets", "--field-selector", "type=Opaque", "-o", "name"});
+  EXPECT_EQ(by_type.out, "secret/s1\n") << by_type.err;
+
+  auto bad = Kubectl({"get", "configmaps", "-l", "app=("});
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.err.find("Error from server (BadRequest)"), std::string::npos) << bad.err;
+  EXPECT_NE(bad.err.find("unable to parse requirement"), std::string::npos) << bad.err;
+  auto unsupported = Kubectl({"get", "pods", "--field-selector", "spec.foo=1"});
+  EXPECT_NE(unsupported.exit_code, 0);
+  EXPECT_NE(unsupported.err.find("field label not supported: spec.foo"), std::string::npos)
+      << unsupported.err;
+}
+
 TEST_P(KubectlTest, RestartKeepsObjects) {
   auto f = File("keep.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: kept\n");
   ASSERT_EQ(Kubectl({"create", "-f", f, "--validate=false"}).exit_code, 0);
