@@ -15,6 +15,7 @@
 
 #include "api/fields.h"
 #include "api/labels.h"
+#include "apiserver/table.h"
 
 namespace keelson::apiserver {
 namespace {
@@ -278,9 +279,17 @@ class WatchPump : public std::enable_shared_from_this<WatchPump> {
  public:
   WatchPump(ApiServerImpl* server, const ResourceInfo* r, std::unique_ptr<store::WatchStream> s,
             std::shared_ptr<Exchange> ex, std::chrono::steady_clock::time_point deadline,
-            Selection selection)
+            Selection selection, bool as_table, std::string include_object)
       : server_(server), resource_(r), stream_(std::move(s)), ex_(std::move(ex)),
-        deadline_(deadline), selection_(std::move(selection)) {}
+        deadline_(deadline), selection_(std::move(selection)), as_table_(as_table),
+        include_object_(std::move(include_object)) {}
+
+  // The object of a watch event as this watch sends it: the object, or a one-row Table.
+  json::value Render(json::object obj) const {
+    if (!as_table_) return obj;
+    return ToTable(*resource_, json::array{std::move(obj)}, "", "", include_object_,
+                   std::chrono::system_clock::now());
+  }
 
   void Start();
   void Pump();  // on a watch worker
@@ -294,6 +303,8 @@ class WatchPump : public std::enable_shared_from_this<WatchPump> {
   std::shared_ptr<Exchange> ex_;
   std::chrono::steady_clock::time_point deadline_;
   Selection selection_;
+  bool as_table_;
+  std::string include_object_;
   std::mutex mu_;  // one pump at a time
   std::atomic<bool> done_{false};
 };
@@ -336,7 +347,7 @@ class ApiServerImpl final : public ApiServer {
   HttpResponse Aggregated(bool core, const std::string& version) const;
 
   void ServeResource(const HttpRequest& req, const Target& t, std::shared_ptr<Exchange> ex);
-  void Get(const Target& t, Exchange& ex);
+  void Get(const HttpRequest& req, const Target& t, Exchange& ex);
   void List(const HttpRequest& req, const Target& t, Exchange& ex);
   void Watch(const HttpRequest& req, const Target& t, std::shared_ptr<Exchange> ex);
   void Create(const HttpRequest& req, const Target& t, std::shared_ptr<Exchange> ex);
@@ -523,7 +534,7 @@ void ApiServerImpl::ServeResource(const HttpRequest& req, const Target& t,
       if (IsTrue(req.Query("watch"))) return Watch(req, t, std::move(ex));
       return List(req, t, *ex);
     }
-    return Get(t, *ex);
+    return Get(req, t, *ex);
   }
   if (m == "POST" && t.name.empty()) return Create(req, t, std::move(ex));
   if (m == "PUT" && !t.name.empty()) return Update(req, t, std::move(ex));
@@ -787,7 +798,7 @@ std::optional<ApiError> ApiServerImpl::CheckNamespace(const Target& t) {
   return std::nullopt;
 }
 
-void ApiServerImpl::Get(const Target& t, Exchange& ex) {
+void ApiServerImpl::Get(const HttpRequest& req, const Target& t, Exchange& ex) {
   auto r = store_->Get(Key(*t.resource, t.ns, t.name));
   if (!r.ok()) {
     if (r.status().code() == StatusCode::kNotFound) {
@@ -798,7 +809,13 @@ void ApiServerImpl::Get(const Target& t, Exchange& ex) {
   auto obj = Decode(*r);
   if (!obj.ok()) return ex.Respond(StatusResponse(FromStoreStatus(obj.status())));
   HttpResponse resp;
-  resp.body = json::serialize(*obj);
+  if (WantsTable(req.Header("accept")) && HasPrinter(*t.resource)) {
+    resp.body = json::serialize(ToTable(*t.resource, json::array{std::move(*obj)}, "", "",
+                                        req.Query("includeObject"),
+                                        std::chrono::system_clock::now()));
+  } else {
+    resp.body = json::serialize(*obj);
+  }
   ex.Respond(std::move(resp));
 }
 
@@ -849,14 +866,25 @@ void ApiServerImpl::List(const HttpRequest& req, const Target& t, Exchange& ex) 
     auto obj = Decode(kv);
     if (obj.ok() && sel.Matches(*obj)) items.push_back(std::move(*obj));
   }
+  int64_t rev = rr.revision > 0 ? rr.revision : res->revision;
+  std::string continue_token;
+  if (res->more && !res->kvs.empty()) {
+    continue_token = std::to_string(rev) + "|" + res->kvs.back().key;
+  }
+  if (WantsTable(req.Header("accept")) && HasPrinter(r)) {
+    HttpResponse resp;
+    resp.body = json::serialize(ToTable(r, items, std::to_string(rev), continue_token,
+                                        req.Query("includeObject"),
+                                        std::chrono::system_clock::now()));
+    return ex.Respond(std::move(resp));
+  }
   json::object list;
   list["kind"] = r.kind + "List";
   list["apiVersion"] = r.GroupVersion();
   json::object meta;
-  int64_t rev = rr.revision > 0 ? rr.revision : res->revision;
   meta["resourceVersion"] = std::to_string(rev);
-  if (res->more && !res->kvs.empty()) {
-    meta["continue"] = std::to_string(rev) + "|" + res->kvs.back().key;
+  if (!continue_token.empty()) {
+    meta["continue"] = continue_token;
     meta["remainingItemCount"] = res->count - static_cast<int64_t>(res->kvs.size());
   }
   list["metadata"] = std::move(meta);
@@ -1035,6 +1063,8 @@ void ApiServerImpl::Watch(const HttpRequest& req, const Target& t, std::shared_p
   }
   Selection sel;
   if (auto err = ParseSelection(req, r, &sel)) return ex->Respond(StatusResponse(*err));
+  bool as_table = WantsTable(req.Header("accept")) && HasPrinter(r);
+  std::string include_object(req.Query("includeObject"));
   std::vector<std::string> initial;
   int64_t start = rv + 1;
   if (rv == 0) {
@@ -1049,7 +1079,12 @@ void ApiServerImpl::Watch(const HttpRequest& req, const Target& t, std::shared_p
       if (!obj.ok() || !sel.Matches(*obj)) continue;
       json::object ev;
       ev["type"] = "ADDED";
-      ev["object"] = std::move(*obj);
+      if (as_table) {
+        ev["object"] = ToTable(r, json::array{std::move(*obj)}, "", "", include_object,
+                               std::chrono::system_clock::now());
+      } else {
+        ev["object"] = std::move(*obj);
+      }
       initial.push_back(json::serialize(ev) + "\n");
     }
     start = res->revision + 1;
@@ -1073,7 +1108,8 @@ void ApiServerImpl::Watch(const HttpRequest& req, const Target& t, std::shared_p
   for (auto& s : initial) ex->Write(std::move(s));
   auto pump = std::make_shared<WatchPump>(
       this, &r, std::move(*stream), ex,
-      std::chrono::steady_clock::now() + std::chrono::seconds(timeout), std::move(sel));
+      std::chrono::steady_clock::now() + std::chrono::seconds(timeout), std::move(sel), as_table,
+      std::move(include_object));
   {
     std::lock_guard l(watches_mu_);
     watches_.push_back(pump);
@@ -1150,7 +1186,7 @@ void WatchPump::Pump() {
       }
       json::object ev;
       ev["type"] = type;
-      ev["object"] = std::move(*obj);
+      ev["object"] = Render(std::move(*obj));
       out += json::serialize(ev);
       out += '\n';
     }

@@ -198,6 +198,53 @@ TEST_P(KubectlTest, LabelAndFieldSelectors) {
       << unsupported.err;
 }
 
+// Server-side printing: upstream's columns, in upstream's order.
+TEST_P(KubectlTest, TableOutputHasUpstreamColumns) {
+  auto f = File("t.yaml",
+                "apiVersion: v1\nkind: List\nitems:\n"
+                "- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: c1}\n"
+                "  data: {a: '1', b: '2'}\n"
+                "- apiVersion: v1\n  kind: Secret\n  metadata: {name: s1}\n  type: Opaque\n"
+                "  data: {k: dg==}\n"
+                "- apiVersion: v1\n  kind: Pod\n  metadata: {name: p1}\n"
+                "  spec: {containers: [{name: c, image: nginx}]}\n");
+  ASSERT_EQ(Kubectl({"create", "-f", f, "--validate=false"}).exit_code, 0);
+  auto first_line = [](const std::string& s) { return s.substr(0, s.find('\n')); };
+  auto collapse = [](std::string s) {  // column widths vary; compare words
+    std::string out;
+    bool space = false;
+    for (char c : s) {
+      if (c == ' ') {
+        space = true;
+        continue;
+      }
+      if (space && !out.empty()) out += ' ';
+      space = false;
+      out += c;
+    }
+    return out;
+  };
+  auto ns = Kubectl({"get", "namespaces"});
+  EXPECT_EQ(collapse(first_line(ns.out)), "NAME STATUS AGE") << ns.out;
+  EXPECT_NE(ns.out.find("Active"), std::string::npos);
+  auto cm = Kubectl({"get", "configmaps", "c1"});
+  EXPECT_EQ(collapse(first_line(cm.out)), "NAME DATA AGE") << cm.out;
+  EXPECT_EQ(collapse(cm.out.substr(cm.out.find('\n') + 1)).rfind("c1 2 ", 0), 0u) << cm.out;
+  auto sec = Kubectl({"get", "secrets"});
+  EXPECT_EQ(collapse(first_line(sec.out)), "NAME TYPE DATA AGE") << sec.out;
+  auto pods = Kubectl({"get", "pods"});
+  EXPECT_EQ(collapse(first_line(pods.out)), "NAME READY STATUS RESTARTS AGE") << pods.out;
+  EXPECT_EQ(collapse(pods.out.substr(pods.out.find('\n') + 1)).rfind("p1 0/1 Pending 0 ", 0), 0u)
+      << pods.out;
+  auto wide = Kubectl({"get", "pods", "-o", "wide"});
+  EXPECT_EQ(collapse(first_line(wide.out)),
+            "NAME READY STATUS RESTARTS AGE IP NODE NOMINATED NODE READINESS GATES")
+      << wide.out;
+  auto sorted = Kubectl({"get", "configmaps", "--sort-by=.metadata.name"});
+  EXPECT_EQ(sorted.exit_code, 0) << sorted.err;
+  EXPECT_EQ(collapse(first_line(sorted.out)), "NAME DATA AGE") << sorted.out;
+}
+
 TEST_P(KubectlTest, RestartKeepsObjects) {
   auto f = File("keep.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: kept\n");
   ASSERT_EQ(Kubectl({"create", "-f", f, "--validate=false"}).exit_code, 0);
