@@ -15,6 +15,7 @@
 
 #include "api/fields.h"
 #include "api/labels.h"
+#include "apiserver/patch.h"
 #include "apiserver/table.h"
 
 namespace keelson::apiserver {
@@ -353,6 +354,9 @@ class ApiServerImpl final : public ApiServer {
   void Create(const HttpRequest& req, const Target& t, std::shared_ptr<Exchange> ex);
   void Update(const HttpRequest& req, const Target& t, std::shared_ptr<Exchange> ex);
   void Delete(const Target& t, std::shared_ptr<Exchange> ex);
+  // One read-patch-write attempt; retried on a write conflict.
+  void Patch(std::shared_ptr<const HttpRequest> req, Target t, std::shared_ptr<Exchange> ex,
+             int attempt);
 
   std::string Key(const ResourceInfo& r, std::string_view ns, std::string_view name) const {
     return r.StoragePrefix() + (r.namespaced ? std::string(ns) + "/" : "") + std::string(name);
@@ -539,6 +543,9 @@ void ApiServerImpl::ServeResource(const HttpRequest& req, const Target& t,
   if (m == "POST" && t.name.empty()) return Create(req, t, std::move(ex));
   if (m == "PUT" && !t.name.empty()) return Update(req, t, std::move(ex));
   if (m == "DELETE" && !t.name.empty()) return Delete(t, std::move(ex));
+  if (m == "PATCH" && !t.name.empty()) {
+    return Patch(std::make_shared<const HttpRequest>(req), t, std::move(ex), 0);
+  }
   ex->Respond(StatusResponse({405, "MethodNotAllowed",
                               "the server does not allow this method on the requested resource",
                               {}}));
@@ -1043,6 +1050,78 @@ void ApiServerImpl::Delete(const Target& t, std::shared_ptr<Exchange> ex) {
     if (!obj.ok()) return ex->Respond(StatusResponse(FromStoreStatus(obj.status())));
     HttpResponse resp;
     resp.body = json::serialize(*obj);
+    ex->Respond(std::move(resp));
+  });
+}
+
+void ApiServerImpl::Patch(std::shared_ptr<const HttpRequest> req, Target t,
+                          std::shared_ptr<Exchange> ex, int attempt) {
+  const ResourceInfo& r = *t.resource;
+  auto type = PatchTypeOf(req->Header("content-type"));
+  if (!type.ok()) {
+    return ex->Respond(StatusResponse({415, "UnsupportedMediaType", type.status().message(), {}}));
+  }
+  std::string key = Key(r, t.ns, t.name);
+  auto cur = store_->Get(key);
+  if (!cur.ok()) {
+    if (cur.status().code() == StatusCode::kNotFound) {
+      return ex->Respond(StatusResponse(NotFound(r, t.name)));
+    }
+    return ex->Respond(StatusResponse(FromStoreStatus(cur.status())));
+  }
+  auto old = Decode(*cur);
+  if (!old.ok()) return ex->Respond(StatusResponse(FromStoreStatus(old.status())));
+  json::value doc = *old;
+  if (Status st = ApplyPatch(*type, req->body, &doc); !st.ok()) {
+    return ex->Respond(StatusResponse({422, "Invalid", st.message(), {}}));
+  }
+  if (!doc.is_object() || !doc.as_object()["metadata"].is_object()) {
+    return ex->Respond(StatusResponse(BadRequest("the patched object is not a valid object")));
+  }
+  auto& obj = doc.as_object();
+  auto& meta = obj["metadata"].as_object();
+  auto& old_meta = (*old)["metadata"].as_object();
+  for (const char* f : {"apiVersion", "kind"}) {
+    if (obj[f] != (*old)[f]) {
+      return ex->Respond(StatusResponse(BadRequest(std::string("a patch cannot change ") + f)));
+    }
+  }
+  for (const char* f : {"name", "namespace", "uid"}) {
+    auto* a = meta.if_contains(f);
+    auto* b = old_meta.if_contains(f);
+    if ((a == nullptr) != (b == nullptr) || (a && *a != *b)) {
+      return ex->Respond(StatusResponse(Invalid(
+          r, t.name, {{std::string("metadata.") + f, "Invalid value: field is immutable"}})));
+    }
+  }
+  // A resourceVersion in the patch is a precondition.
+  if (auto* rv = meta.if_contains("resourceVersion"); rv && *rv != old_meta["resourceVersion"]) {
+    return ex->Respond(StatusResponse(Conflict(r, t.name)));
+  }
+  for (const char* f : {"creationTimestamp", "deletionTimestamp", "generation"}) {
+    if (auto* v = old_meta.if_contains(f)) {
+      meta[f] = *v;
+    } else {
+      meta.erase(f);
+    }
+  }
+  meta.erase("resourceVersion");
+  store::TxnRequest txn;
+  txn.compare.push_back(store::Compare{store::Compare::Result::kEqual,
+                                       store::Compare::Target::kMod, key, "", cur->mod_revision,
+                                       ""});
+  txn.success.push_back(store::RequestOp{store::PutRequest{key, json::serialize(obj)}});
+  store_->TxnAsync(std::move(txn), [this, req, t, ex, attempt,
+                                    obj = std::move(obj)](Result<store::TxnResponse> res) mutable {
+    if (!res.ok()) return ex->Respond(StatusResponse(FromStoreStatus(res.status())));
+    if (!res->succeeded) {
+      // Someone wrote in between: patch the new version, as upstream does.
+      if (attempt < 5) return Patch(req, t, ex, attempt + 1);
+      return ex->Respond(StatusResponse(Conflict(*t.resource, t.name)));
+    }
+    obj["metadata"].as_object()["resourceVersion"] = std::to_string(res->revision);
+    HttpResponse resp;
+    resp.body = json::serialize(obj);
     ex->Respond(std::move(resp));
   });
 }

@@ -245,6 +245,44 @@ TEST_P(KubectlTest, TableOutputHasUpstreamColumns) {
   EXPECT_EQ(collapse(first_line(sorted.out)), "NAME DATA AGE") << sorted.out;
 }
 
+TEST_P(KubectlTest, LabelAnnotateAndPatch) {
+  auto f = File("p.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c1\n"
+                          "data:\n  x: '1'\n");
+  ASSERT_EQ(Kubectl({"create", "-f", f, "--validate=false"}).exit_code, 0);
+  auto l = Kubectl({"label", "configmap", "c1", "env=prod"});
+  ASSERT_EQ(l.exit_code, 0) << l.err;
+  EXPECT_EQ(l.out, "configmap/c1 labeled\n");
+  auto a = Kubectl({"annotate", "configmap", "c1", "note=hello"});
+  ASSERT_EQ(a.exit_code, 0) << a.err;
+  EXPECT_EQ(a.out.rfind("configmap/c1 annotate", 0), 0u) << a.out;  // 1.27 says "annotate"
+  auto g = Kubectl({"get", "configmap", "c1", "-o",
+                    "jsonpath={.metadata.labels.env} {.metadata.annotations.note}"});
+  EXPECT_EQ(g.out, "prod hello") << g.err;
+  EXPECT_EQ(Kubectl({"get", "configmaps", "-l", "env=prod", "-o", "name"}).out,
+            "configmap/c1\n");
+  ASSERT_EQ(Kubectl({"label", "configmap", "c1", "env-"}).exit_code, 0);
+  EXPECT_EQ(Kubectl({"get", "configmaps", "-l", "env", "-o", "name"}).out, "");
+
+  auto m = Kubectl({"patch", "configmap", "c1", "--type=merge", "-p", R"({"data":{"x":"9"}})"});
+  ASSERT_EQ(m.exit_code, 0) << m.err;
+  EXPECT_EQ(m.out, "configmap/c1 patched\n");
+  auto j = Kubectl({"patch", "configmap", "c1", "--type=json", "-p",
+                    R"([{"op":"add","path":"/data/y","value":"2"}])"});
+  ASSERT_EQ(j.exit_code, 0) << j.err;
+  EXPECT_EQ(Kubectl({"get", "configmap", "c1", "-o", "jsonpath={.data.x}{.data.y}"}).out, "92");
+  auto w = Kubectl({"wait", "configmap/c1", "--for=jsonpath={.data.y}=2", "--timeout=20s"});
+  EXPECT_EQ(w.exit_code, 0) << w.err;
+  auto bad = Kubectl({"patch", "configmap", "c1", "--type=json", "-p",
+                      R"([{"op":"test","path":"/data/x","value":"0"}])"});
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.err.find("The request is invalid: testing value /data/x failed"),
+            std::string::npos)
+      << bad.err;
+  auto missing = Kubectl({"label", "configmap", "nope", "a=b"});
+  EXPECT_NE(missing.exit_code, 0);
+  EXPECT_NE(missing.err.find("configmaps \"nope\" not found"), std::string::npos) << missing.err;
+}
+
 TEST_P(KubectlTest, RestartKeepsObjects) {
   auto f = File("keep.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: kept\n");
   ASSERT_EQ(Kubectl({"create", "-f", f, "--validate=false"}).exit_code, 0);
