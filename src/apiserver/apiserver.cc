@@ -28,6 +28,27 @@ constexpr const char* kJson = "application/json";
 
 // --- small helpers ---------------------------------------------------------------------------
 
+std::string RfcTime(std::chrono::system_clock::time_point tp) {
+  std::time_t t = std::chrono::system_clock::to_time_t(tp);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::vector<std::string> Finalizers(const boost::json::object& obj) {
+  std::vector<std::string> out;
+  auto* m = obj.if_contains("metadata");
+  if (!m || !m->is_object()) return out;
+  auto* f = m->as_object().if_contains("finalizers");
+  if (!f || !f->is_array()) return out;
+  for (const auto& v : f->as_array()) {
+    if (v.is_string()) out.emplace_back(v.as_string());
+  }
+  return out;
+}
+
 std::string NowRfc3339() {
   std::time_t t = std::time(nullptr);
   std::tm tm{};
@@ -353,7 +374,13 @@ class ApiServerImpl final : public ApiServer {
   void Watch(const HttpRequest& req, const Target& t, std::shared_ptr<Exchange> ex);
   void Create(const HttpRequest& req, const Target& t, std::shared_ptr<Exchange> ex);
   void Update(const HttpRequest& req, const Target& t, std::shared_ptr<Exchange> ex);
-  void Delete(const Target& t, std::shared_ptr<Exchange> ex);
+  void Delete(std::shared_ptr<const HttpRequest> req, Target t, std::shared_ptr<Exchange> ex,
+              int attempt);
+  // Writes `obj` over `old` (read at revision `expect`), carrying over the fields the server
+  // owns and bumping generation on a spec change; deletes it instead when it is being deleted
+  // and has no finalizers left. Calls `on_conflict` when the object changed since `expect`.
+  void WriteUpdate(const Target& t, const json::object& old, json::object obj, int64_t expect,
+                   std::shared_ptr<Exchange> ex, std::function<void()> on_conflict);
   // One read-patch-write attempt; retried on a write conflict.
   void Patch(std::shared_ptr<const HttpRequest> req, Target t, std::shared_ptr<Exchange> ex,
              int attempt);
@@ -542,7 +569,9 @@ void ApiServerImpl::ServeResource(const HttpRequest& req, const Target& t,
   }
   if (m == "POST" && t.name.empty()) return Create(req, t, std::move(ex));
   if (m == "PUT" && !t.name.empty()) return Update(req, t, std::move(ex));
-  if (m == "DELETE" && !t.name.empty()) return Delete(t, std::move(ex));
+  if (m == "DELETE" && !t.name.empty()) {
+    return Delete(std::make_shared<const HttpRequest>(req), t, std::move(ex), 0);
+  }
   if (m == "PATCH" && !t.name.empty()) {
     return Patch(std::make_shared<const HttpRequest>(req), t, std::move(ex), 0);
   }
@@ -941,8 +970,11 @@ void ApiServerImpl::Create(const HttpRequest& req, const Target& t,
     return ex->Respond(StatusResponse(*err));
   }
   meta.erase("resourceVersion");
+  meta.erase("deletionTimestamp");
+  meta.erase("deletionGracePeriodSeconds");
   meta["uid"] = NewUid();
   meta["creationTimestamp"] = NowRfc3339();
+  if (obj.contains("spec")) meta["generation"] = 1;
   if (r.kind == "Namespace") {
     auto& labels = meta["labels"];
     if (!labels.is_object()) labels = json::object();
@@ -1009,25 +1041,50 @@ void ApiServerImpl::Update(const HttpRequest& req, const Target& t,
     }
     if (expect != cur->mod_revision) return ex->Respond(StatusResponse(Conflict(r, t.name)));
   }
+  WriteUpdate(t, *old, std::move(obj), expect, ex, [ex, r = &r, name = t.name] {
+    ex->Respond(StatusResponse(Conflict(*r, name)));
+  });
+}
+
+void ApiServerImpl::WriteUpdate(const Target& t, const json::object& old, json::object obj,
+                                int64_t expect, std::shared_ptr<Exchange> ex,
+                                std::function<void()> on_conflict) {
+  const ResourceInfo& r = *t.resource;
+  auto& meta = obj["metadata"].as_object();
+  const auto& old_meta = old.at("metadata").as_object();
   // Fields the server owns carry over from the stored object.
-  auto& old_meta = (*old)["metadata"].as_object();
-  for (const char* f : {"uid", "creationTimestamp", "deletionTimestamp", "generation"}) {
+  for (const char* f : {"uid", "creationTimestamp", "deletionTimestamp",
+                        "deletionGracePeriodSeconds", "generation"}) {
     if (auto* v = old_meta.if_contains(f)) {
       meta[f] = *v;
     } else {
       meta.erase(f);
     }
   }
+  // A change of the spec is a new generation.
+  if (auto* g = meta.if_contains("generation"); g && g->is_int64()) {
+    const json::value* old_spec = old.if_contains("spec");
+    const json::value* new_spec = obj.if_contains("spec");
+    bool changed = (old_spec == nullptr) != (new_spec == nullptr) ||
+                   (old_spec && *old_spec != *new_spec);
+    if (changed) meta["generation"] = g->as_int64() + 1;
+  }
   meta.erase("resourceVersion");
-  std::string value = json::serialize(obj);
+  std::string key = Key(r, t.ns, t.name);
   store::TxnRequest txn;
   txn.compare.push_back(store::Compare{store::Compare::Result::kEqual,
                                        store::Compare::Target::kMod, key, "", expect, ""});
-  txn.success.push_back(store::RequestOp{store::PutRequest{key, value}});
-  store_->TxnAsync(std::move(txn), [ex, obj = std::move(obj), r = &r,
-                                    name = t.name](Result<store::TxnResponse> res) mutable {
+  // An object being deleted goes away once its last finalizer is removed.
+  bool finalized = meta.contains("deletionTimestamp") && Finalizers(obj).empty();
+  if (finalized) {
+    txn.success.push_back(store::RequestOp{store::DeleteRangeRequest{key, "", false}});
+  } else {
+    txn.success.push_back(store::RequestOp{store::PutRequest{key, json::serialize(obj)}});
+  }
+  store_->TxnAsync(std::move(txn), [ex, obj = std::move(obj), on_conflict = std::move(on_conflict)](
+                                       Result<store::TxnResponse> res) mutable {
     if (!res.ok()) return ex->Respond(StatusResponse(FromStoreStatus(res.status())));
-    if (!res->succeeded) return ex->Respond(StatusResponse(Conflict(*r, name)));
+    if (!res->succeeded) return on_conflict();
     obj["metadata"].as_object()["resourceVersion"] = std::to_string(res->revision);
     HttpResponse resp;
     resp.body = json::serialize(obj);
@@ -1035,22 +1092,114 @@ void ApiServerImpl::Update(const HttpRequest& req, const Target& t,
   });
 }
 
-void ApiServerImpl::Delete(const Target& t, std::shared_ptr<Exchange> ex) {
+void ApiServerImpl::Delete(std::shared_ptr<const HttpRequest> req, Target t,
+                           std::shared_ptr<Exchange> ex, int attempt) {
   const ResourceInfo& r = *t.resource;
-  std::string key = Key(r, t.ns, t.name);
-  store::TxnRequest txn;
-  txn.success.push_back(store::RequestOp{store::DeleteRangeRequest{key, "", true}});
-  store_->TxnAsync(std::move(txn), [ex, r = &r, name = t.name](Result<store::TxnResponse> res) {
-    if (!res.ok()) return ex->Respond(StatusResponse(FromStoreStatus(res.status())));
-    auto& del = std::get<store::DeleteRangeResponse>(res->responses.at(0).response);
-    if (del.deleted == 0 || del.prev_kvs.empty()) {
-      return ex->Respond(StatusResponse(NotFound(*r, name)));
+  // DeleteOptions come in the body and/or the query.
+  json::object opts;
+  if (!req->body.empty()) {
+    boost::system::error_code ec;
+    json::value v = json::parse(req->body, ec);
+    if (ec || !v.is_object()) {
+      return ex->Respond(StatusResponse(BadRequest("the body of a delete must be DeleteOptions")));
     }
-    auto obj = Decode(del.prev_kvs.front());
-    if (!obj.ok()) return ex->Respond(StatusResponse(FromStoreStatus(obj.status())));
+    opts = std::move(v.as_object());
+  }
+  std::optional<int64_t> grace;
+  if (auto* g = opts.if_contains("gracePeriodSeconds"); g && g->is_int64()) grace = g->as_int64();
+  if (auto q = req->Query("gracePeriodSeconds"); !q.empty()) {
+    try {
+      grace = std::stoll(std::string(q));
+    } catch (...) {
+      return ex->Respond(StatusResponse(BadRequest("invalid gracePeriodSeconds: " + std::string(q))));
+    }
+  }
+  std::string key = Key(r, t.ns, t.name);
+  auto cur = store_->Get(key);
+  if (!cur.ok()) {
+    if (cur.status().code() == StatusCode::kNotFound) {
+      return ex->Respond(StatusResponse(NotFound(r, t.name)));
+    }
+    return ex->Respond(StatusResponse(FromStoreStatus(cur.status())));
+  }
+  auto obj = Decode(*cur);
+  if (!obj.ok()) return ex->Respond(StatusResponse(FromStoreStatus(obj.status())));
+  auto& meta = (*obj)["metadata"].as_object();
+  if (auto* pre = opts.if_contains("preconditions"); pre && pre->is_object()) {
+    auto check = [&](const char* field, const char* what) -> std::optional<ApiError> {
+      auto* want = pre->as_object().if_contains(field);
+      if (want == nullptr || !want->is_string()) return std::nullopt;
+      auto* have = meta.if_contains(field);
+      std::string h = have && have->is_string() ? std::string(have->as_string()) : "";
+      if (want->as_string() == h) return std::nullopt;
+      return ApiError{409, "Conflict",
+                      std::string("Precondition failed: ") + what + " in precondition: " +
+                          std::string(want->as_string()) + ", " + what + " in object meta: " + h,
+                      Details(r, t.name)};
+    };
+    if (auto e = check("uid", "UID")) return ex->Respond(StatusResponse(*e));
+    if (auto e = check("resourceVersion", "ResourceVersion")) return ex->Respond(StatusResponse(*e));
+  }
+  auto respond_object = [ex](json::object o) {
     HttpResponse resp;
-    resp.body = json::serialize(*obj);
+    resp.body = json::serialize(o);
     ex->Respond(std::move(resp));
+  };
+  if (meta.contains("deletionTimestamp") && !(grace && *grace == 0 && r.kind == "Pod")) {
+    return respond_object(std::move(*obj));  // deletion already under way
+  }
+  // Graceful deletion: a pod on a node is marked and its kubelet finishes the deletion once
+  // the containers have stopped (or anyone deletes it again with a grace period of 0).
+  int64_t pod_grace = 0;
+  if (r.kind == "Pod" && !FieldValue(*obj, "spec.nodeName").empty()) {
+    pod_grace = 30;
+    if (auto* tg = obj->if_contains("spec"); tg && tg->is_object()) {
+      if (auto* v = tg->as_object().if_contains("terminationGracePeriodSeconds");
+          v && v->is_int64()) {
+        pod_grace = v->as_int64();
+      }
+    }
+    if (grace) pod_grace = *grace;
+  }
+  bool mark = !Finalizers(*obj).empty() || pod_grace > 0;
+  store::TxnRequest txn;
+  txn.compare.push_back(store::Compare{store::Compare::Result::kEqual,
+                                       store::Compare::Target::kMod, key, "", cur->mod_revision,
+                                       ""});
+  if (mark) {
+    meta["deletionTimestamp"] = RfcTime(std::chrono::system_clock::now() +
+                                        std::chrono::seconds(pod_grace));
+    meta["deletionGracePeriodSeconds"] = pod_grace;
+    if (r.kind == "Namespace") {
+      auto& status = (*obj)["status"];
+      if (!status.is_object()) status = json::object();
+      status.as_object()["phase"] = "Terminating";
+    }
+    json::object stored = *obj;
+    stored["metadata"].as_object().erase("resourceVersion");
+    txn.success.push_back(store::RequestOp{store::PutRequest{key, json::serialize(stored)}});
+  } else {
+    txn.success.push_back(store::RequestOp{store::DeleteRangeRequest{key, "", false}});
+    if (r.kind == "Namespace") {
+      // Until the namespace controller runs, the namespace's contents go with it, in the same
+      // transaction, so that nothing is left behind to reappear in a namespace of that name.
+      for (const auto& res : registry_.all()) {
+        if (!res.namespaced) continue;
+        std::string prefix = res.StoragePrefix() + t.name + "/";
+        txn.success.push_back(store::RequestOp{
+            store::DeleteRangeRequest{prefix, store::PrefixEnd(prefix), false}});
+      }
+    }
+  }
+  store_->TxnAsync(std::move(txn), [this, req, t, ex, attempt, mark, obj = std::move(*obj),
+                                    respond_object](Result<store::TxnResponse> res) mutable {
+    if (!res.ok()) return ex->Respond(StatusResponse(FromStoreStatus(res.status())));
+    if (!res->succeeded) {
+      if (attempt < 5) return Delete(req, t, ex, attempt + 1);
+      return ex->Respond(StatusResponse(Conflict(*t.resource, t.name)));
+    }
+    if (mark) obj["metadata"].as_object()["resourceVersion"] = std::to_string(res->revision);
+    respond_object(std::move(obj));
   });
 }
 
@@ -1098,31 +1247,10 @@ void ApiServerImpl::Patch(std::shared_ptr<const HttpRequest> req, Target t,
   if (auto* rv = meta.if_contains("resourceVersion"); rv && *rv != old_meta["resourceVersion"]) {
     return ex->Respond(StatusResponse(Conflict(r, t.name)));
   }
-  for (const char* f : {"creationTimestamp", "deletionTimestamp", "generation"}) {
-    if (auto* v = old_meta.if_contains(f)) {
-      meta[f] = *v;
-    } else {
-      meta.erase(f);
-    }
-  }
-  meta.erase("resourceVersion");
-  store::TxnRequest txn;
-  txn.compare.push_back(store::Compare{store::Compare::Result::kEqual,
-                                       store::Compare::Target::kMod, key, "", cur->mod_revision,
-                                       ""});
-  txn.success.push_back(store::RequestOp{store::PutRequest{key, json::serialize(obj)}});
-  store_->TxnAsync(std::move(txn), [this, req, t, ex, attempt,
-                                    obj = std::move(obj)](Result<store::TxnResponse> res) mutable {
-    if (!res.ok()) return ex->Respond(StatusResponse(FromStoreStatus(res.status())));
-    if (!res->succeeded) {
-      // Someone wrote in between: patch the new version, as upstream does.
-      if (attempt < 5) return Patch(req, t, ex, attempt + 1);
-      return ex->Respond(StatusResponse(Conflict(*t.resource, t.name)));
-    }
-    obj["metadata"].as_object()["resourceVersion"] = std::to_string(res->revision);
-    HttpResponse resp;
-    resp.body = json::serialize(obj);
-    ex->Respond(std::move(resp));
+  WriteUpdate(t, *old, std::move(obj), cur->mod_revision, ex, [this, req, t, ex, attempt] {
+    // Someone wrote in between: patch the new version, as upstream does.
+    if (attempt < 5) return Patch(req, t, ex, attempt + 1);
+    ex->Respond(StatusResponse(Conflict(*t.resource, t.name)));
   });
 }
 

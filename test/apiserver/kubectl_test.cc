@@ -283,6 +283,59 @@ TEST_P(KubectlTest, LabelAnnotateAndPatch) {
   EXPECT_NE(missing.err.find("configmaps \"nope\" not found"), std::string::npos) << missing.err;
 }
 
+TEST_P(KubectlTest, FinalizersHoldDeletionUntilRemoved) {
+  auto f = File("fin.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: held\n"
+                            "  finalizers: [example.com/hold]\n");
+  ASSERT_EQ(Kubectl({"create", "-f", f, "--validate=false"}).exit_code, 0);
+  auto d = Kubectl({"delete", "configmap", "held", "--wait=false"});
+  ASSERT_EQ(d.exit_code, 0) << d.err;
+  auto g = Kubectl({"get", "configmap", "held", "-o", "jsonpath={.metadata.deletionTimestamp}"});
+  ASSERT_EQ(g.exit_code, 0) << g.err;
+  EXPECT_FALSE(g.out.empty()) << "deletionTimestamp not set";
+  auto p = Kubectl({"patch", "configmap", "held", "--type=json", "-p",
+                    R"([{"op":"remove","path":"/metadata/finalizers"}])"});
+  ASSERT_EQ(p.exit_code, 0) << p.err;
+  auto gone = Kubectl({"get", "configmap", "held"});
+  EXPECT_NE(gone.exit_code, 0);
+  EXPECT_NE(gone.err.find("not found"), std::string::npos) << gone.err;
+}
+
+TEST_P(KubectlTest, DeletingANamespaceDeletesItsContents) {
+  auto f = File("ns.yaml",
+                "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: gone\n---\n"
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: inside\n  namespace: gone\n---\n"
+                "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: gone2\n---\n"
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: other\n  namespace: gone2\n");
+  ASSERT_EQ(Kubectl({"create", "-f", f, "--validate=false"}).exit_code, 0);
+  ASSERT_EQ(Kubectl({"delete", "namespace", "gone"}).exit_code, 0);
+  auto again = File("ns2.yaml", "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: gone\n");
+  ASSERT_EQ(Kubectl({"create", "-f", again, "--validate=false"}).exit_code, 0);
+  auto cms = Kubectl({"get", "configmaps", "-n", "gone", "-o", "name"});
+  EXPECT_EQ(cms.out, "") << "objects of a deleted namespace came back";
+  EXPECT_EQ(Kubectl({"get", "configmaps", "-n", "gone2", "-o", "name"}).out,
+            "configmap/other\n");
+}
+
+TEST_P(KubectlTest, GenerationFollowsSpecChanges) {
+  auto f = File("d.yaml",
+                "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n"
+                "spec:\n  replicas: 1\n  selector: {matchLabels: {app: web}}\n"
+                "  template:\n    metadata: {labels: {app: web}}\n"
+                "    spec: {containers: [{name: c, image: nginx}]}\n");
+  ASSERT_EQ(Kubectl({"create", "-f", f, "--validate=false"}).exit_code, 0);
+  auto gen = [&] {
+    return Kubectl({"get", "deployment", "web", "-o", "jsonpath={.metadata.generation}"}).out;
+  };
+  EXPECT_EQ(gen(), "1");
+  ASSERT_EQ(Kubectl({"label", "deployment", "web", "a=b"}).exit_code, 0);
+  EXPECT_EQ(gen(), "1");  // metadata only
+  ASSERT_EQ(Kubectl({"patch", "deployment", "web", "--type=merge", "-p",
+                     R"({"spec":{"replicas":3}})"})
+                .exit_code,
+            0);
+  EXPECT_EQ(gen(), "2");
+}
+
 TEST_P(KubectlTest, RestartKeepsObjects) {
   auto f = File("keep.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: kept\n");
   ASSERT_EQ(Kubectl({"create", "-f", f, "--validate=false"}).exit_code, 0);
