@@ -2,6 +2,7 @@
 
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <ctime>
 #include <functional>
 #include <unordered_map>
@@ -130,6 +131,175 @@ std::string PodStatus(const json::object& pod) {
   return reason;
 }
 
+
+// Helpers for the workload printers.
+std::string Join(const std::vector<std::string>& v, const char* sep = ",") {
+  std::string out;
+  for (const auto& x : v) {
+    if (!out.empty()) out += sep;
+    out += x;
+  }
+  return out;
+}
+
+std::vector<std::string> ContainerField(const json::object& o,
+                                        std::initializer_list<std::string_view> containers,
+                                        const char* field) {
+  std::vector<std::string> out;
+  const json::value* cs = Path(o, containers);
+  if (!cs || !cs->is_array()) return out;
+  for (const auto& c : cs->as_array()) {
+    if (!c.is_object()) continue;
+    auto* v = c.as_object().if_contains(field);
+    out.push_back(v && v->is_string() ? std::string(v->as_string()) : "");
+  }
+  return out;
+}
+
+std::string MapSelector(const json::value* m) {
+  if (!m || !m->is_object() || m->as_object().empty()) return "<none>";
+  std::vector<std::pair<std::string, std::string>> kv;
+  for (const auto& [k, v] : m->as_object()) {
+    kv.emplace_back(std::string(k), v.is_string() ? std::string(v.as_string()) : "");
+  }
+  std::sort(kv.begin(), kv.end());
+  std::vector<std::string> parts;
+  for (const auto& [k, v] : kv) parts.push_back(k + "=" + v);
+  return Join(parts);
+}
+
+// A metav1.LabelSelector in kubectl's text form.
+std::string LabelSelectorText(const json::value* sel) {
+  if (!sel || !sel->is_object()) return "<none>";
+  std::vector<std::string> parts;
+  const auto& so = sel->as_object();
+  if (auto* ml = so.if_contains("matchLabels"); ml && ml->is_object()) {
+    std::string m = MapSelector(ml);
+    if (m != "<none>") parts.push_back(m);
+  }
+  if (auto* me = so.if_contains("matchExpressions"); me && me->is_array()) {
+    for (const auto& e : me->as_array()) {
+      if (!e.is_object()) continue;
+      const auto& eo = e.as_object();
+      std::string key = Str(eo, {"key"}), op = Str(eo, {"operator"});
+      std::vector<std::string> vals;
+      if (auto* vs = eo.if_contains("values"); vs && vs->is_array()) {
+        for (const auto& v : vs->as_array()) {
+          if (v.is_string()) vals.emplace_back(v.as_string());
+        }
+      }
+      if (op == "In") parts.push_back(key + " in (" + Join(vals) + ")");
+      else if (op == "NotIn") parts.push_back(key + " notin (" + Join(vals) + ")");
+      else if (op == "Exists") parts.push_back(key);
+      else if (op == "DoesNotExist") parts.push_back("!" + key);
+    }
+  }
+  return parts.empty() ? "<none>" : Join(parts);
+}
+
+int64_t IntAt(const json::object& o, std::initializer_list<std::string_view> path,
+              int64_t fallback = 0) {
+  const json::value* v = Path(o, path);
+  if (v && v->is_int64()) return v->as_int64();
+  if (v && v->is_uint64()) return static_cast<int64_t>(v->as_uint64());
+  return fallback;
+}
+
+std::string OrNone(std::string s) { return s.empty() ? "<none>" : s; }
+
+Column Wide(const char* name, const char* desc) { return {name, "string", "", 1, desc}; }
+
+std::string ServicePorts(const json::object& o) {
+  std::vector<std::string> out;
+  if (auto* ps = Path(o, {"spec", "ports"}); ps && ps->is_array()) {
+    for (const auto& p : ps->as_array()) {
+      if (!p.is_object()) continue;
+      const auto& po = p.as_object();
+      std::string proto = Str(po, {"protocol"}, "TCP");
+      int64_t port = IntAt(po, {"port"}), node = IntAt(po, {"nodePort"});
+      out.push_back(node ? std::to_string(port) + ":" + std::to_string(node) + "/" + proto
+                         : std::to_string(port) + "/" + proto);
+    }
+  }
+  return out.empty() ? "<none>" : Join(out);
+}
+
+std::string ServiceExternalIp(const json::object& o) {
+  std::string type = Str(o, {"spec", "type"}, "ClusterIP");
+  std::vector<std::string> ips;
+  if (auto* e = Path(o, {"spec", "externalIPs"}); e && e->is_array()) {
+    for (const auto& v : e->as_array()) {
+      if (v.is_string()) ips.emplace_back(v.as_string());
+    }
+  }
+  if (type == "ExternalName") return Str(o, {"spec", "externalName"});
+  if (type == "LoadBalancer") {
+    if (auto* in = Path(o, {"status", "loadBalancer", "ingress"}); in && in->is_array()) {
+      for (const auto& i : in->as_array()) {
+        if (!i.is_object()) continue;
+        std::string ip = Str(i.as_object(), {"ip"}, Str(i.as_object(), {"hostname"}));
+        if (!ip.empty()) ips.push_back(ip);
+      }
+    }
+    return ips.empty() ? "<pending>" : Join(ips);
+  }
+  return ips.empty() ? "<none>" : Join(ips);
+}
+
+std::string NodeStatus(const json::object& o) {
+  std::string status = "Unknown";
+  if (auto* cs = Path(o, {"status", "conditions"}); cs && cs->is_array()) {
+    for (const auto& c : cs->as_array()) {
+      if (!c.is_object() || Str(c.as_object(), {"type"}) != "Ready") continue;
+      std::string st = Str(c.as_object(), {"status"});
+      status = st == "True" ? "Ready" : st == "False" ? "NotReady" : "Unknown";
+    }
+  }
+  if (auto* u = Path(o, {"spec", "unschedulable"}); u && u->is_bool() && u->as_bool()) {
+    status += ",SchedulingDisabled";
+  }
+  return status;
+}
+
+std::string NodeRoles(const json::object& o) {
+  std::vector<std::string> roles;
+  if (auto* ls = Path(o, {"metadata", "labels"}); ls && ls->is_object()) {
+    for (const auto& [k, v] : ls->as_object()) {
+      std::string_view key = k;
+      constexpr std::string_view kPrefix = "node-role.kubernetes.io/";
+      if (key.substr(0, kPrefix.size()) == kPrefix && key.size() > kPrefix.size()) {
+        roles.emplace_back(key.substr(kPrefix.size()));
+      } else if (key == "kubernetes.io/role" && v.is_string()) {
+        roles.emplace_back(v.as_string());
+      }
+    }
+  }
+  std::sort(roles.begin(), roles.end());
+  return roles.empty() ? "<none>" : Join(roles);
+}
+
+std::string NodeAddress(const json::object& o, std::string_view type) {
+  if (auto* as = Path(o, {"status", "addresses"}); as && as->is_array()) {
+    for (const auto& a : as->as_array()) {
+      if (a.is_object() && Str(a.as_object(), {"type"}) == type) {
+        return Str(a.as_object(), {"address"});
+      }
+    }
+  }
+  return "<none>";
+}
+
+json::array WorkloadWide(const json::object& o, json::array cells, bool selector) {
+  cells.push_back(json::string(Join(ContainerField(o, {"spec", "template", "spec", "containers"}, "name"))));
+  cells.push_back(json::string(Join(ContainerField(o, {"spec", "template", "spec", "containers"}, "image"))));
+  if (selector) cells.push_back(json::string(LabelSelectorText(Path(o, {"spec", "selector"}))));
+  return cells;
+}
+
+constexpr const char* kContainersDesc = "Names of each container in the template.";
+constexpr const char* kImagesDesc = "Images referenced by each container in the template.";
+constexpr const char* kSelectorDesc = "Selector is a label query over pods that should match the replica count.";
+
 json::array PodCells(const json::object& pod, const std::string& age) {
   size_t total = Count(pod, {"spec", "containers"}), ready = 0;
   int64_t restarts = 0;
@@ -192,6 +362,122 @@ const std::unordered_map<std::string, Printer>& Printers() {
           return json::array{json::string(Name(o)),
                              json::value(static_cast<int64_t>(Count(o, {"secrets"}))),
                              json::string(age)};
+        }}},
+      {"Deployment",
+       {{NameColumn(),
+         {"Ready", "string", "", 0, "Number of the pod with ready state"},
+         {"Up-to-date", "string", "", 0, "Total number of non-terminated pods targeted by this deployment that have the desired template spec."},
+         {"Available", "string", "", 0, "Total number of available pods (ready for at least minReadySeconds) targeted by this deployment."},
+         AgeColumn(), Wide("Containers", kContainersDesc), Wide("Images", kImagesDesc),
+         Wide("Selector", kSelectorDesc)},
+        [](const json::object& o, const std::string& age) {
+          return WorkloadWide(
+              o,
+              json::array{json::string(Name(o)),
+                          json::string(std::to_string(IntAt(o, {"status", "readyReplicas"})) + "/" +
+                                       std::to_string(IntAt(o, {"spec", "replicas"}, 1))),
+                          json::value(IntAt(o, {"status", "updatedReplicas"})),
+                          json::value(IntAt(o, {"status", "availableReplicas"})),
+                          json::string(age)},
+              true);
+        }}},
+      {"ReplicaSet",
+       {{NameColumn(), {"Desired", "integer", "", 0, "Number of desired pods."},
+         {"Current", "integer", "", 0, "Number of actual running pods."},
+         {"Ready", "integer", "", 0, "Number of pods ready."}, AgeColumn(),
+         Wide("Containers", kContainersDesc), Wide("Images", kImagesDesc),
+         Wide("Selector", kSelectorDesc)},
+        [](const json::object& o, const std::string& age) {
+          return WorkloadWide(
+              o,
+              json::array{json::string(Name(o)), json::value(IntAt(o, {"spec", "replicas"}, 1)),
+                          json::value(IntAt(o, {"status", "replicas"})),
+                          json::value(IntAt(o, {"status", "readyReplicas"})), json::string(age)},
+              true);
+        }}},
+      {"ReplicationController",
+       {{NameColumn(), {"Desired", "integer", "", 0, "Number of desired pods."},
+         {"Current", "integer", "", 0, "Number of actual running pods."},
+         {"Ready", "integer", "", 0, "Number of pods ready."}, AgeColumn(),
+         Wide("Containers", kContainersDesc), Wide("Images", kImagesDesc),
+         Wide("Selector", kSelectorDesc)},
+        [](const json::object& o, const std::string& age) {
+          auto cells = WorkloadWide(
+              o,
+              json::array{json::string(Name(o)), json::value(IntAt(o, {"spec", "replicas"}, 1)),
+                          json::value(IntAt(o, {"status", "replicas"})),
+                          json::value(IntAt(o, {"status", "readyReplicas"})), json::string(age)},
+              false);
+          cells.push_back(json::string(MapSelector(Path(o, {"spec", "selector"}))));
+          return cells;
+        }}},
+      {"StatefulSet",
+       {{NameColumn(), {"Ready", "string", "", 0, "Number of the pod with ready state"},
+         AgeColumn(), Wide("Containers", kContainersDesc), Wide("Images", kImagesDesc)},
+        [](const json::object& o, const std::string& age) {
+          return WorkloadWide(
+              o,
+              json::array{json::string(Name(o)),
+                          json::string(std::to_string(IntAt(o, {"status", "readyReplicas"})) + "/" +
+                                       std::to_string(IntAt(o, {"spec", "replicas"}, 1))),
+                          json::string(age)},
+              false);
+        }}},
+      {"DaemonSet",
+       {{NameColumn(), {"Desired", "integer", "", 0, "The total number of nodes that should be running the daemon pod."},
+         {"Current", "integer", "", 0, "The number of nodes that are running at least 1 daemon pod and are supposed to run the daemon pod."},
+         {"Ready", "integer", "", 0, "The number of nodes that should be running the daemon pod and have one or more of the daemon pod running and ready."},
+         {"Up-to-date", "integer", "", 0, "The total number of nodes that are running updated daemon pod"},
+         {"Available", "integer", "", 0, "The number of nodes that should be running the daemon pod and have one or more of the daemon pod running and available."},
+         {"Node Selector", "string", "", 0, "NodeSelector is a selector which must be true for the pod to fit on a node."},
+         AgeColumn(), Wide("Containers", kContainersDesc), Wide("Images", kImagesDesc),
+         Wide("Selector", kSelectorDesc)},
+        [](const json::object& o, const std::string& age) {
+          return WorkloadWide(
+              o,
+              json::array{json::string(Name(o)),
+                          json::value(IntAt(o, {"status", "desiredNumberScheduled"})),
+                          json::value(IntAt(o, {"status", "currentNumberScheduled"})),
+                          json::value(IntAt(o, {"status", "numberReady"})),
+                          json::value(IntAt(o, {"status", "updatedNumberScheduled"})),
+                          json::value(IntAt(o, {"status", "numberAvailable"})),
+                          json::string(MapSelector(Path(o, {"spec", "template", "spec", "nodeSelector"}))),
+                          json::string(age)},
+              true);
+        }}},
+      {"Service",
+       {{NameColumn(), {"Type", "string", "", 0, "type determines how the Service is exposed."},
+         {"Cluster-IP", "string", "", 0, "clusterIP is the IP address of the service."},
+         {"External-IP", "string", "", 0, "List of IP addresses for which nodes in the cluster will also accept traffic for this service."},
+         {"Port(s)", "string", "", 0, "The list of ports that are exposed by this service."},
+         AgeColumn(),
+         Wide("Selector", "Route service traffic to pods with label keys and values matching this selector.")},
+        [](const json::object& o, const std::string& age) {
+          return json::array{json::string(Name(o)),
+                             json::string(Str(o, {"spec", "type"}, "ClusterIP")),
+                             json::string(OrNone(Str(o, {"spec", "clusterIP"}))),
+                             json::string(ServiceExternalIp(o)),
+                             json::string(ServicePorts(o)), json::string(age),
+                             json::string(MapSelector(Path(o, {"spec", "selector"})))};
+        }}},
+      {"Node",
+       {{NameColumn(), {"Status", "string", "", 0, "The status of the node"},
+         {"Roles", "string", "", 0, "The roles of the node"}, AgeColumn(),
+         {"Version", "string", "", 0, "Kubelet Version reported by the node."},
+         Wide("Internal-IP", "List of addresses reachable to the node."),
+         Wide("External-IP", "List of addresses reachable to the node."),
+         Wide("OS-Image", "OS Image reported by the node from /etc/os-release (e.g. Debian GNU/Linux 7 (wheezy))."),
+         Wide("Kernel-Version", "Kernel Version reported by the node from 'uname -r' (e.g. 3.16.0-0.bpo.4-amd64)."),
+         Wide("Container-Runtime", "Container runtime version reported by the node through runtime remote API (e.g. containerd://1.4.2).")},
+        [](const json::object& o, const std::string& age) {
+          return json::array{json::string(Name(o)), json::string(NodeStatus(o)),
+                             json::string(NodeRoles(o)), json::string(age),
+                             json::string(Str(o, {"status", "nodeInfo", "kubeletVersion"})),
+                             json::string(NodeAddress(o, "InternalIP")),
+                             json::string(NodeAddress(o, "ExternalIP")),
+                             json::string(OrNone(Str(o, {"status", "nodeInfo", "osImage"}))),
+                             json::string(OrNone(Str(o, {"status", "nodeInfo", "kernelVersion"}))),
+                             json::string(OrNone(Str(o, {"status", "nodeInfo", "containerRuntimeVersion"})))};
         }}},
       {"Pod",
        {{NameColumn(),

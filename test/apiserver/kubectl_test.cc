@@ -240,6 +240,24 @@ TEST_P(KubectlTest, TableOutputHasUpstreamColumns) {
   EXPECT_EQ(collapse(first_line(wide.out)),
             "NAME READY STATUS RESTARTS AGE IP NODE NOMINATED NODE READINESS GATES")
       << wide.out;
+  auto d = File("dep.yaml",
+                "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n"
+                "spec:\n  replicas: 2\n  selector: {matchLabels: {app: web}}\n"
+                "  template:\n    metadata: {labels: {app: web}}\n"
+                "    spec: {containers: [{name: c, image: nginx}]}\n---\n"
+                "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n"
+                "spec:\n  selector: {app: web}\n  ports: [{port: 80, targetPort: 8080}]\n");
+  ASSERT_EQ(Kubectl({"create", "-f", d, "--validate=false"}).exit_code, 0);
+  auto dw = Kubectl({"get", "deployments", "-o", "wide"});
+  EXPECT_EQ(collapse(first_line(dw.out)),
+            "NAME READY UP-TO-DATE AVAILABLE AGE CONTAINERS IMAGES SELECTOR")
+      << dw.out;
+  EXPECT_EQ(collapse(dw.out.substr(dw.out.find('\n') + 1)).rfind("web 0/2 0 0 ", 0), 0u) << dw.out;
+  EXPECT_NE(dw.out.find("app=web"), std::string::npos) << dw.out;
+  auto sw = Kubectl({"get", "services", "-o", "wide"});
+  EXPECT_EQ(collapse(first_line(sw.out)), "NAME TYPE CLUSTER-IP EXTERNAL-IP PORT(S) AGE SELECTOR")
+      << sw.out;
+  EXPECT_NE(sw.out.find("80/TCP"), std::string::npos) << sw.out;
   auto sorted = Kubectl({"get", "configmaps", "--sort-by=.metadata.name"});
   EXPECT_EQ(sorted.exit_code, 0) << sorted.err;
   EXPECT_EQ(collapse(first_line(sorted.out)), "NAME DATA AGE") << sorted.out;
