@@ -502,6 +502,39 @@ Status ApiServerImpl::Bootstrap() {
     auto r = store_->Txn(std::move(txn));
     if (!r.ok()) return r.status();
   }
+  // The two built-in priority classes, as upstream creates them.
+  const ResourceInfo* pc = registry_.Find("scheduling.k8s.io", "v1", "priorityclasses");
+  struct Builtin {
+    const char* name;
+    int64_t value;
+    const char* description;
+  };
+  for (const Builtin& b :
+       {Builtin{"system-node-critical", 2000001000,
+                "Used for system critical pods that must not be moved from their current node."},
+        Builtin{"system-cluster-critical", 2000000000,
+                "Used for system critical pods that must run in the cluster, but can be moved "
+                "to another node if necessary."}}) {
+    json::object obj;
+    obj["apiVersion"] = "scheduling.k8s.io/v1";
+    obj["kind"] = "PriorityClass";
+    json::object meta;
+    meta["name"] = b.name;
+    meta["uid"] = NewUid();
+    meta["creationTimestamp"] = NowRfc3339();
+    obj["metadata"] = std::move(meta);
+    obj["value"] = b.value;
+    obj["globalDefault"] = false;
+    obj["description"] = b.description;
+    obj["preemptionPolicy"] = "PreemptLowerPriority";
+    std::string key = Key(*pc, "", b.name);
+    store::TxnRequest txn;
+    txn.compare.push_back(store::Compare{store::Compare::Result::kEqual,
+                                         store::Compare::Target::kCreate, key, "", 0, ""});
+    txn.success.push_back(store::RequestOp{store::PutRequest{key, json::serialize(obj)}});
+    auto r = store_->Txn(std::move(txn));
+    if (!r.ok()) return r.status();
+  }
   return Status::Ok();
 }
 

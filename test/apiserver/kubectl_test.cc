@@ -85,6 +85,10 @@ TEST_P(KubectlTest, DefaultNamespacesExist) {
     EXPECT_NE(r.out.find(ns), std::string::npos) << r.out;
   }
   EXPECT_EQ(r.out.rfind("NAME", 0), 0u) << r.out;
+  auto pc = Kubectl({"get", "priorityclasses", "-o",
+                     "jsonpath={range .items[*]}{.metadata.name}={.value} {end}"});
+  ASSERT_EQ(pc.exit_code, 0) << pc.err;
+  EXPECT_EQ(pc.out, "system-cluster-critical=2000000000 system-node-critical=2000001000 ");
 }
 
 TEST_P(KubectlTest, CreateGetDeleteFromMultiDocumentYaml) {
