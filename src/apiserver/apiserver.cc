@@ -16,6 +16,7 @@
 #include "api/fields.h"
 #include "api/labels.h"
 #include "apiserver/patch.h"
+#include "apiserver/service_alloc.h"
 #include "apiserver/table.h"
 
 namespace keelson::apiserver {
@@ -335,8 +336,9 @@ class WatchPump : public std::enable_shared_from_this<WatchPump> {
 
 class ApiServerImpl final : public ApiServer {
  public:
-  ApiServerImpl(Store* store, ApiServerOptions opts)
-      : store_(store), opts_(std::move(opts)), registry_(ResourceRegistry::BuiltIn()) {
+  ApiServerImpl(Store* store, ApiServerOptions opts, ServiceAllocator alloc)
+      : store_(store), opts_(std::move(opts)), registry_(ResourceRegistry::BuiltIn()),
+        alloc_(std::move(alloc)) {
     for (int i = 0; i < 2; ++i) workers_.emplace_back([this] { WorkerLoop(); });
     timer_ = std::thread([this] { TimerLoop(); });
   }
@@ -373,6 +375,9 @@ class ApiServerImpl final : public ApiServer {
   void List(const HttpRequest& req, const Target& t, Exchange& ex);
   void Watch(const HttpRequest& req, const Target& t, std::shared_ptr<Exchange> ex);
   void Create(const HttpRequest& req, const Target& t, std::shared_ptr<Exchange> ex);
+  // Services claim their ClusterIP and node ports in their create transaction.
+  void CreateService(json::object obj, const std::string& ns, const std::string& name,
+                     std::shared_ptr<Exchange> ex);
   void Update(const HttpRequest& req, const Target& t, std::shared_ptr<Exchange> ex);
   void Delete(std::shared_ptr<const HttpRequest> req, Target t, std::shared_ptr<Exchange> ex,
               int attempt);
@@ -401,6 +406,7 @@ class ApiServerImpl final : public ApiServer {
   Store* store_;
   ApiServerOptions opts_;
   const ResourceRegistry& registry_;
+  ServiceAllocator alloc_;
 
   std::mutex work_mu_;
   std::condition_variable work_cv_;
@@ -475,6 +481,8 @@ void ApiServerImpl::Shutdown() {
 }
 
 Status ApiServerImpl::Bootstrap() {
+  // Before serving: reconcile Service address and port allocations with the Services.
+  KEELSON_RETURN_IF_ERROR(alloc_.Repair());
   const ResourceInfo* ns = registry_.Find("", "v1", "namespaces");
   for (const char* name : {"default", "kube-system", "kube-public", "kube-node-lease"}) {
     json::object obj;
@@ -1023,6 +1031,7 @@ void ApiServerImpl::Create(const HttpRequest& req, const Target& t,
     return ex->Respond(std::move(resp));
   }
   std::string key = Key(r, t.ns, name);
+  if (r.kind == "Service") return CreateService(std::move(obj), t.ns, name, ex);
   std::string value = json::serialize(obj);
   store::TxnRequest txn;
   txn.compare.push_back(store::Compare{store::Compare::Result::kEqual,
@@ -1038,6 +1047,40 @@ void ApiServerImpl::Create(const HttpRequest& req, const Target& t,
     resp.body = json::serialize(obj);
     ex->Respond(std::move(resp));
   });
+}
+
+void ApiServerImpl::CreateService(json::object obj, const std::string& ns,
+                                  const std::string& name, std::shared_ptr<Exchange> ex) {
+  const ResourceInfo& r = *registry_.Find("", "v1", "services");
+  std::string key = Key(r, ns, name);
+  // A concurrent create may claim an address between our look and our write: try again with
+  // fresh allocations a few times.
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    json::object candidate = obj;
+    store::TxnRequest txn;
+    txn.compare.push_back(store::Compare{store::Compare::Result::kEqual,
+                                         store::Compare::Target::kCreate, key, "", 0, ""});
+    auto errs = alloc_.AllocateForCreate(&candidate, ns + "/" + name, &txn);
+    if (!errs.empty()) {
+      std::vector<std::pair<std::string, std::string>> causes;
+      for (auto& e : errs) causes.emplace_back(e.field, e.message);
+      return ex->Respond(StatusResponse(Invalid(r, name, causes)));
+    }
+    txn.success.push_back(store::RequestOp{store::PutRequest{key, json::serialize(candidate)}});
+    auto res = store_->Txn(std::move(txn));
+    if (!res.ok()) return ex->Respond(StatusResponse(FromStoreStatus(res.status())));
+    if (res->succeeded) {
+      candidate["metadata"].as_object()["resourceVersion"] = std::to_string(res->revision);
+      HttpResponse resp;
+      resp.status = 201;
+      resp.body = json::serialize(candidate);
+      return ex->Respond(std::move(resp));
+    }
+    auto existing = store_->Get(key);
+    if (existing.ok()) return ex->Respond(StatusResponse(AlreadyExists(r, name)));
+  }
+  ex->Respond(StatusResponse(
+      {409, "Conflict", "failed to allocate an address for the service; try again", {}}));
 }
 
 void ApiServerImpl::Update(const HttpRequest& req, const Target& t,
@@ -1083,6 +1126,14 @@ void ApiServerImpl::WriteUpdate(const Target& t, const json::object& old, json::
                                 int64_t expect, std::shared_ptr<Exchange> ex,
                                 std::function<void()> on_conflict) {
   const ResourceInfo& r = *t.resource;
+  if (r.kind == "Service") {
+    auto errs = alloc_.CheckUpdate(old, &obj);
+    if (!errs.empty()) {
+      std::vector<std::pair<std::string, std::string>> causes;
+      for (auto& e : errs) causes.emplace_back(e.field, e.message);
+      return ex->Respond(StatusResponse(Invalid(r, t.name, causes)));
+    }
+  }
   auto& meta = obj["metadata"].as_object();
   const auto& old_meta = old.at("metadata").as_object();
   // Fields the server owns carry over from the stored object.
@@ -1111,6 +1162,7 @@ void ApiServerImpl::WriteUpdate(const Target& t, const json::object& old, json::
   bool finalized = meta.contains("deletionTimestamp") && Finalizers(obj).empty();
   if (finalized) {
     txn.success.push_back(store::RequestOp{store::DeleteRangeRequest{key, "", false}});
+    if (r.kind == "Service") alloc_.Release(old, &txn);
   } else {
     txn.success.push_back(store::RequestOp{store::PutRequest{key, json::serialize(obj)}});
   }
@@ -1213,9 +1265,21 @@ void ApiServerImpl::Delete(std::shared_ptr<const HttpRequest> req, Target t,
     txn.success.push_back(store::RequestOp{store::PutRequest{key, json::serialize(stored)}});
   } else {
     txn.success.push_back(store::RequestOp{store::DeleteRangeRequest{key, "", false}});
+    if (r.kind == "Service") alloc_.Release(*obj, &txn);
     if (r.kind == "Namespace") {
       // Until the namespace controller runs, the namespace's contents go with it, in the same
       // transaction, so that nothing is left behind to reappear in a namespace of that name.
+      // Its Services' addresses and node ports are freed with them.
+      const ResourceInfo* svcs = registry_.Find("", "v1", "services");
+      std::string svc_prefix = svcs->StoragePrefix() + t.name + "/";
+      store::RangeRequest in_ns;
+      in_ns.key = svc_prefix;
+      in_ns.range_end = store::PrefixEnd(svc_prefix);
+      if (auto list = store_->Range(in_ns); list.ok()) {
+        for (const auto& kv : list->kvs) {
+          if (auto svc = Decode(kv); svc.ok()) alloc_.Release(*svc, &txn);
+        }
+      }
       for (const auto& res : registry_.all()) {
         if (!res.namespaced) continue;
         std::string prefix = res.StoragePrefix() + t.name + "/";
@@ -1440,7 +1504,12 @@ void WatchPump::Pump() {
 Result<std::unique_ptr<ApiServer>> ApiServer::Create(store::Store* store,
                                                      ApiServerOptions options) {
   if (store == nullptr) return InvalidArgumentError("api server needs a store");
-  return std::unique_ptr<ApiServer>(std::make_unique<ApiServerImpl>(store, std::move(options)));
+  ServiceAllocOptions ao;
+  ao.service_cidr = options.service_cidr;
+  auto alloc = ServiceAllocator::Create(store, ao);
+  if (!alloc.ok()) return alloc.status();
+  return std::unique_ptr<ApiServer>(
+      std::make_unique<ApiServerImpl>(store, std::move(options), std::move(*alloc)));
 }
 
 }  // namespace keelson::apiserver

@@ -23,6 +23,8 @@ struct ApiServerOptions {
   std::string major = "1";
   std::string minor = "33";
   std::string git_version = "v1.33.0";
+  // Where Service ClusterIPs come from.
+  std::string service_cidr = "10.43.0.0/16";
 };
 
 class ApiServer : public Handler {

@@ -358,6 +358,50 @@ TEST_P(KubectlTest, GenerationFollowsSpecChanges) {
   EXPECT_EQ(gen(), "2");
 }
 
+TEST_P(KubectlTest, ServicesGetClusterIpsAndNodePorts) {
+  auto svc = [&](const std::string& name, const std::string& extra) {
+    return File(name + ".yaml", "apiVersion: v1\nkind: Service\nmetadata:\n  name: " + name +
+                                    "\nspec:\n  selector: {app: x}\n" + extra);
+  };
+  ASSERT_EQ(Kubectl({"create", "-f", svc("a", "  ports: [{port: 80}]\n"), "--validate=false"})
+                .exit_code,
+            0);
+  auto ip = Kubectl({"get", "service", "a", "-o", "jsonpath={.spec.clusterIP} {.spec.ports[0].targetPort}"});
+  ASSERT_EQ(ip.exit_code, 0) << ip.err;
+  EXPECT_EQ(ip.out.rfind("10.43.", 0), 0u) << ip.out;
+  EXPECT_EQ(ip.out.substr(ip.out.find(' ') + 1), "80");
+  std::string a_ip = ip.out.substr(0, ip.out.find(' '));
+
+  auto np = svc("b", "  type: NodePort\n  ports: [{port: 80, nodePort: 31000}]\n");
+  ASSERT_EQ(Kubectl({"create", "-f", np, "--validate=false"}).exit_code, 0);
+  auto dup = Kubectl({"create", "-f", svc("c", "  type: NodePort\n  ports: [{port: 81, nodePort: 31000}]\n"),
+                      "--validate=false"});
+  EXPECT_NE(dup.exit_code, 0);
+  EXPECT_NE(dup.err.find("spec.ports[0].nodePort: Invalid value: 31000: provided port is "
+                         "already allocated"),
+            std::string::npos)
+      << dup.err;
+  auto same_ip = Kubectl({"create", "-f", svc("d", "  clusterIP: " + a_ip + "\n  ports: [{port: 80}]\n"),
+                          "--validate=false"});
+  EXPECT_NE(same_ip.exit_code, 0);
+  EXPECT_NE(same_ip.err.find("provided IP is already allocated"), std::string::npos) << same_ip.err;
+  auto outside = Kubectl({"create", "-f", svc("e", "  clusterIP: 192.168.0.1\n  ports: [{port: 80}]\n"),
+                          "--validate=false"});
+  EXPECT_NE(outside.exit_code, 0);
+  EXPECT_NE(outside.err.find("is not in the valid range"), std::string::npos) << outside.err;
+
+  // Allocations survive a restart, and deleting a service frees them.
+  EXPECT_EQ(server_.Stop(), 0);
+  ASSERT_TRUE(server_.Start().ok());
+  auto still = Kubectl({"create", "-f", svc("f", "  type: NodePort\n  ports: [{port: 82, nodePort: 31000}]\n"),
+                        "--validate=false"});
+  EXPECT_NE(still.exit_code, 0) << "node port 31000 was freed by a restart";
+  ASSERT_EQ(Kubectl({"delete", "service", "b"}).exit_code, 0);
+  auto reuse = Kubectl({"create", "-f", svc("g", "  type: NodePort\n  ports: [{port: 83, nodePort: 31000}]\n"),
+                        "--validate=false"});
+  EXPECT_EQ(reuse.exit_code, 0) << reuse.err;
+}
+
 TEST_P(KubectlTest, RestartKeepsObjects) {
   auto f = File("keep.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: kept\n");
   ASSERT_EQ(Kubectl({"create", "-f", f, "--validate=false"}).exit_code, 0);

@@ -1,0 +1,344 @@
+#include "apiserver/service_alloc.h"
+
+#include <boost/json.hpp>
+
+#include <map>
+#include <random>
+#include <set>
+
+namespace keelson::apiserver {
+namespace {
+
+namespace json = boost::json;
+
+std::optional<uint32_t> ParseIp(std::string_view s) {
+  uint32_t out = 0;
+  int parts = 0;
+  while (parts < 4) {
+    size_t i = 0;
+    uint32_t v = 0;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9' && i < 3) v = v * 10 + (s[i++] - '0');
+    if (i == 0 || v > 255 || (i > 1 && s[0] == '0')) return std::nullopt;
+    out = (out << 8) | v;
+    s.remove_prefix(i);
+    ++parts;
+    if (parts < 4) {
+      if (s.empty() || s.front() != '.') return std::nullopt;
+      s.remove_prefix(1);
+    }
+  }
+  if (!s.empty()) return std::nullopt;
+  return out;
+}
+
+std::string FormatIp(uint32_t ip) {
+  return std::to_string(ip >> 24) + "." + std::to_string((ip >> 16) & 0xff) + "." +
+         std::to_string((ip >> 8) & 0xff) + "." + std::to_string(ip & 0xff);
+}
+
+json::object& Obj(json::value& v) {
+  if (!v.is_object()) v = json::object();
+  return v.as_object();
+}
+
+std::string StrOf(const json::object& o, std::string_view k) {
+  auto* v = o.if_contains(k);
+  return v && v->is_string() ? std::string(v->as_string()) : std::string();
+}
+
+int64_t IntOf(const json::object& o, std::string_view k) {
+  auto* v = o.if_contains(k);
+  if (v && v->is_int64()) return v->as_int64();
+  if (v && v->is_uint64()) return static_cast<int64_t>(v->as_uint64());
+  return 0;
+}
+
+void Claim(store::TxnRequest* txn, const std::string& key, const std::string& owner) {
+  txn->compare.push_back(store::Compare{store::Compare::Result::kEqual,
+                                        store::Compare::Target::kCreate, key, "", 0, ""});
+  txn->success.push_back(store::RequestOp{store::PutRequest{key, owner}});
+}
+
+}  // namespace
+
+Result<ServiceAllocator> ServiceAllocator::Create(store::Store* store, ServiceAllocOptions o) {
+  auto slash = o.service_cidr.find('/');
+  if (slash == std::string::npos) {
+    return InvalidArgumentError("service CIDR " + o.service_cidr + " needs a prefix length");
+  }
+  auto ip = ParseIp(std::string_view(o.service_cidr).substr(0, slash));
+  int bits = 0;
+  try {
+    bits = std::stoi(o.service_cidr.substr(slash + 1));
+  } catch (...) {
+    bits = -1;
+  }
+  if (!ip || bits < 8 || bits > 30) {
+    return InvalidArgumentError("service CIDR " + o.service_cidr +
+                                " is not an IPv4 prefix of length 8 to 30");
+  }
+  uint32_t size = uint32_t{1} << (32 - bits);
+  uint32_t base = *ip & ~(size - 1);
+  if (o.node_port_min < 1 || o.node_port_max > 65535 || o.node_port_min > o.node_port_max) {
+    return InvalidArgumentError("bad node port range");
+  }
+  return ServiceAllocator(store, std::move(o), base, size);
+}
+
+std::string ServiceAllocator::FirstAddress() const { return FormatIp(base_ + 1); }
+
+std::vector<std::string> ServiceAllocator::Used(const std::string& prefix) const {
+  std::vector<std::string> out;
+  store::RangeRequest r;
+  r.key = prefix;
+  r.range_end = store::PrefixEnd(prefix);
+  r.keys_only = true;
+  auto res = store_->Range(r);
+  if (!res.ok()) return out;
+  for (const auto& kv : res->kvs) out.push_back(kv.key.substr(prefix.size()));
+  return out;
+}
+
+std::vector<AllocError> ServiceAllocator::AllocateForCreate(json::object* svc,
+                                                           const std::string& owner,
+                                                           store::TxnRequest* txn) {
+  std::vector<AllocError> errs;
+  auto& spec = Obj((*svc)["spec"]);
+  std::string type = StrOf(spec, "type");
+  if (type.empty()) type = "ClusterIP";
+  if (type != "ClusterIP" && type != "NodePort" && type != "LoadBalancer" &&
+      type != "ExternalName") {
+    errs.push_back({"spec.type", "Unsupported value: \"" + type +
+                                     "\": supported values: \"ClusterIP\", \"ExternalName\", "
+                                     "\"LoadBalancer\", \"NodePort\""});
+    return errs;
+  }
+  spec["type"] = type;
+  if (!spec.contains("sessionAffinity")) spec["sessionAffinity"] = "None";
+  if (auto* ports = spec.if_contains("ports"); ports && ports->is_array()) {
+    for (auto& p : ports->as_array()) {
+      auto& po = Obj(p);
+      if (!po.contains("protocol")) po["protocol"] = "TCP";
+      if (!po.contains("targetPort") && po.contains("port")) po["targetPort"] = po["port"];
+    }
+  }
+  if (type == "ExternalName") return errs;
+  if (!spec.contains("ipFamilies")) spec["ipFamilies"] = json::array{"IPv4"};
+  if (!spec.contains("ipFamilyPolicy")) spec["ipFamilyPolicy"] = "SingleStack";
+  if (!spec.contains("internalTrafficPolicy")) spec["internalTrafficPolicy"] = "Cluster";
+
+  thread_local std::mt19937 rng{std::random_device{}()};
+  std::string ip = StrOf(spec, "clusterIP");
+  if (ip != "None") {
+    auto used = Used("/registry/ipaddresses/");
+    std::set<std::string> taken(used.begin(), used.end());
+    if (!ip.empty()) {
+      auto parsed = ParseIp(ip);
+      if (!parsed || *parsed <= base_ || *parsed >= base_ + size_ - 1) {
+        errs.push_back({"spec.clusterIPs", "Invalid value: \"" + ip +
+                                               "\": failed to allocate IP " + ip +
+                                               ": the provided IP (" + ip +
+                                               ") is not in the valid range. The range of "
+                                               "valid IPs is " + opts_.service_cidr});
+        return errs;
+      }
+      if (taken.count(ip)) {
+        errs.push_back({"spec.clusterIPs", "Invalid value: \"" + ip + "\": failed to allocate IP " +
+                                               ip + ": provided IP is already allocated"});
+        return errs;
+      }
+    } else {
+      if (taken.size() + 2 >= size_) {
+        errs.push_back({"spec.clusterIPs", "Internal error: failed to allocate a serviceIP: "
+                                           "range is full"});
+        return errs;
+      }
+      // Random probes, then a scan, as the range fills up.
+      for (int i = 0; i < 64 && ip.empty(); ++i) {
+        std::string cand = FormatIp(base_ + 2 + rng() % (size_ - 3));
+        if (!taken.count(cand)) ip = cand;
+      }
+      for (uint32_t off = 2; ip.empty() && off + 1 < size_; ++off) {
+        std::string cand = FormatIp(base_ + off);
+        if (!taken.count(cand)) ip = cand;
+      }
+    }
+    spec["clusterIP"] = ip;
+    spec["clusterIPs"] = json::array{json::string(ip)};
+    Claim(txn, IpKey(ip), owner);
+  } else {
+    spec["clusterIPs"] = json::array{"None"};
+  }
+
+  if (type == "NodePort" || type == "LoadBalancer") {
+    if (!spec.contains("externalTrafficPolicy")) spec["externalTrafficPolicy"] = "Cluster";
+    auto used = Used("/registry/servicenodeports/");
+    std::set<int64_t> taken;
+    for (const auto& u : used) taken.insert(std::atoll(u.c_str()));
+    auto* ports = spec.if_contains("ports");
+    if (ports && ports->is_array()) {
+      int index = 0;
+      for (auto& p : ports->as_array()) {
+        auto& po = Obj(p);
+        int64_t np = IntOf(po, "nodePort");
+        std::string field = "spec.ports[" + std::to_string(index++) + "].nodePort";
+        if (np != 0) {
+          if (np < opts_.node_port_min || np > opts_.node_port_max) {
+            errs.push_back({field, "Invalid value: " + std::to_string(np) +
+                                       ": provided port is not in the valid range. The range "
+                                       "of valid ports is " +
+                                       std::to_string(opts_.node_port_min) + "-" +
+                                       std::to_string(opts_.node_port_max)});
+            continue;
+          }
+          if (taken.count(np)) {
+            errs.push_back({field, "Invalid value: " + std::to_string(np) +
+                                       ": provided port is already allocated"});
+            continue;
+          }
+        } else {
+          int64_t span = opts_.node_port_max - opts_.node_port_min + 1;
+          if (static_cast<int64_t>(taken.size()) >= span) {
+            errs.push_back({field, "Internal error: failed to allocate a nodePort: range is full"});
+            continue;
+          }
+          for (int i = 0; i < 64 && np == 0; ++i) {
+            int64_t cand = opts_.node_port_min + static_cast<int64_t>(rng() % span);
+            if (!taken.count(cand)) np = cand;
+          }
+          for (int64_t cand = opts_.node_port_min; np == 0 && cand <= opts_.node_port_max; ++cand) {
+            if (!taken.count(cand)) np = cand;
+          }
+          po["nodePort"] = np;
+        }
+        taken.insert(np);
+        Claim(txn, PortKey(np), owner);
+      }
+    }
+  }
+  return errs;
+}
+
+std::vector<AllocError> ServiceAllocator::CheckUpdate(const json::object& old, json::object* svc) {
+  std::vector<AllocError> errs;
+  const json::value* old_spec_v = old.if_contains("spec");
+  if (!old_spec_v || !old_spec_v->is_object()) return errs;
+  const auto& old_spec = old_spec_v->as_object();
+  auto& spec = Obj((*svc)["spec"]);
+  if (StrOf(spec, "type").empty()) spec["type"] = StrOf(old_spec, "type");
+  if (StrOf(spec, "type") != StrOf(old_spec, "type")) {
+    errs.push_back({"spec.type", "Forbidden: changing the type of a service is not supported "
+                                 "yet"});
+  }
+  std::string old_ip = StrOf(old_spec, "clusterIP");
+  std::string ip = StrOf(spec, "clusterIP");
+  if (ip.empty()) {
+    if (auto* v = old_spec.if_contains("clusterIP")) spec["clusterIP"] = *v;
+    if (auto* v = old_spec.if_contains("clusterIPs")) spec["clusterIPs"] = *v;
+  } else if (ip != old_ip) {
+    errs.push_back({"spec.clusterIPs[0]", "Invalid value: \"" + ip + "\": may not change once set"});
+  }
+  // Node ports left out keep their allocation; changing them is not supported yet.
+  std::map<std::pair<int64_t, std::string>, int64_t> old_ports;
+  if (auto* ps = old_spec.if_contains("ports"); ps && ps->is_array()) {
+    for (const auto& p : ps->as_array()) {
+      if (!p.is_object()) continue;
+      const auto& po = p.as_object();
+      std::string proto = StrOf(po, "protocol");
+      old_ports[{IntOf(po, "port"), proto.empty() ? "TCP" : proto}] = IntOf(po, "nodePort");
+    }
+  }
+  if (auto* ps = spec.if_contains("ports"); ps && ps->is_array()) {
+    int index = 0;
+    for (auto& p : ps->as_array()) {
+      auto& po = Obj(p);
+      std::string field = "spec.ports[" + std::to_string(index++) + "].nodePort";
+      if (!po.contains("protocol")) po["protocol"] = "TCP";
+      if (!po.contains("targetPort") && po.contains("port")) po["targetPort"] = po["port"];
+      auto it = old_ports.find({IntOf(po, "port"), StrOf(po, "protocol")});
+      int64_t old_np = it == old_ports.end() ? 0 : it->second;
+      int64_t np = IntOf(po, "nodePort");
+      if (np == 0 && old_np != 0) {
+        po["nodePort"] = old_np;
+      } else if (np != old_np) {
+        errs.push_back({field, "Forbidden: changing the node ports of a service is not "
+                               "supported yet"});
+      }
+    }
+  }
+  return errs;
+}
+
+void ServiceAllocator::Release(const json::object& svc, store::TxnRequest* txn) const {
+  const json::value* spec_v = svc.if_contains("spec");
+  if (!spec_v || !spec_v->is_object()) return;
+  const auto& spec = spec_v->as_object();
+  if (auto* ips = spec.if_contains("clusterIPs"); ips && ips->is_array()) {
+    for (const auto& ip : ips->as_array()) {
+      if (ip.is_string() && ip.as_string() != "None") {
+        txn->success.push_back(
+            store::RequestOp{store::DeleteRangeRequest{IpKey(std::string(ip.as_string())), "", false}});
+      }
+    }
+  }
+  if (auto* ps = spec.if_contains("ports"); ps && ps->is_array()) {
+    for (const auto& p : ps->as_array()) {
+      if (!p.is_object()) continue;
+      if (int64_t np = IntOf(p.as_object(), "nodePort"); np != 0) {
+        txn->success.push_back(store::RequestOp{store::DeleteRangeRequest{PortKey(np), "", false}});
+      }
+    }
+  }
+}
+
+Status ServiceAllocator::Repair() {
+  const std::string services = "/registry/services/specs/";
+  store::RangeRequest r;
+  r.key = services;
+  r.range_end = store::PrefixEnd(services);
+  auto res = store_->Range(r);
+  if (!res.ok()) return res.status();
+  std::map<std::string, std::string> want;  // allocation key -> owner
+  for (const auto& kv : res->kvs) {
+    boost::system::error_code ec;
+    json::value v = json::parse(kv.value, ec);
+    if (ec || !v.is_object()) continue;
+    std::string owner = kv.key.substr(services.size());
+    store::TxnRequest probe;
+    Release(v.as_object(), &probe);
+    for (const auto& op : probe.success) {
+      want[std::get<store::DeleteRangeRequest>(op.request).key] = owner;
+    }
+  }
+  for (const std::string prefix : {"/registry/ipaddresses/", "/registry/servicenodeports/"}) {
+    store::RangeRequest a;
+    a.key = prefix;
+    a.range_end = store::PrefixEnd(prefix);
+    auto have = store_->Range(a);
+    if (!have.ok()) return have.status();
+    for (const auto& kv : have->kvs) {
+      auto it = want.find(kv.key);
+      if (it != want.end() && it->second == kv.value) {
+        want.erase(it);
+        continue;
+      }
+      // Held by nobody (or by someone else's stale claim): free it if unchanged since read.
+      store::TxnRequest txn;
+      txn.compare.push_back(store::Compare{store::Compare::Result::kEqual,
+                                           store::Compare::Target::kMod, kv.key, "",
+                                           kv.mod_revision, ""});
+      txn.success.push_back(store::RequestOp{store::DeleteRangeRequest{kv.key, "", false}});
+      auto d = store_->Txn(std::move(txn));
+      if (!d.ok()) return d.status();
+    }
+  }
+  for (const auto& [key, owner] : want) {
+    store::TxnRequest txn;
+    Claim(&txn, key, owner);
+    auto p = store_->Txn(std::move(txn));
+    if (!p.ok()) return p.status();
+  }
+  return Status::Ok();
+}
+
+}  // namespace keelson::apiserver
