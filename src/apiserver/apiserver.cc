@@ -15,6 +15,7 @@
 
 #include "api/fields.h"
 #include "api/labels.h"
+#include "api/protobuf.h"
 #include "apiserver/patch.h"
 #include "apiserver/service_alloc.h"
 #include "apiserver/table.h"
@@ -808,18 +809,24 @@ std::optional<ApiError> ApiServerImpl::DecodeBody(const HttpRequest& req, const 
                                                   json::object* obj) {
   const ResourceInfo& r = *t.resource;
   std::string_view ct = req.Header("content-type");
-  if (!ct.empty() && ct.find("json") == std::string_view::npos &&
-      ct.find("yaml") == std::string_view::npos) {
+  ct = ct.substr(0, ct.find(';'));
+  if (ct == api::kProtobufContentType) {
+    auto decoded = api::DecodeKubernetesProtobuf(req.body);
+    if (!decoded.ok()) return BadRequest(decoded.status().message());
+    *obj = std::move(*decoded);
+  } else if (!ct.empty() && ct != "application/json" && ct != "application/yaml" &&
+             ct != "*/*") {
     return ApiError{415, "UnsupportedMediaType",
                     "the body of the request was in an unknown format - accepted media types "
-                    "include: application/json",
+                    "include: application/json, application/vnd.kubernetes.protobuf",
                     {}};
+  } else {
+    boost::system::error_code ec;
+    json::value v = json::parse(req.body, ec);
+    if (ec) return BadRequest("json: cannot parse the request body: " + ec.message());
+    if (!v.is_object()) return BadRequest("the request body must be a JSON object");
+    *obj = std::move(v.as_object());
   }
-  boost::system::error_code ec;
-  json::value v = json::parse(req.body, ec);
-  if (ec) return BadRequest("json: cannot parse the request body: " + ec.message());
-  if (!v.is_object()) return BadRequest("the request body must be a JSON object");
-  *obj = std::move(v.as_object());
   auto* api_version = obj->if_contains("apiVersion");
   auto* kind = obj->if_contains("kind");
   if (kind == nullptr || !kind->is_string() || kind->as_string().empty()) {

@@ -402,6 +402,33 @@ TEST_P(KubectlTest, ServicesGetClusterIpsAndNodePorts) {
   EXPECT_EQ(reuse.exit_code, 0) << reuse.err;
 }
 
+// `kubectl create <kind>` subcommands; 1.32 and 1.33 send namespace, configmap and deployment
+// bodies in the Kubernetes protobuf encoding.
+TEST_P(KubectlTest, CreateSubcommands) {
+  auto run = [&](std::vector<std::string> args, const std::string& expect) {
+    auto r = Kubectl(args);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.out, expect) << r.err;
+  };
+  run({"create", "namespace", "team"}, "namespace/team created\n");
+  run({"create", "configmap", "cfg", "-n", "team", "--from-literal=color=blue"},
+      "configmap/cfg created\n");
+  run({"create", "deployment", "web", "-n", "team", "--image=nginx:1.25", "--replicas=3"},
+      "deployment.apps/web created\n");
+  run({"create", "secret", "generic", "pw", "-n", "team", "--from-literal=p=s3cret"},
+      "secret/pw created\n");
+  run({"create", "serviceaccount", "robot", "-n", "team"}, "serviceaccount/robot created\n");
+  run({"create", "service", "clusterip", "web", "-n", "team", "--tcp=80:8080"},
+      "service/web created\n");
+  auto g = Kubectl({"get", "-n", "team", "configmap/cfg", "deployment/web", "secret/pw", "-o",
+                    "jsonpath={.items[0].data.color} {.items[1].spec.replicas} "
+                    "{.items[1].spec.template.spec.containers[0].image} {.items[2].data.p}"});
+  ASSERT_EQ(g.exit_code, 0) << g.err;
+  EXPECT_EQ(g.out, "blue 3 nginx:1.25 czNjcmV0");
+  auto ns = Kubectl({"get", "namespace", "team", "-o", "jsonpath={.status.phase}"});
+  EXPECT_EQ(ns.out, "Active") << ns.err;
+}
+
 TEST_P(KubectlTest, RestartKeepsObjects) {
   auto f = File("keep.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: kept\n");
   ASSERT_EQ(Kubectl({"create", "-f", f, "--validate=false"}).exit_code, 0);

@@ -1,0 +1,118 @@
+#include "api/protobuf.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+
+namespace keelson::api {
+namespace {
+
+namespace json = boost::json;
+
+std::string FromBase64(std::string_view in) {
+  auto val = [](char c) -> int {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    return c == '+' ? 62 : c == '/' ? 63 : -1;
+  };
+  std::string out;
+  uint32_t acc = 0;
+  int bits = 0;
+  for (char c : in) {
+    int v = val(c);
+    if (v < 0) continue;
+    acc = (acc << 6) | static_cast<uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<char>((acc >> bits) & 0xff));
+    }
+  }
+  return out;
+}
+
+// Protobuf writing helpers for hand-built messages.
+std::string Varint(uint64_t v) {
+  std::string s;
+  while (v >= 0x80) {
+    s.push_back(static_cast<char>(v | 0x80));
+    v >>= 7;
+  }
+  s.push_back(static_cast<char>(v));
+  return s;
+}
+std::string Len(int field, const std::string& data) {
+  return Varint((static_cast<uint64_t>(field) << 3) | 2) + Varint(data.size()) + data;
+}
+std::string Num(int field, uint64_t v) { return Varint(static_cast<uint64_t>(field) << 3) + Varint(v); }
+
+TEST(ProtobufTest, DecodesKubectlCreateNamespaceBody) {
+  // What kubectl 1.32/1.33 send for `kubectl create namespace x`.
+  std::string body = FromBase64("azhzAAoPCgJ2MRIJTmFtZXNwYWNlEhkKEQoBeBIAGgAiACoAMgA4AEIAEgAaAgoAGgAiAA==");
+  auto obj = DecodeKubernetesProtobuf(body);
+  ASSERT_TRUE(obj.ok()) << obj.status().ToString();
+  EXPECT_EQ(obj->at("apiVersion"), "v1");
+  EXPECT_EQ(obj->at("kind"), "Namespace");
+  const auto& meta = obj->at("metadata").as_object();
+  EXPECT_EQ(meta.at("name"), "x");
+  // Empty strings and the zero creation time are left out, as JSON would.
+  EXPECT_FALSE(meta.contains("generateName"));
+  EXPECT_FALSE(meta.contains("uid"));
+  EXPECT_FALSE(meta.contains("creationTimestamp"));
+}
+
+TEST(ProtobufTest, DecodesMapsListsIntOrStringQuantityAndTime) {
+  using std::string;
+  string meta = Len(1, "web") + Len(11, Len(1, "app") + Len(2, "web")) +
+                Len(8, Num(1, 1700000000));  // name, labels{app: web}, creationTimestamp
+  string port = Len(1, "http") + Num(3, 80) + Len(4, "TCP");
+  string container = Len(1, "c") + Len(2, "nginx") + Len(6, port) +
+                     Len(8, Len(1, Len(1, "cpu") + Len(2, Len(1, "250m"))));  // limits
+  string pod_spec = Len(2, container);
+  string tmpl = Len(1, Len(11, Len(1, "app") + Len(2, "web"))) + Len(2, pod_spec);
+  string spec = Num(1, 3) + Len(3, tmpl);
+  string deployment = Len(1, meta) + Len(2, spec);
+  string envelope = string("k8s\0", 4) + Len(1, Len(1, "apps/v1") + Len(2, "Deployment")) +
+                    Len(2, deployment);
+  auto obj = DecodeKubernetesProtobuf(envelope);
+  ASSERT_TRUE(obj.ok()) << obj.status().ToString();
+  json::value v = *obj;
+  EXPECT_EQ(v.at("kind"), "Deployment");
+  EXPECT_EQ(v.at("metadata").at("labels").at("app"), "web");
+  EXPECT_EQ(v.at("metadata").at("creationTimestamp"), "2023-11-14T22:13:20Z");
+  EXPECT_EQ(v.at("spec").at("replicas"), 3);
+  const auto& c = v.at("spec").at("template").at("spec").at("containers").as_array().at(0);
+  EXPECT_EQ(c.at("image"), "nginx");
+  EXPECT_EQ(c.at("ports").as_array().at(0).at("containerPort"), 80);
+  EXPECT_EQ(c.at("ports").as_array().at(0).at("protocol"), "TCP");
+  EXPECT_EQ(c.at("resources").at("limits").at("cpu"), "250m");
+}
+
+TEST(ProtobufTest, DecodesIntOrStringBothWays) {
+  using std::string;
+  string by_name = Len(1, "http") + Len(2, "TCP") + Num(3, 80) + Len(4, Num(1, 1) + Len(3, "web"));
+  string by_number = Len(1, "alt") + Num(3, 81) + Len(4, Num(1, 0) + Num(2, 8080)) + Num(5, 30080);
+  string svc = Len(1, Len(1, "s")) + Len(2, Len(1, by_name) + Len(1, by_number) + Len(4, "NodePort"));
+  auto obj = DecodeProtoMessage("k8s.io.api.core.v1.Service", svc);
+  ASSERT_TRUE(obj.ok()) << obj.status().ToString();
+  const auto& ports = obj->at("spec").at("ports").as_array();
+  ASSERT_EQ(ports.size(), 2u);
+  EXPECT_EQ(ports[0].at("targetPort"), "web");
+  EXPECT_EQ(ports[1].at("targetPort"), 8080);
+  EXPECT_EQ(ports[1].at("nodePort"), 30080);
+  EXPECT_EQ(obj->at("spec").at("type"), "NodePort");
+}
+
+TEST(ProtobufTest, RejectsMalformedInput) {
+  EXPECT_FALSE(DecodeKubernetesProtobuf("{\"kind\":\"Namespace\"}").ok());
+  std::string truncated = std::string("k8s\0", 4) + "\x0a\x20";
+  EXPECT_FALSE(DecodeKubernetesProtobuf(truncated).ok());
+  std::string unknown_kind = std::string("k8s\0", 4) + Len(1, Len(1, "v1") + Len(2, "Nope"));
+  auto r = DecodeKubernetesProtobuf(unknown_kind);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("Kind=Nope"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace keelson::api
