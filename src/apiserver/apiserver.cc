@@ -366,6 +366,8 @@ class ApiServerImpl final : public ApiServer {
 
  private:
   HttpResponse Version() const;
+  // /healthz, /livez, /readyz (and /<endpoint>/<check>), with ?verbose and ?exclude=.
+  HttpResponse Health(const HttpRequest& req, const std::vector<std::string_view>& parts);
   HttpResponse Discovery(const HttpRequest& req, const std::vector<std::string_view>& parts);
   json::object ResourceListEntry(const ResourceInfo& r) const;
   json::object AggregatedResource(const ResourceInfo& r) const;
@@ -418,6 +420,7 @@ class ApiServerImpl final : public ApiServer {
 
   std::mutex watches_mu_;
   std::vector<std::shared_ptr<WatchPump>> watches_;  // guarded by watches_mu_
+  std::atomic<bool> bootstrapped_{false};
 };
 
 Result<json::object> ApiServerImpl::Decode(const store::KeyValue& kv, int64_t rv_override) {
@@ -544,6 +547,7 @@ Status ApiServerImpl::Bootstrap() {
     auto r = store_->Txn(std::move(txn));
     if (!r.ok()) return r.status();
   }
+  bootstrapped_ = true;
   return Status::Ok();
 }
 
@@ -552,11 +556,8 @@ Status ApiServerImpl::Bootstrap() {
 void ApiServerImpl::Serve(HttpRequest req, std::shared_ptr<Exchange> ex) {
   auto parts = SplitPath(req.path);
   if (req.path == "/version" || req.path == "/version/") return ex->Respond(Version());
-  if (req.path == "/healthz" || req.path == "/livez" || req.path == "/readyz") {
-    HttpResponse r;
-    r.content_type = "text/plain; charset=utf-8";
-    r.body = "ok";
-    return ex->Respond(std::move(r));
+  if (!parts.empty() && (parts[0] == "healthz" || parts[0] == "livez" || parts[0] == "readyz")) {
+    return ex->Respond(Health(req, parts));
   }
   bool core = !parts.empty() && parts[0] == "api";
   bool groups = !parts.empty() && parts[0] == "apis";
@@ -620,6 +621,77 @@ void ApiServerImpl::ServeResource(const HttpRequest& req, const Target& t,
   ex->Respond(StatusResponse({405, "MethodNotAllowed",
                               "the server does not allow this method on the requested resource",
                               {}}));
+}
+
+// --- health -----------------------------------------------------------------------------------
+
+HttpResponse ApiServerImpl::Health(const HttpRequest& req,
+                                   const std::vector<std::string_view>& parts) {
+  struct Check {
+    std::string name;
+    std::function<Status()> run;
+  };
+  std::vector<Check> checks = {
+      {"ping", [] { return Status::Ok(); }},
+      {"etcd",
+       [this] {
+         store::RangeRequest rr;
+         rr.key = "/registry/health";
+         rr.count_only = true;
+         auto r = store_->Range(rr);
+         return r.ok() ? Status::Ok() : r.status();
+       }},
+      {"poststarthook/bootstrap-controller",
+       [this] {
+         return bootstrapped_.load() ? Status::Ok() : UnavailableError("not finished");
+       }},
+  };
+  if (parts[0] == "readyz") {
+    checks.push_back({"shutdown", [this] {
+                        std::lock_guard l(work_mu_);
+                        return stopping_ ? UnavailableError("shutting down") : Status::Ok();
+                      }});
+  }
+  HttpResponse r;
+  r.content_type = "text/plain; charset=utf-8";
+  std::string which;
+  for (size_t i = 1; i < parts.size(); ++i) which += (i > 1 ? "/" : "") + std::string(parts[i]);
+  if (!which.empty()) {
+    for (const auto& c : checks) {
+      if (c.name != which) continue;
+      Status st = c.run();
+      r.status = st.ok() ? 200 : 500;
+      r.body = st.ok() ? "ok" : "internal server error: " + st.message();
+      return r;
+    }
+    r.status = 404;
+    r.body = "404 page not found\n";
+    return r;
+  }
+  std::vector<std::string> excluded;
+  for (const auto& [k, v] : req.query) {
+    if (k == "exclude") excluded.push_back(v);
+  }
+  bool verbose = req.HasQuery("verbose");
+  bool ok = true;
+  std::string out;
+  for (const auto& c : checks) {
+    if (std::find(excluded.begin(), excluded.end(), c.name) != excluded.end()) {
+      out += "[+]" + c.name + " excluded: ok\n";
+      continue;
+    }
+    Status st = c.run();
+    ok = ok && st.ok();
+    out += st.ok() ? "[+]" + c.name + " ok\n" : "[-]" + c.name + " failed: reason withheld\n";
+  }
+  std::string name(parts[0]);
+  if (ok) {
+    r.body = verbose ? out + name + " check passed\n" : "ok";
+  } else {
+    r.status = 500;
+    r.body = out + name + " check failed\n";
+  }
+  return r;
 }
 
 // --- discovery --------------------------------------------------------------------------------

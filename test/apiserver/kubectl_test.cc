@@ -429,6 +429,16 @@ TEST_P(KubectlTest, CreateSubcommands) {
   EXPECT_EQ(ns.out, "Active") << ns.err;
 }
 
+TEST_P(KubectlTest, HealthEndpoints) {
+  auto v = Kubectl({"get", "--raw", "/readyz?verbose"});
+  ASSERT_EQ(v.exit_code, 0) << v.err;
+  EXPECT_NE(v.out.find("[+]etcd ok"), std::string::npos) << v.out;
+  EXPECT_NE(v.out.find("readyz check passed"), std::string::npos) << v.out;
+  EXPECT_EQ(Kubectl({"get", "--raw", "/healthz"}).out, "ok");
+  EXPECT_EQ(Kubectl({"get", "--raw", "/livez/ping"}).out, "ok");
+  EXPECT_NE(Kubectl({"get", "--raw", "/healthz/nope"}).exit_code, 0);
+}
+
 TEST_P(KubectlTest, RestartKeepsObjects) {
   auto f = File("keep.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: kept\n");
   ASSERT_EQ(Kubectl({"create", "-f", f, "--validate=false"}).exit_code, 0);
