@@ -11,7 +11,7 @@ PACKAGES=(
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
-  etcd-server etcd-client procps
+  etcd-server etcd-client procps wrk curl python3
 )
 
 missing=()

@@ -350,9 +350,13 @@ class ApiServerImpl final : public ApiServer {
   void Serve(HttpRequest req, std::shared_ptr<Exchange> ex) override;
 
   void SchedulePump(std::shared_ptr<WatchPump> p) {
+    Post([p = std::move(p)] { p->Pump(); });
+  }
+  // Runs `fn` on a worker thread (watch pumps, streamed lists).
+  void Post(std::function<void()> fn) {
     {
       std::lock_guard l(work_mu_);
-      work_.push_back(std::move(p));
+      work_.push_back(std::move(fn));
     }
     work_cv_.notify_one();
   }
@@ -375,7 +379,11 @@ class ApiServerImpl final : public ApiServer {
 
   void ServeResource(const HttpRequest& req, const Target& t, std::shared_ptr<Exchange> ex);
   void Get(const HttpRequest& req, const Target& t, Exchange& ex);
-  void List(const HttpRequest& req, const Target& t, Exchange& ex);
+  void List(const HttpRequest& req, const Target& t, std::shared_ptr<Exchange> ex);
+  // A whole collection, read from the store in pages at one revision and written out in
+  // chunks as it is read, so that memory stays small however large the list.
+  void StreamList(const Target& t, Selection sel, std::string prefix,
+                  std::shared_ptr<Exchange> ex);
   void Watch(const HttpRequest& req, const Target& t, std::shared_ptr<Exchange> ex);
   void Create(const HttpRequest& req, const Target& t, std::shared_ptr<Exchange> ex);
   // Services claim their ClusterIP and node ports in their create transaction.
@@ -413,7 +421,7 @@ class ApiServerImpl final : public ApiServer {
 
   std::mutex work_mu_;
   std::condition_variable work_cv_;
-  std::deque<std::shared_ptr<WatchPump>> work_;  // guarded by work_mu_
+  std::deque<std::function<void()>> work_;  // guarded by work_mu_
   bool stopping_ = false;                        // guarded by work_mu_
   std::vector<std::thread> workers_;
   std::thread timer_;
@@ -440,10 +448,10 @@ void ApiServerImpl::WorkerLoop() {
   while (true) {
     work_cv_.wait(l, [&] { return stopping_ || !work_.empty(); });
     if (stopping_) return;
-    auto p = std::move(work_.front());
+    auto fn = std::move(work_.front());
     work_.pop_front();
     l.unlock();
-    p->Pump();
+    fn();
     l.lock();
   }
 }
@@ -606,7 +614,7 @@ void ApiServerImpl::ServeResource(const HttpRequest& req, const Target& t,
   if (m == "GET") {
     if (t.name.empty()) {
       if (IsTrue(req.Query("watch"))) return Watch(req, t, std::move(ex));
-      return List(req, t, *ex);
+      return List(req, t, std::move(ex));
     }
     return Get(req, t, *ex);
   }
@@ -975,7 +983,9 @@ void ApiServerImpl::Get(const HttpRequest& req, const Target& t, Exchange& ex) {
   ex.Respond(std::move(resp));
 }
 
-void ApiServerImpl::List(const HttpRequest& req, const Target& t, Exchange& ex) {
+void ApiServerImpl::List(const HttpRequest& req, const Target& t,
+                         std::shared_ptr<Exchange> exp) {
+  Exchange& ex = *exp;
   const ResourceInfo& r = *t.resource;
   std::string prefix = CollectionPrefix(r, t.ns);
   store::RangeRequest rr;
@@ -1004,8 +1014,17 @@ void ApiServerImpl::List(const HttpRequest& req, const Target& t, Exchange& ex) 
     rr.key = std::string(cont.substr(bar + 1)) + '\0';
   }
   if (limit > 0) rr.limit = limit;
+  // Counting the rest of the collection on every page would make paging quadratic; the
+  // remaining item count is optional and left out.
+  rr.skip_count = true;
   Selection sel;
   if (auto err = ParseSelection(req, r, &sel)) return ex.Respond(StatusResponse(*err));
+  if (limit <= 0 && cont.empty() && !(WantsTable(req.Header("accept")) && HasPrinter(r))) {
+    Post([this, t, sel = std::move(sel), prefix, exp]() mutable {
+      StreamList(t, std::move(sel), prefix, exp);
+    });
+    return;
+  }
   auto res = store_->Range(rr);
   if (!res.ok()) {
     if (res.status().code() == StatusCode::kGone) {
@@ -1039,15 +1058,61 @@ void ApiServerImpl::List(const HttpRequest& req, const Target& t, Exchange& ex) 
   list["apiVersion"] = r.GroupVersion();
   json::object meta;
   meta["resourceVersion"] = std::to_string(rev);
-  if (!continue_token.empty()) {
-    meta["continue"] = continue_token;
-    meta["remainingItemCount"] = res->count - static_cast<int64_t>(res->kvs.size());
-  }
+  if (!continue_token.empty()) meta["continue"] = continue_token;
   list["metadata"] = std::move(meta);
   list["items"] = std::move(items);
   HttpResponse resp;
   resp.body = json::serialize(list);
   ex.Respond(std::move(resp));
+}
+
+void ApiServerImpl::StreamList(const Target& t, Selection sel, std::string prefix,
+                               std::shared_ptr<Exchange> ex) {
+  const ResourceInfo& r = *t.resource;
+  constexpr int64_t kPage = 500;
+  constexpr size_t kChunk = 256 * 1024;
+  constexpr size_t kMaxBacklog = 8 << 20;
+  store::RangeRequest rr;
+  rr.key = prefix;
+  rr.range_end = store::PrefixEnd(prefix);
+  rr.limit = kPage;
+  rr.skip_count = true;
+  auto res = store_->Range(rr);
+  if (!res.ok()) return ex->Respond(StatusResponse(FromStoreStatus(res.status())));
+  rr.revision = res->revision;  // every page from the same snapshot
+  ex->StartStream(200, kJson);
+  std::string buf = "{\"kind\":\"" + r.kind + "List\",\"apiVersion\":\"" + r.GroupVersion() +
+                    "\",\"metadata\":{\"resourceVersion\":\"" + std::to_string(rr.revision) +
+                    "\"},\"items\":[";
+  bool first = true;
+  while (true) {
+    for (const auto& kv : res->kvs) {
+      auto obj = Decode(kv);
+      if (!obj.ok() || !sel.Matches(*obj)) continue;
+      if (!first) buf += ',';
+      first = false;
+      buf += json::serialize(*obj);
+      if (buf.size() >= kChunk) {
+        // Hold back while the client is slow rather than buffering the whole list.
+        while (ex->Backlog() > kMaxBacklog) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        }
+        if (!ex->Write(std::move(buf))) return;  // the client went away
+        buf.clear();
+      }
+    }
+    if (!res->more || res->kvs.empty()) break;
+    rr.key = res->kvs.back().key + '\0';
+    res = store_->Range(rr);
+    if (!res.ok()) {
+      // The status line is gone: end the stream short; the client sees a broken list.
+      ex->EndStream();
+      return;
+    }
+  }
+  buf += "]}";
+  ex->Write(std::move(buf));
+  ex->EndStream();
 }
 
 void ApiServerImpl::Create(const HttpRequest& req, const Target& t,

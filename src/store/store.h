@@ -63,6 +63,10 @@ struct RangeRequest {
   int64_t max_mod_revision = 0;
   int64_t min_create_revision = 0;
   int64_t max_create_revision = 0;
+  // Not part of the etcd API: the caller does not need `count`, so a backend may stop reading
+  // once `limit` keys (and one more, for `more`) are found and leave count at 0. Lets a
+  // paged read of a large range cost what the pages cost. Backends may ignore it.
+  bool skip_count = false;
 };
 
 struct RangeResponse {

@@ -409,11 +409,18 @@ Result<RangeResponse> TxnContext::Range(const RangeRequest& req) {
                           ? static_cast<size_t>(req.limit)
                           : SIZE_MAX;
 
+  // With skip_count the scan ends once the page and one more key (for `more`) are found.
+  const bool early_stop = req.skip_count && load_limit != SIZE_MAX && !req.count_only;
+  bool stop = false;
   auto visit = [&](std::string_view key) -> Status {
     auto vis = VisibleAt(cur.c, key, at);
     if (!vis.ok()) return vis.status();
     if (!vis->found) return Status::Ok();
     ++resp.count;
+    if (early_stop && resp.kvs.size() >= load_limit) {
+      stop = true;  // this key proves there is more
+      return Status::Ok();
+    }
     if (req.count_only || resp.kvs.size() >= load_limit) return Status::Ok();
     auto kv = LoadKv(vis->kr.rev, req.keys_only);
     if (!kv.ok()) return kv.status();
@@ -434,6 +441,7 @@ Result<RangeResponse> TxnContext::Range(const RangeRequest& req) {
         if (key >= req.key) break;  // past the end
       } else {
         KEELSON_RETURN_IF_ERROR(visit(key));
+        if (stop) break;
       }
       // visit() moved the cursor within this key's duplicates; step to the next key.
       MDB_val k2 = Val(key), d2{};
@@ -470,8 +478,9 @@ Result<RangeResponse> TxnContext::Range(const RangeRequest& req) {
       std::stable_sort(resp.kvs.begin(), resp.kvs.end(), less);
     }
   }
+  if (early_stop) resp.count = 0;  // not counted
   if (req.limit > 0 && !req.count_only &&
-      (resp.kvs.size() > static_cast<size_t>(req.limit) ||
+      (resp.kvs.size() > static_cast<size_t>(req.limit) || stop ||
        (load_limit != SIZE_MAX && resp.count > req.limit))) {
     if (resp.kvs.size() > static_cast<size_t>(req.limit)) resp.kvs.resize(req.limit);
     resp.more = true;

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# API server benchmark, through the real HTTP API with keep-alive:
+#   - pod creates/s with 64 concurrent clients (wrk, 64 connections, 2 threads);
+#   - LIST of every pod (about 100,000 after the create run) as JSON, timed;
+#   - server memory (RSS and RssAnon) holding them, and their JSON size.
+#
+#   bench/apiserver_bench.sh [create-seconds]   (default 10)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SECS=${1:-10}
+BUILD_DIR=${BUILD_DIR:-build}
+command -v wrk >/dev/null || { echo "wrk not installed: scripts/install-deps.sh" >&2; exit 1; }
+WORK=$(mktemp -d /var/tmp/keelson-apibench-XXXXXX)
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+"$BUILD_DIR/keelson" server --data-dir "$WORK/data" --port "$PORT" >"$WORK/server.log" 2>&1 &
+PID=$!
+trap 'kill $PID 2>/dev/null || true; wait $PID 2>/dev/null || true; rm -rf "$WORK"' EXIT
+for _ in $(seq 1 200); do curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null && break; sleep 0.05; done
+
+echo "== pod creates, 64 connections, ${SECS}s"
+wrk -t2 -c64 -d"${SECS}s" --latency -s bench/apiserver/create_pods.lua "http://127.0.0.1:$PORT" |
+  grep -E "Requests/sec|Latency|50%|99%|requests in|Non-2xx|unexpected" || true
+
+echo "== LIST of every pod (JSON)"
+for i in 1 2 3; do
+  curl -s -o "$WORK/list.json" -w "list ${i}: %{time_total}s, %{size_download} bytes\n" \
+    "http://127.0.0.1:$PORT/api/v1/pods"
+done
+COUNT=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["items"]))' "$WORK/list.json")
+echo "pods listed: $COUNT"
+echo "== LIST in pages of 500 (as kubectl get does)"
+curl -s -o /dev/null -w "first page: %{time_total}s\n" "http://127.0.0.1:$PORT/api/v1/pods?limit=500"
+echo "== server memory with $COUNT pods"
+awk '/VmRSS|RssAnon/ {printf "%s %.1f MB\n", $1, $2/1024}' "/proc/$PID/status"
