@@ -2,7 +2,9 @@
 # API server benchmark, through the real HTTP API with keep-alive:
 #   - pod creates/s with 64 concurrent clients (wrk, 64 connections, 2 threads);
 #   - LIST of every pod (about 100,000 after the create run) as JSON, timed;
-#   - server memory (RSS and RssAnon) holding them, and their JSON size.
+#   - server memory (RSS and RssAnon) holding them, and their JSON size;
+#   - watch delivery latency to 1,000 watchers (bench/apiserver/watch_latency.cc), 100
+#     creates/s for 5 s.
 #
 #   bench/apiserver_bench.sh [create-seconds]   (default 10)
 set -euo pipefail
@@ -32,3 +34,6 @@ echo "== LIST in pages of 500 (as kubectl get does)"
 curl -s -o /dev/null -w "first page: %{time_total}s\n" "http://127.0.0.1:$PORT/api/v1/pods?limit=500"
 echo "== server memory with $COUNT pods"
 awk '/VmRSS|RssAnon/ {printf "%s %.1f MB\n", $1, $2/1024}' "/proc/$PID/status"
+echo "== watch delivery, 1000 watchers, 100 creates/s for 5 s"
+ulimit -n 4096 2>/dev/null || true
+"$BUILD_DIR/bench/watch_latency" --port="$PORT" --watchers=1000 --rate=100 --seconds=5 || true

@@ -73,7 +73,9 @@ class ExchangeImpl final : public Exchange, public std::enable_shared_from_this<
           co_return out;
         }
       }
-      signal_.expires_at(asio::steady_timer::time_point::max());
+      // Woken by Push() through the strand; the bounded wait is a safety net so that a
+      // wake-up that raced past us costs a second, not a hung response.
+      signal_.expires_after(std::chrono::seconds(1));
       co_await signal_.async_wait(kAsTuple);
     }
   }
@@ -173,12 +175,14 @@ class HttpServerImpl final : public HttpServer {
         continue;
       }
       sock.set_option(tcp::no_delay(true), ec);
-      auto ex = sock.get_executor();
-      asio::co_spawn(ex, Session(std::move(sock)), asio::detached);
+      // One strand per connection: the session coroutine and every wake-up posted to it by
+      // an Exchange run on it, one at a time.
+      auto strand = sock.get_executor();
+      asio::co_spawn(strand, Session(std::move(sock), strand), asio::detached);
     }
   }
 
-  awaitable<void> Session(tcp::socket sock) {
+  awaitable<void> Session(tcp::socket sock, asio::any_io_executor strand) {
     beast::tcp_stream stream(std::move(sock));
     {
       std::lock_guard l(mu_);
@@ -217,7 +221,7 @@ class HttpServerImpl final : public HttpServer {
       }
       req.body = std::move(msg.body());
 
-      auto ex = std::make_shared<ExchangeImpl>(co_await asio::this_coro::executor);
+      auto ex = std::make_shared<ExchangeImpl>(strand);
       {
         std::lock_guard l(mu_);
         std::erase_if(exchanges_, [](const auto& w) { return w.expired(); });
