@@ -346,6 +346,8 @@ class ApiServerImpl final : public ApiServer {
   ~ApiServerImpl() override { Shutdown(); }
 
   Status Bootstrap() override;
+  // Writes `obj` at `key` unless something is there already.
+  Status CreateIfMissing(const std::string& key, const json::object& obj);
   void Shutdown() override;
   void Serve(HttpRequest req, std::shared_ptr<Exchange> ex) override;
 
@@ -492,6 +494,15 @@ void ApiServerImpl::Shutdown() {
   if (timer_.joinable()) timer_.join();
 }
 
+Status ApiServerImpl::CreateIfMissing(const std::string& key, const json::object& obj) {
+  store::TxnRequest txn;
+  txn.compare.push_back(store::Compare{store::Compare::Result::kEqual,
+                                       store::Compare::Target::kCreate, key, "", 0, ""});
+  txn.success.push_back(store::RequestOp{store::PutRequest{key, json::serialize(obj)}});
+  auto r = store_->Txn(std::move(txn));
+  return r.ok() ? Status::Ok() : r.status();
+}
+
 Status ApiServerImpl::Bootstrap() {
   // Before serving: reconcile Service address and port allocations with the Services.
   KEELSON_RETURN_IF_ERROR(alloc_.Repair());
@@ -514,13 +525,7 @@ Status ApiServerImpl::Bootstrap() {
     json::object status;
     status["phase"] = "Active";
     obj["status"] = std::move(status);
-    store::TxnRequest txn;
-    std::string key = Key(*ns, "", name);
-    txn.compare.push_back(store::Compare{store::Compare::Result::kEqual,
-                                         store::Compare::Target::kCreate, key, "", 0, ""});
-    txn.success.push_back(store::RequestOp{store::PutRequest{key, json::serialize(obj)}});
-    auto r = store_->Txn(std::move(txn));
-    if (!r.ok()) return r.status();
+    KEELSON_RETURN_IF_ERROR(CreateIfMissing(Key(*ns, "", name), obj));
   }
   // The two built-in priority classes, as upstream creates them.
   const ResourceInfo* pc = registry_.Find("scheduling.k8s.io", "v1", "priorityclasses");
@@ -547,13 +552,7 @@ Status ApiServerImpl::Bootstrap() {
     obj["globalDefault"] = false;
     obj["description"] = b.description;
     obj["preemptionPolicy"] = "PreemptLowerPriority";
-    std::string key = Key(*pc, "", b.name);
-    store::TxnRequest txn;
-    txn.compare.push_back(store::Compare{store::Compare::Result::kEqual,
-                                         store::Compare::Target::kCreate, key, "", 0, ""});
-    txn.success.push_back(store::RequestOp{store::PutRequest{key, json::serialize(obj)}});
-    auto r = store_->Txn(std::move(txn));
-    if (!r.ok()) return r.status();
+    KEELSON_RETURN_IF_ERROR(CreateIfMissing(Key(*pc, "", b.name), obj));
   }
   bootstrapped_ = true;
   return Status::Ok();
@@ -720,25 +719,25 @@ HttpResponse ApiServerImpl::Version() const {
   return r;
 }
 
+// verbs, shortNames and categories, shared by both discovery forms.
+void AddVerbsAndNames(const ResourceInfo& r, json::object* e) {
+  auto strings = [](const std::vector<std::string>& v) {
+    json::array a;
+    for (const auto& s : v) a.push_back(json::string(s));
+    return a;
+  };
+  (*e)["verbs"] = strings(r.verbs);
+  if (!r.short_names.empty()) (*e)["shortNames"] = strings(r.short_names);
+  if (!r.categories.empty()) (*e)["categories"] = strings(r.categories);
+}
+
 json::object ApiServerImpl::ResourceListEntry(const ResourceInfo& r) const {
   json::object e;
   e["name"] = r.resource;
   e["singularName"] = r.singular;
   e["namespaced"] = r.namespaced;
   e["kind"] = r.kind;
-  json::array verbs;
-  for (const auto& v : r.verbs) verbs.push_back(json::string(v));
-  e["verbs"] = std::move(verbs);
-  if (!r.short_names.empty()) {
-    json::array a;
-    for (const auto& s : r.short_names) a.push_back(json::string(s));
-    e["shortNames"] = std::move(a);
-  }
-  if (!r.categories.empty()) {
-    json::array a;
-    for (const auto& s : r.categories) a.push_back(json::string(s));
-    e["categories"] = std::move(a);
-  }
+  AddVerbsAndNames(r, &e);
   return e;
 }
 
@@ -752,19 +751,7 @@ json::object ApiServerImpl::AggregatedResource(const ResourceInfo& r) const {
   e["responseKind"] = std::move(kind);
   e["scope"] = r.namespaced ? "Namespaced" : "Cluster";
   e["singularResource"] = r.singular;
-  json::array verbs;
-  for (const auto& v : r.verbs) verbs.push_back(json::string(v));
-  e["verbs"] = std::move(verbs);
-  if (!r.short_names.empty()) {
-    json::array a;
-    for (const auto& s : r.short_names) a.push_back(json::string(s));
-    e["shortNames"] = std::move(a);
-  }
-  if (!r.categories.empty()) {
-    json::array a;
-    for (const auto& s : r.categories) a.push_back(json::string(s));
-    e["categories"] = std::move(a);
-  }
+  AddVerbsAndNames(r, &e);
   return e;
 }
 
