@@ -8,6 +8,7 @@
 #include <ctime>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <set>
 #include <thread>
@@ -399,6 +400,10 @@ class ApiServerImpl final : public ApiServer {
   // and has no finalizers left. Calls `on_conflict` when the object changed since `expect`.
   void WriteUpdate(const Target& t, const json::object& old, json::object obj, int64_t expect,
                    std::shared_ptr<Exchange> ex, std::function<void()> on_conflict);
+  // deletecollection: every object the selectors match, each deleted as a single DELETE with
+  // the same options would be; answers the list of what was deleted. Runs on a worker.
+  void DeleteCollection(std::shared_ptr<const HttpRequest> req, Target t,
+                        std::shared_ptr<Exchange> ex);
   // One read-patch-write attempt; retried on a write conflict.
   void Patch(std::shared_ptr<const HttpRequest> req, Target t, std::shared_ptr<Exchange> ex,
              int attempt);
@@ -621,6 +626,10 @@ void ApiServerImpl::ServeResource(const HttpRequest& req, const Target& t,
   if (m == "PUT" && !t.name.empty()) return Update(req, t, std::move(ex));
   if (m == "DELETE" && !t.name.empty()) {
     return Delete(std::make_shared<const HttpRequest>(req), t, std::move(ex), 0);
+  }
+  if (m == "DELETE" && t.name.empty()) {
+    auto shared = std::make_shared<const HttpRequest>(req);
+    return Post([this, shared, t, ex] { DeleteCollection(shared, t, ex); });
   }
   if (m == "PATCH" && !t.name.empty()) {
     return Patch(std::make_shared<const HttpRequest>(req), t, std::move(ex), 0);
@@ -1429,6 +1438,76 @@ void ApiServerImpl::Delete(std::shared_ptr<const HttpRequest> req, Target t,
     if (mark) obj["metadata"].as_object()["resourceVersion"] = std::to_string(res->revision);
     respond_object(std::move(obj));
   });
+}
+
+// An Exchange that keeps the one response it is given, for requests the server makes to
+// itself.
+class CapturingExchange final : public Exchange {
+ public:
+  void Respond(HttpResponse response) override {
+    std::lock_guard l(mu_);
+    response_ = std::move(response);
+    cv_.notify_all();
+  }
+  void StartStream(int, std::string) override {}
+  bool Write(std::string) override { return false; }
+  void EndStream() override {}
+  size_t Backlog() const override { return 0; }
+  void OnClose(std::function<void()>) override {}
+  HttpResponse Wait() {
+    std::unique_lock l(mu_);
+    cv_.wait(l, [&] { return response_.has_value(); });
+    return std::move(*response_);
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::optional<HttpResponse> response_;
+};
+
+void ApiServerImpl::DeleteCollection(std::shared_ptr<const HttpRequest> req, Target t,
+                                     std::shared_ptr<Exchange> ex) {
+  const ResourceInfo& r = *t.resource;
+  if (std::find(r.verbs.begin(), r.verbs.end(), "deletecollection") == r.verbs.end()) {
+    return ex->Respond(StatusResponse(
+        {405, "MethodNotAllowed",
+         "the server does not allow this method on the requested resource", {}}));
+  }
+  Selection sel;
+  if (auto err = ParseSelection(*req, r, &sel)) return ex->Respond(StatusResponse(*err));
+  std::string prefix = CollectionPrefix(r, t.ns);
+  store::RangeRequest rr;
+  rr.key = prefix;
+  rr.range_end = store::PrefixEnd(prefix);
+  auto res = store_->Range(rr);
+  if (!res.ok()) return ex->Respond(StatusResponse(FromStoreStatus(res.status())));
+  json::array deleted;
+  for (const auto& kv : res->kvs) {
+    auto obj = Decode(kv);
+    if (!obj.ok() || !sel.Matches(*obj)) continue;
+    Target item = t;
+    item.name = FieldValue(*obj, "metadata.name");
+    item.ns = FieldValue(*obj, "metadata.namespace");
+    auto capture = std::make_shared<CapturingExchange>();
+    Delete(req, item, capture, 0);
+    HttpResponse one = capture->Wait();
+    if (one.status == 404) continue;  // gone meanwhile
+    if (one.status != 200) return ex->Respond(std::move(one));
+    boost::system::error_code ec;
+    json::value v = json::parse(one.body, ec);
+    if (!ec) deleted.push_back(std::move(v));
+  }
+  json::object list;
+  list["kind"] = r.kind + "List";
+  list["apiVersion"] = r.GroupVersion();
+  json::object meta;
+  meta["resourceVersion"] = std::to_string(res->revision);
+  list["metadata"] = std::move(meta);
+  list["items"] = std::move(deleted);
+  HttpResponse resp;
+  resp.body = json::serialize(list);
+  ex->Respond(std::move(resp));
 }
 
 void ApiServerImpl::Patch(std::shared_ptr<const HttpRequest> req, Target t,

@@ -50,6 +50,7 @@ class ServerProcess {
   }
   int Stop() { return process_.Signal(SIGTERM); }
   std::string kubeconfig() const { return (dir_.path() / "data" / "kubeconfig.yaml").string(); }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
   const fs::path& dir() const { return dir_.path(); }
 
  private:
@@ -439,6 +440,37 @@ TEST_P(KubectlTest, HealthEndpoints) {
   EXPECT_NE(Kubectl({"get", "--raw", "/healthz/nope"}).exit_code, 0);
 }
 
+// Checks that need kubectl only for setting up, run with the newest kubectl alone.
+class NewestKubectlTest : public KubectlTest {};
+
+// deletecollection is not a kubectl verb; it is sent with curl.
+TEST_P(NewestKubectlTest, DeleteCollectionHonoursSelectorsAndFinalizers) {
+  auto f = File("dc.yaml",
+                "apiVersion: v1\nkind: List\nitems:\n"
+                "- {apiVersion: v1, kind: ConfigMap, metadata: {name: x1, labels: {app: x}}}\n"
+                "- {apiVersion: v1, kind: ConfigMap, metadata: {name: x2, labels: {app: x},"
+                " finalizers: [example.com/hold]}}\n"
+                "- {apiVersion: v1, kind: ConfigMap, metadata: {name: y1, labels: {app: y}}}\n");
+  ASSERT_EQ(Kubectl({"create", "-f", f, "--validate=false"}).exit_code, 0);
+  auto r = testing::RunCommand({"curl", "-s", "-X", "DELETE",
+                                server_.url() + "/api/v1/namespaces/default/configmaps?labelSelector=app%3Dx"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("\"kind\":\"ConfigMapList\""), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\"name\":\"x1\""), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\"name\":\"x2\""), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("\"name\":\"y1\""), std::string::npos) << r.out;
+  // x1 is gone, x2 is held by its finalizer and marked, y1 was not selected.
+  auto left = Kubectl({"get", "configmaps", "-o",
+                       "jsonpath={range .items[*]}{.metadata.name}:{.metadata.deletionTimestamp}|{end}"});
+  ASSERT_EQ(left.exit_code, 0) << left.err;
+  EXPECT_EQ(left.out.find("x1:"), std::string::npos) << left.out;
+  EXPECT_NE(left.out.find("x2:20"), std::string::npos) << left.out;
+  EXPECT_NE(left.out.find("y1:|"), std::string::npos) << left.out;
+  auto ns = testing::RunCommand({"curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "DELETE",
+                                 server_.url() + "/api/v1/namespaces"});
+  EXPECT_EQ(ns.out, "405");  // namespaces have no deletecollection
+}
+
 TEST_P(KubectlTest, RestartKeepsObjects) {
   auto f = File("keep.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: kept\n");
   ASSERT_EQ(Kubectl({"create", "-f", f, "--validate=false"}).exit_code, 0);
@@ -459,6 +491,8 @@ std::string VersionName(const ::testing::TestParamInfo<std::string>& info) {
 
 INSTANTIATE_TEST_SUITE_P(Kubectl, KubectlTest, ::testing::ValuesIn(KubectlBinaries()),
                          VersionName);
+INSTANTIATE_TEST_SUITE_P(Kubectl, NewestKubectlTest,
+                         ::testing::Values(KubectlBinaries().back()), VersionName);
 
 }  // namespace
 }  // namespace keelson
