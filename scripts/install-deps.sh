@@ -14,6 +14,12 @@ PACKAGES=(
   etcd-server etcd-client procps wrk curl python3
 )
 
+# The API server tests drive real kubectl: the machine's kubectl package (with its versioned
+# kubectl.1.27 ... kubectl.1.33) where it is installed, else Debian's kubernetes-client.
+if ! command -v kubectl >/dev/null 2>&1; then
+  PACKAGES+=(kubernetes-client)
+fi
+
 missing=()
 for p in "${PACKAGES[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
