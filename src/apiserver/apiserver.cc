@@ -17,6 +17,7 @@
 #include "api/fields.h"
 #include "api/labels.h"
 #include "api/protobuf.h"
+#include "apiserver/metrics.h"
 #include "apiserver/patch.h"
 #include "apiserver/service_alloc.h"
 #include "apiserver/table.h"
@@ -294,6 +295,46 @@ std::optional<ApiError> ParseSelection(const HttpRequest& req, const ResourceInf
   return std::nullopt;
 }
 
+// --- metrics ----------------------------------------------------------------------------------
+
+// Records a request's code and duration when it is answered (for a streamed answer, when the
+// stream ends), then passes everything through.
+class ObservingExchange final : public Exchange {
+ public:
+  ObservingExchange(std::shared_ptr<Exchange> inner, RequestMetrics* metrics, RequestLabels labels)
+      : inner_(std::move(inner)), metrics_(metrics), labels_(std::move(labels)),
+        start_(std::chrono::steady_clock::now()) {}
+
+  void Respond(HttpResponse response) override {
+    Record(response.status);
+    inner_->Respond(std::move(response));
+  }
+  void StartStream(int status, std::string content_type) override {
+    status_ = status;
+    inner_->StartStream(status, std::move(content_type));
+  }
+  bool Write(std::string data) override { return inner_->Write(std::move(data)); }
+  void EndStream() override {
+    Record(status_);
+    inner_->EndStream();
+  }
+  size_t Backlog() const override { return inner_->Backlog(); }
+  void OnClose(std::function<void()> fn) override { inner_->OnClose(std::move(fn)); }
+
+ private:
+  void Record(int code) {
+    if (recorded_.exchange(true)) return;
+    metrics_->Observe(labels_, code, std::chrono::steady_clock::now() - start_);
+  }
+
+  std::shared_ptr<Exchange> inner_;
+  RequestMetrics* metrics_;
+  RequestLabels labels_;
+  std::chrono::steady_clock::time_point start_;
+  std::atomic<int> status_{200};
+  std::atomic<bool> recorded_{false};
+};
+
 // --- watch ------------------------------------------------------------------------------------
 
 class ApiServerImpl;
@@ -373,6 +414,8 @@ class ApiServerImpl final : public ApiServer {
 
  private:
   HttpResponse Version() const;
+  // Prometheus text: the request metrics and apiserver_storage_objects.
+  HttpResponse Metrics();
   // /healthz, /livez, /readyz (and /<endpoint>/<check>), with ?verbose and ?exclude=.
   HttpResponse Health(const HttpRequest& req, const std::vector<std::string_view>& parts);
   HttpResponse Discovery(const HttpRequest& req, const std::vector<std::string_view>& parts);
@@ -436,6 +479,7 @@ class ApiServerImpl final : public ApiServer {
   std::mutex watches_mu_;
   std::vector<std::shared_ptr<WatchPump>> watches_;  // guarded by watches_mu_
   std::atomic<bool> bootstrapped_{false};
+  RequestMetrics metrics_;
 };
 
 Result<json::object> ApiServerImpl::Decode(const store::KeyValue& kv, int64_t rv_override) {
@@ -571,6 +615,7 @@ void ApiServerImpl::Serve(HttpRequest req, std::shared_ptr<Exchange> ex) {
   if (!parts.empty() && (parts[0] == "healthz" || parts[0] == "livez" || parts[0] == "readyz")) {
     return ex->Respond(Health(req, parts));
   }
+  if (req.path == "/metrics") return ex->Respond(Metrics());
   bool core = !parts.empty() && parts[0] == "api";
   bool groups = !parts.empty() && parts[0] == "apis";
   if (!core && !groups) {
@@ -613,8 +658,20 @@ void ApiServerImpl::Serve(HttpRequest req, std::shared_ptr<Exchange> ex) {
 }
 
 void ApiServerImpl::ServeResource(const HttpRequest& req, const Target& t,
-                                  std::shared_ptr<Exchange> ex) {
+                                  std::shared_ptr<Exchange> raw_ex) {
   const auto& m = req.method;
+  RequestLabels labels;
+  labels.verb = m;
+  if (m == "GET" && t.name.empty()) labels.verb = IsTrue(req.Query("watch")) ? "WATCH" : "LIST";
+  if (m == "DELETE" && t.name.empty()) labels.verb = "DELETECOLLECTION";
+  labels.group = t.resource->group;
+  labels.version = t.resource->version;
+  labels.resource = t.resource->resource;
+  labels.subresource = t.subresource;
+  labels.scope = !t.name.empty() ? "resource" : !t.ns.empty() ? "namespace" : "cluster";
+  labels.dry_run = std::string(req.Query("dryRun"));
+  std::shared_ptr<Exchange> ex =
+      std::make_shared<ObservingExchange>(std::move(raw_ex), &metrics_, std::move(labels));
   if (m == "GET") {
     if (t.name.empty()) {
       if (IsTrue(req.Query("watch"))) return Watch(req, t, std::move(ex));
@@ -637,6 +694,30 @@ void ApiServerImpl::ServeResource(const HttpRequest& req, const Target& t,
   ex->Respond(StatusResponse({405, "MethodNotAllowed",
                               "the server does not allow this method on the requested resource",
                               {}}));
+}
+
+// --- metrics ----------------------------------------------------------------------------------
+
+HttpResponse ApiServerImpl::Metrics() {
+  std::string out = metrics_.Text();
+  out +=
+      "# HELP apiserver_storage_objects [STABLE] Number of stored objects at the time of last "
+      "check split by kind. In case of a fetching error, the value will be -1.\n"
+      "# TYPE apiserver_storage_objects gauge\n";
+  for (const auto& r : registry_.all()) {
+    store::RangeRequest rr;
+    rr.key = r.StoragePrefix();
+    rr.range_end = store::PrefixEnd(rr.key);
+    rr.count_only = true;
+    auto res = store_->Range(rr);
+    std::string name = r.group.empty() ? r.resource : r.resource + "." + r.group;
+    out += "apiserver_storage_objects{resource=\"" + name + "\"} " +
+           (res.ok() ? std::to_string(res->count) : std::string("-1")) + "\n";
+  }
+  HttpResponse resp;
+  resp.content_type = "text/plain; version=0.0.4; charset=utf-8";
+  resp.body = std::move(out);
+  return resp;
 }
 
 // --- health -----------------------------------------------------------------------------------

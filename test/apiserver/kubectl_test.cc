@@ -471,6 +471,26 @@ TEST_P(NewestKubectlTest, DeleteCollectionHonoursSelectorsAndFinalizers) {
   EXPECT_EQ(ns.out, "405");  // namespaces have no deletecollection
 }
 
+TEST_P(NewestKubectlTest, MetricsCountRequestsAndObjects) {
+  ASSERT_EQ(Kubectl({"create", "configmap", "m1"}).exit_code, 0);
+  ASSERT_EQ(Kubectl({"get", "configmap", "m1"}).exit_code, 0);
+  EXPECT_NE(Kubectl({"get", "configmap", "nope"}).exit_code, 0);
+  auto m = Kubectl({"get", "--raw", "/metrics"});
+  ASSERT_EQ(m.exit_code, 0) << m.err;
+  const std::string labels = "component=\"apiserver\",dry_run=\"\",group=\"\",resource=\"configmaps\","
+                             "scope=\"resource\",subresource=\"\",verb=\"GET\",version=\"v1\"";
+  EXPECT_NE(m.out.find("apiserver_request_total{code=\"200\"," + labels + "} 1\n"),
+            std::string::npos) << m.out;
+  EXPECT_NE(m.out.find("apiserver_request_total{code=\"404\"," + labels + "} 1\n"),
+            std::string::npos) << m.out;
+  EXPECT_NE(m.out.find("apiserver_request_duration_seconds_count{" + labels + "} 2\n"),
+            std::string::npos) << m.out;
+  EXPECT_NE(m.out.find("apiserver_storage_objects{resource=\"configmaps\"} 1\n"),
+            std::string::npos) << m.out;
+  EXPECT_NE(m.out.find("apiserver_storage_objects{resource=\"priorityclasses.scheduling.k8s.io\"} 2\n"),
+            std::string::npos) << m.out;
+}
+
 TEST_P(KubectlTest, RestartKeepsObjects) {
   auto f = File("keep.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: kept\n");
   ASSERT_EQ(Kubectl({"create", "-f", f, "--validate=false"}).exit_code, 0);

@@ -1,0 +1,75 @@
+#include "apiserver/metrics.h"
+
+#include <cstdio>
+
+namespace keelson::apiserver {
+namespace {
+
+// Upstream's buckets for apiserver_request_duration_seconds.
+constexpr double kBuckets[] = {0.005, 0.025, 0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 1.0, 1.25, 1.5,
+                               2,     3,     4,    5,   6,   8,   10,  15,  20,  30,  45,  60};
+constexpr size_t kNumBuckets = sizeof(kBuckets) / sizeof(kBuckets[0]);
+
+std::string LabelText(const RequestLabels& l) {
+  return "component=\"apiserver\",dry_run=\"" + l.dry_run + "\",group=\"" + l.group +
+         "\",resource=\"" + l.resource + "\",scope=\"" + l.scope + "\",subresource=\"" +
+         l.subresource + "\",verb=\"" + l.verb + "\",version=\"" + l.version + "\"";
+}
+
+std::string Number(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.9g", v);
+  return buf;
+}
+
+}  // namespace
+
+void RequestMetrics::Observe(const RequestLabels& labels, int code,
+                             std::chrono::nanoseconds duration) {
+  double secs = std::chrono::duration<double>(duration).count();
+  std::lock_guard l(mu_);
+  ++totals_[{labels, code}];
+  auto& h = durations_[labels];
+  if (h.buckets.empty()) h.buckets.assign(kNumBuckets, 0);
+  for (size_t i = 0; i < kNumBuckets; ++i) {
+    if (secs <= kBuckets[i]) {
+      ++h.buckets[i];
+      break;
+    }
+  }
+  h.sum += secs;
+  ++h.count;
+}
+
+std::string RequestMetrics::Text() const {
+  std::lock_guard l(mu_);
+  std::string out =
+      "# HELP apiserver_request_total [STABLE] Counter of apiserver requests broken out for "
+      "each verb, dry run value, group, version, resource, scope, component, and HTTP "
+      "response code.\n# TYPE apiserver_request_total counter\n";
+  for (const auto& [key, n] : totals_) {
+    out += "apiserver_request_total{code=\"" + std::to_string(key.second) + "\"," +
+           LabelText(key.first) + "} " + std::to_string(n) + "\n";
+  }
+  out +=
+      "# HELP apiserver_request_duration_seconds [STABLE] Response latency distribution in "
+      "seconds for each verb, dry run value, group, version, resource, subresource, scope and "
+      "component.\n# TYPE apiserver_request_duration_seconds histogram\n";
+  for (const auto& [labels, h] : durations_) {
+    std::string lt = LabelText(labels);
+    uint64_t cumulative = 0;
+    for (size_t i = 0; i < kNumBuckets; ++i) {
+      cumulative += h.buckets[i];
+      out += "apiserver_request_duration_seconds_bucket{" + lt + ",le=\"" + Number(kBuckets[i]) +
+             "\"} " + std::to_string(cumulative) + "\n";
+    }
+    out += "apiserver_request_duration_seconds_bucket{" + lt + ",le=\"+Inf\"} " +
+           std::to_string(h.count) + "\n";
+    out += "apiserver_request_duration_seconds_sum{" + lt + "} " + Number(h.sum) + "\n";
+    out += "apiserver_request_duration_seconds_count{" + lt + "} " + std::to_string(h.count) +
+           "\n";
+  }
+  return out;
+}
+
+}  // namespace keelson::apiserver

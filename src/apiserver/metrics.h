@@ -1,0 +1,45 @@
+// The API server's request metrics in Prometheus text format, with upstream's names:
+// apiserver_request_total (counter) and apiserver_request_duration_seconds (histogram), by
+// verb, group, version, resource, subresource, scope, component and (for the counter) code.
+//
+// Thread-safe.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace keelson::apiserver {
+
+struct RequestLabels {
+  std::string verb;  // GET, LIST, WATCH, POST, PUT, PATCH, DELETE, DELETECOLLECTION
+  std::string group;
+  std::string version;
+  std::string resource;
+  std::string subresource;
+  std::string scope;  // resource, namespace, cluster
+  std::string dry_run;
+
+  auto operator<=>(const RequestLabels&) const = default;
+};
+
+class RequestMetrics {
+ public:
+  void Observe(const RequestLabels& labels, int code, std::chrono::nanoseconds duration);
+  // The text exposition of both metrics (HELP and TYPE lines included).
+  std::string Text() const;
+
+ private:
+  struct Histogram {
+    std::vector<uint64_t> buckets;  // cumulative counts are computed at export
+    double sum = 0;
+    uint64_t count = 0;
+  };
+  mutable std::mutex mu_;
+  std::map<std::pair<RequestLabels, int>, uint64_t> totals_;  // guarded by mu_
+  std::map<RequestLabels, Histogram> durations_;              // guarded by mu_
+};
+
+}  // namespace keelson::apiserver
