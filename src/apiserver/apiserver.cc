@@ -388,6 +388,9 @@ class ApiServerImpl final : public ApiServer {
   ~ApiServerImpl() override { Shutdown(); }
 
   Status Bootstrap() override;
+  // The stored object `t` names, or nullopt after answering NotFound or the store's error
+  // (a value that does not decode counts as the latter).
+  std::optional<store::KeyValue> ReadCurrent(const Target& t, Exchange& ex);
   // Writes `obj` at `key` unless something is there already.
   Status CreateIfMissing(const std::string& key, const json::object& obj);
   void Shutdown() override;
@@ -541,6 +544,21 @@ void ApiServerImpl::Shutdown() {
   for (auto& w : all) w->Stop();
   for (auto& t : workers_) t.join();
   if (timer_.joinable()) timer_.join();
+}
+
+std::optional<store::KeyValue> ApiServerImpl::ReadCurrent(const Target& t, Exchange& ex) {
+  auto cur = store_->Get(Key(*t.resource, t.ns, t.name));
+  if (!cur.ok()) {
+    ex.Respond(StatusResponse(cur.status().code() == StatusCode::kNotFound
+                                  ? NotFound(*t.resource, t.name)
+                                  : FromStoreStatus(cur.status())));
+    return std::nullopt;
+  }
+  if (auto obj = Decode(*cur); !obj.ok()) {
+    ex.Respond(StatusResponse(FromStoreStatus(obj.status())));
+    return std::nullopt;
+  }
+  return std::move(*cur);
 }
 
 Status ApiServerImpl::CreateIfMissing(const std::string& key, const json::object& obj) {
@@ -1318,15 +1336,9 @@ void ApiServerImpl::Update(const HttpRequest& req, const Target& t,
                    ") does not match the name on the URL (" + t.name + ")")));
   }
   std::string key = Key(r, t.ns, t.name);
-  auto cur = store_->Get(key);
-  if (!cur.ok()) {
-    if (cur.status().code() == StatusCode::kNotFound) {
-      return ex->Respond(StatusResponse(NotFound(r, t.name)));
-    }
-    return ex->Respond(StatusResponse(FromStoreStatus(cur.status())));
-  }
+  auto cur = ReadCurrent(t, *ex);
+  if (!cur) return;
   auto old = Decode(*cur);
-  if (!old.ok()) return ex->Respond(StatusResponse(FromStoreStatus(old.status())));
   int64_t expect = cur->mod_revision;
   if (auto* rv = meta.if_contains("resourceVersion"); rv && rv->is_string() &&
                                                      !rv->as_string().empty()) {
@@ -1421,15 +1433,9 @@ void ApiServerImpl::Delete(std::shared_ptr<const HttpRequest> req, Target t,
     }
   }
   std::string key = Key(r, t.ns, t.name);
-  auto cur = store_->Get(key);
-  if (!cur.ok()) {
-    if (cur.status().code() == StatusCode::kNotFound) {
-      return ex->Respond(StatusResponse(NotFound(r, t.name)));
-    }
-    return ex->Respond(StatusResponse(FromStoreStatus(cur.status())));
-  }
+  auto cur = ReadCurrent(t, *ex);
+  if (!cur) return;
   auto obj = Decode(*cur);
-  if (!obj.ok()) return ex->Respond(StatusResponse(FromStoreStatus(obj.status())));
   auto& meta = (*obj)["metadata"].as_object();
   if (auto* pre = opts.if_contains("preconditions"); pre && pre->is_object()) {
     auto check = [&](const char* field, const char* what) -> std::optional<ApiError> {
@@ -1599,15 +1605,9 @@ void ApiServerImpl::Patch(std::shared_ptr<const HttpRequest> req, Target t,
     return ex->Respond(StatusResponse({415, "UnsupportedMediaType", type.status().message(), {}}));
   }
   std::string key = Key(r, t.ns, t.name);
-  auto cur = store_->Get(key);
-  if (!cur.ok()) {
-    if (cur.status().code() == StatusCode::kNotFound) {
-      return ex->Respond(StatusResponse(NotFound(r, t.name)));
-    }
-    return ex->Respond(StatusResponse(FromStoreStatus(cur.status())));
-  }
+  auto cur = ReadCurrent(t, *ex);
+  if (!cur) return;
   auto old = Decode(*cur);
-  if (!old.ok()) return ex->Respond(StatusResponse(FromStoreStatus(old.status())));
   json::value doc = *old;
   if (Status st = ApplyPatch(*type, req->body, &doc); !st.ok()) {
     return ex->Respond(StatusResponse({422, "Invalid", st.message(), {}}));

@@ -328,6 +328,26 @@ json::array PodCells(const json::object& pod, const std::string& age) {
                      json::string(gates)};
 }
 
+// ReplicaSets and ReplicationControllers print alike; an RC's selector is a plain map.
+Printer ReplicaPrinter(bool map_selector) {
+  return {{NameColumn(), {"Desired", "integer", "", 0, "Number of desired pods."},
+           {"Current", "integer", "", 0, "Number of actual running pods."},
+           {"Ready", "integer", "", 0, "Number of pods ready."}, AgeColumn(),
+           Wide("Containers", kContainersDesc), Wide("Images", kImagesDesc),
+           Wide("Selector", kSelectorDesc)},
+          [map_selector](const json::object& o, const std::string& age) {
+            auto cells = WorkloadWide(
+                o,
+                json::array{json::string(Name(o)), json::value(IntAt(o, {"spec", "replicas"}, 1)),
+                            json::value(IntAt(o, {"status", "replicas"})),
+                            json::value(IntAt(o, {"status", "readyReplicas"})),
+                            json::string(age)},
+                !map_selector);
+            if (map_selector) cells.push_back(json::string(MapSelector(Path(o, {"spec", "selector"}))));
+            return cells;
+          }};
+}
+
 const std::unordered_map<std::string, Printer>& Printers() {
   static const auto* printers = new std::unordered_map<std::string, Printer>{
       {"Namespace",
@@ -381,36 +401,8 @@ const std::unordered_map<std::string, Printer>& Printers() {
                           json::string(age)},
               true);
         }}},
-      {"ReplicaSet",
-       {{NameColumn(), {"Desired", "integer", "", 0, "Number of desired pods."},
-         {"Current", "integer", "", 0, "Number of actual running pods."},
-         {"Ready", "integer", "", 0, "Number of pods ready."}, AgeColumn(),
-         Wide("Containers", kContainersDesc), Wide("Images", kImagesDesc),
-         Wide("Selector", kSelectorDesc)},
-        [](const json::object& o, const std::string& age) {
-          return WorkloadWide(
-              o,
-              json::array{json::string(Name(o)), json::value(IntAt(o, {"spec", "replicas"}, 1)),
-                          json::value(IntAt(o, {"status", "replicas"})),
-                          json::value(IntAt(o, {"status", "readyReplicas"})), json::string(age)},
-              true);
-        }}},
-      {"ReplicationController",
-       {{NameColumn(), {"Desired", "integer", "", 0, "Number of desired pods."},
-         {"Current", "integer", "", 0, "Number of actual running pods."},
-         {"Ready", "integer", "", 0, "Number of pods ready."}, AgeColumn(),
-         Wide("Containers", kContainersDesc), Wide("Images", kImagesDesc),
-         Wide("Selector", kSelectorDesc)},
-        [](const json::object& o, const std::string& age) {
-          auto cells = WorkloadWide(
-              o,
-              json::array{json::string(Name(o)), json::value(IntAt(o, {"spec", "replicas"}, 1)),
-                          json::value(IntAt(o, {"status", "replicas"})),
-                          json::value(IntAt(o, {"status", "readyReplicas"})), json::string(age)},
-              false);
-          cells.push_back(json::string(MapSelector(Path(o, {"spec", "selector"}))));
-          return cells;
-        }}},
+      {"ReplicaSet", ReplicaPrinter(/*map_selector=*/false)},
+      {"ReplicationController", ReplicaPrinter(/*map_selector=*/true)},
       {"StatefulSet",
        {{NameColumn(), {"Ready", "string", "", 0, "Number of the pod with ready state"},
          AgeColumn(), Wide("Containers", kContainersDesc), Wide("Images", kImagesDesc)},

@@ -145,6 +145,15 @@ struct ServerContext {
 
 grpc::Status EmptyKey() { return etcdpb::ToGrpcStatus(InvalidArgumentError(kErrEmptyKey)); }
 
+grpc::Status Unimplemented(const char* what);
+
+// Answers a unary call keelson store does not serve.
+grpc::ServerUnaryReactor* Fail(grpc::CallbackServerContext* ctx, const char* what) {
+  auto* reactor = ctx->DefaultReactor();
+  reactor->Finish(Unimplemented(what));
+  return reactor;
+}
+
 grpc::Status Unimplemented(const char* what) {
   return grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
                       std::string("keelson store: ") + what + " is not supported");
@@ -881,12 +890,6 @@ class MaintenanceService final : public pb::Maintenance::CallbackService {
   }
 
  private:
-  static grpc::ServerUnaryReactor* Fail(grpc::CallbackServerContext* ctx, const char* what) {
-    auto* reactor = ctx->DefaultReactor();
-    reactor->Finish(Unimplemented(what));
-    return reactor;
-  }
-
   ServerContext& s_;
 };
 
@@ -934,12 +937,6 @@ class ClusterService final : public pb::Cluster::CallbackService {
   }
 
  private:
-  static grpc::ServerUnaryReactor* Fail(grpc::CallbackServerContext* ctx, const char* what) {
-    auto* reactor = ctx->DefaultReactor();
-    reactor->Finish(Unimplemented(what));
-    return reactor;
-  }
-
   ServerContext& s_;
 };
 
