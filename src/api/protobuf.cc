@@ -2,7 +2,11 @@
 
 #include <boost/json.hpp>
 
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <ctime>
 #include <unordered_map>
 #include <vector>
@@ -11,51 +15,6 @@ namespace keelson::api {
 namespace {
 
 namespace json = boost::json;
-
-struct Row {
-  const char* message;
-  const char* field;
-  int number;
-  const char* type;
-  const char* label;
-};
-
-constexpr Row kRows[] = {
-#include "api/proto_schema.inc"
-};
-
-struct FieldDef {
-  std::string name;
-  std::string type;        // scalar name or message name; for maps, the value type
-  std::string key_type;    // for maps
-  bool repeated = false;
-  bool map = false;
-};
-
-using MessageDef = std::unordered_map<int, FieldDef>;
-
-const std::unordered_map<std::string, MessageDef>& Schema() {
-  static const auto* schema = [] {
-    auto* s = new std::unordered_map<std::string, MessageDef>();
-    for (const Row& r : kRows) {
-      FieldDef f;
-      f.name = r.field;
-      std::string_view t = r.type;
-      if (t.substr(0, 4) == "map<") {
-        f.map = true;
-        auto comma = t.find(',');
-        f.key_type = std::string(t.substr(4, comma - 4));
-        f.type = std::string(t.substr(comma + 1, t.size() - comma - 2));
-      } else {
-        f.type = std::string(t);
-      }
-      f.repeated = std::string_view(r.label) == "repeated";
-      (*s)[r.message][r.number] = std::move(f);
-    }
-    return s;
-  }();
-  return *schema;
-}
 
 class Reader {
  public:
@@ -161,144 +120,238 @@ std::string Rfc3339(int64_t seconds, int64_t nanos, bool micro) {
   return out + "Z";
 }
 
-constexpr std::string_view kMeta = "k8s.io.apimachinery.pkg.apis.meta.v1.";
-
-bool IsScalar(const std::string& t) {
-  return t == "string" || t == "bytes" || t == "bool" || t == "int32" || t == "int64" ||
-         t == "double" || t == "float";
+// The inverse of Base64(); false on text that is not base64.
+bool FromBase64(std::string_view in, std::string* out) {
+  auto val = [](char c) -> int {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+') return 62;
+    if (c == '/') return 63;
+    return -1;
+  };
+  while (!in.empty() && in.back() == '=') in.remove_suffix(1);
+  uint32_t acc = 0;
+  int bits = 0;
+  for (char c : in) {
+    int v = val(c);
+    if (v < 0) return false;
+    acc = (acc << 6) | static_cast<uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out->push_back(static_cast<char>((acc >> bits) & 0xff));
+    }
+  }
+  return true;
 }
 
-Result<std::optional<json::value>> Scalar(const std::string& type, int wire, uint64_t num,
-                                          std::string_view bytes) {
-  using R = std::optional<json::value>;
-  if (type == "string") {
-    if (wire != 2) return InvalidArgumentError("protobuf: a string field is not length-delimited");
-    if (bytes.empty()) return R();
-    return R(json::string(bytes));
+// Go's time.ParseDuration, to nanoseconds.
+bool ParseGoDuration(std::string_view s, int64_t* ns) {
+  bool neg = false;
+  if (!s.empty() && (s[0] == '-' || s[0] == '+')) {
+    neg = s[0] == '-';
+    s.remove_prefix(1);
   }
-  if (type == "bytes") {
-    if (wire != 2) return InvalidArgumentError("protobuf: a bytes field is not length-delimited");
-    return R(json::string(Base64(bytes)));
+  if (s == "0") {
+    *ns = 0;
+    return true;
   }
-  if (wire == 2) return InvalidArgumentError("protobuf: a number field is length-delimited");
-  if (type == "bool") return R(json::value(num != 0));
-  if (type == "int32") return R(json::value(static_cast<int64_t>(static_cast<int32_t>(num))));
-  if (type == "int64") return R(json::value(static_cast<int64_t>(num)));
-  if (type == "double") {
-    double d;
-    std::memcpy(&d, &num, sizeof(d));
-    return R(json::value(d));
+  if (s.empty()) return false;
+  double total = 0;
+  while (!s.empty()) {
+    size_t i = 0;
+    while (i < s.size() && ((s[i] >= '0' && s[i] <= '9') || s[i] == '.')) ++i;
+    if (i == 0) return false;
+    double v = std::strtod(std::string(s.substr(0, i)).c_str(), nullptr);
+    s.remove_prefix(i);
+    size_t j = 0;
+    while (j < s.size() && !((s[j] >= '0' && s[j] <= '9') || s[j] == '.')) ++j;
+    std::string_view unit = s.substr(0, j);
+    s.remove_prefix(j);
+    double scale = unit == "ns" ? 1
+                   : unit == "us" || unit == "µs" ? 1e3
+                   : unit == "ms" ? 1e6
+                   : unit == "s" ? 1e9
+                   : unit == "m" ? 60e9
+                   : unit == "h" ? 3600e9
+                                 : -1;
+    if (scale < 0) return false;
+    total += v * scale;
   }
-  if (type == "float") {
-    uint32_t u = static_cast<uint32_t>(num);
-    float f;
-    std::memcpy(&f, &u, sizeof(f));
-    return R(json::value(static_cast<double>(f)));
-  }
-  return InvalidArgumentError("protobuf: unknown scalar type " + type);
+  *ns = static_cast<int64_t>(neg ? -total : total);
+  return true;
 }
 
-Result<std::optional<json::value>> Decode(const std::string& type, std::string_view bytes,
-                                          int depth);
-
-// Messages whose JSON form is not an object.
-Result<std::optional<json::value>> Special(const std::string& type, std::string_view bytes,
-                                           bool* handled) {
-  using R = std::optional<json::value>;
-  *handled = true;
-  if (type == std::string(kMeta) + "Time" || type == std::string(kMeta) + "MicroTime") {
-    Reader r(bytes);
-    int64_t seconds = 0, nanos = 0;
-    while (!r.done()) {
-      uint64_t key = 0, val = 0;
-      if (!r.Varint(&key) || (key & 7) != 0 || !r.Varint(&val)) {
-        return InvalidArgumentError("protobuf: malformed time");
-      }
-      if ((key >> 3) == 1) seconds = static_cast<int64_t>(val);
-      if ((key >> 3) == 2) nanos = static_cast<int64_t>(static_cast<int32_t>(val));
-    }
-    if (seconds == 0 && nanos == 0) return R();
-    return R(json::string(Rfc3339(seconds, nanos, type.find("MicroTime") != std::string::npos)));
+// RFC 3339 ("2024-01-02T03:04:05Z", with optional fraction and offset) to Unix time.
+bool ParseRfc3339(std::string_view s, int64_t* seconds, int32_t* nanos) {
+  std::tm tm{};
+  int y, mo, d, h, mi, sec;
+  if (s.size() < 20 ||
+      std::sscanf(std::string(s.substr(0, 19)).c_str(), "%4d-%2d-%2dT%2d:%2d:%2d", &y, &mo, &d,
+                  &h, &mi, &sec) != 6) {
+    return false;
   }
-  if (type == std::string(kMeta) + "Duration") {
-    Reader r(bytes);
-    int64_t d = 0;
-    while (!r.done()) {
-      uint64_t key = 0, val = 0;
-      if (!r.Varint(&key) || (key & 7) != 0 || !r.Varint(&val)) {
-        return InvalidArgumentError("protobuf: malformed duration");
+  tm.tm_year = y - 1900;
+  tm.tm_mon = mo - 1;
+  tm.tm_mday = d;
+  tm.tm_hour = h;
+  tm.tm_min = mi;
+  tm.tm_sec = sec;
+  int64_t t = timegm(&tm);
+  s.remove_prefix(19);
+  int64_t frac = 0;
+  if (!s.empty() && s[0] == '.') {
+    s.remove_prefix(1);
+    int digits = 0;
+    while (!s.empty() && s[0] >= '0' && s[0] <= '9') {
+      if (digits < 9) {
+        frac = frac * 10 + (s[0] - '0');
+        ++digits;
       }
-      if ((key >> 3) == 1) d = static_cast<int64_t>(val);
+      s.remove_prefix(1);
     }
-    return R(json::string(GoDuration(d)));
+    for (; digits < 9; ++digits) frac *= 10;
   }
-  if (type == "k8s.io.apimachinery.pkg.api.resource.Quantity") {
-    Reader r(bytes);
-    std::string_view s;
-    while (!r.done()) {
-      uint64_t key = 0;
-      if (!r.Varint(&key) || (key & 7) != 2 || !r.Bytes(&s)) {
-        return InvalidArgumentError("protobuf: malformed quantity");
-      }
-    }
-    return R(json::string(s));
+  if (s == "Z" || s == "z") {
+    // UTC
+  } else if (s.size() == 6 && (s[0] == '+' || s[0] == '-')) {
+    int oh = (s[1] - '0') * 10 + (s[2] - '0'), om = (s[4] - '0') * 10 + (s[5] - '0');
+    int64_t off = (oh * 60 + om) * 60;
+    t -= s[0] == '+' ? off : -off;
+  } else {
+    return false;
   }
-  if (type == "k8s.io.apimachinery.pkg.util.intstr.IntOrString") {
-    Reader r(bytes);
-    int64_t kind = 0, iv = 0;
-    std::string_view sv;
-    while (!r.done()) {
-      uint64_t key = 0, val = 0;
-      if (!r.Varint(&key)) return InvalidArgumentError("protobuf: malformed IntOrString");
-      if ((key & 7) == 2) {
-        if (!r.Bytes(&sv)) return InvalidArgumentError("protobuf: malformed IntOrString");
-      } else if (!r.Varint(&val)) {
-        return InvalidArgumentError("protobuf: malformed IntOrString");
-      } else if ((key >> 3) == 1) {
-        kind = static_cast<int64_t>(val);
-      } else if ((key >> 3) == 2) {
-        iv = static_cast<int32_t>(val);
-      }
-    }
-    if (kind == 1) return R(json::string(sv));
-    return R(json::value(iv));
-  }
-  if (type == "k8s.io.apimachinery.pkg.runtime.RawExtension" ||
-      type == std::string(kMeta) + "FieldsV1") {
-    Reader r(bytes);
-    std::string_view raw;
-    while (!r.done()) {
-      uint64_t key = 0;
-      if (!r.Varint(&key) || (key & 7) != 2 || !r.Bytes(&raw)) {
-        return InvalidArgumentError("protobuf: malformed raw JSON");
-      }
-    }
-    if (raw.empty()) return R();
-    boost::system::error_code ec;
-    json::value v = json::parse(raw, ec);
-    if (ec) return InvalidArgumentError("protobuf: embedded object is not JSON");
-    return R(std::move(v));
-  }
-  *handled = false;
-  return R();
+  *seconds = t;
+  *nanos = static_cast<int32_t>(frac);
+  return true;
 }
 
-Result<std::optional<json::value>> Decode(const std::string& type, std::string_view bytes,
-                                          int depth) {
+Status Malformed(std::string_view what) {
+  return InvalidArgumentError("protobuf: malformed " + std::string(what));
+}
+
+// --- decoding ---------------------------------------------------------------------------------
+
+Result<std::optional<json::value>> DecodeMessage(const TypeDecl& type, std::string_view bytes,
+                                                 int depth);
+
+}  // namespace
+Result<json::object> DecodeKubernetesProtobuf(std::string_view body);
+namespace {
+
+// A message-encoded leaf (Time, Quantity, ...) to its JSON form; nullopt when it is the zero
+// value that JSON leaves out.
+Result<std::optional<json::value>> DecodeLeaf(ValueKind kind, std::string_view bytes) {
   using R = std::optional<json::value>;
-  if (depth > 64) return InvalidArgumentError("protobuf: message nested too deeply");
-  bool handled = false;
-  auto special = Special(type, bytes, &handled);
-  if (handled) return special;
-  const auto& schema = Schema();
-  auto it = schema.find(type);
-  if (it == schema.end()) return R();  // a message keelson has no facts for: left out
-  const MessageDef& def = it->second;
-  json::object out;
+  Reader r(bytes);
+  int64_t n1 = 0, n2 = 0;
+  std::string_view s1, s3;
+  bool has_s1 = false;
+  while (!r.done()) {
+    uint64_t key = 0, val = 0;
+    std::string_view data;
+    if (!r.Varint(&key)) return Malformed("field key");
+    int wire = static_cast<int>(key & 7);
+    bool ok = wire == 0 ? r.Varint(&val) : wire == 2 ? r.Bytes(&data) : false;
+    if (!ok) return Malformed("value");
+    switch (key >> 3) {
+      case 1:
+        if (wire == 2) {
+          s1 = data;
+          has_s1 = true;
+        } else {
+          n1 = static_cast<int64_t>(val);
+        }
+        break;
+      case 2: n2 = static_cast<int64_t>(val); break;
+      case 3: s3 = data; break;
+      default: break;
+    }
+  }
+  switch (kind) {
+    case ValueKind::kTime:
+    case ValueKind::kMicroTime:
+      if (n1 == 0 && n2 == 0) return R();
+      return R(json::string(Rfc3339(n1, static_cast<int32_t>(n2), kind == ValueKind::kMicroTime)));
+    case ValueKind::kDuration: return R(json::string(GoDuration(n1)));
+    case ValueKind::kQuantity: return R(json::string(s1));
+    case ValueKind::kIntOrString:
+      if (n1 == 1) return R(json::string(s3));
+      return R(json::value(static_cast<int64_t>(static_cast<int32_t>(n2))));
+    case ValueKind::kRawExtension:
+    case ValueKind::kFieldsV1: {
+      if (!has_s1 || s1.empty()) return R();
+      if (kind == ValueKind::kRawExtension && s1.substr(0, 4) == std::string_view("k8s\0", 4)) {
+        auto inner = DecodeKubernetesProtobuf(s1);  // an object in the protobuf encoding
+        if (!inner.ok()) return inner.status();
+        return R(json::value(std::move(*inner)));
+      }
+      boost::system::error_code ec;
+      json::value v = json::parse(s1, ec);
+      if (ec) return InvalidArgumentError("protobuf: an embedded object is not JSON");
+      return R(std::move(v));
+    }
+    case ValueKind::kStringList: {
+      json::array a;
+      Reader lr(bytes);
+      while (!lr.done()) {
+        uint64_t key = 0;
+        std::string_view data;
+        if (!lr.Varint(&key) || (key & 7) != 2 || !lr.Bytes(&data)) return Malformed("list");
+        if ((key >> 3) == 1) a.emplace_back(json::string(data));
+      }
+      return R(json::value(std::move(a)));
+    }
+    default: return InvalidArgumentError("protobuf: not a message-encoded value");
+  }
+}
+
+// One value of `kind` from its wire form; nullopt for an empty string (left out in JSON).
+Result<std::optional<json::value>> DecodeValue(const FieldDecl& f, int wire, uint64_t num,
+                                               std::string_view data, int depth) {
+  using R = std::optional<json::value>;
+  switch (f.kind) {
+    case ValueKind::kString:
+      if (wire != 2) return Malformed("string");
+      if (data.empty()) return R();
+      return R(json::string(data));
+    case ValueKind::kBytes:
+      if (wire != 2) return Malformed("bytes");
+      return R(json::string(Base64(data)));
+    case ValueKind::kBool:
+      if (wire != 0) return Malformed("bool");
+      return R(json::value(num != 0));
+    case ValueKind::kInt32:
+      if (wire != 0) return Malformed("int32");
+      return R(json::value(static_cast<int64_t>(static_cast<int32_t>(num))));
+    case ValueKind::kInt64:
+      if (wire != 0) return Malformed("int64");
+      return R(json::value(static_cast<int64_t>(num)));
+    case ValueKind::kDouble: {
+      if (wire != 1) return Malformed("double");
+      double d;
+      std::memcpy(&d, &num, sizeof(d));
+      return R(json::value(d));
+    }
+    case ValueKind::kObject:
+      if (wire != 2) return Malformed("message");
+      return DecodeMessage(*f.type, data, depth + 1);
+    case ValueKind::kFreeform: return R();
+    default:
+      if (wire != 2) return Malformed("message");
+      return DecodeLeaf(f.kind, data);
+  }
+}
+
+// Reads the fields of `bytes` into `out`; `outer` is the number of the embedded struct being
+// read (0 for the message itself).
+Status DecodeFields(const TypeDecl& type, int outer, std::string_view bytes, int depth,
+                    json::object* out) {
   Reader r(bytes);
   while (!r.done()) {
     uint64_t key = 0;
-    if (!r.Varint(&key)) return InvalidArgumentError("protobuf: malformed field key");
+    if (!r.Varint(&key)) return Malformed("field key");
     int wire = static_cast<int>(key & 7);
     int number = static_cast<int>(key >> 3);
     uint64_t num = 0;
@@ -308,96 +361,302 @@ Result<std::optional<json::value>> Decode(const std::string& type, std::string_v
               : wire == 5 ? r.Fixed(4, &num)
               : wire == 2 ? r.Bytes(&data)
                           : false;
-    if (!ok) return InvalidArgumentError("protobuf: malformed field " + std::to_string(number));
-    auto f = def.find(number);
-    if (f == def.end()) continue;  // unknown fields are dropped, as pruning would
-    const FieldDef& fd = f->second;
-    if (fd.map) {
-      if (wire != 2) return InvalidArgumentError("protobuf: malformed map entry");
+    if (!ok) return Malformed("field " + std::to_string(number));
+    const FieldDecl* f = type.ByNumber(outer, number);
+    if (f == nullptr) {
+      if (outer == 0 && wire == 2 && type.IsOuter(number)) {
+        KEELSON_RETURN_IF_ERROR(DecodeFields(type, number, data, depth + 1, out));
+      }
+      continue;  // a field keelson has no declaration for is dropped, as pruning would
+    }
+    if (f->container == Container::kMap) {
+      if (wire != 2) return Malformed("map entry");
       Reader e(data);
       std::string k;
       std::optional<json::value> v;
       while (!e.done()) {
         uint64_t ek = 0, en = 0;
         std::string_view ed;
-        if (!e.Varint(&ek)) return InvalidArgumentError("protobuf: malformed map entry");
+        if (!e.Varint(&ek)) return Malformed("map entry");
         int ew = static_cast<int>(ek & 7);
-        bool eok = ew == 0 ? e.Varint(&en) : ew == 2 ? e.Bytes(&ed) : false;
-        if (!eok) return InvalidArgumentError("protobuf: malformed map entry");
+        bool eok = ew == 0 ? e.Varint(&en) : ew == 1 ? e.Fixed(8, &en) : ew == 2 ? e.Bytes(&ed) : false;
+        if (!eok) return Malformed("map entry");
         if ((ek >> 3) == 1) {
           k = std::string(ed);
         } else if ((ek >> 3) == 2) {
-          if (IsScalar(fd.type)) {
-            auto sv = Scalar(fd.type, ew, en, ed);
-            if (!sv.ok()) return sv.status();
-            v = *sv;
-            if (!v && fd.type == "string") v = json::string("");
-          } else {
-            auto mv = Decode(fd.type, ed, depth + 1);
-            if (!mv.ok()) return mv.status();
-            v = *mv;
-          }
+          auto ev = DecodeValue(*f, ew, en, ed, depth);
+          if (!ev.ok()) return ev.status();
+          v = std::move(*ev);
         }
       }
-      auto& m = out[fd.name];
+      if (!v && f->kind == ValueKind::kString) v = json::string("");
+      auto& m = (*out)[f->name];
       if (!m.is_object()) m = json::object();
       m.as_object()[k] = v ? std::move(*v) : json::value(nullptr);
       continue;
     }
-    std::vector<json::value> values;
-    if (IsScalar(fd.type)) {
-      if (fd.repeated && wire == 2 && fd.type != "string" && fd.type != "bytes") {
-        Reader packed(data);  // packed numbers
+    if (f->container == Container::kArray) {
+      auto& a = (*out)[f->name];
+      if (!a.is_array()) a = json::array();
+      bool numeric = f->kind == ValueKind::kInt32 || f->kind == ValueKind::kInt64 ||
+                     f->kind == ValueKind::kBool || f->kind == ValueKind::kDouble;
+      if (numeric && wire == 2) {  // packed
+        Reader packed(data);
         while (!packed.done()) {
           uint64_t pn = 0;
-          bool pok = fd.type == "double" ? packed.Fixed(8, &pn)
-                     : fd.type == "float" ? packed.Fixed(4, &pn)
-                                          : packed.Varint(&pn);
-          if (!pok) return InvalidArgumentError("protobuf: malformed packed field");
-          auto sv = Scalar(fd.type, fd.type == "double" ? 1 : fd.type == "float" ? 5 : 0, pn, {});
-          if (!sv.ok()) return sv.status();
-          if (*sv) values.push_back(std::move(**sv));
+          bool dbl = f->kind == ValueKind::kDouble;
+          if (!(dbl ? packed.Fixed(8, &pn) : packed.Varint(&pn))) return Malformed("packed field");
+          auto v = DecodeValue(*f, dbl ? 1 : 0, pn, {}, depth);
+          if (!v.ok()) return v.status();
+          if (*v) a.as_array().push_back(std::move(**v));
         }
-      } else {
-        auto sv = Scalar(fd.type, wire, num, data);
-        if (!sv.ok()) return sv.status();
-        if (*sv) {
-          values.push_back(std::move(**sv));
-        } else if (fd.repeated) {
-          values.push_back(json::string(""));  // an empty string in a list is kept
-        }
+        continue;
       }
-    } else {
-      if (wire != 2) return InvalidArgumentError("protobuf: malformed message field");
-      auto mv = Decode(fd.type, data, depth + 1);
-      if (!mv.ok()) return mv.status();
-      if (*mv) values.push_back(std::move(**mv));
+      auto v = DecodeValue(*f, wire, num, data, depth);
+      if (!v.ok()) return v.status();
+      if (*v) {
+        a.as_array().push_back(std::move(**v));
+      } else if (f->kind == ValueKind::kString) {
+        a.as_array().push_back(json::string(""));  // an empty string in a list is kept
+      } else {
+        a.as_array().push_back(json::object());
+      }
+      continue;
     }
-    if (fd.repeated) {
-      auto& a = out[fd.name];
-      if (!a.is_array()) a = json::array();
-      for (auto& v : values) a.as_array().push_back(std::move(v));
-    } else if (!values.empty()) {
-      out[fd.name] = std::move(values.back());
+    auto v = DecodeValue(*f, wire, num, data, depth);
+    if (!v.ok()) return v.status();
+    if (*v) (*out)[f->name] = std::move(**v);
+  }
+  return Status::Ok();
+}
+
+Result<std::optional<json::value>> DecodeMessage(const TypeDecl& type, std::string_view bytes,
+                                                 int depth) {
+  using R = std::optional<json::value>;
+  if (depth > 64) return InvalidArgumentError("protobuf: message nested too deeply");
+  if (type.kind != ValueKind::kObject) return DecodeLeaf(type.kind, bytes);
+  json::object out;
+  KEELSON_RETURN_IF_ERROR(DecodeFields(type, 0, bytes, depth, &out));
+  return R(json::value(std::move(out)));
+}
+
+// --- encoding ---------------------------------------------------------------------------------
+
+void PutVarint(std::string* out, uint64_t v) {
+  while (v >= 0x80) {
+    out->push_back(static_cast<char>(v | 0x80));
+    v >>= 7;
+  }
+  out->push_back(static_cast<char>(v));
+}
+void PutKey(std::string* out, int number, int wire) {
+  PutVarint(out, (static_cast<uint64_t>(number) << 3) | static_cast<uint64_t>(wire));
+}
+void PutBytes(std::string* out, int number, std::string_view data) {
+  PutKey(out, number, 2);
+  PutVarint(out, data.size());
+  out->append(data);
+}
+void PutNumber(std::string* out, int number, uint64_t v) {
+  PutKey(out, number, 0);
+  PutVarint(out, v);
+}
+
+Status TypeError(std::string_view path, std::string_view want) {
+  return InvalidArgumentError("protobuf: " + std::string(path) + " is not " + std::string(want));
+}
+
+Status EncodeObject(const TypeDecl& type, const json::object& obj, std::string_view path,
+                    int depth, std::string* out);
+
+// The message body of a message-encoded leaf.
+Status EncodeLeaf(ValueKind kind, const json::value& v, std::string_view path, std::string* out) {
+  switch (kind) {
+    case ValueKind::kTime:
+    case ValueKind::kMicroTime: {
+      if (!v.is_string()) return TypeError(path, "a time");
+      int64_t s = 0;
+      int32_t ns = 0;
+      if (!ParseRfc3339(v.as_string(), &s, &ns)) return TypeError(path, "an RFC 3339 time");
+      if (s != 0) PutNumber(out, 1, static_cast<uint64_t>(s));
+      if (ns != 0) PutNumber(out, 2, static_cast<uint64_t>(static_cast<int64_t>(ns)));
+      return Status::Ok();
+    }
+    case ValueKind::kDuration: {
+      int64_t ns = 0;
+      if (!v.is_string() || !ParseGoDuration(v.as_string(), &ns)) return TypeError(path, "a duration");
+      PutNumber(out, 1, static_cast<uint64_t>(ns));
+      return Status::Ok();
+    }
+    case ValueKind::kQuantity:
+      if (v.is_string()) {
+        PutBytes(out, 1, v.as_string());
+      } else if (v.is_number()) {
+        PutBytes(out, 1, json::serialize(v));
+      } else {
+        return TypeError(path, "a quantity");
+      }
+      return Status::Ok();
+    case ValueKind::kIntOrString:
+      if (v.is_string()) {
+        PutNumber(out, 1, 1);
+        PutNumber(out, 2, 0);
+        PutBytes(out, 3, v.as_string());
+      } else if (v.is_int64() || v.is_uint64()) {
+        PutNumber(out, 1, 0);
+        PutNumber(out, 2, static_cast<uint64_t>(static_cast<int64_t>(static_cast<int32_t>(v.to_number<int64_t>()))));
+        PutBytes(out, 3, "");
+      } else {
+        return TypeError(path, "an integer or a string");
+      }
+      return Status::Ok();
+    case ValueKind::kRawExtension:
+    case ValueKind::kFieldsV1: PutBytes(out, 1, json::serialize(v)); return Status::Ok();
+    case ValueKind::kStringList:
+      if (!v.is_array()) return TypeError(path, "a list of strings");
+      for (const auto& e : v.as_array()) {
+        if (!e.is_string()) return TypeError(path, "a list of strings");
+        PutBytes(out, 1, e.as_string());
+      }
+      return Status::Ok();
+    default: return InternalError("protobuf: not a message-encoded value");
+  }
+}
+
+// One value of field `f` as field `number`.
+Status EncodeValue(const FieldDecl& f, int number, const json::value& v, std::string_view path,
+                   int depth, std::string* out) {
+  switch (f.kind) {
+    case ValueKind::kString:
+      if (!v.is_string()) return TypeError(path, "a string");
+      PutBytes(out, number, v.as_string());
+      return Status::Ok();
+    case ValueKind::kBytes: {
+      std::string raw;
+      if (!v.is_string() || !FromBase64(v.as_string(), &raw)) return TypeError(path, "base64");
+      PutBytes(out, number, raw);
+      return Status::Ok();
+    }
+    case ValueKind::kBool:
+      if (!v.is_bool()) return TypeError(path, "a boolean");
+      PutNumber(out, number, v.as_bool() ? 1 : 0);
+      return Status::Ok();
+    case ValueKind::kInt32:
+    case ValueKind::kInt64: {
+      if (!v.is_int64() && !v.is_uint64()) return TypeError(path, "an integer");
+      int64_t n = v.to_number<int64_t>();
+      if (f.kind == ValueKind::kInt32) n = static_cast<int32_t>(n);
+      PutNumber(out, number, static_cast<uint64_t>(n));
+      return Status::Ok();
+    }
+    case ValueKind::kDouble: {
+      if (!v.is_number()) return TypeError(path, "a number");
+      double d = v.to_number<double>();
+      uint64_t bits;
+      std::memcpy(&bits, &d, sizeof(bits));
+      PutKey(out, number, 1);
+      for (int i = 0; i < 8; ++i) out->push_back(static_cast<char>((bits >> (8 * i)) & 0xff));
+      return Status::Ok();
+    }
+    case ValueKind::kObject: {
+      if (!v.is_object()) return TypeError(path, "an object");
+      std::string body;
+      KEELSON_RETURN_IF_ERROR(EncodeObject(*f.type, v.as_object(), path, depth + 1, &body));
+      PutBytes(out, number, body);
+      return Status::Ok();
+    }
+    case ValueKind::kFreeform: return Status::Ok();
+    default: {
+      std::string body;
+      KEELSON_RETURN_IF_ERROR(EncodeLeaf(f.kind, v, path, &body));
+      PutBytes(out, number, body);
+      return Status::Ok();
     }
   }
-  return R(json::value(std::move(out)));
+}
+
+Status EncodeField(const FieldDecl& f, const json::value& v, std::string_view path, int depth,
+                   std::string* out) {
+  if (f.container == Container::kArray) {
+    if (!v.is_array()) return TypeError(path, "a list");
+    for (const auto& e : v.as_array()) {
+      KEELSON_RETURN_IF_ERROR(EncodeValue(f, f.proto_number, e, path, depth, out));
+    }
+    return Status::Ok();
+  }
+  if (f.container == Container::kMap) {
+    if (!v.is_object()) return TypeError(path, "a map");
+    for (const auto& [k, ev] : v.as_object()) {
+      std::string entry;
+      PutBytes(&entry, 1, k);
+      if (!ev.is_null()) KEELSON_RETURN_IF_ERROR(EncodeValue(f, 2, ev, path, depth, &entry));
+      PutBytes(out, f.proto_number, entry);
+    }
+    return Status::Ok();
+  }
+  return EncodeValue(f, f.proto_number, v, path, depth, out);
+}
+
+Status EncodeObject(const TypeDecl& type, const json::object& obj, std::string_view path,
+                    int depth, std::string* out) {
+  if (depth > 64) return InvalidArgumentError("protobuf: object nested too deeply");
+  std::vector<const FieldDecl*> fields;
+  std::vector<const json::value*> values;
+  for (const auto& [k, v] : obj) {
+    const FieldDecl* f = type.Field(k);
+    if (f == nullptr || f->proto_number == 0 || v.is_null()) continue;
+    fields.push_back(f);
+  }
+  // Fields in number order, as Go writes them; an embedded struct's fields go out together
+  // inside its own field.
+  auto order = [](const FieldDecl* f) {
+    return std::pair(f->proto_outer ? f->proto_outer : f->proto_number, f->proto_number);
+  };
+  std::sort(fields.begin(), fields.end(),
+            [&](const FieldDecl* a, const FieldDecl* b) { return order(a) < order(b); });
+  std::string sub;
+  for (size_t i = 0; i < fields.size(); ++i) {
+    const FieldDecl& f = *fields[i];
+    std::string fpath = std::string(path) + (path.empty() ? "" : ".") + f.name;
+    const json::value& v = obj.at(f.name);
+    if (f.proto_outer == 0) {
+      KEELSON_RETURN_IF_ERROR(EncodeField(f, v, fpath, depth, out));
+      continue;
+    }
+    KEELSON_RETURN_IF_ERROR(EncodeField(f, v, fpath, depth, &sub));
+    if (i + 1 == fields.size() || fields[i + 1]->proto_outer != f.proto_outer) {
+      PutBytes(out, f.proto_outer, sub);
+      sub.clear();
+    }
+  }
+  return Status::Ok();
+}
+
+std::string Envelope(std::string_view api_version, std::string_view kind, std::string_view raw) {
+  std::string type_meta;
+  PutBytes(&type_meta, 1, api_version);
+  PutBytes(&type_meta, 2, kind);
+  std::string out("k8s\0", 4);
+  PutBytes(&out, 1, type_meta);
+  PutBytes(&out, 2, raw);
+  PutBytes(&out, 3, "");
+  PutBytes(&out, 4, "");
+  return out;
 }
 
 }  // namespace
 
-std::string ProtoMessageFor(std::string_view group, std::string_view version,
-                            std::string_view kind) {
-  std::string pkg = group.empty() ? "core" : std::string(group.substr(0, group.find('.')));
-  std::string name = "k8s.io.api." + pkg + "." + std::string(version) + "." + std::string(kind);
-  return Schema().count(name) ? name : "";
-}
-
-Result<json::value> DecodeProtoMessage(std::string_view type, std::string_view bytes) {
-  auto v = Decode(std::string(type), bytes, 0);
+Result<json::value> DecodeProtoMessage(const TypeDecl& type, std::string_view bytes) {
+  auto v = DecodeMessage(type, bytes, 0);
   if (!v.ok()) return v.status();
   if (!*v) return json::value(json::object());
   return std::move(**v);
+}
+
+Result<json::value> DecodeProtoMessage(std::string_view message, std::string_view bytes) {
+  const TypeDecl* t = Schema::BuiltIn().ByProtoMessage(message);
+  if (t == nullptr) return InvalidArgumentError("protobuf: no declaration of " + std::string(message));
+  return DecodeProtoMessage(*t, bytes);
 }
 
 Result<json::object> DecodeKubernetesProtobuf(std::string_view body) {
@@ -437,20 +696,63 @@ Result<json::object> DecodeKubernetesProtobuf(std::string_view body) {
   if (!encoding.empty()) {
     return InvalidArgumentError("protobuf content encoding \"" + encoding + "\" is not supported");
   }
-  std::string_view gv = api_version;
-  auto slash = gv.find('/');
-  std::string_view group = slash == std::string_view::npos ? "" : gv.substr(0, slash);
-  std::string_view version = slash == std::string_view::npos ? gv : gv.substr(slash + 1);
-  std::string message = ProtoMessageFor(group, version, kind);
-  if (message.empty()) {
+  const TypeDecl* type = Schema::BuiltIn().KindOf(api_version, kind);
+  if (type == nullptr || type->proto_message.empty()) {
     return InvalidArgumentError("no protobuf decoding for " + api_version + ", Kind=" + kind);
   }
-  auto v = DecodeProtoMessage(message, raw);
+  auto v = DecodeProtoMessage(*type, raw);
   if (!v.ok()) return v.status();
   json::object obj = v->is_object() ? std::move(v->as_object()) : json::object();
   obj["apiVersion"] = api_version;
   obj["kind"] = kind;
   return obj;
+}
+
+Result<std::string> EncodeProtoMessage(const TypeDecl& type, const json::object& obj) {
+  std::string out;
+  KEELSON_RETURN_IF_ERROR(EncodeObject(type, obj, "", 0, &out));
+  return out;
+}
+
+Result<std::string> EncodeKubernetesProtobuf(const json::object& obj) {
+  const auto* av = obj.if_contains("apiVersion");
+  const auto* k = obj.if_contains("kind");
+  if (av == nullptr || !av->is_string() || k == nullptr || !k->is_string()) {
+    return InvalidArgumentError("protobuf: the object has no apiVersion and kind");
+  }
+  const TypeDecl* type = Schema::BuiltIn().KindOf(av->as_string(), k->as_string());
+  if (type == nullptr || type->proto_message.empty()) {
+    return InvalidArgumentError("no protobuf encoding for " + std::string(av->as_string()) +
+                                ", Kind=" + std::string(k->as_string()));
+  }
+  auto raw = EncodeProtoMessage(*type, obj);
+  if (!raw.ok()) return raw.status();
+  return Envelope(av->as_string(), k->as_string(), *raw);
+}
+
+Result<std::string> EncodeWatchEventProtobuf(std::string_view type, const json::object& obj) {
+  auto object = EncodeKubernetesProtobuf(obj);
+  if (!object.ok()) return object.status();
+  std::string raw_ext;
+  PutBytes(&raw_ext, 1, *object);
+  std::string event;
+  PutBytes(&event, 1, type);
+  PutBytes(&event, 2, raw_ext);
+  // The stream frames the bare event (no envelope), each behind its 4-byte big-endian length;
+  // the object inside is a whole enveloped encoding.
+  std::string out;
+  uint32_t n = static_cast<uint32_t>(event.size());
+  for (int s = 24; s >= 0; s -= 8) out.push_back(static_cast<char>((n >> s) & 0xff));
+  return out + event;
+}
+
+bool AcceptsProtobuf(std::string_view accept) {
+  // The client's first choice decides: "application/vnd.kubernetes.protobuf,application/json".
+  auto comma = accept.find(',');
+  std::string_view first = accept.substr(0, comma);
+  while (!first.empty() && first.front() == ' ') first.remove_prefix(1);
+  return first.substr(0, kProtobufContentType.size()) == kProtobufContentType &&
+         first.find("as=") == std::string_view::npos;
 }
 
 }  // namespace keelson::api

@@ -18,6 +18,7 @@
 #include "api/labels.h"
 #include "api/protobuf.h"
 #include "apiserver/metrics.h"
+#include "apiserver/negotiation.h"
 #include "apiserver/patch.h"
 #include "apiserver/service_alloc.h"
 #include "apiserver/table.h"
@@ -690,6 +691,10 @@ void ApiServerImpl::ServeResource(const HttpRequest& req, const Target& t,
   labels.dry_run = std::string(req.Query("dryRun"));
   std::shared_ptr<Exchange> ex =
       std::make_shared<ObservingExchange>(std::move(raw_ex), &metrics_, std::move(labels));
+  if (api::AcceptsProtobuf(req.Header("accept"))) {
+    bool watch = m == "GET" && t.name.empty() && IsTrue(req.Query("watch"));
+    ex = std::make_shared<ProtobufExchange>(std::move(ex), watch);
+  }
   if (m == "GET") {
     if (t.name.empty()) {
       if (IsTrue(req.Query("watch"))) return Watch(req, t, std::move(ex));

@@ -1,0 +1,14 @@
+// Defaulting: the values upstream gives to fields a client leaves out, declared per type
+// (src/api/defaults.cc) and applied wherever the type occurs (a PodSpec inside a Deployment's
+// template gets the PodSpec defaults). Applied after pruning, before validation.
+#pragma once
+
+#include <boost/json/object.hpp>
+
+#include "api/schema.h"
+
+namespace keelson::api {
+
+void ApplyDefaults(const TypeDecl& type, boost::json::object* obj);
+
+}  // namespace keelson::api

@@ -1,0 +1,40 @@
+// Response encoding: a client that prefers the Kubernetes protobuf encoding
+// (Accept: application/vnd.kubernetes.protobuf, ...) gets its objects, lists and watch events
+// in it. The handlers answer in JSON; this exchange re-encodes what passes through:
+// - a whole 2xx JSON object with apiVersion and kind becomes its protobuf encoding;
+// - a streamed JSON list is gathered and sent as one protobuf list at the end;
+// - a JSON watch stream (one event per line) becomes length-prefixed protobuf WatchEvents.
+// Errors (metav1.Status) and anything without a protobuf form stay JSON, which every client
+// that asks for protobuf also accepts.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "apiserver/http.h"
+
+namespace keelson::apiserver {
+
+class ProtobufExchange final : public Exchange {
+ public:
+  ProtobufExchange(std::shared_ptr<Exchange> inner, bool watch)
+      : inner_(std::move(inner)), watch_(watch) {}
+
+  void Respond(HttpResponse response) override;
+  void StartStream(int status, std::string content_type) override;
+  bool Write(std::string data) override;
+  void EndStream() override;
+  size_t Backlog() const override { return inner_->Backlog(); }
+  void OnClose(std::function<void()> fn) override { inner_->OnClose(std::move(fn)); }
+
+ private:
+  std::shared_ptr<Exchange> inner_;
+  const bool watch_;
+  std::mutex mu_;
+  int status_ = 200;        // guarded by mu_
+  bool convert_ = false;    // guarded by mu_: the stream is JSON that gets re-encoded
+  std::string gathered_;    // guarded by mu_: a list stream, or a partial watch line
+};
+
+}  // namespace keelson::apiserver
