@@ -11,6 +11,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "api/wire.h"
+
 namespace keelson::api {
 namespace {
 
@@ -442,25 +444,9 @@ Result<std::optional<json::value>> DecodeMessage(const TypeDecl& type, std::stri
 
 // --- encoding ---------------------------------------------------------------------------------
 
-void PutVarint(std::string* out, uint64_t v) {
-  while (v >= 0x80) {
-    out->push_back(static_cast<char>(v | 0x80));
-    v >>= 7;
-  }
-  out->push_back(static_cast<char>(v));
-}
-void PutKey(std::string* out, int number, int wire) {
-  PutVarint(out, (static_cast<uint64_t>(number) << 3) | static_cast<uint64_t>(wire));
-}
-void PutBytes(std::string* out, int number, std::string_view data) {
-  PutKey(out, number, 2);
-  PutVarint(out, data.size());
-  out->append(data);
-}
-void PutNumber(std::string* out, int number, uint64_t v) {
-  PutKey(out, number, 0);
-  PutVarint(out, v);
-}
+using wire::PutBytes;
+using wire::PutKey;
+using wire::PutNumber;
 
 Status TypeError(std::string_view path, std::string_view want) {
   return InvalidArgumentError("protobuf: " + std::string(path) + " is not " + std::string(want));

@@ -121,7 +121,7 @@ class Pruner {
       if (!v->is_object()) return Mismatch(parent, f, *v, path, false);
       for (auto& [k, ev] : v->as_object()) {
         if (ev.is_null()) continue;
-        Value(parent, f, &ev, path + "." + std::string(k), true);
+        Value(parent, f, &ev, path, true);  // Go names the map, not the key
         if (!report_->type_error.empty()) return;
       }
       return;

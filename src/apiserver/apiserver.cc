@@ -14,11 +14,15 @@
 #include <thread>
 #include <unordered_map>
 
+#include "api/defaults.h"
 #include "api/fields.h"
 #include "api/labels.h"
 #include "api/protobuf.h"
+#include "api/prune.h"
+#include "api/schema.h"
 #include "apiserver/metrics.h"
 #include "apiserver/negotiation.h"
+#include "apiserver/openapi.h"
 #include "apiserver/patch.h"
 #include "apiserver/service_alloc.h"
 #include "apiserver/table.h"
@@ -382,6 +386,7 @@ class ApiServerImpl final : public ApiServer {
  public:
   ApiServerImpl(Store* store, ApiServerOptions opts, ServiceAllocator alloc)
       : store_(store), opts_(std::move(opts)), registry_(ResourceRegistry::BuiltIn()),
+        openapi_(registry_, opts_.git_version),
         alloc_(std::move(alloc)) {
     for (int i = 0; i < 2; ++i) workers_.emplace_back([this] { WorkerLoop(); });
     timer_ = std::thread([this] { TimerLoop(); });
@@ -418,6 +423,9 @@ class ApiServerImpl final : public ApiServer {
 
  private:
   HttpResponse Version() const;
+  // /openapi/v2, /openapi/v3 and /openapi/v3/<group-version path>.
+  HttpResponse OpenApiDocument(const HttpRequest& req,
+                               const std::vector<std::string_view>& parts) const;
   // Prometheus text: the request metrics and apiserver_storage_objects.
   HttpResponse Metrics();
   // /healthz, /livez, /readyz (and /<endpoint>/<check>), with ?verbose and ?exclude=.
@@ -463,6 +471,11 @@ class ApiServerImpl final : public ApiServer {
   }
   // Decodes and checks a request body for `t`. Fills `obj`.
   std::optional<ApiError> DecodeBody(const HttpRequest& req, const Target& t, json::object* obj);
+  // The decoding checks of an object about to be written, per its kind's declaration: unknown
+  // fields (an error with fieldValidation=Strict, a warning by default, nothing with Ignore),
+  // values of the wrong type, then defaulting. Wraps `ex` to carry the warnings.
+  std::optional<ApiError> CheckAndDefault(const HttpRequest& req, const ResourceInfo& r,
+                                          json::object* obj, std::shared_ptr<Exchange>* ex);
   std::optional<ApiError> CheckNamespace(const Target& t);
 
   void WorkerLoop();
@@ -471,10 +484,12 @@ class ApiServerImpl final : public ApiServer {
   Store* store_;
   ApiServerOptions opts_;
   const ResourceRegistry& registry_;
+  const OpenApi openapi_;
   ServiceAllocator alloc_;
 
   std::mutex work_mu_;
   std::condition_variable work_cv_;
+  std::condition_variable timer_cv_;
   std::deque<std::function<void()>> work_;  // guarded by work_mu_
   bool stopping_ = false;                        // guarded by work_mu_
   std::vector<std::thread> workers_;
@@ -514,7 +529,9 @@ void ApiServerImpl::WorkerLoop() {
 void ApiServerImpl::TimerLoop() {
   std::unique_lock l(work_mu_);
   while (!stopping_) {
-    work_cv_.wait_for(l, std::chrono::milliseconds(250));
+    // Its own condition variable: sharing the workers' would let it swallow the one
+    // notify_one() meant for a worker, leaving that work queued.
+    timer_cv_.wait_for(l, std::chrono::milliseconds(250));
     if (stopping_) return;
     l.unlock();
     auto now = std::chrono::steady_clock::now();
@@ -537,6 +554,7 @@ void ApiServerImpl::Shutdown() {
     stopping_ = true;
   }
   work_cv_.notify_all();
+  timer_cv_.notify_all();
   std::vector<std::shared_ptr<WatchPump>> all;
   {
     std::lock_guard l(watches_mu_);
@@ -635,6 +653,7 @@ void ApiServerImpl::Serve(HttpRequest req, std::shared_ptr<Exchange> ex) {
     return ex->Respond(Health(req, parts));
   }
   if (req.path == "/metrics") return ex->Respond(Metrics());
+  if (!parts.empty() && parts[0] == "openapi") return ex->Respond(OpenApiDocument(req, parts));
   bool core = !parts.empty() && parts[0] == "api";
   bool groups = !parts.empty() && parts[0] == "apis";
   if (!core && !groups) {
@@ -815,6 +834,33 @@ HttpResponse ApiServerImpl::Health(const HttpRequest& req,
 }
 
 // --- discovery --------------------------------------------------------------------------------
+
+HttpResponse ApiServerImpl::OpenApiDocument(const HttpRequest& req,
+                                            const std::vector<std::string_view>& parts) const {
+  HttpResponse r;
+  if (parts.size() == 2 && parts[1] == "v2") {
+    if (req.Header("accept").find("protobuf") != std::string_view::npos) {
+      r.content_type = std::string(kOpenApiV2ProtobufType);
+      r.body = openapi_.V2Protobuf();
+    } else {
+      r.body = openapi_.V2Json();
+    }
+    return r;
+  }
+  if (parts.size() == 2 && parts[1] == "v3") {
+    r.body = openapi_.V3Index();
+    return r;
+  }
+  if (parts.size() > 2 && parts[1] == "v3") {
+    std::string path;
+    for (size_t i = 2; i < parts.size(); ++i) path += (i > 2 ? "/" : "") + std::string(parts[i]);
+    if (const std::string* doc = openapi_.V3(path)) {
+      r.body = *doc;
+      return r;
+    }
+  }
+  return StatusResponse({404, "NotFound", "the server could not find the requested resource", {}});
+}
 
 HttpResponse ApiServerImpl::Version() const {
   json::object v;
@@ -1041,6 +1087,39 @@ std::optional<ApiError> ApiServerImpl::DecodeBody(const HttpRequest& req, const 
   return std::nullopt;
 }
 
+std::optional<ApiError> ApiServerImpl::CheckAndDefault(const HttpRequest& req,
+                                                       const ResourceInfo& r, json::object* obj,
+                                                       std::shared_ptr<Exchange>* ex) {
+  const api::TypeDecl* type = api::Schema::BuiltIn().Kind(r.group, r.version, r.kind);
+  if (type == nullptr) return std::nullopt;
+  std::string_view mode = req.Query("fieldValidation");
+  if (!mode.empty() && mode != "Strict" && mode != "Warn" && mode != "Ignore") {
+    return BadRequest("fieldValidation parameter unsupported value: \"" + std::string(mode) +
+                      "\"; supported values: \"Ignore\", \"Strict\", \"Warn\"");
+  }
+  api::PruneReport report = api::Prune(*type, obj);
+  if (!report.type_error.empty()) {
+    return BadRequest(r.kind + " in version \"" + r.version + "\" cannot be handled as a " +
+                      r.kind + ": " + report.type_error);
+  }
+  if (!report.unknown.empty() && mode != "Ignore") {
+    std::string text;
+    std::vector<std::string> warnings;
+    for (const auto& path : report.unknown) {
+      std::string one = "unknown field \"" + path + "\"";
+      text += (text.empty() ? "" : ", ") + one;
+      warnings.push_back(std::move(one));
+    }
+    if (mode == "Strict") {
+      return BadRequest(r.kind + " in version \"" + r.version + "\" cannot be handled as a " +
+                        r.kind + ": strict decoding error: " + text);
+    }
+    *ex = std::make_shared<WarningExchange>(std::move(*ex), std::move(warnings));
+  }
+  api::ApplyDefaults(*type, obj);
+  return std::nullopt;
+}
+
 std::optional<ApiError> ApiServerImpl::CheckNamespace(const Target& t) {
   if (!t.resource->namespaced) return std::nullopt;
   const ResourceInfo* ns = registry_.Find("", "v1", "namespaces");
@@ -1220,6 +1299,7 @@ void ApiServerImpl::Create(const HttpRequest& req, const Target& t,
   const ResourceInfo& r = *t.resource;
   json::object obj;
   if (auto err = DecodeBody(req, t, &obj)) return ex->Respond(StatusResponse(*err));
+  if (auto err = CheckAndDefault(req, r, &obj, &ex)) return ex->Respond(StatusResponse(*err));
   auto& meta = obj["metadata"].as_object();
   std::string name;
   if (auto* n = meta.if_contains("name"); n && n->is_string()) name = std::string(n->as_string());
@@ -1332,6 +1412,7 @@ void ApiServerImpl::Update(const HttpRequest& req, const Target& t,
   const ResourceInfo& r = *t.resource;
   json::object obj;
   if (auto err = DecodeBody(req, t, &obj)) return ex->Respond(StatusResponse(*err));
+  if (auto err = CheckAndDefault(req, r, &obj, &ex)) return ex->Respond(StatusResponse(*err));
   auto& meta = obj["metadata"].as_object();
   auto* n = meta.if_contains("name");
   if (n == nullptr || !n->is_string() || n->as_string() != t.name) {
@@ -1621,6 +1702,8 @@ void ApiServerImpl::Patch(std::shared_ptr<const HttpRequest> req, Target t,
     return ex->Respond(StatusResponse(BadRequest("the patched object is not a valid object")));
   }
   auto& obj = doc.as_object();
+  if (auto err = CheckAndDefault(*req, r, &obj, &ex)) return ex->Respond(StatusResponse(*err));
+  if (!obj["metadata"].is_object()) obj["metadata"] = json::object();
   auto& meta = obj["metadata"].as_object();
   auto& old_meta = (*old)["metadata"].as_object();
   for (const char* f : {"apiVersion", "kind"}) {

@@ -248,7 +248,7 @@ class HttpServerImpl final : public HttpServer {
         if (auto* r = std::get_if<HttpResponse>(&p)) {
           http::response<http::string_body> res(static_cast<http::status>(r->status), 11);
           res.set(http::field::content_type, r->content_type);
-          for (const auto& [k, v] : r->headers) res.set(k, v);
+          for (const auto& [k, v] : r->headers) res.insert(k, v);
           res.keep_alive(keep_alive);
           res.body() = std::move(r->body);
           res.prepare_payload();

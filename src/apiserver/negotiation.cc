@@ -79,4 +79,16 @@ void ProtobufExchange::EndStream() {
   Respond(std::move(r));
 }
 
+void WarningExchange::Respond(HttpResponse response) {
+  for (const auto& w : warnings_) {
+    std::string quoted;
+    for (char c : w) {
+      if (c == '"' || c == '\\') quoted += '\\';
+      quoted += c;
+    }
+    response.headers.emplace_back("Warning", "299 - \"" + quoted + "\"");
+  }
+  inner_->Respond(std::move(response));
+}
+
 }  // namespace keelson::apiserver

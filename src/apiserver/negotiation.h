@@ -11,6 +11,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "apiserver/http.h"
 
@@ -35,6 +36,26 @@ class ProtobufExchange final : public Exchange {
   int status_ = 200;        // guarded by mu_
   bool convert_ = false;    // guarded by mu_: the stream is JSON that gets re-encoded
   std::string gathered_;    // guarded by mu_: a list stream, or a partial watch line
+};
+
+// Adds `Warning: 299 - "<text>"` headers (upstream's warning format) to the answer.
+class WarningExchange final : public Exchange {
+ public:
+  WarningExchange(std::shared_ptr<Exchange> inner, std::vector<std::string> warnings)
+      : inner_(std::move(inner)), warnings_(std::move(warnings)) {}
+
+  void Respond(HttpResponse response) override;
+  void StartStream(int status, std::string content_type) override {
+    inner_->StartStream(status, std::move(content_type));
+  }
+  bool Write(std::string data) override { return inner_->Write(std::move(data)); }
+  void EndStream() override { inner_->EndStream(); }
+  size_t Backlog() const override { return inner_->Backlog(); }
+  void OnClose(std::function<void()> fn) override { inner_->OnClose(std::move(fn)); }
+
+ private:
+  std::shared_ptr<Exchange> inner_;
+  std::vector<std::string> warnings_;
 };
 
 }  // namespace keelson::apiserver

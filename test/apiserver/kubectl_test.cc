@@ -450,8 +450,9 @@ TEST_P(NewestKubectlTest, DeleteCollectionHonoursSelectorsAndFinalizers) {
                 "- {apiVersion: v1, kind: ConfigMap, metadata: {name: x1, labels: {app: x}}}\n"
                 "- {apiVersion: v1, kind: ConfigMap, metadata: {name: x2, labels: {app: x},"
                 " finalizers: [example.com/hold]}}\n"
-                "- {apiVersion: v1, kind: ConfigMap, metadata: {name: y1, labels: {app: y}}}\n");
-  ASSERT_EQ(Kubectl({"create", "-f", f, "--validate=false"}).exit_code, 0);
+                "- {apiVersion: v1, kind: ConfigMap, metadata: {name: y1, labels: {app: \"y\"}}}\n");
+  auto created = Kubectl({"create", "-f", f, "--validate=false"});
+  ASSERT_EQ(created.exit_code, 0) << created.err;
   auto r = testing::RunCommand({"curl", "-s", "-X", "DELETE",
                                 server_.url() + "/api/v1/namespaces/default/configmaps?labelSelector=app%3Dx"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
