@@ -1695,7 +1695,8 @@ void ApiServerImpl::Patch(std::shared_ptr<const HttpRequest> req, Target t,
   if (!cur) return;
   auto old = Decode(*cur);
   json::value doc = *old;
-  if (Status st = ApplyPatch(*type, req->body, &doc); !st.ok()) {
+  const api::TypeDecl* schema = api::Schema::BuiltIn().Kind(r.group, r.version, r.kind);
+  if (Status st = ApplyPatch(*type, req->body, schema, &doc); !st.ok()) {
     return ex->Respond(StatusResponse({422, "Invalid", st.message(), {}}));
   }
   if (!doc.is_object() || !doc.as_object()["metadata"].is_object()) {

@@ -2,6 +2,9 @@
 
 #include <boost/json.hpp>
 
+#include <algorithm>
+#include <optional>
+
 namespace keelson::apiserver {
 namespace {
 
@@ -23,20 +26,221 @@ void MergePatch(json::value* target, const json::value& patch) {
   }
 }
 
-Status CheckStrategic(const json::value& patch, const std::string& path) {
-  if (patch.is_array()) {
-    return InvalidArgumentError("strategic merge patch of the list at " +
-                                (path.empty() ? std::string("/") : path) +
-                                " is not supported yet; use a JSON merge patch "
-                                "(--type=merge) or a JSON patch (--type=json)");
-  }
-  if (!patch.is_object()) return Status::Ok();
-  for (const auto& [k, v] : patch.as_object()) {
-    if (!k.empty() && k.front() == '$') {
-      return InvalidArgumentError("strategic merge patch directive " + std::string(k) +
-                                  " is not supported yet");
+// --- strategic merge patch ------------------------------------------------------------------
+// Merges per the declared list semantics: lists of objects with a merge key are merged by that
+// key, lists of scalars with the merge strategy are unions, other lists are replaced. The
+// directives: `$patch: replace|delete|merge` in an object or a list element,
+// `$retainKeys`, `$setElementOrder/<list>` and `$deleteFromPrimitiveList/<list>`.
+
+constexpr std::string_view kSetOrder = "$setElementOrder/";
+constexpr std::string_view kDeleteFromPrimitive = "$deleteFromPrimitiveList/";
+
+Status StrategicObject(const api::TypeDecl* type, json::object* target, const json::object& patch,
+                       bool* deleted, int depth);
+
+// The merge-key value of a list element, serialized for comparison.
+std::optional<std::string> KeyOf(const json::value& e, const std::string& key) {
+  if (!e.is_object()) return std::nullopt;
+  const auto* v = e.as_object().if_contains(key);
+  if (v == nullptr) return std::nullopt;
+  return json::serialize(*v);
+}
+
+bool IsMergeList(const api::FieldDecl* f) {
+  return f != nullptr && f->container == api::Container::kArray &&
+         f->patch_strategy.find("merge") != std::string::npos;
+}
+
+Status StrategicList(const api::FieldDecl& f, json::array* target, const json::array& patch,
+                     int depth) {
+  bool objects = f.kind == api::ValueKind::kObject;
+  if (!objects) {  // a set of scalars: the union
+    for (const auto& v : patch) {
+      if (std::find(target->begin(), target->end(), v) == target->end()) target->push_back(v);
     }
-    KEELSON_RETURN_IF_ERROR(CheckStrategic(v, path + "/" + std::string(k)));
+    return Status::Ok();
+  }
+  const std::string& key = f.merge_key;
+  // `$patch: replace` anywhere in the patch list replaces the whole list.
+  for (const auto& e : patch) {
+    if (e.is_object() && e.as_object().contains("$patch") &&
+        e.as_object().at("$patch") == "replace") {
+      json::array out;
+      for (const auto& o : patch) {
+        if (o.is_object() && o.as_object().contains("$patch")) continue;
+        out.push_back(o);
+      }
+      *target = std::move(out);
+      return Status::Ok();
+    }
+  }
+  for (const auto& e : patch) {
+    auto k = KeyOf(e, key);
+    if (!k) {
+      return InvalidArgumentError("map: " + json::serialize(e) +
+                                  " does not contain declared merge key: " + key);
+    }
+    auto it = std::find_if(target->begin(), target->end(),
+                           [&](const json::value& t) { return KeyOf(t, key) == k; });
+    const auto& eo = e.as_object();
+    if (const auto* d = eo.if_contains("$patch"); d && *d == "delete") {
+      if (it != target->end()) target->erase(it);
+      continue;
+    }
+    if (it == target->end()) {
+      json::object fresh;
+      bool gone = false;
+      KEELSON_RETURN_IF_ERROR(StrategicObject(f.type, &fresh, eo, &gone, depth + 1));
+      if (!gone) target->push_back(std::move(fresh));
+      continue;
+    }
+    if (!it->is_object()) *it = json::object();
+    bool gone = false;
+    KEELSON_RETURN_IF_ERROR(StrategicObject(f.type, &it->as_object(), eo, &gone, depth + 1));
+    if (gone) target->erase(it);
+  }
+  return Status::Ok();
+}
+
+// Orders `list` as `order` says (elements named there first, in that order; the others after,
+// in their own order).
+void SetOrder(const api::FieldDecl& f, json::array* list, const json::array& order) {
+  auto rank = [&](const json::value& e) -> size_t {
+    for (size_t i = 0; i < order.size(); ++i) {
+      if (f.kind == api::ValueKind::kObject) {
+        if (KeyOf(e, f.merge_key) && KeyOf(e, f.merge_key) == KeyOf(order[i], f.merge_key)) {
+          return i;
+        }
+      } else if (e == order[i]) {
+        return i;
+      }
+    }
+    return order.size();
+  };
+  std::stable_sort(list->begin(), list->end(),
+                   [&](const json::value& a, const json::value& b) { return rank(a) < rank(b); });
+}
+
+Status StrategicObject(const api::TypeDecl* type, json::object* target, const json::object& patch,
+                       bool* deleted, int depth) {
+  if (depth > 64) return InvalidArgumentError("strategic merge patch nested too deeply");
+  if (const auto* d = patch.if_contains("$patch")) {
+    if (*d == "delete") {
+      *deleted = true;
+      return Status::Ok();
+    }
+    if (*d == "replace") {
+      json::object out;
+      for (const auto& [k, v] : patch) {
+        if (k != "$patch") out[k] = v;
+      }
+      *target = std::move(out);
+      return Status::Ok();
+    }
+    if (*d != "merge") {
+      return InvalidArgumentError("unknown patch type: " + json::serialize(*d) +
+                                  " in map: " + json::serialize(patch));
+    }
+  }
+  for (const auto& [k, v] : patch) {
+    std::string_view key = k;
+    if (key == "$patch" || key == "$retainKeys") continue;
+    if (key.starts_with(kSetOrder) || key.starts_with(kDeleteFromPrimitive)) continue;
+    if (!key.empty() && key.front() == '$') {
+      return InvalidArgumentError("strategic merge patch directive " + std::string(key) +
+                                  " is not supported");
+    }
+    if (v.is_null()) {
+      target->erase(key);
+      continue;
+    }
+    const api::FieldDecl* f = type ? type->Field(key) : nullptr;
+    json::value& cur = (*target)[key];
+    if (f != nullptr && f->container == api::Container::kArray) {
+      if (!v.is_array()) {
+        return InvalidArgumentError("the value of " + std::string(key) + " must be a list");
+      }
+      if (IsMergeList(f) && cur.is_array()) {
+        KEELSON_RETURN_IF_ERROR(StrategicList(*f, &cur.as_array(), v.as_array(), depth));
+      } else if (IsMergeList(f)) {
+        json::array fresh;
+        KEELSON_RETURN_IF_ERROR(StrategicList(*f, &fresh, v.as_array(), depth));
+        cur = std::move(fresh);
+      } else {
+        cur = v;
+      }
+      continue;
+    }
+    if (!v.is_object()) {
+      cur = v;
+      continue;
+    }
+    const api::TypeDecl* sub = nullptr;
+    if (f != nullptr && f->container == api::Container::kMap) {
+      if (!cur.is_object()) cur = json::object();
+      if (const auto* d = v.as_object().if_contains("$patch")) {
+        if (*d == "delete") {
+          target->erase(key);
+          continue;
+        }
+        if (*d == "replace") cur = json::object();
+      }
+      for (const auto& [mk, mv] : v.as_object()) {
+        if (mk == "$patch") continue;
+        if (mv.is_null()) {
+          cur.as_object().erase(mk);
+        } else if (f->kind == api::ValueKind::kObject && mv.is_object()) {
+          json::value& slot = cur.as_object()[mk];
+          if (!slot.is_object()) slot = json::object();
+          bool gone = false;
+          KEELSON_RETURN_IF_ERROR(
+              StrategicObject(f->type, &slot.as_object(), mv.as_object(), &gone, depth + 1));
+          if (gone) cur.as_object().erase(mk);
+        } else {
+          cur.as_object()[mk] = mv;
+        }
+      }
+      continue;
+    }
+    if (f != nullptr && f->kind == api::ValueKind::kObject) {
+      sub = f->type;
+      if (sub->map_type == "atomic") {
+        cur = v;
+        continue;
+      }
+    } else if (f != nullptr) {
+      cur = v;  // a leaf with an object form (RawExtension, FieldsV1): replaced
+      continue;
+    }
+    if (!cur.is_object()) cur = json::object();
+    bool gone = false;
+    KEELSON_RETURN_IF_ERROR(StrategicObject(sub, &cur.as_object(), v.as_object(), &gone, depth + 1));
+    if (gone) target->erase(key);
+  }
+  // Directives applied after the merge.
+  for (const auto& [k, v] : patch) {
+    std::string_view key = k;
+    if (key.starts_with(kDeleteFromPrimitive)) {
+      auto* list = target->if_contains(key.substr(kDeleteFromPrimitive.size()));
+      if (list && list->is_array() && v.is_array()) {
+        auto& a = list->as_array();
+        for (const auto& gone : v.as_array()) {
+          a.erase(std::remove(a.begin(), a.end(), gone), a.end());
+        }
+      }
+    } else if (key.starts_with(kSetOrder)) {
+      std::string_view name = key.substr(kSetOrder.size());
+      const api::FieldDecl* f = type ? type->Field(name) : nullptr;
+      auto* list = target->if_contains(name);
+      if (f && list && list->is_array() && v.is_array()) SetOrder(*f, &list->as_array(), v.as_array());
+    }
+  }
+  if (const auto* retain = patch.if_contains("$retainKeys"); retain && retain->is_array()) {
+    for (auto it = target->begin(); it != target->end();) {
+      bool keep = std::find(retain->as_array().begin(), retain->as_array().end(),
+                            json::value(it->key())) != retain->as_array().end();
+      it = keep ? std::next(it) : target->erase(it);
+    }
   }
   return Status::Ok();
 }
@@ -216,7 +420,8 @@ Result<PatchType> PatchTypeOf(std::string_view ct) {
                               "application/strategic-merge-patch+json");
 }
 
-Status ApplyPatch(PatchType type, std::string_view body, json::value* target) {
+Status ApplyPatch(PatchType type, std::string_view body, const api::TypeDecl* schema,
+                  json::value* target) {
   boost::system::error_code ec;
   json::value patch = json::parse(body, ec);
   if (ec) return InvalidArgumentError("error decoding patch: " + ec.message());
@@ -225,13 +430,17 @@ Status ApplyPatch(PatchType type, std::string_view body, json::value* target) {
       if (!patch.is_object()) return InvalidArgumentError("a merge patch must be a JSON object");
       MergePatch(target, patch);
       return Status::Ok();
-    case PatchType::kStrategic:
+    case PatchType::kStrategic: {
       if (!patch.is_object()) {
         return InvalidArgumentError("a strategic merge patch must be a JSON object");
       }
-      KEELSON_RETURN_IF_ERROR(CheckStrategic(patch, ""));
-      MergePatch(target, patch);
+      if (!target->is_object()) *target = json::object();
+      bool deleted = false;
+      KEELSON_RETURN_IF_ERROR(
+          StrategicObject(schema, &target->as_object(), patch.as_object(), &deleted, 0));
+      if (deleted) return InvalidArgumentError("a strategic merge patch cannot delete the object");
       return Status::Ok();
+    }
     case PatchType::kJson:
       return JsonPatch(target, patch);
   }

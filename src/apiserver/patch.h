@@ -1,11 +1,8 @@
 // PATCH bodies applied to a JSON object: JSON merge patch (RFC 7386), JSON patch (RFC 6902)
 // and strategic merge patch.
 //
-// Strategic merge patch needs each list's merge key and strategy, which come with the schema
-// declarations of the kinds (not there yet). Until then it is applied as a merge patch to maps
-// and scalars, with the `$patch: delete` and `$retainKeys` directives refused, and a patch
-// that sets a list is refused with a clear error rather than replacing the list the way a
-// merge patch would.
+// Strategic merge patch follows each list's declared merge key and strategy (api/schema.h),
+// with its directives ($patch, $retainKeys, $setElementOrder, $deleteFromPrimitiveList).
 #pragma once
 
 #include <boost/json/value.hpp>
@@ -13,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "api/schema.h"
 #include "common/status.h"
 
 namespace keelson::apiserver {
@@ -22,9 +20,11 @@ enum class PatchType { kMerge, kJson, kStrategic };
 // The patch type of a Content-Type, or InvalidArgument (415 for the caller) when unknown.
 Result<PatchType> PatchTypeOf(std::string_view content_type);
 
-// Applies `patch` (the request body) to `target` in place. Errors: InvalidArgument with a
-// message for the client (malformed patch, failed test operation, missing path, unsupported
-// strategic list patch).
-Status ApplyPatch(PatchType type, std::string_view patch, boost::json::value* target);
+// Applies `patch` (the request body) to `target` (an object of `schema`'s type; null: no list
+// semantics known, lists are replaced) in place. Errors: InvalidArgument with a message for
+// the client (malformed patch, failed test operation, missing path, a list element without
+// its merge key).
+Status ApplyPatch(PatchType type, std::string_view patch, const api::TypeDecl* schema,
+                  boost::json::value* target);
 
 }  // namespace keelson::apiserver
