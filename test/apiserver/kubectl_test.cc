@@ -97,7 +97,7 @@ TEST_P(KubectlTest, CreateGetDeleteFromMultiDocumentYaml) {
                 "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: demo\n---\n"
                 "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: demo\n"
                 "data:\n  color: blue\n");
-  auto c = Kubectl({"create", "-f", f, "--validate=false"});
+  auto c = Kubectl({"create", "-f", f});
   ASSERT_EQ(c.exit_code, 0) << c.err;
   EXPECT_NE(c.out.find("namespace/demo created"), std::string::npos) << c.out;
   EXPECT_NE(c.out.find("configmap/settings created"), std::string::npos) << c.out;
@@ -108,7 +108,7 @@ TEST_P(KubectlTest, CreateGetDeleteFromMultiDocumentYaml) {
   EXPECT_EQ(g.out.rfind("blue ", 0), 0u) << g.out;
   EXPECT_GT(g.out.size(), std::string("blue  1").size());
 
-  auto again = Kubectl({"create", "-f", f, "--validate=false"});
+  auto again = Kubectl({"create", "-f", f});
   EXPECT_NE(again.exit_code, 0);
   EXPECT_NE(again.err.find("Error from server (AlreadyExists): error when creating"),
             std::string::npos)
@@ -129,14 +129,14 @@ TEST_P(KubectlTest, CreateGetDeleteFromMultiDocumentYaml) {
 TEST_P(KubectlTest, ObjectsInMissingNamespaceAreRefused) {
   auto f = File("cm.yaml",
                 "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: orphan\n  namespace: nope\n");
-  auto c = Kubectl({"create", "-f", f, "--validate=false"});
+  auto c = Kubectl({"create", "-f", f});
   EXPECT_NE(c.exit_code, 0);
   EXPECT_NE(c.err.find("namespaces \"nope\" not found"), std::string::npos) << c.err;
 }
 
 TEST_P(KubectlTest, InvalidNameIsAnInvalidStatus) {
   auto f = File("bad.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: Bad_Name\n");
-  auto c = Kubectl({"create", "-f", f, "--validate=false"});
+  auto c = Kubectl({"create", "-f", f});
   EXPECT_NE(c.exit_code, 0);
   EXPECT_NE(c.err.find("ConfigMap \"Bad_Name\" is invalid: metadata.name: Invalid value: "
                        "\"Bad_Name\": a lowercase RFC 1123 subdomain"),
@@ -151,7 +151,7 @@ TEST_P(KubectlTest, WatchSeesAddsAndDeletes) {
        "--output-watch-events", "-o", "json"});
   std::this_thread::sleep_for(1500ms);
   auto f = File("w.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: watched\n");
-  ASSERT_EQ(Kubectl({"create", "-f", f, "--validate=false"}).exit_code, 0);
+  ASSERT_EQ(Kubectl({"create", "-f", f}).exit_code, 0);
   ASSERT_EQ(Kubectl({"delete", "configmap", "watched"}).exit_code, 0);
   EXPECT_TRUE(watch.WaitForOutput("\"type\":\"DELETED\"", 20s))
       << watch.Stdout() << watch.Stderr();
@@ -180,7 +180,7 @@ TEST_P(KubectlTest, LabelAndFieldSelectors) {
                 "- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: a1, labels: {app: a, tier: web}}\n"
                 "- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: b1, labels: {app: b}}\n"
                 "- apiVersion: v1\n  kind: Secret\n  metadata: {name: s1}\n  type: Opaque\n");
-  auto c = Kubectl({"create", "-f", f, "--validate=false"});
+  auto c = Kubectl({"create", "-f", f});
   ASSERT_EQ(c.exit_code, 0) << c.err;
   auto eq = Kubectl({"get", "configmaps", "-l", "app=a", "-o", "name"});
   EXPECT_EQ(eq.out, "configmap/a1\n") << eq.err;
@@ -213,7 +213,7 @@ TEST_P(KubectlTest, TableOutputHasUpstreamColumns) {
                 "  data: {k: dg==}\n"
                 "- apiVersion: v1\n  kind: Pod\n  metadata: {name: p1}\n"
                 "  spec: {containers: [{name: c, image: nginx}]}\n");
-  ASSERT_EQ(Kubectl({"create", "-f", f, "--validate=false"}).exit_code, 0);
+  ASSERT_EQ(Kubectl({"create", "-f", f}).exit_code, 0);
   auto first_line = [](const std::string& s) { return s.substr(0, s.find('\n')); };
   auto collapse = [](std::string s) {  // column widths vary; compare words
     std::string out;
@@ -252,7 +252,7 @@ TEST_P(KubectlTest, TableOutputHasUpstreamColumns) {
                 "    spec: {containers: [{name: c, image: nginx}]}\n---\n"
                 "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n"
                 "spec:\n  selector: {app: web}\n  ports: [{port: 80, targetPort: 8080}]\n");
-  ASSERT_EQ(Kubectl({"create", "-f", d, "--validate=false"}).exit_code, 0);
+  ASSERT_EQ(Kubectl({"create", "-f", d}).exit_code, 0);
   auto dw = Kubectl({"get", "deployments", "-o", "wide"});
   EXPECT_EQ(collapse(first_line(dw.out)),
             "NAME READY UP-TO-DATE AVAILABLE AGE CONTAINERS IMAGES SELECTOR")
@@ -271,7 +271,7 @@ TEST_P(KubectlTest, TableOutputHasUpstreamColumns) {
 TEST_P(KubectlTest, LabelAnnotateAndPatch) {
   auto f = File("p.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c1\n"
                           "data:\n  x: '1'\n");
-  ASSERT_EQ(Kubectl({"create", "-f", f, "--validate=false"}).exit_code, 0);
+  ASSERT_EQ(Kubectl({"create", "-f", f}).exit_code, 0);
   auto l = Kubectl({"label", "configmap", "c1", "env=prod"});
   ASSERT_EQ(l.exit_code, 0) << l.err;
   EXPECT_EQ(l.out, "configmap/c1 labeled\n");
@@ -309,7 +309,7 @@ TEST_P(KubectlTest, LabelAnnotateAndPatch) {
 TEST_P(KubectlTest, FinalizersHoldDeletionUntilRemoved) {
   auto f = File("fin.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: held\n"
                             "  finalizers: [example.com/hold]\n");
-  ASSERT_EQ(Kubectl({"create", "-f", f, "--validate=false"}).exit_code, 0);
+  ASSERT_EQ(Kubectl({"create", "-f", f}).exit_code, 0);
   auto d = Kubectl({"delete", "configmap", "held", "--wait=false"});
   ASSERT_EQ(d.exit_code, 0) << d.err;
   auto g = Kubectl({"get", "configmap", "held", "-o", "jsonpath={.metadata.deletionTimestamp}"});
@@ -329,10 +329,10 @@ TEST_P(KubectlTest, DeletingANamespaceDeletesItsContents) {
                 "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: inside\n  namespace: gone\n---\n"
                 "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: gone2\n---\n"
                 "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: other\n  namespace: gone2\n");
-  ASSERT_EQ(Kubectl({"create", "-f", f, "--validate=false"}).exit_code, 0);
+  ASSERT_EQ(Kubectl({"create", "-f", f}).exit_code, 0);
   ASSERT_EQ(Kubectl({"delete", "namespace", "gone"}).exit_code, 0);
   auto again = File("ns2.yaml", "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: gone\n");
-  ASSERT_EQ(Kubectl({"create", "-f", again, "--validate=false"}).exit_code, 0);
+  ASSERT_EQ(Kubectl({"create", "-f", again}).exit_code, 0);
   auto cms = Kubectl({"get", "configmaps", "-n", "gone", "-o", "name"});
   EXPECT_EQ(cms.out, "") << "objects of a deleted namespace came back";
   EXPECT_EQ(Kubectl({"get", "configmaps", "-n", "gone2", "-o", "name"}).out,
@@ -345,7 +345,7 @@ TEST_P(KubectlTest, GenerationFollowsSpecChanges) {
                 "spec:\n  replicas: 1\n  selector: {matchLabels: {app: web}}\n"
                 "  template:\n    metadata: {labels: {app: web}}\n"
                 "    spec: {containers: [{name: c, image: nginx}]}\n");
-  ASSERT_EQ(Kubectl({"create", "-f", f, "--validate=false"}).exit_code, 0);
+  ASSERT_EQ(Kubectl({"create", "-f", f}).exit_code, 0);
   auto gen = [&] {
     return Kubectl({"get", "deployment", "web", "-o", "jsonpath={.metadata.generation}"}).out;
   };
@@ -364,7 +364,7 @@ TEST_P(KubectlTest, ServicesGetClusterIpsAndNodePorts) {
     return File(name + ".yaml", "apiVersion: v1\nkind: Service\nmetadata:\n  name: " + name +
                                     "\nspec:\n  selector: {app: x}\n" + extra);
   };
-  ASSERT_EQ(Kubectl({"create", "-f", svc("a", "  ports: [{port: 80}]\n"), "--validate=false"})
+  ASSERT_EQ(Kubectl({"create", "-f", svc("a", "  ports: [{port: 80}]\n")})
                 .exit_code,
             0);
   auto ip = Kubectl({"get", "service", "a", "-o", "jsonpath={.spec.clusterIP} {.spec.ports[0].targetPort}"});
@@ -374,32 +374,27 @@ TEST_P(KubectlTest, ServicesGetClusterIpsAndNodePorts) {
   std::string a_ip = ip.out.substr(0, ip.out.find(' '));
 
   auto np = svc("b", "  type: NodePort\n  ports: [{port: 80, nodePort: 31000}]\n");
-  ASSERT_EQ(Kubectl({"create", "-f", np, "--validate=false"}).exit_code, 0);
-  auto dup = Kubectl({"create", "-f", svc("c", "  type: NodePort\n  ports: [{port: 81, nodePort: 31000}]\n"),
-                      "--validate=false"});
+  ASSERT_EQ(Kubectl({"create", "-f", np}).exit_code, 0);
+  auto dup = Kubectl({"create", "-f", svc("c", "  type: NodePort\n  ports: [{port: 81, nodePort: 31000}]\n")});
   EXPECT_NE(dup.exit_code, 0);
   EXPECT_NE(dup.err.find("spec.ports[0].nodePort: Invalid value: 31000: provided port is "
                          "already allocated"),
             std::string::npos)
       << dup.err;
-  auto same_ip = Kubectl({"create", "-f", svc("d", "  clusterIP: " + a_ip + "\n  ports: [{port: 80}]\n"),
-                          "--validate=false"});
+  auto same_ip = Kubectl({"create", "-f", svc("d", "  clusterIP: " + a_ip + "\n  ports: [{port: 80}]\n")});
   EXPECT_NE(same_ip.exit_code, 0);
   EXPECT_NE(same_ip.err.find("provided IP is already allocated"), std::string::npos) << same_ip.err;
-  auto outside = Kubectl({"create", "-f", svc("e", "  clusterIP: 192.168.0.1\n  ports: [{port: 80}]\n"),
-                          "--validate=false"});
+  auto outside = Kubectl({"create", "-f", svc("e", "  clusterIP: 192.168.0.1\n  ports: [{port: 80}]\n")});
   EXPECT_NE(outside.exit_code, 0);
   EXPECT_NE(outside.err.find("is not in the valid range"), std::string::npos) << outside.err;
 
   // Allocations survive a restart, and deleting a service frees them.
   EXPECT_EQ(server_.Stop(), 0);
   ASSERT_TRUE(server_.Start().ok());
-  auto still = Kubectl({"create", "-f", svc("f", "  type: NodePort\n  ports: [{port: 82, nodePort: 31000}]\n"),
-                        "--validate=false"});
+  auto still = Kubectl({"create", "-f", svc("f", "  type: NodePort\n  ports: [{port: 82, nodePort: 31000}]\n")});
   EXPECT_NE(still.exit_code, 0) << "node port 31000 was freed by a restart";
   ASSERT_EQ(Kubectl({"delete", "service", "b"}).exit_code, 0);
-  auto reuse = Kubectl({"create", "-f", svc("g", "  type: NodePort\n  ports: [{port: 83, nodePort: 31000}]\n"),
-                        "--validate=false"});
+  auto reuse = Kubectl({"create", "-f", svc("g", "  type: NodePort\n  ports: [{port: 83, nodePort: 31000}]\n")});
   EXPECT_EQ(reuse.exit_code, 0) << reuse.err;
 }
 
@@ -451,7 +446,7 @@ TEST_P(NewestKubectlTest, DeleteCollectionHonoursSelectorsAndFinalizers) {
                 "- {apiVersion: v1, kind: ConfigMap, metadata: {name: x2, labels: {app: x},"
                 " finalizers: [example.com/hold]}}\n"
                 "- {apiVersion: v1, kind: ConfigMap, metadata: {name: y1, labels: {app: \"y\"}}}\n");
-  auto created = Kubectl({"create", "-f", f, "--validate=false"});
+  auto created = Kubectl({"create", "-f", f});
   ASSERT_EQ(created.exit_code, 0) << created.err;
   auto r = testing::RunCommand({"curl", "-s", "-X", "DELETE",
                                 server_.url() + "/api/v1/namespaces/default/configmaps?labelSelector=app%3Dx"});
@@ -470,6 +465,43 @@ TEST_P(NewestKubectlTest, DeleteCollectionHonoursSelectorsAndFinalizers) {
   auto ns = testing::RunCommand({"curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "DELETE",
                                  server_.url() + "/api/v1/namespaces"});
   EXPECT_EQ(ns.out, "405");  // namespaces have no deletecollection
+}
+
+// Clients that prefer protobuf get it for objects, lists and watch events; kubectl 1.32+
+// reads typed objects this way (describe, drain, rollout history).
+TEST_P(NewestKubectlTest, ProtobufResponsesForObjectsListsAndWatches) {
+  ASSERT_EQ(Kubectl({"create", "configmap", "pb", "--from-literal=k=v"}).exit_code, 0);
+  const std::string accept = "Accept: application/vnd.kubernetes.protobuf,application/json";
+  auto get = testing::RunCommand({"curl", "-s", "-H", accept, "-w", "\n%{content_type}",
+                                  server_.url() + "/api/v1/namespaces/default/configmaps/pb"});
+  ASSERT_EQ(get.exit_code, 0);
+  EXPECT_EQ(get.out.substr(0, 4), std::string("k8s\0", 4));
+  EXPECT_NE(get.out.find("ConfigMap"), std::string::npos);
+  EXPECT_NE(get.out.find("\napplication/vnd.kubernetes.protobuf"), std::string::npos);
+  auto list = testing::RunCommand({"curl", "-s", "-H", accept,
+                                   server_.url() + "/api/v1/namespaces/default/configmaps"});
+  EXPECT_EQ(list.out.substr(0, 4), std::string("k8s\0", 4));
+  EXPECT_NE(list.out.find("ConfigMapList"), std::string::npos);
+  auto watch = testing::RunCommand(
+      {"curl", "-s", "-m", "2", "-H", accept, "-w", "\n%{content_type}",
+       server_.url() + "/api/v1/namespaces/default/configmaps?watch=true&resourceVersion=0"});
+  // A length-prefixed WatchEvent carrying the enveloped ConfigMap.
+  ASSERT_GT(watch.out.size(), 8u);
+  EXPECT_EQ(watch.out[0], 0);
+  EXPECT_NE(watch.out.find("ADDED"), std::string::npos);
+  EXPECT_NE(watch.out.find(std::string("k8s\0", 4)), std::string::npos);
+  EXPECT_NE(watch.out.find("application/vnd.kubernetes.protobuf;stream=watch"), std::string::npos);
+  // Errors stay JSON Status objects.
+  auto missing = testing::RunCommand({"curl", "-s", "-H", accept,
+                                      server_.url() + "/api/v1/namespaces/default/configmaps/no"});
+  EXPECT_NE(missing.out.find("\"reason\":\"NotFound\""), std::string::npos) << missing.out;
+  // The OpenAPI v2 document in protobuf, as kubectl 1.27 and 1.28 read it.
+  auto v2 = testing::RunCommand(
+      {"curl", "-s", "-o", "/dev/null", "-w", "%{content_type} %{size_download}", "-H",
+       "Accept: application/com.github.proto-openapi.spec.v2@v1.0+protobuf",
+       server_.url() + "/openapi/v2"});
+  EXPECT_EQ(v2.out.rfind("application/com.github.proto-openapi.spec.v2.v1.0+protobuf ", 0), 0u)
+      << v2.out;
 }
 
 TEST_P(NewestKubectlTest, MetricsCountRequestsAndObjects) {
@@ -492,9 +524,95 @@ TEST_P(NewestKubectlTest, MetricsCountRequestsAndObjects) {
             std::string::npos) << m.out;
 }
 
+TEST_P(KubectlTest, ValidationPrunesOrRefusesUnknownFieldsAndDefaults) {
+  auto f = File("bad.yaml",
+                "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: v}\nspec:\n"
+                "  selector: {matchLabels: {app: v}}\n  template:\n"
+                "    metadata: {labels: {app: v}}\n"
+                "    spec: {containers: [{name: c, image: nginx:1.27, bogus: 1}]}\n");
+  // kubectl's default --validate=strict: the server refuses, with upstream's words.
+  auto strict = Kubectl({"create", "-f", f});
+  EXPECT_NE(strict.exit_code, 0);
+  EXPECT_NE(strict.err.find("Error from server (BadRequest): error when creating \"" + f +
+                            "\": Deployment in version \"v1\" cannot be handled as a "
+                            "Deployment: strict decoding error: unknown field "
+                            "\"spec.template.spec.containers[0].bogus\""),
+            std::string::npos)
+      << strict.err;
+  EXPECT_NE(Kubectl({"get", "deployment", "v"}).exit_code, 0);  // nothing stored
+  // Without validation the field is dropped and the rest is defaulted as upstream does.
+  auto loose = Kubectl({"create", "-f", f, "--validate=false"});
+  ASSERT_EQ(loose.exit_code, 0) << loose.err;
+  auto got = Kubectl({"get", "deployment", "v", "-o",
+                      "jsonpath={.spec.replicas} {.spec.strategy.type} "
+                      "{.spec.strategy.rollingUpdate.maxSurge} "
+                      "{.spec.template.spec.restartPolicy} "
+                      "{.spec.template.spec.containers[0].imagePullPolicy} "
+                      "{.spec.template.spec.containers[0].bogus}|"});
+  ASSERT_EQ(got.exit_code, 0) << got.err;
+  EXPECT_EQ(got.out, "1 RollingUpdate 25% Always IfNotPresent |");
+  // A value of the wrong type is refused whatever the validation level.
+  auto typed = File("typed.yaml",
+                    "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: t, labels: {on: yes}}\n");
+  auto t = Kubectl({"create", "-f", typed, "--validate=false"});
+  EXPECT_NE(t.exit_code, 0);
+  EXPECT_NE(t.err.find("cannot unmarshal bool into Go struct field ObjectMeta.metadata.labels "
+                       "of type string"),
+            std::string::npos)
+      << t.err;
+}
+
+TEST_P(KubectlTest, ApplyCreatesThenMergesListsByKeyAndDiffShowsChanges) {
+  auto write = [&](const std::string& image, const std::string& extra) {
+    return File("app.yaml",
+                "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: app}\nspec:\n"
+                "  replicas: 2\n  selector: {matchLabels: {app: a}}\n  template:\n"
+                "    metadata: {labels: {app: a}}\n    spec:\n      containers:\n"
+                "      - {name: web, image: " + image + ", ports: [{containerPort: 80}]}\n" +
+                extra);
+  };
+  auto f = write("nginx:1.25", "");
+  auto c = Kubectl({"apply", "-f", f});
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  EXPECT_EQ(c.out, "deployment.apps/app created\n");
+  EXPECT_EQ(Kubectl({"diff", "-f", f}).exit_code, 0);  // no differences
+  // Someone else scales it; apply leaves what it does not manage.
+  ASSERT_EQ(Kubectl({"label", "deployment", "app", "team=x"}).exit_code, 0);
+  f = write("nginx:1.27", "      - {name: side, image: busybox}\n");
+  auto d = Kubectl({"diff", "-f", f});
+  EXPECT_EQ(d.exit_code, 1) << d.err;
+  EXPECT_NE(d.out.find("image: nginx:1.27"), std::string::npos) << d.out;
+  EXPECT_NE(d.out.find("name: side"), std::string::npos) << d.out;
+  auto u = Kubectl({"apply", "-f", f});
+  ASSERT_EQ(u.exit_code, 0) << u.err;
+  EXPECT_EQ(u.out, "deployment.apps/app configured\n");
+  auto got = Kubectl({"get", "deployment", "app", "-o",
+                      "jsonpath={range .spec.template.spec.containers[*]}{.name}={.image}:"
+                      "{.ports[0].containerPort}/{.ports[0].protocol} {end}{.metadata.labels.team}"});
+  ASSERT_EQ(got.exit_code, 0) << got.err;
+  EXPECT_EQ(got.out, "web=nginx:1.27:80/TCP side=busybox:/ x");
+  // Dropping the sidecar from the file removes it from the object.
+  f = write("nginx:1.27", "");
+  ASSERT_EQ(Kubectl({"apply", "-f", f}).exit_code, 0);
+  auto names = Kubectl({"get", "deployment", "app", "-o",
+                        "jsonpath={.spec.template.spec.containers[*].name}"});
+  EXPECT_EQ(names.out, "web");
+}
+
+TEST_P(KubectlTest, ExplainDescribesFieldsFromOpenApi) {
+  auto e = Kubectl({"explain", "deployment.spec"});
+  ASSERT_EQ(e.exit_code, 0) << e.err;
+  EXPECT_NE(e.out.find("KIND:       Deployment"), std::string::npos) << e.out;
+  EXPECT_NE(e.out.find("replicas\t<integer>"), std::string::npos) << e.out;
+  EXPECT_NE(e.out.find("template\t<PodTemplateSpec> -required-"), std::string::npos) << e.out;
+  auto c = Kubectl({"explain", "pods.spec.containers.ports"});
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  EXPECT_NE(c.out.find("containerPort\t<integer> -required-"), std::string::npos) << c.out;
+}
+
 TEST_P(KubectlTest, RestartKeepsObjects) {
   auto f = File("keep.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: kept\n");
-  ASSERT_EQ(Kubectl({"create", "-f", f, "--validate=false"}).exit_code, 0);
+  ASSERT_EQ(Kubectl({"create", "-f", f}).exit_code, 0);
   EXPECT_EQ(server_.Stop(), 0);
   ASSERT_TRUE(server_.Start().ok());
   auto g = Kubectl({"get", "configmap", "kept", "-o", "name"});
