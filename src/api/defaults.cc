@@ -209,4 +209,14 @@ void Walk(const TypeDecl& t, json::object* obj, int depth) {
 
 void ApplyDefaults(const TypeDecl& type, json::object* obj) { Walk(type, obj, 0); }
 
+std::optional<json::value> DefaultOf(const TypeDecl& type, std::string_view field) {
+  const auto& table = Table();
+  auto it = table.find(type.name);
+  if (it == table.end()) return std::nullopt;
+  for (const auto& [f, v] : it->second) {
+    if (f == field) return v;
+  }
+  return std::nullopt;
+}
+
 }  // namespace keelson::api

@@ -20,6 +20,7 @@
 #include "api/protobuf.h"
 #include "api/prune.h"
 #include "api/schema.h"
+#include "apiserver/apply.h"
 #include "apiserver/metrics.h"
 #include "apiserver/negotiation.h"
 #include "apiserver/openapi.h"
@@ -93,6 +94,18 @@ std::vector<std::string_view> SplitPath(std::string_view path) {
 }
 
 bool IsTrue(std::string_view v) { return v == "true" || v == "1"; }
+
+// Who makes a write, for managedFields: the fieldManager parameter, else the client's name
+// from its User-Agent ("kubectl/v1.33.1 (linux/amd64) ..." is "kubectl").
+ManagerInfo Manager(const HttpRequest& req, const ResourceInfo& r) {
+  std::string manager(req.Query("fieldManager"));
+  if (manager.empty()) {
+    std::string_view ua = req.Header("user-agent");
+    manager = std::string(ua.substr(0, ua.find('/')));
+  }
+  if (manager.empty()) manager = "unknown";
+  return {manager, r.GroupVersion(), NowRfc3339()};
+}
 
 // A metav1.Status failure.
 struct ApiError {
@@ -436,6 +449,8 @@ class ApiServerImpl final : public ApiServer {
   HttpResponse Aggregated(bool core, const std::string& version) const;
 
   void ServeResource(const HttpRequest& req, const Target& t, std::shared_ptr<Exchange> ex);
+  // The status and scale subresources: GET, PUT and PATCH of the part they own.
+  void ServeSubresource(const HttpRequest& req, const Target& t, std::shared_ptr<Exchange> ex);
   void Get(const HttpRequest& req, const Target& t, Exchange& ex);
   void List(const HttpRequest& req, const Target& t, std::shared_ptr<Exchange> ex);
   // A whole collection, read from the store in pages at one revision and written out in
@@ -444,6 +459,10 @@ class ApiServerImpl final : public ApiServer {
                   std::shared_ptr<Exchange> ex);
   void Watch(const HttpRequest& req, const Target& t, std::shared_ptr<Exchange> ex);
   void Create(const HttpRequest& req, const Target& t, std::shared_ptr<Exchange> ex);
+  // The create pipeline after decoding and defaulting: names, identity, field management,
+  // storage.
+  void CreateObject(const HttpRequest& req, const Target& t, json::object obj,
+                    std::shared_ptr<Exchange> ex, bool track_fields);
   // Services claim their ClusterIP and node ports in their create transaction.
   void CreateService(json::object obj, const std::string& ns, const std::string& name,
                      std::shared_ptr<Exchange> ex);
@@ -462,6 +481,9 @@ class ApiServerImpl final : public ApiServer {
   // One read-patch-write attempt; retried on a write conflict.
   void Patch(std::shared_ptr<const HttpRequest> req, Target t, std::shared_ptr<Exchange> ex,
              int attempt);
+  // Server-side apply (PATCH application/apply-patch+yaml): creates or merges, per apply.h.
+  void Apply(std::shared_ptr<const HttpRequest> req, Target t, std::shared_ptr<Exchange> ex,
+             int attempt);
 
   std::string Key(const ResourceInfo& r, std::string_view ns, std::string_view name) const {
     return r.StoragePrefix() + (r.namespaced ? std::string(ns) + "/" : "") + std::string(name);
@@ -475,7 +497,8 @@ class ApiServerImpl final : public ApiServer {
   // fields (an error with fieldValidation=Strict, a warning by default, nothing with Ignore),
   // values of the wrong type, then defaulting. Wraps `ex` to carry the warnings.
   std::optional<ApiError> CheckAndDefault(const HttpRequest& req, const ResourceInfo& r,
-                                          json::object* obj, std::shared_ptr<Exchange>* ex);
+                                          json::object* obj, std::shared_ptr<Exchange>* ex,
+                                          bool defaults = true);
   std::optional<ApiError> CheckNamespace(const Target& t);
 
   void WorkerLoop();
@@ -688,11 +711,186 @@ void ApiServerImpl::Serve(HttpRequest req, std::shared_ptr<Exchange> ex) {
     return ex->Respond(StatusResponse(
         {404, "NotFound", "the server could not find the requested resource", {}}));
   }
-  if (!t.subresource.empty()) {
+  if (!t.subresource.empty()) return ServeSubresource(req, t, std::move(ex));
+  ServeResource(req, t, std::move(ex));
+}
+
+namespace {
+
+// The label selector of a workload as the text Scale.status.selector carries.
+std::string SelectorText(const json::object& obj) {
+  const json::value* sel = nullptr;
+  if (const auto* spec = obj.if_contains("spec"); spec && spec->is_object()) {
+    sel = spec->as_object().if_contains("selector");
+  }
+  if (sel == nullptr || !sel->is_object()) return "";
+  const auto& so = sel->as_object();
+  std::vector<std::string> terms;
+  const json::object* labels = &so;  // a ReplicationController's selector is a plain map
+  if (so.contains("matchLabels") || so.contains("matchExpressions")) {
+    const auto* ml = so.if_contains("matchLabels");
+    labels = ml && ml->is_object() ? &ml->as_object() : nullptr;
+    if (const auto* me = so.if_contains("matchExpressions"); me && me->is_array()) {
+      for (const auto& e : me->as_array()) {
+        if (!e.is_object()) continue;
+        const auto& eo = e.as_object();
+        std::string key = eo.contains("key") ? std::string(eo.at("key").as_string()) : "";
+        std::string op = eo.contains("operator") ? std::string(eo.at("operator").as_string()) : "";
+        std::string values;
+        if (const auto* vs = eo.if_contains("values"); vs && vs->is_array()) {
+          for (const auto& v : vs->as_array()) {
+            if (!v.is_string()) continue;
+            values += (values.empty() ? "" : ",") + std::string(v.as_string());
+          }
+        }
+        if (op == "In") terms.push_back(key + " in (" + values + ")");
+        if (op == "NotIn") terms.push_back(key + " notin (" + values + ")");
+        if (op == "Exists") terms.push_back(key);
+        if (op == "DoesNotExist") terms.push_back("!" + key);
+      }
+    }
+  }
+  std::vector<std::string> eq;
+  if (labels != nullptr) {
+    for (const auto& [k, v] : *labels) {
+      if (v.is_string()) eq.push_back(std::string(k) + "=" + std::string(v.as_string()));
+    }
+  }
+  std::sort(eq.begin(), eq.end());
+  std::string out;
+  for (const auto& t : eq) out += (out.empty() ? "" : ",") + t;
+  for (const auto& t : terms) out += (out.empty() ? "" : ",") + t;
+  return out;
+}
+
+// The autoscaling/v1 Scale of a workload.
+json::object ScaleOf(const json::object& obj) {
+  json::object meta;
+  const auto& m = obj.at("metadata").as_object();
+  for (const char* f : {"name", "namespace", "uid", "resourceVersion", "creationTimestamp"}) {
+    if (const auto* v = m.if_contains(f)) meta[f] = *v;
+  }
+  int64_t want = 0, have = 0;
+  if (const auto* spec = obj.if_contains("spec"); spec && spec->is_object()) {
+    if (const auto* r = spec->as_object().if_contains("replicas"); r && r->is_int64()) {
+      want = r->as_int64();
+    }
+  }
+  if (const auto* st = obj.if_contains("status"); st && st->is_object()) {
+    if (const auto* r = st->as_object().if_contains("replicas"); r && r->is_int64()) {
+      have = r->as_int64();
+    }
+  }
+  json::object status{{"replicas", have}};
+  if (auto sel = SelectorText(obj); !sel.empty()) status["selector"] = sel;
+  return {{"kind", "Scale"},
+          {"apiVersion", "autoscaling/v1"},
+          {"metadata", std::move(meta)},
+          {"spec", json::object{{"replicas", want}}},
+          {"status", std::move(status)}};
+}
+
+// Rewrites a successful JSON object answer (e.g. the workload a scale wrote, as its Scale).
+class TransformExchange final : public Exchange {
+ public:
+  TransformExchange(std::shared_ptr<Exchange> inner,
+                    std::function<json::object(const json::object&)> fn)
+      : inner_(std::move(inner)), fn_(std::move(fn)) {}
+  void Respond(HttpResponse response) override {
+    if (response.status / 100 == 2) {
+      boost::system::error_code ec;
+      json::value v = json::parse(response.body, ec);
+      if (!ec && v.is_object() && v.as_object().contains("metadata")) {
+        response.body = json::serialize(fn_(v.as_object()));
+      }
+    }
+    inner_->Respond(std::move(response));
+  }
+  void StartStream(int status, std::string ct) override { inner_->StartStream(status, std::move(ct)); }
+  bool Write(std::string data) override { return inner_->Write(std::move(data)); }
+  void EndStream() override { inner_->EndStream(); }
+  size_t Backlog() const override { return inner_->Backlog(); }
+  void OnClose(std::function<void()> fn) override { inner_->OnClose(std::move(fn)); }
+
+ private:
+  std::shared_ptr<Exchange> inner_;
+  std::function<json::object(const json::object&)> fn_;
+};
+
+}  // namespace
+
+void ApiServerImpl::ServeSubresource(const HttpRequest& req, const Target& t,
+                                     std::shared_ptr<Exchange> ex) {
+  const ResourceInfo& r = *t.resource;
+  const auto& subs = r.subresources;
+  bool served = (t.subresource == "status" || t.subresource == "scale") &&
+                std::find(subs.begin(), subs.end(), t.subresource) != subs.end();
+  if (!served || t.name.empty()) {
     return ex->Respond(StatusResponse(
         {404, "NotFound", "the server could not find the requested resource", {}}));
   }
-  ServeResource(req, t, std::move(ex));
+  const bool scale = t.subresource == "scale";
+  if (scale) ex = std::make_shared<TransformExchange>(std::move(ex), ScaleOf);
+  const std::string& m = req.method;
+  if (m == "GET") return Get(req, t, *ex);
+  if (m != "PUT" && m != "PATCH") {
+    return ex->Respond(StatusResponse({405, "MethodNotAllowed",
+                                       "the server does not allow this method on the "
+                                       "requested resource",
+                                       {}}));
+  }
+  auto cur = ReadCurrent(t, *ex);
+  if (!cur) return;
+  auto old = Decode(*cur);
+  // The new value of the part the subresource owns: the whole Scale or status.
+  json::value part;
+  if (m == "PUT") {
+    boost::system::error_code ec;
+    part = json::parse(req.body, ec);
+    if (ec || !part.is_object()) {
+      return ex->Respond(StatusResponse(BadRequest("the request body must be a JSON object")));
+    }
+    const auto* rv = part.as_object().if_contains("metadata");
+    rv = rv && rv->is_object() ? rv->as_object().if_contains("resourceVersion") : nullptr;
+    if (rv && rv->is_string() && !rv->as_string().empty() &&
+        rv->as_string() != std::to_string(cur->mod_revision)) {
+      return ex->Respond(StatusResponse(Conflict(r, t.name)));
+    }
+  } else {
+    auto type = PatchTypeOf(req.Header("content-type"));
+    if (!type.ok()) {
+      return ex->Respond(StatusResponse({415, "UnsupportedMediaType", type.status().message(), {}}));
+    }
+    part = scale ? json::value(ScaleOf(*old)) : json::value(*old);
+    const api::TypeDecl* schema =
+        scale ? api::Schema::BuiltIn().Type("io.k8s.api.autoscaling.v1.Scale")
+              : api::Schema::BuiltIn().Kind(r.group, r.version, r.kind);
+    if (Status st = ApplyPatch(*type, req.body, schema, &part); !st.ok()) {
+      return ex->Respond(StatusResponse({422, "Invalid", st.message(), {}}));
+    }
+  }
+  json::object obj = *old;
+  if (scale) {
+    const auto* spec = part.as_object().if_contains("spec");
+    const auto* want = spec && spec->is_object() ? spec->as_object().if_contains("replicas")
+                                                 : nullptr;
+    if (want == nullptr || !want->is_int64() || want->as_int64() < 0) {
+      return ex->Respond(StatusResponse(Invalid(
+          r, t.name, {{"spec.replicas", "Invalid value: must be greater than or equal to 0"}})));
+    }
+    if (!obj["spec"].is_object()) obj["spec"] = json::object();
+    obj["spec"].as_object()["replicas"] = want->as_int64();
+  } else if (const auto* st = part.as_object().if_contains("status")) {
+    obj["status"] = *st;
+  } else {
+    obj.erase("status");
+  }
+  if (const api::TypeDecl* type = api::Schema::BuiltIn().Kind(r.group, r.version, r.kind)) {
+    TrackUpdate(*type, &*old, &obj, Manager(req, r));
+  }
+  WriteUpdate(t, *old, std::move(obj), cur->mod_revision, ex, [ex, r = &r, name = t.name] {
+    ex->Respond(StatusResponse(Conflict(*r, name)));
+  });
 }
 
 void ApiServerImpl::ServeResource(const HttpRequest& req, const Target& t,
@@ -1089,7 +1287,8 @@ std::optional<ApiError> ApiServerImpl::DecodeBody(const HttpRequest& req, const 
 
 std::optional<ApiError> ApiServerImpl::CheckAndDefault(const HttpRequest& req,
                                                        const ResourceInfo& r, json::object* obj,
-                                                       std::shared_ptr<Exchange>* ex) {
+                                                       std::shared_ptr<Exchange>* ex,
+                                                       bool defaults) {
   const api::TypeDecl* type = api::Schema::BuiltIn().Kind(r.group, r.version, r.kind);
   if (type == nullptr) return std::nullopt;
   std::string_view mode = req.Query("fieldValidation");
@@ -1116,7 +1315,7 @@ std::optional<ApiError> ApiServerImpl::CheckAndDefault(const HttpRequest& req,
     }
     *ex = std::make_shared<WarningExchange>(std::move(*ex), std::move(warnings));
   }
-  api::ApplyDefaults(*type, obj);
+  if (defaults) api::ApplyDefaults(*type, obj);
   return std::nullopt;
 }
 
@@ -1300,6 +1499,12 @@ void ApiServerImpl::Create(const HttpRequest& req, const Target& t,
   json::object obj;
   if (auto err = DecodeBody(req, t, &obj)) return ex->Respond(StatusResponse(*err));
   if (auto err = CheckAndDefault(req, r, &obj, &ex)) return ex->Respond(StatusResponse(*err));
+  CreateObject(req, t, std::move(obj), std::move(ex), true);
+}
+
+void ApiServerImpl::CreateObject(const HttpRequest& req, const Target& t, json::object obj,
+                                 std::shared_ptr<Exchange> ex, bool track_fields) {
+  const ResourceInfo& r = *t.resource;
   auto& meta = obj["metadata"].as_object();
   std::string name;
   if (auto* n = meta.if_contains("name"); n && n->is_string()) name = std::string(n->as_string());
@@ -1347,6 +1552,11 @@ void ApiServerImpl::Create(const HttpRequest& req, const Target& t,
     auto& status = obj["status"];
     if (!status.is_object()) status = json::object();
     status.as_object()["phase"] = "Active";
+  }
+  if (track_fields) {
+    if (const api::TypeDecl* type = api::Schema::BuiltIn().Kind(r.group, r.version, r.kind)) {
+      TrackUpdate(*type, nullptr, &obj, Manager(req, r));
+    }
   }
   if (req.Query("dryRun") == "All") {
     HttpResponse resp;
@@ -1435,6 +1645,9 @@ void ApiServerImpl::Update(const HttpRequest& req, const Target& t,
           Invalid(r, t.name, {{"metadata.resourceVersion", "Invalid value: must be a number"}})));
     }
     if (expect != cur->mod_revision) return ex->Respond(StatusResponse(Conflict(r, t.name)));
+  }
+  if (const api::TypeDecl* type = api::Schema::BuiltIn().Kind(r.group, r.version, r.kind)) {
+    TrackUpdate(*type, &*old, &obj, Manager(req, r));
   }
   WriteUpdate(t, *old, std::move(obj), expect, ex, [ex, r = &r, name = t.name] {
     ex->Respond(StatusResponse(Conflict(*r, name)));
@@ -1686,7 +1899,11 @@ void ApiServerImpl::DeleteCollection(std::shared_ptr<const HttpRequest> req, Tar
 void ApiServerImpl::Patch(std::shared_ptr<const HttpRequest> req, Target t,
                           std::shared_ptr<Exchange> ex, int attempt) {
   const ResourceInfo& r = *t.resource;
-  auto type = PatchTypeOf(req->Header("content-type"));
+  std::string_view ct = req->Header("content-type");
+  if (ct.substr(0, ct.find(';')) == "application/apply-patch+yaml") {
+    return Apply(std::move(req), std::move(t), std::move(ex), attempt);
+  }
+  auto type = PatchTypeOf(ct);
   if (!type.ok()) {
     return ex->Respond(StatusResponse({415, "UnsupportedMediaType", type.status().message(), {}}));
   }
@@ -1724,9 +1941,87 @@ void ApiServerImpl::Patch(std::shared_ptr<const HttpRequest> req, Target t,
   if (auto* rv = meta.if_contains("resourceVersion"); rv && *rv != old_meta["resourceVersion"]) {
     return ex->Respond(StatusResponse(Conflict(r, t.name)));
   }
+  if (schema != nullptr) TrackUpdate(*schema, &*old, &obj, Manager(*req, r));
   WriteUpdate(t, *old, std::move(obj), cur->mod_revision, ex, [this, req, t, ex, attempt] {
     // Someone wrote in between: patch the new version, as upstream does.
     if (attempt < 5) return Patch(req, t, ex, attempt + 1);
+    ex->Respond(StatusResponse(Conflict(*t.resource, t.name)));
+  });
+}
+
+void ApiServerImpl::Apply(std::shared_ptr<const HttpRequest> req, Target t,
+                          std::shared_ptr<Exchange> ex, int attempt) {
+  const ResourceInfo& r = *t.resource;
+  const api::TypeDecl* type = api::Schema::BuiltIn().Kind(r.group, r.version, r.kind);
+  if (type == nullptr) {
+    return ex->Respond(StatusResponse(
+        {415, "UnsupportedMediaType", "apply is not supported for " + r.resource, {}}));
+  }
+  if (req->Query("fieldManager").empty()) {
+    return ex->Respond(StatusResponse(
+        BadRequest("PATCH requests with the apply content type must set a fieldManager")));
+  }
+  boost::system::error_code ec;
+  json::value body = json::parse(req->body, ec);
+  if (ec || !body.is_object()) {
+    return ex->Respond(StatusResponse(BadRequest(
+        "error decoding the apply configuration: it must be a JSON object (YAML apply "
+        "configurations are not accepted yet)")));
+  }
+  json::object config = std::move(body.as_object());
+  const auto* av = config.if_contains("apiVersion");
+  const auto* kind = config.if_contains("kind");
+  if (!av || *av != json::value(r.GroupVersion()) || !kind || *kind != json::value(r.kind)) {
+    return ex->Respond(StatusResponse(BadRequest(
+        "the apply configuration must have apiVersion " + r.GroupVersion() + " and kind " +
+        r.kind)));
+  }
+  auto& meta = config["metadata"];
+  if (!meta.is_object()) meta = json::object();
+  auto& m = meta.as_object();
+  if (const auto* n = m.if_contains("name"); n && *n != json::value(t.name)) {
+    return ex->Respond(StatusResponse(
+        BadRequest("the name of the object (" + json::serialize(*n) +
+                   ") does not match the name on the URL (" + t.name + ")")));
+  }
+  m["name"] = t.name;
+  if (r.namespaced) m["namespace"] = t.ns;
+  if (auto err = CheckAndDefault(*req, r, &config, &ex, /*defaults=*/false)) {
+    return ex->Respond(StatusResponse(*err));
+  }
+  ManagerInfo who = Manager(*req, r);
+  bool force = IsTrue(req->Query("force"));
+  auto cur = store_->Get(Key(r, t.ns, t.name));
+  std::vector<ApplyConflict> conflicts;
+  if (!cur.ok() && cur.status().code() == StatusCode::kNotFound) {
+    json::object obj = ServerSideApply(*type, nullptr, config, who, force, &conflicts);
+    api::ApplyDefaults(*type, &obj);
+    return CreateObject(*req, t, std::move(obj), std::move(ex), /*track_fields=*/false);
+  }
+  if (!cur.ok()) return ex->Respond(StatusResponse(FromStoreStatus(cur.status())));
+  auto old = Decode(*cur);
+  if (!old.ok()) return ex->Respond(StatusResponse(FromStoreStatus(old.status())));
+  json::object obj = ServerSideApply(*type, &*old, config, who, force, &conflicts);
+  if (!conflicts.empty()) {
+    ApiError e{409, "Conflict", "", {}};
+    e.message = "Apply failed with " + std::to_string(conflicts.size()) +
+                (conflicts.size() == 1 ? " conflict: " : " conflicts: ");
+    json::array causes;
+    for (size_t i = 0; i < conflicts.size(); ++i) {
+      std::string text = "conflict with \"" + conflicts[i].manager + "\" using " +
+                         r.GroupVersion();
+      e.message += (i ? ", " : "") + text + ": " + conflicts[i].field;
+      causes.push_back(json::object{{"reason", "FieldManagerConflict"},
+                                    {"message", text},
+                                    {"field", conflicts[i].field}});
+    }
+    e.details = Details(r, t.name);
+    e.details["causes"] = std::move(causes);
+    return ex->Respond(StatusResponse(e));
+  }
+  api::ApplyDefaults(*type, &obj);
+  WriteUpdate(t, *old, std::move(obj), cur->mod_revision, ex, [this, req, t, ex, attempt] {
+    if (attempt < 5) return Apply(req, t, ex, attempt + 1);
     ex->Respond(StatusResponse(Conflict(*t.resource, t.name)));
   });
 }

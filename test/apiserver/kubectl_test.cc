@@ -610,6 +610,64 @@ TEST_P(KubectlTest, ExplainDescribesFieldsFromOpenApi) {
   EXPECT_NE(c.out.find("containerPort\t<integer> -required-"), std::string::npos) << c.out;
 }
 
+TEST_P(KubectlTest, ServerSideApplyTracksManagersAndConflicts) {
+  auto write = [&](int replicas, const std::string& extra) {
+    return File("ssa.yaml",
+                "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: ssa}\nspec:\n"
+                "  replicas: " + std::to_string(replicas) + "\n"
+                "  selector: {matchLabels: {app: s}}\n  template:\n"
+                "    metadata: {labels: {app: s}}\n    spec:\n      containers:\n"
+                "      - {name: web, image: nginx:1.27}\n" + extra);
+  };
+  auto f = write(2, "      - {name: side, image: busybox}\n");
+  auto c = Kubectl({"apply", "--server-side", "-f", f});
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  EXPECT_EQ(c.out, "deployment.apps/ssa serverside-applied\n");
+  auto mf = Kubectl({"get", "deployment", "ssa", "--show-managed-fields", "-o",
+                     "jsonpath={.metadata.managedFields[*].manager}/"
+                     "{.metadata.managedFields[*].operation}"});
+  EXPECT_EQ(mf.out, "kubectl/Apply");
+  // Another manager changes replicas: applying a different value is a conflict.
+  ASSERT_EQ(Kubectl({"scale", "deployment", "ssa", "--replicas=4"}).exit_code, 0);
+  auto conflict = Kubectl({"apply", "--server-side", "-f", f});
+  EXPECT_NE(conflict.exit_code, 0);
+  EXPECT_NE(conflict.err.find("Apply failed with 1 conflict: conflict with"), std::string::npos)
+      << conflict.err;
+  EXPECT_NE(conflict.err.find(".spec.replicas"), std::string::npos) << conflict.err;
+  // Forcing takes the field over; dropping the sidecar from the file removes it.
+  f = write(2, "");
+  auto forced = Kubectl({"apply", "--server-side", "--force-conflicts", "-f", f});
+  ASSERT_EQ(forced.exit_code, 0) << forced.err;
+  auto got = Kubectl({"get", "deployment", "ssa", "-o",
+                      "jsonpath={.spec.replicas} {.spec.template.spec.containers[*].name}"});
+  EXPECT_EQ(got.out, "2 web");
+}
+
+TEST_P(KubectlTest, ScaleAndStatusSubresources) {
+  ASSERT_EQ(Kubectl({"create", "deployment", "sc", "--image=nginx"}).exit_code, 0);
+  auto s = Kubectl({"scale", "deployment", "sc", "--replicas=3"});
+  ASSERT_EQ(s.exit_code, 0) << s.err;
+  EXPECT_EQ(s.out, "deployment.apps/sc scaled\n");
+  auto got = Kubectl({"get", "deployment", "sc", "-o",
+                      "jsonpath={.spec.replicas} {.metadata.generation}"});
+  EXPECT_EQ(got.out, "3 2");
+  auto scale = Kubectl({"get", "--raw", "/apis/apps/v1/namespaces/default/deployments/sc/scale"});
+  ASSERT_EQ(scale.exit_code, 0) << scale.err;
+  EXPECT_NE(scale.out.find("\"kind\":\"Scale\""), std::string::npos) << scale.out;
+  EXPECT_NE(scale.out.find("\"selector\":\"app=sc\""), std::string::npos) << scale.out;
+  // Status written through its subresource leaves the spec alone and shows in get.
+  auto patched = testing::RunCommand(
+      {"curl", "-s", "-X", "PATCH", "-H", "Content-Type: application/merge-patch+json", "-d",
+       R"({"spec":{"replicas":9},"status":{"replicas":3,"readyReplicas":2,"updatedReplicas":3,"availableReplicas":2}})",
+       server_.url() + "/apis/apps/v1/namespaces/default/deployments/sc/status"});
+  ASSERT_EQ(patched.exit_code, 0);
+  auto table = Kubectl({"get", "deployment", "sc"});
+  EXPECT_NE(table.out.find("sc     2/3     3            2"), std::string::npos) << table.out;
+  // A subresource the kind does not have is not found.
+  EXPECT_NE(Kubectl({"get", "--raw", "/api/v1/namespaces/default/configmaps/x/scale"}).exit_code,
+            0);
+}
+
 TEST_P(KubectlTest, RestartKeepsObjects) {
   auto f = File("keep.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: kept\n");
   ASSERT_EQ(Kubectl({"create", "-f", f}).exit_code, 0);
