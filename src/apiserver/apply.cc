@@ -477,7 +477,12 @@ void TrackUpdate(const TypeDecl& type, const json::object* old, json::object* ob
   json::array entries = old ? Entries(*old) : json::array();
   if (!given.empty() && given != entries) return;  // the client set them: kept as given
   json::object now = FieldSetOf(type, *obj);
-  if (old != nullptr) {
+  if (old == nullptr) {  // a create: every field is the creator's
+    if (!now.empty()) *SetOf(EntryFor(&entries, who, "Update")) = std::move(now);
+    SetEntries(obj, std::move(entries));
+    return;
+  }
+  {
     json::object before = FieldSetOf(type, *old);
     for (const auto& p : Leaves(before)) {  // gone fields belong to nobody
       if (Contains(now, p)) continue;
