@@ -27,6 +27,7 @@
 #include "apiserver/patch.h"
 #include "apiserver/service_alloc.h"
 #include "apiserver/table.h"
+#include "apiserver/validate.h"
 
 namespace keelson::apiserver {
 namespace {
@@ -186,7 +187,13 @@ ApiError Invalid(const ResourceInfo& r, std::string_view name,
   std::string msg;
   for (const auto& [field, text] : causes) {
     json::object c;
-    c["reason"] = "FieldValueInvalid";
+    std::string_view t = text;
+    c["reason"] = t.starts_with("Required value")      ? "FieldValueRequired"
+                  : t.starts_with("Unsupported value") ? "FieldValueNotSupported"
+                  : t.starts_with("Duplicate value")   ? "FieldValueDuplicate"
+                  : t.starts_with("Forbidden")         ? "FieldValueForbidden"
+                  : t.starts_with("Too long")          ? "FieldValueTooLong"
+                                                       : "FieldValueInvalid";
     c["message"] = text;
     c["field"] = field;
     cs.push_back(std::move(c));
@@ -459,6 +466,10 @@ class ApiServerImpl final : public ApiServer {
                   std::shared_ptr<Exchange> ex);
   void Watch(const HttpRequest& req, const Target& t, std::shared_ptr<Exchange> ex);
   void Create(const HttpRequest& req, const Target& t, std::shared_ptr<Exchange> ex);
+  // Upstream's validation of an object about to be written (validate.h); answers 422 and
+  // returns false when it fails.
+  bool Valid(const ResourceInfo& r, const json::object& obj, const json::object* old,
+             std::string_view name, Exchange& ex);
   // The create pipeline after decoding and defaulting: names, identity, field management,
   // storage.
   void CreateObject(const HttpRequest& req, const Target& t, json::object obj,
@@ -1502,6 +1513,16 @@ void ApiServerImpl::Create(const HttpRequest& req, const Target& t,
   CreateObject(req, t, std::move(obj), std::move(ex), true);
 }
 
+bool ApiServerImpl::Valid(const ResourceInfo& r, const json::object& obj,
+                          const json::object* old, std::string_view name, Exchange& ex) {
+  const api::TypeDecl* type = api::Schema::BuiltIn().Kind(r.group, r.version, r.kind);
+  if (type == nullptr) return true;
+  auto causes = ValidateObject(r, *type, obj, old);
+  if (causes.empty()) return true;
+  ex.Respond(StatusResponse(Invalid(r, name, causes)));
+  return false;
+}
+
 void ApiServerImpl::CreateObject(const HttpRequest& req, const Target& t, json::object obj,
                                  std::shared_ptr<Exchange> ex, bool track_fields) {
   const ResourceInfo& r = *t.resource;
@@ -1553,6 +1574,7 @@ void ApiServerImpl::CreateObject(const HttpRequest& req, const Target& t, json::
     if (!status.is_object()) status = json::object();
     status.as_object()["phase"] = "Active";
   }
+  if (!Valid(r, obj, nullptr, name, *ex)) return;
   if (track_fields) {
     if (const api::TypeDecl* type = api::Schema::BuiltIn().Kind(r.group, r.version, r.kind)) {
       TrackUpdate(*type, nullptr, &obj, Manager(req, r));
@@ -1646,6 +1668,7 @@ void ApiServerImpl::Update(const HttpRequest& req, const Target& t,
     }
     if (expect != cur->mod_revision) return ex->Respond(StatusResponse(Conflict(r, t.name)));
   }
+  if (!Valid(r, obj, &*old, t.name, *ex)) return;
   if (const api::TypeDecl* type = api::Schema::BuiltIn().Kind(r.group, r.version, r.kind)) {
     TrackUpdate(*type, &*old, &obj, Manager(req, r));
   }
@@ -1941,6 +1964,7 @@ void ApiServerImpl::Patch(std::shared_ptr<const HttpRequest> req, Target t,
   if (auto* rv = meta.if_contains("resourceVersion"); rv && *rv != old_meta["resourceVersion"]) {
     return ex->Respond(StatusResponse(Conflict(r, t.name)));
   }
+  if (!Valid(r, obj, &*old, t.name, *ex)) return;
   if (schema != nullptr) TrackUpdate(*schema, &*old, &obj, Manager(*req, r));
   WriteUpdate(t, *old, std::move(obj), cur->mod_revision, ex, [this, req, t, ex, attempt] {
     // Someone wrote in between: patch the new version, as upstream does.
@@ -2020,6 +2044,7 @@ void ApiServerImpl::Apply(std::shared_ptr<const HttpRequest> req, Target t,
     return ex->Respond(StatusResponse(e));
   }
   api::ApplyDefaults(*type, &obj);
+  if (!Valid(r, obj, &*old, t.name, *ex)) return;
   WriteUpdate(t, *old, std::move(obj), cur->mod_revision, ex, [this, req, t, ex, attempt] {
     if (attempt < 5) return Apply(req, t, ex, attempt + 1);
     ex->Respond(StatusResponse(Conflict(*t.resource, t.name)));

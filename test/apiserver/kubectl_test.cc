@@ -668,6 +668,47 @@ TEST_P(KubectlTest, ScaleAndStatusSubresources) {
             0);
 }
 
+TEST_P(KubectlTest, InvalidObjectsGetUpstreamsFieldErrors) {
+  auto pod = File("p.yaml", "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\n"
+                            "spec: {restartPolicy: Sometimes, containers: [{name: c}]}\n");
+  auto p = Kubectl({"create", "-f", pod});
+  EXPECT_NE(p.exit_code, 0);
+  EXPECT_NE(p.err.find("The Pod \"p\" is invalid: "), std::string::npos) << p.err;
+  EXPECT_NE(p.err.find("spec.restartPolicy: Unsupported value: \"Sometimes\": supported values: "
+                       "\"Always\", \"OnFailure\", \"Never\""),
+            std::string::npos) << p.err;
+  EXPECT_NE(p.err.find("spec.containers[0].image: Required value"), std::string::npos) << p.err;
+  auto dep = File("d.yaml", "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec:\n"
+                            "  selector: {matchLabels: {app: x}}\n  template:\n"
+                            "    metadata: {labels: {app: web}}\n"
+                            "    spec: {containers: [{name: c, image: nginx}]}\n");
+  auto d = Kubectl({"create", "-f", dep});
+  EXPECT_NE(d.exit_code, 0);
+  EXPECT_NE(d.err.find("The Deployment \"d\" is invalid: spec.template.metadata.labels: Invalid "
+                       "value: map[string]string{\"app\":\"web\"}: `selector` does not match "
+                       "template `labels`"),
+            std::string::npos) << d.err;
+  // kubectl checks label syntax itself; a body it does not check still meets the server's.
+  auto cm = File("cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n"
+                            "  labels: {k: " + std::string(64, 'v') + "}\n");
+  auto badlabel = Kubectl({"create", "-f", cm});
+  EXPECT_NE(badlabel.exit_code, 0);
+  EXPECT_NE(badlabel.err.find("metadata.labels: Invalid value: \"" + std::string(64, 'v') +
+                              "\": must be no more than 63 characters"),
+            std::string::npos) << badlabel.err;
+  // The selector of a workload cannot change.
+  auto ok = File("ok.yaml", "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: ok}\nspec:\n"
+                            "  selector: {matchLabels: {app: x}}\n  template:\n"
+                            "    metadata: {labels: {app: x, b: c}}\n"
+                            "    spec: {containers: [{name: c, image: nginx}]}\n");
+  ASSERT_EQ(Kubectl({"create", "-f", ok}).exit_code, 0);
+  auto imm = Kubectl({"patch", "deployment", "ok", "--type=merge", "-p",
+                      R"({"spec":{"selector":{"matchLabels":{"b":"c"}}}})"});
+  EXPECT_NE(imm.exit_code, 0);
+  EXPECT_NE(imm.err.find("spec.selector: Invalid value: "), std::string::npos) << imm.err;
+  EXPECT_NE(imm.err.find("field is immutable"), std::string::npos) << imm.err;
+}
+
 TEST_P(KubectlTest, RestartKeepsObjects) {
   auto f = File("keep.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: kept\n");
   ASSERT_EQ(Kubectl({"create", "-f", f}).exit_code, 0);

@@ -1,0 +1,237 @@
+#include "apiserver/validate.h"
+
+#include <boost/json.hpp>
+
+#include <algorithm>
+#include <set>
+
+#include "api/validation.h"
+
+namespace keelson::apiserver {
+namespace {
+
+namespace json = boost::json;
+using Causes = std::vector<std::pair<std::string, std::string>>;
+
+void Required(const api::TypeDecl& t, const json::object& o, const std::string& path,
+              Causes* out, int depth) {
+  if (depth > 32) return;
+  for (const auto& f : t.fields) {
+    std::string fpath = path.empty() ? f.name : path + "." + f.name;
+    const json::value* v = o.if_contains(f.name);
+    if (v == nullptr || v->is_null()) {
+      if (f.required) out->emplace_back(fpath, "Required value");
+      continue;
+    }
+    if (f.kind != api::ValueKind::kObject) continue;
+    if (f.container == api::Container::kNone && v->is_object()) {
+      Required(*f.type, v->as_object(), fpath, out, depth + 1);
+    } else if (f.container == api::Container::kArray && v->is_array()) {
+      const auto& a = v->as_array();
+      for (size_t i = 0; i < a.size(); ++i) {
+        if (a[i].is_object()) {
+          Required(*f.type, a[i].as_object(), fpath + "[" + std::to_string(i) + "]", out,
+                   depth + 1);
+        }
+      }
+    } else if (f.container == api::Container::kMap && v->is_object()) {
+      for (const auto& [k, e] : v->as_object()) {
+        if (e.is_object()) {
+          Required(*f.type, e.as_object(), fpath + "[" + std::string(k) + "]", out, depth + 1);
+        }
+      }
+    }
+  }
+}
+
+api::Labels StringMap(const json::value* v) {
+  api::Labels out;
+  if (v == nullptr || !v->is_object()) return out;
+  for (const auto& [k, val] : v->as_object()) {
+    out.emplace(std::string(k), val.is_string() ? std::string(val.as_string()) : "");
+  }
+  return out;
+}
+
+const json::value* At(const json::object& o, std::initializer_list<std::string_view> path) {
+  const json::value* cur = nullptr;
+  const json::object* obj = &o;
+  for (auto p : path) {
+    if (obj == nullptr) return nullptr;
+    cur = obj->if_contains(p);
+    if (cur == nullptr) return nullptr;
+    obj = cur->is_object() ? &cur->as_object() : nullptr;
+  }
+  return cur;
+}
+
+// Go's fmt %v of a map[string]string, as upstream prints template labels.
+std::string GoMap(const api::Labels& m) {
+  std::string out = "map[string]string{";
+  bool first = true;
+  for (const auto& [k, v] : m) {
+    out += (first ? "" : ", ") + api::GoQuote(k) + ":" + api::GoQuote(v);
+    first = false;
+  }
+  return out + "}";
+}
+
+// Whether a LabelSelector (matchLabels and matchExpressions) selects `labels`.
+bool Selects(const json::value& selector, const api::Labels& labels) {
+  if (!selector.is_object()) return false;
+  const auto& s = selector.as_object();
+  for (const auto& [k, v] : StringMap(s.if_contains("matchLabels"))) {
+    auto it = labels.find(k);
+    if (it == labels.end() || it->second != v) return false;
+  }
+  if (const auto* me = s.if_contains("matchExpressions"); me && me->is_array()) {
+    for (const auto& e : me->as_array()) {
+      if (!e.is_object()) return false;
+      const auto& eo = e.as_object();
+      std::string key = eo.contains("key") && eo.at("key").is_string()
+                            ? std::string(eo.at("key").as_string()) : "";
+      std::string op = eo.contains("operator") && eo.at("operator").is_string()
+                           ? std::string(eo.at("operator").as_string()) : "";
+      std::set<std::string> values;
+      if (const auto* vs = eo.if_contains("values"); vs && vs->is_array()) {
+        for (const auto& v : vs->as_array()) {
+          if (v.is_string()) values.insert(std::string(v.as_string()));
+        }
+      }
+      auto it = labels.find(key);
+      bool has = it != labels.end();
+      if (op == "In" && !(has && values.count(it->second))) return false;
+      if (op == "NotIn" && has && values.count(it->second)) return false;
+      if (op == "Exists" && !has) return false;
+      if (op == "DoesNotExist" && has) return false;
+    }
+  }
+  return true;
+}
+
+void Workload(const ResourceInfo& r, const json::object& obj, const json::object* old,
+              Causes* out) {
+  const json::value* selector = At(obj, {"spec", "selector"});
+  const json::value* labels = At(obj, {"spec", "template", "metadata", "labels"});
+  if (r.kind == "ReplicationController") {
+    // A plain map; defaulted from the template's labels.
+    auto sel = StringMap(selector);
+    auto tl = StringMap(labels);
+    for (const auto& [k, v] : sel) {
+      auto it = tl.find(k);
+      if (it == tl.end() || it->second != v) {
+        out->emplace_back("spec.template.metadata.labels",
+                          "Invalid value: " + GoMap(tl) + ": `selector` does not match "
+                          "template `labels`");
+        break;
+      }
+    }
+    return;
+  }
+  if (selector == nullptr) return;  // reported as required
+  const auto& so = selector->as_object();
+  bool empty = StringMap(so.if_contains("matchLabels")).empty() &&
+               !(so.contains("matchExpressions") && so.at("matchExpressions").is_array() &&
+                 !so.at("matchExpressions").as_array().empty());
+  if (empty && r.kind == "Deployment") {
+    out->emplace_back("spec.selector",
+                      "Invalid value: \"null\": empty selector is invalid for deployment");
+  } else if (!Selects(*selector, StringMap(labels))) {
+    out->emplace_back("spec.template.metadata.labels",
+                      "Invalid value: " + GoMap(StringMap(labels)) +
+                          ": `selector` does not match template `labels`");
+  }
+  if (old != nullptr) {
+    const json::value* was = At(*old, {"spec", "selector"});
+    if (was && *was != *selector) {
+      out->emplace_back("spec.selector",
+                        "Invalid value: " + json::serialize(*selector) + ": field is immutable");
+    }
+  }
+}
+
+void NotSupported(const json::value* v, const std::string& field,
+                  const std::vector<std::string>& allowed, Causes* out) {
+  if (v == nullptr || !v->is_string()) return;
+  std::string s(v->as_string());
+  if (std::find(allowed.begin(), allowed.end(), s) != allowed.end()) return;
+  std::string list;
+  for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + api::GoQuote(a);
+  out->emplace_back(field, "Unsupported value: " + api::GoQuote(s) + ": supported values: " + list);
+}
+
+void PodSpec(const json::value* spec, const std::string& base, Causes* out) {
+  if (spec == nullptr || !spec->is_object()) return;
+  const auto& s = spec->as_object();
+  NotSupported(s.if_contains("restartPolicy"), base + ".restartPolicy",
+               {"Always", "OnFailure", "Never"}, out);
+  NotSupported(s.if_contains("dnsPolicy"), base + ".dnsPolicy",
+               {"ClusterFirstWithHostNet", "ClusterFirst", "Default", "None"}, out);
+  for (const char* list : {"initContainers", "containers"}) {
+    const auto* cs = s.if_contains(list);
+    if (cs == nullptr || !cs->is_array()) continue;
+    std::set<std::string> names;
+    const auto& a = cs->as_array();
+    for (size_t i = 0; i < a.size(); ++i) {
+      if (!a[i].is_object()) continue;
+      const auto& c = a[i].as_object();
+      std::string p = base + "." + list + "[" + std::to_string(i) + "]";
+      std::string name = c.contains("name") && c.at("name").is_string()
+                             ? std::string(c.at("name").as_string()) : "";
+      if (!name.empty()) {
+        for (const auto& e : api::IsDNS1123Label(name)) {
+          out->emplace_back(p + ".name", "Invalid value: " + api::GoQuote(name) + ": " + e);
+        }
+        if (!names.insert(name).second) {
+          out->emplace_back(p + ".name", "Duplicate value: " + api::GoQuote(name));
+        }
+      }
+      const auto* image = c.if_contains("image");
+      if (image == nullptr || !image->is_string() || image->as_string().empty()) {
+        out->emplace_back(p + ".image", "Required value");
+      }
+      NotSupported(c.if_contains("imagePullPolicy"), p + ".imagePullPolicy",
+                   {"Always", "IfNotPresent", "Never"}, out);
+    }
+  }
+}
+
+}  // namespace
+
+Causes ValidateObject(const ResourceInfo& r, const api::TypeDecl& type, const json::object& obj,
+                      const json::object* old) {
+  Causes out;
+  if (const auto* meta = obj.if_contains("metadata"); meta && meta->is_object()) {
+    const auto& m = meta->as_object();
+    for (const auto& e : api::ValidateLabels(StringMap(m.if_contains("labels")))) {
+      out.emplace_back("metadata.labels", e.Body());
+    }
+    for (const auto& e : api::ValidateAnnotations(StringMap(m.if_contains("annotations")))) {
+      out.emplace_back("metadata.annotations", e.Body());
+    }
+  }
+  Required(type, obj, "", &out, 0);
+  if (r.kind == "Deployment" || r.kind == "ReplicaSet" || r.kind == "StatefulSet" ||
+      r.kind == "DaemonSet" || r.kind == "ReplicationController") {
+    Workload(r, obj, old, &out);
+  }
+  if (r.kind == "Pod") PodSpec(At(obj, {"spec"}), "spec", &out);
+  if (const auto* tmpl = At(obj, {"spec", "template", "spec"})) {
+    PodSpec(tmpl, "spec.template.spec", &out);
+  }
+  if (r.kind == "Job" || r.kind == "CronJob") {
+    const auto* rp = r.kind == "Job" ? At(obj, {"spec", "template", "spec", "restartPolicy"})
+                                     : At(obj, {"spec", "jobTemplate", "spec", "template",
+                                                "spec", "restartPolicy"});
+    std::string base = r.kind == "Job" ? "spec.template.spec.restartPolicy"
+                                       : "spec.jobTemplate.spec.template.spec.restartPolicy";
+    NotSupported(rp, base, {"OnFailure", "Never"}, &out);
+  }
+  if (r.kind == "Service") {
+    NotSupported(At(obj, {"spec", "type"}), "spec.type",
+                 {"ClusterIP", "ExternalName", "LoadBalancer", "NodePort"}, &out);
+  }
+  return out;
+}
+
+}  // namespace keelson::apiserver
