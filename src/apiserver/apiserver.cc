@@ -456,6 +456,9 @@ class ApiServerImpl final : public ApiServer {
   HttpResponse Aggregated(bool core, const std::string& version) const;
 
   void ServeResource(const HttpRequest& req, const Target& t, std::shared_ptr<Exchange> ex);
+  // A review (SelfSubjectAccessReview, SelfSubjectReview): answered from the request's
+  // user and the authorizer, not stored.
+  void Review(const HttpRequest& req, const Target& t, std::shared_ptr<Exchange> ex);
   // The status and scale subresources: GET, PUT and PATCH of the part they own.
   void ServeSubresource(const HttpRequest& req, const Target& t, std::shared_ptr<Exchange> ex);
   void Get(const HttpRequest& req, const Target& t, Exchange& ex);
@@ -830,6 +833,43 @@ class TransformExchange final : public Exchange {
 
 }  // namespace
 
+void ApiServerImpl::Review(const HttpRequest& req, const Target& t,
+                           std::shared_ptr<Exchange> ex) {
+  const ResourceInfo& r = *t.resource;
+  json::object obj;
+  if (auto err = DecodeBody(req, t, &obj)) return ex->Respond(StatusResponse(*err));
+  if (auto err = CheckAndDefault(req, r, &obj, &ex)) return ex->Respond(StatusResponse(*err));
+  // Until authentication and authorization arrive (a later stage of the request chain),
+  // every request is anonymous and allowed, and the reviews say so.
+  json::object status;
+  if (r.kind == "SelfSubjectAccessReview") {
+    const json::value* attrs = nullptr;
+    if (const auto* spec = obj.if_contains("spec"); spec && spec->is_object()) {
+      attrs = spec->as_object().if_contains("resourceAttributes");
+      if (attrs == nullptr) attrs = spec->as_object().if_contains("nonResourceAttributes");
+    }
+    if (attrs == nullptr) {
+      return ex->Respond(StatusResponse(Invalid(
+          r, "", {{"spec.resourceAttributes",
+                   "Invalid value: \"null\": exactly one of nonResourceAttributes or "
+                   "resourceAttributes must be specified"}})));
+    }
+    status["allowed"] = true;
+    status["reason"] = "every request is allowed: no authorization is configured";
+  } else {
+    status["userInfo"] = json::object{{"username", "system:anonymous"},
+                                      {"groups", json::array{"system:unauthenticated"}}};
+  }
+  obj["status"] = std::move(status);
+  auto& meta = obj["metadata"].as_object();
+  meta["creationTimestamp"] = nullptr;
+  meta.erase("namespace");
+  HttpResponse resp;
+  resp.status = 201;
+  resp.body = json::serialize(obj);
+  ex->Respond(std::move(resp));
+}
+
 void ApiServerImpl::ServeSubresource(const HttpRequest& req, const Target& t,
                                      std::shared_ptr<Exchange> ex) {
   const ResourceInfo& r = *t.resource;
@@ -923,6 +963,13 @@ void ApiServerImpl::ServeResource(const HttpRequest& req, const Target& t,
     bool watch = m == "GET" && t.name.empty() && IsTrue(req.Query("watch"));
     ex = std::make_shared<ProtobufExchange>(std::move(ex), watch);
   }
+  if (!t.resource->stored) {
+    if (m == "POST" && t.name.empty()) return Review(req, t, std::move(ex));
+    return ex->Respond(StatusResponse({405, "MethodNotAllowed",
+                                       "the server does not allow this method on the "
+                                       "requested resource",
+                                       {}}));
+  }
   if (m == "GET") {
     if (t.name.empty()) {
       if (IsTrue(req.Query("watch"))) return Watch(req, t, std::move(ex));
@@ -956,6 +1003,7 @@ HttpResponse ApiServerImpl::Metrics() {
       "check split by kind. In case of a fetching error, the value will be -1.\n"
       "# TYPE apiserver_storage_objects gauge\n";
   for (const auto& r : registry_.all()) {
+    if (!r.stored) continue;
     store::RangeRequest rr;
     rr.key = r.StoragePrefix();
     rr.range_end = store::PrefixEnd(rr.key);
@@ -1830,7 +1878,7 @@ void ApiServerImpl::Delete(std::shared_ptr<const HttpRequest> req, Target t,
         }
       }
       for (const auto& res : registry_.all()) {
-        if (!res.namespaced) continue;
+        if (!res.namespaced || !res.stored) continue;
         std::string prefix = res.StoragePrefix() + t.name + "/";
         txn.success.push_back(store::RequestOp{
             store::DeleteRangeRequest{prefix, store::PrefixEnd(prefix), false}});

@@ -1,6 +1,7 @@
 #include "apiserver/resources.h"
 
 #include <algorithm>
+#include <tuple>
 
 namespace keelson::apiserver {
 namespace {
@@ -72,6 +73,15 @@ std::vector<ResourceInfo> BuiltInResources() {
       R("rbac.authorization.k8s.io", "clusterrolebindings", "clusterrolebinding",
         "ClusterRoleBinding", kCluster),
   };
+  // The review APIs kubectl posts to (auth can-i, auth whoami).
+  for (auto [group, resource, kind] :
+       {std::tuple{"authorization.k8s.io", "selfsubjectaccessreviews", "SelfSubjectAccessReview"},
+        std::tuple{"authentication.k8s.io", "selfsubjectreviews", "SelfSubjectReview"}}) {
+    ResourceInfo r = R(group, resource, "", kind, kCluster);
+    r.verbs = {"create"};
+    r.stored = false;
+    v.push_back(std::move(r));
+  }
   // Namespaces cannot be deleted as a collection.
   auto& ns = v.front().verbs;
   ns.erase(std::remove(ns.begin(), ns.end(), "deletecollection"), ns.end());

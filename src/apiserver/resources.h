@@ -20,6 +20,9 @@ struct ResourceInfo {
   std::vector<std::string> short_names;
   std::vector<std::string> categories;
   std::vector<std::string> subresources;  // "status", "scale", ...
+  // False for the review APIs (SelfSubjectAccessReview, ...): create-only, answered at once,
+  // never stored, listed or watched.
+  bool stored = true;
 
   // "v1" or "apps/v1"
   std::string GroupVersion() const { return group.empty() ? version : group + "/" + version; }

@@ -709,6 +709,22 @@ TEST_P(KubectlTest, InvalidObjectsGetUpstreamsFieldErrors) {
   EXPECT_NE(imm.err.find("field is immutable"), std::string::npos) << imm.err;
 }
 
+TEST_P(KubectlTest, AuthCanIAndWhoAmI) {
+  // No authorization is configured yet: every request is allowed, and the reviews say so
+  // (kubectl 1.32+ posts them as protobuf).
+  auto can = Kubectl({"auth", "can-i", "create", "deployments", "-n", "kube-system"});
+  ASSERT_EQ(can.exit_code, 0) << can.err;
+  EXPECT_EQ(can.out, "yes\n");
+  auto who = Kubectl({"auth", "whoami"});
+  if (GetParam().find("kubectl.1.27") != std::string::npos) {
+    // 1.27 asks only for v1beta1 and v1alpha1, which a v1.33 server no longer serves.
+    EXPECT_NE(who.exit_code, 0);
+    return;
+  }
+  ASSERT_EQ(who.exit_code, 0) << who.err;
+  EXPECT_NE(who.out.find("Username    system:anonymous"), std::string::npos) << who.out;
+}
+
 TEST_P(KubectlTest, RestartKeepsObjects) {
   auto f = File("keep.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: kept\n");
   ASSERT_EQ(Kubectl({"create", "-f", f}).exit_code, 0);
