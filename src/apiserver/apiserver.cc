@@ -414,6 +414,7 @@ class ApiServerImpl final : public ApiServer {
   ~ApiServerImpl() override { Shutdown(); }
 
   Status Bootstrap() override;
+  Status PublishEndpoint(const std::string& address, int port) override;
   // The stored object `t` names, or nullopt after answering NotFound or the store's error
   // (a value that does not decode counts as the latter).
   std::optional<store::KeyValue> ReadCurrent(const Target& t, Exchange& ex);
@@ -584,6 +585,76 @@ void ApiServerImpl::TimerLoop() {
   }
 }
 
+Status ApiServerImpl::PublishEndpoint(const std::string& address, int port) {
+  const ResourceInfo* svcs = registry_.Find("", "v1", "services");
+  std::string svc_key = Key(*svcs, "default", "kubernetes");
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    auto cur = store_->Get(svc_key);
+    if (!cur.ok()) return cur.status();
+    auto svc = Decode(*cur);
+    if (!svc.ok()) return svc.status();
+    auto& ports = (*svc)["spec"].as_object()["ports"];
+    json::object want{{"name", "https"}, {"port", 443}, {"protocol", "TCP"}, {"targetPort", port}};
+    if (ports.is_array() && ports.as_array().size() == 1 && ports.as_array()[0] == want) break;
+    ports = json::array{want};
+    (*svc)["metadata"].as_object().erase("resourceVersion");
+    store::TxnRequest txn;
+    txn.compare.push_back(store::Compare{store::Compare::Result::kEqual,
+                                         store::Compare::Target::kMod, svc_key, "",
+                                         cur->mod_revision, ""});
+    txn.success.push_back(store::RequestOp{store::PutRequest{svc_key, json::serialize(*svc)}});
+    auto res = store_->Txn(std::move(txn));
+    if (!res.ok()) return res.status();
+    if (res->succeeded) break;
+  }
+  json::object port_entry{{"name", "https"}, {"port", port}, {"protocol", "TCP"}};
+  json::object endpoints{
+      {"apiVersion", "v1"},
+      {"kind", "Endpoints"},
+      {"metadata", json::object{{"name", "kubernetes"}, {"namespace", "default"},
+                                {"labels", json::object{{"endpointslice.kubernetes.io/skip-mirror",
+                                                         "true"}}}}},
+      {"subsets", json::array{json::object{
+                      {"addresses", json::array{json::object{{"ip", address}}}},
+                      {"ports", json::array{port_entry}}}}}};
+  json::object slice{
+      {"apiVersion", "discovery.k8s.io/v1"},
+      {"kind", "EndpointSlice"},
+      {"metadata", json::object{{"name", "kubernetes"}, {"namespace", "default"},
+                                {"labels", json::object{{"kubernetes.io/service-name", "kubernetes"}}}}},
+      {"addressType", "IPv4"},
+      {"endpoints", json::array{json::object{
+                        {"addresses", json::array{address}},
+                        {"conditions", json::object{{"ready", true}}}}}},
+      {"ports", json::array{port_entry}}};
+  for (auto* obj : {&endpoints, &slice}) {
+    const ResourceInfo* r = obj == &endpoints
+                                ? registry_.Find("", "v1", "endpoints")
+                                : registry_.Find("discovery.k8s.io", "v1", "endpointslices");
+    std::string key = Key(*r, "default", "kubernetes");
+    auto& meta = (*obj)["metadata"].as_object();
+    auto cur = store_->Get(key);
+    if (cur.ok()) {
+      auto old = Decode(*cur);
+      if (old.ok()) {
+        const auto& om = (*old)["metadata"].as_object();
+        meta["uid"] = om.contains("uid") ? om.at("uid") : json::value(NewUid());
+        meta["creationTimestamp"] =
+            om.contains("creationTimestamp") ? om.at("creationTimestamp") : json::value(NowRfc3339());
+        json::object cmp = *old;
+        cmp["metadata"].as_object().erase("resourceVersion");
+        if (cmp == *obj) continue;  // already says so
+      }
+    } else {
+      meta["uid"] = NewUid();
+      meta["creationTimestamp"] = NowRfc3339();
+    }
+    auto put = store_->Put(key, json::serialize(*obj));
+    if (!put.ok()) return put.status();
+  }
+  return Status::Ok();
+}
+
 void ApiServerImpl::Shutdown() {
   {
     std::lock_guard l(work_mu_);
@@ -649,6 +720,27 @@ Status ApiServerImpl::Bootstrap() {
     status["phase"] = "Active";
     obj["status"] = std::move(status);
     KEELSON_RETURN_IF_ERROR(CreateIfMissing(Key(*ns, "", name), obj));
+  }
+  // The `kubernetes` Service, on the first address of the service range.
+  const ResourceInfo* svcs = registry_.Find("", "v1", "services");
+  std::string svc_key = Key(*svcs, "default", "kubernetes");
+  if (auto cur = store_->Get(svc_key); !cur.ok() && cur.status().code() == StatusCode::kNotFound) {
+    json::object svc = json::parse(R"({"apiVersion":"v1","kind":"Service","metadata":{
+      "name":"kubernetes","namespace":"default","labels":{"component":"apiserver",
+      "provider":"kubernetes"}},"spec":{"type":"ClusterIP","sessionAffinity":"None",
+      "ports":[{"name":"https","port":443,"protocol":"TCP","targetPort":6443}]}})").as_object();
+    auto& meta = svc["metadata"].as_object();
+    meta["uid"] = NewUid();
+    meta["creationTimestamp"] = NowRfc3339();
+    svc["spec"].as_object()["clusterIP"] = alloc_.FirstAddress();
+    store::TxnRequest txn;
+    txn.compare.push_back(store::Compare{store::Compare::Result::kEqual,
+                                         store::Compare::Target::kCreate, svc_key, "", 0, ""});
+    auto errs = alloc_.AllocateForCreate(&svc, "default/kubernetes", &txn);
+    if (!errs.empty()) return InternalError("the kubernetes service: " + errs[0].message);
+    txn.success.push_back(store::RequestOp{store::PutRequest{svc_key, json::serialize(svc)}});
+    auto res = store_->Txn(std::move(txn));
+    if (!res.ok()) return res.status();
   }
   // The two built-in priority classes, as upstream creates them.
   const ResourceInfo* pc = registry_.Find("scheduling.k8s.io", "v1", "priorityclasses");

@@ -36,6 +36,9 @@ class ApiServer : public Handler {
   // Creates what a cluster has from its first start (the default, kube-system, kube-public
   // and kube-node-lease namespaces) when missing.
   virtual Status Bootstrap() = 0;
+  // Points the `kubernetes` Service of the default namespace (created by Bootstrap) at where
+  // the API is served: its targetPort, and its Endpoints and EndpointSlice.
+  virtual Status PublishEndpoint(const std::string& address, int port) = 0;
   // Ends open watches.
   virtual void Shutdown() = 0;
 };

@@ -160,6 +160,10 @@ int RunServerCommand(int argc, char** argv) {
   auto http = apiserver::HttpServer::Start(ho, api->get());
   if (!http.ok()) return Fail(http.status().message());
   std::string url = "http://" + f.bind_address + ":" + std::to_string((*http)->port());
+  std::string advertise = f.bind_address == "0.0.0.0" ? "127.0.0.1" : f.bind_address;
+  if (Status p = (*api)->PublishEndpoint(advertise, (*http)->port()); !p.ok()) {
+    return Fail("publishing the kubernetes service endpoints: " + p.message());
+  }
   if (Status k = WriteKubeconfig(f.kubeconfig, url); !k.ok()) return Fail(k.message());
   std::printf("keelson %s: serving the Kubernetes API on %s\n", name, url.c_str());
   std::printf("keelson %s: kubeconfig written to %s\n", name, f.kubeconfig.c_str());

@@ -725,6 +725,30 @@ TEST_P(KubectlTest, AuthCanIAndWhoAmI) {
   EXPECT_NE(who.out.find("Username    system:anonymous"), std::string::npos) << who.out;
 }
 
+TEST_P(KubectlTest, TheKubernetesServicePointsAtTheApiServer) {
+  std::string port = server_.url().substr(server_.url().rfind(':') + 1);
+  auto svc = Kubectl({"get", "service", "kubernetes", "-o",
+                      "jsonpath={.spec.clusterIP} {.spec.ports[0].port} "
+                      "{.spec.ports[0].targetPort} {.metadata.uid}"});
+  ASSERT_EQ(svc.exit_code, 0) << svc.err;
+  EXPECT_EQ(svc.out.substr(0, svc.out.rfind(' ')), "10.43.0.1 443 " + port);
+  auto ep = Kubectl({"get", "endpoints", "kubernetes", "-o",
+                     "jsonpath={.subsets[0].addresses[0].ip}:{.subsets[0].ports[0].port}"});
+  EXPECT_EQ(ep.out, "127.0.0.1:" + port);
+  auto slice = Kubectl({"get", "endpointslices", "kubernetes", "-o",
+                        "jsonpath={.endpoints[0].addresses[0]}:{.ports[0].port}"});
+  EXPECT_EQ(slice.out, "127.0.0.1:" + port);
+  // The address is taken: a Service asking for it is refused.
+  auto taken = Kubectl({"create", "service", "clusterip", "other", "--tcp=80:80",
+                        "--clusterip=10.43.0.1"});
+  EXPECT_NE(taken.exit_code, 0);
+  // A restart keeps the same Service.
+  EXPECT_EQ(server_.Stop(), 0);
+  ASSERT_TRUE(server_.Start().ok());
+  auto again = Kubectl({"get", "service", "kubernetes", "-o", "jsonpath={.metadata.uid}"});
+  EXPECT_EQ(again.out, svc.out.substr(svc.out.rfind(' ') + 1));
+}
+
 TEST_P(KubectlTest, RestartKeepsObjects) {
   auto f = File("keep.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: kept\n");
   ASSERT_EQ(Kubectl({"create", "-f", f}).exit_code, 0);
