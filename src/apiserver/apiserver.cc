@@ -1051,7 +1051,10 @@ void ApiServerImpl::ServeResource(const HttpRequest& req, const Target& t,
   labels.dry_run = std::string(req.Query("dryRun"));
   std::shared_ptr<Exchange> ex =
       std::make_shared<ObservingExchange>(std::move(raw_ex), &metrics_, std::move(labels));
-  if (api::AcceptsProtobuf(req.Header("accept"))) {
+  if (auto version = MetadataExchange::Wanted(req.Header("accept")); !version.empty()) {
+    bool watch = m == "GET" && t.name.empty() && IsTrue(req.Query("watch"));
+    ex = std::make_shared<MetadataExchange>(std::move(ex), watch, std::move(version));
+  } else if (api::AcceptsProtobuf(req.Header("accept"))) {
     bool watch = m == "GET" && t.name.empty() && IsTrue(req.Query("watch"));
     ex = std::make_shared<ProtobufExchange>(std::move(ex), watch);
   }

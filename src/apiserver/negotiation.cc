@@ -14,7 +14,94 @@ bool IsJson(std::string_view content_type) {
   return content_type.substr(0, content_type.find(';')) == "application/json";
 }
 
+// An object's metadata as a PartialObjectMetadata; lists become PartialObjectMetadataList.
+json::object Partial(const json::object& obj, const std::string& version) {
+  std::string api_version = "meta.k8s.io/" + version;
+  const auto* items = obj.if_contains("items");
+  const auto* kind = obj.if_contains("kind");
+  bool list = items && items->is_array() && kind && kind->is_string() &&
+              kind->as_string().ends_with("List");
+  json::object out{{"kind", list ? "PartialObjectMetadataList" : "PartialObjectMetadata"},
+                   {"apiVersion", api_version}};
+  const auto* meta = obj.if_contains("metadata");
+  out["metadata"] = meta && meta->is_object() ? *meta : json::value(json::object());
+  if (list) {
+    json::array parts;
+    for (const auto& i : items->as_array()) {
+      if (i.is_object()) parts.push_back(Partial(i.as_object(), version));
+    }
+    out["items"] = std::move(parts);
+  }
+  return out;
+}
+
 }  // namespace
+
+std::string MetadataExchange::Wanted(std::string_view accept) {
+  // The first media type decides.
+  std::string_view first = accept.substr(0, accept.find(','));
+  if (first.find("as=PartialObjectMetadata") == std::string_view::npos) return "";
+  if (first.find("g=meta.k8s.io") == std::string_view::npos) return "";
+  if (first.find("v=v1beta1") != std::string_view::npos) return "v1beta1";
+  if (first.find("v=v1") != std::string_view::npos) return "v1";
+  return "";
+}
+
+void MetadataExchange::Respond(HttpResponse response) {
+  if (response.status / 100 == 2 && IsJson(response.content_type)) {
+    boost::system::error_code ec;
+    json::value v = json::parse(response.body, ec);
+    if (!ec && v.is_object() && v.as_object().contains("metadata")) {
+      response.body = json::serialize(Partial(v.as_object(), version_));
+    }
+  }
+  inner_->Respond(std::move(response));
+}
+
+void MetadataExchange::StartStream(int status, std::string content_type) {
+  std::lock_guard l(mu_);
+  status_ = status;
+  convert_ = status / 100 == 2 && IsJson(content_type);
+  if (!convert_ || watch_) inner_->StartStream(status, std::move(content_type));
+}
+
+bool MetadataExchange::Write(std::string data) {
+  std::lock_guard l(mu_);
+  if (!convert_) return inner_->Write(std::move(data));
+  gathered_ += data;
+  if (!watch_) return true;
+  std::string out;
+  size_t start = 0;
+  for (size_t nl; (nl = gathered_.find('\n', start)) != std::string::npos; start = nl + 1) {
+    std::string_view line(gathered_.data() + start, nl - start);
+    if (line.empty()) continue;
+    boost::system::error_code ec;
+    json::value ev = json::parse(line, ec);
+    if (!ec && ev.is_object()) {
+      auto* obj = ev.as_object().if_contains("object");
+      const auto* type = ev.as_object().if_contains("type");
+      bool error = type && type->is_string() && type->as_string() == "ERROR";
+      if (obj && obj->is_object() && !error) *obj = Partial(obj->as_object(), version_);
+      out += json::serialize(ev) + "\n";
+    }
+  }
+  gathered_.erase(0, start);
+  if (out.empty()) return true;
+  return inner_->Write(std::move(out));
+}
+
+void MetadataExchange::EndStream() {
+  std::unique_lock l(mu_);
+  if (!convert_ || watch_) {
+    l.unlock();
+    return inner_->EndStream();
+  }
+  HttpResponse r;
+  r.status = status_;
+  r.body = std::move(gathered_);
+  l.unlock();
+  Respond(std::move(r));
+}
 
 void ProtobufExchange::Respond(HttpResponse response) {
   if (response.status / 100 == 2 && IsJson(response.content_type)) {

@@ -504,6 +504,30 @@ TEST_P(NewestKubectlTest, ProtobufResponsesForObjectsListsAndWatches) {
       << v2.out;
 }
 
+// Metadata informers (the garbage collector, kubectl's own) ask for PartialObjectMetadata.
+TEST_P(NewestKubectlTest, PartialObjectMetadataForObjectsListsAndWatches) {
+  ASSERT_EQ(Kubectl({"create", "configmap", "pm", "--from-literal=secret=value"}).exit_code, 0);
+  const std::string list_accept =
+      "Accept: application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json";
+  const std::string one_accept =
+      "Accept: application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json";
+  const std::string base = server_.url() + "/api/v1/namespaces/default/configmaps";
+  auto list = testing::RunCommand({"curl", "-s", "-H", list_accept, base});
+  EXPECT_EQ(list.out.rfind(R"({"kind":"PartialObjectMetadataList","apiVersion":"meta.k8s.io/v1")", 0),
+            0u) << list.out;
+  EXPECT_NE(list.out.find(R"({"kind":"PartialObjectMetadata","apiVersion":"meta.k8s.io/v1","metadata":{"name":"pm")"),
+            std::string::npos) << list.out;
+  EXPECT_EQ(list.out.find("value"), std::string::npos) << list.out;  // no data, only metadata
+  auto one = testing::RunCommand({"curl", "-s", "-H", one_accept, base + "/pm"});
+  EXPECT_EQ(one.out.rfind(R"({"kind":"PartialObjectMetadata")", 0), 0u) << one.out;
+  EXPECT_EQ(one.out.find("value"), std::string::npos) << one.out;
+  auto watch = testing::RunCommand(
+      {"curl", "-s", "-m", "2", "-H", one_accept, base + "?watch=true&resourceVersion=0"});
+  EXPECT_NE(watch.out.find(R"({"type":"ADDED","object":{"kind":"PartialObjectMetadata")"),
+            std::string::npos) << watch.out;
+  EXPECT_EQ(watch.out.find("value"), std::string::npos) << watch.out;
+}
+
 TEST_P(NewestKubectlTest, MetricsCountRequestsAndObjects) {
   ASSERT_EQ(Kubectl({"create", "configmap", "m1"}).exit_code, 0);
   ASSERT_EQ(Kubectl({"get", "configmap", "m1"}).exit_code, 0);
