@@ -460,6 +460,11 @@ class ApiServerImpl final : public ApiServer {
   // A review (SelfSubjectAccessReview, SelfSubjectReview): answered from the request's
   // user and the authorizer, not stored.
   void Review(const HttpRequest& req, const Target& t, std::shared_ptr<Exchange> ex);
+  // POST pods/NAME/eviction: a delete that respects the pod's disruption budgets (429 when
+  // one allows no disruption now).
+  void Evict(const HttpRequest& req, const Target& t, std::shared_ptr<Exchange> ex);
+  // POST pods/NAME/binding: sets spec.nodeName of a pod not yet bound (409 otherwise).
+  void Bind(const HttpRequest& req, const Target& t, std::shared_ptr<Exchange> ex);
   // The status and scale subresources: GET, PUT and PATCH of the part they own.
   void ServeSubresource(const HttpRequest& req, const Target& t, std::shared_ptr<Exchange> ex);
   void Get(const HttpRequest& req, const Target& t, Exchange& ex);
@@ -962,10 +967,194 @@ void ApiServerImpl::Review(const HttpRequest& req, const Target& t,
   ex->Respond(std::move(resp));
 }
 
+namespace {
+
+// Answers a Status Success (with `code`) in place of the object a handler answers.
+class SuccessExchange final : public Exchange {
+ public:
+  SuccessExchange(std::shared_ptr<Exchange> inner, int code)
+      : inner_(std::move(inner)), code_(code) {}
+  void Respond(HttpResponse response) override {
+    if (response.status / 100 == 2) {
+      response.status = code_;
+      response.body = json::serialize(json::object{{"kind", "Status"},
+                                                   {"apiVersion", "v1"},
+                                                   {"metadata", json::object()},
+                                                   {"status", "Success"},
+                                                   {"code", code_}});
+    }
+    inner_->Respond(std::move(response));
+  }
+  void StartStream(int status, std::string ct) override { inner_->StartStream(status, std::move(ct)); }
+  bool Write(std::string data) override { return inner_->Write(std::move(data)); }
+  void EndStream() override { inner_->EndStream(); }
+  size_t Backlog() const override { return inner_->Backlog(); }
+  void OnClose(std::function<void()> fn) override { inner_->OnClose(std::move(fn)); }
+
+ private:
+  std::shared_ptr<Exchange> inner_;
+  int code_;
+};
+
+}  // namespace
+
+void ApiServerImpl::Evict(const HttpRequest& req, const Target& t, std::shared_ptr<Exchange> ex) {
+  const ResourceInfo& r = *t.resource;
+  boost::system::error_code ec;
+  json::value body;
+  std::string_view ct = req.Header("content-type");
+  if (ct.substr(0, ct.find(';')) == api::kProtobufContentType) {
+    auto decoded = api::DecodeKubernetesProtobuf(req.body);
+    if (decoded.ok()) body = std::move(*decoded);
+  } else {
+    body = json::parse(req.body, ec);
+  }
+  if (ec || !body.is_object()) {
+    return ex->Respond(StatusResponse(BadRequest("the body of an eviction must be an Eviction")));
+  }
+  const auto* kind = body.as_object().if_contains("kind");
+  if (kind && *kind != json::value("Eviction")) {
+    return ex->Respond(StatusResponse(BadRequest("the body of an eviction must be an Eviction")));
+  }
+  if (const auto* meta = body.as_object().if_contains("metadata"); meta && meta->is_object()) {
+    const auto* n = meta->as_object().if_contains("name");
+    if (n && n->is_string() && n->as_string() != t.name) {
+      return ex->Respond(StatusResponse(BadRequest(
+          "name in URL does not match name in Eviction object")));
+    }
+  }
+  auto cur = ReadCurrent(t, *ex);
+  if (!cur) return;
+  auto pod = Decode(*cur);
+  // Disruption budgets of the namespace that select the pod must allow one more disruption.
+  const ResourceInfo* pdbs = registry_.Find("policy", "v1", "poddisruptionbudgets");
+  store::RangeRequest rr;
+  rr.key = CollectionPrefix(*pdbs, t.ns);
+  rr.range_end = store::PrefixEnd(rr.key);
+  auto budgets = store_->Range(rr);
+  if (!budgets.ok()) return ex->Respond(StatusResponse(FromStoreStatus(budgets.status())));
+  api::Labels labels;
+  if (const auto* l = (*pod)["metadata"].as_object().if_contains("labels"); l && l->is_object()) {
+    for (const auto& [k, v] : l->as_object()) {
+      if (v.is_string()) labels.emplace(std::string(k), std::string(v.as_string()));
+    }
+  }
+  bool terminal = false;
+  if (const auto* st = pod->if_contains("status"); st && st->is_object()) {
+    const auto* phase = st->as_object().if_contains("phase");
+    terminal = phase && (*phase == "Succeeded" || *phase == "Failed");
+  }
+  for (const auto& kv : budgets->kvs) {
+    auto pdb = Decode(kv);
+    if (!pdb.ok() || terminal) continue;
+    const auto* spec = pdb->if_contains("spec");
+    const auto* sel = spec && spec->is_object() ? spec->as_object().if_contains("selector") : nullptr;
+    if (sel == nullptr || !sel->is_object()) continue;
+    api::Labels match;
+    std::vector<api::MatchExpression> exprs;
+    if (const auto* ml = sel->as_object().if_contains("matchLabels"); ml && ml->is_object()) {
+      for (const auto& [k, v] : ml->as_object()) {
+        if (v.is_string()) match.emplace(std::string(k), std::string(v.as_string()));
+      }
+    }
+    if (const auto* me = sel->as_object().if_contains("matchExpressions"); me && me->is_array()) {
+      for (const auto& e : me->as_array()) {
+        if (!e.is_object()) continue;
+        api::MatchExpression x;
+        const auto& eo = e.as_object();
+        if (const auto* k = eo.if_contains("key"); k && k->is_string()) x.key = k->as_string();
+        if (const auto* o = eo.if_contains("operator"); o && o->is_string()) x.op = o->as_string();
+        if (const auto* vs = eo.if_contains("values"); vs && vs->is_array()) {
+          for (const auto& v : vs->as_array()) {
+            if (v.is_string()) x.values.emplace_back(v.as_string());
+          }
+        }
+        exprs.push_back(std::move(x));
+      }
+    }
+    auto selector = api::LabelSelector::FromMatch(match, exprs);
+    // An empty selector selects every pod of the namespace (policy/v1).
+    if (!selector.ok() || !selector->Matches(labels)) continue;
+    int64_t allowed = 0;
+    if (const auto* st = pdb->if_contains("status"); st && st->is_object()) {
+      if (const auto* a = st->as_object().if_contains("disruptionsAllowed"); a && a->is_int64()) {
+        allowed = a->as_int64();
+      }
+    }
+    if (allowed < 1) {
+      std::string name(pdb->at("metadata").at("name").as_string());
+      ApiError e{429, "TooManyRequests",
+                 "Cannot evict pod as it would violate the pod's disruption budget.", {}};
+      e.details = json::object{{"causes", json::array{json::object{
+                                   {"reason", "DisruptionBudget"},
+                                   {"message", "The disruption budget " + name +
+                                                   " needs more healthy pods to allow this "
+                                                   "disruption."}}}}};
+      return ex->Respond(StatusResponse(e));
+    }
+  }
+  // The eviction's delete options, as a DELETE of the pod would take them.
+  auto del = std::make_shared<HttpRequest>();
+  del->method = "DELETE";
+  del->path = req.path.substr(0, req.path.rfind('/'));
+  const auto* opts = body.as_object().if_contains("deleteOptions");
+  del->body = opts && opts->is_object() ? json::serialize(*opts) : "";
+  for (const auto& q : req.query) {
+    if (q.first == "dryRun") del->query.push_back(q);
+  }
+  Delete(del, Target{&r, t.ns, t.name, ""}, std::make_shared<SuccessExchange>(std::move(ex), 201),
+         0);
+}
+
+void ApiServerImpl::Bind(const HttpRequest& req, const Target& t, std::shared_ptr<Exchange> ex) {
+  const ResourceInfo& r = *t.resource;
+  boost::system::error_code ec;
+  json::value body = json::parse(req.body, ec);
+  const json::value* target = nullptr;
+  if (!ec && body.is_object()) target = body.as_object().if_contains("target");
+  const json::value* node = target && target->is_object()
+                                ? target->as_object().if_contains("name") : nullptr;
+  if (node == nullptr || !node->is_string() || node->as_string().empty()) {
+    return ex->Respond(StatusResponse(
+        Invalid(r, t.name, {{"target.name", "Required value: name is required"}})));
+  }
+  auto cur = ReadCurrent(t, *ex);
+  if (!cur) return;
+  auto old = Decode(*cur);
+  json::object obj = *old;
+  auto& spec = obj["spec"];
+  if (!spec.is_object()) spec = json::object();
+  if (const auto* bound = spec.as_object().if_contains("nodeName");
+      bound && bound->is_string() && !bound->as_string().empty()) {
+    return ex->Respond(StatusResponse(
+        {409, "Conflict",
+         "Operation cannot be fulfilled on pods/binding \"" + t.name + "\": pod " + t.name +
+             " is already assigned to node \"" + std::string(bound->as_string()) + "\"",
+         Details(r, t.name)}));
+  }
+  if ((*old)["metadata"].as_object().contains("deletionTimestamp")) {
+    return ex->Respond(StatusResponse(
+        {409, "Conflict", "pod " + t.name + " is being deleted, cannot be assigned to a host",
+         Details(r, t.name)}));
+  }
+  spec.as_object()["nodeName"] = *node;
+  if (const api::TypeDecl* type = api::Schema::BuiltIn().Kind(r.group, r.version, r.kind)) {
+    TrackUpdate(*type, &*old, &obj, Manager(req, r));
+  }
+  WriteUpdate(Target{&r, t.ns, t.name, ""}, *old, std::move(obj), cur->mod_revision,
+              std::make_shared<SuccessExchange>(ex, 201), [ex, r = &r, name = t.name] {
+                ex->Respond(StatusResponse(Conflict(*r, name)));
+              });
+}
+
 void ApiServerImpl::ServeSubresource(const HttpRequest& req, const Target& t,
                                      std::shared_ptr<Exchange> ex) {
   const ResourceInfo& r = *t.resource;
   const auto& subs = r.subresources;
+  if (r.kind == "Pod" && !t.name.empty() && req.method == "POST") {
+    if (t.subresource == "eviction") return Evict(req, t, std::move(ex));
+    if (t.subresource == "binding") return Bind(req, t, std::move(ex));
+  }
   bool served = (t.subresource == "status" || t.subresource == "scale") &&
                 std::find(subs.begin(), subs.end(), t.subresource) != subs.end();
   if (!served || t.name.empty()) {
@@ -1242,6 +1431,38 @@ void AddVerbsAndNames(const ResourceInfo& r, json::object* e) {
   if (!r.categories.empty()) (*e)["categories"] = strings(r.categories);
 }
 
+namespace {
+
+struct SubresourceInfo {
+  std::string name, group, version, kind;
+  std::vector<std::string> verbs;
+};
+
+// The subresources of `r` that are served (see ServeSubresource), as discovery lists them.
+std::vector<SubresourceInfo> ServedSubresources(const ResourceInfo& r) {
+  std::vector<SubresourceInfo> out;
+  for (const auto& sub : r.subresources) {
+    if (sub == "status") {
+      out.push_back({sub, r.group, r.version, r.kind, {"get", "patch", "update"}});
+    } else if (sub == "scale") {
+      out.push_back({sub, "autoscaling", "v1", "Scale", {"get", "patch", "update"}});
+    } else if (sub == "eviction" && r.kind == "Pod") {
+      out.push_back({sub, "policy", "v1", "Eviction", {"create"}});
+    } else if (sub == "binding" && r.kind == "Pod") {
+      out.push_back({sub, "", "v1", "Binding", {"create"}});
+    }
+  }
+  return out;
+}
+
+json::array Strings(const std::vector<std::string>& v) {
+  json::array a;
+  for (const auto& s : v) a.push_back(json::string(s));
+  return a;
+}
+
+}  // namespace
+
 json::object ApiServerImpl::ResourceListEntry(const ResourceInfo& r) const {
   json::object e;
   e["name"] = r.resource;
@@ -1263,6 +1484,15 @@ json::object ApiServerImpl::AggregatedResource(const ResourceInfo& r) const {
   e["scope"] = r.namespaced ? "Namespaced" : "Cluster";
   e["singularResource"] = r.singular;
   AddVerbsAndNames(r, &e);
+  json::array subs;
+  for (const auto& sub : ServedSubresources(r)) {
+    subs.push_back(json::object{
+        {"subresource", sub.name},
+        {"responseKind",
+         json::object{{"group", sub.group}, {"version", sub.version}, {"kind", sub.kind}}},
+        {"verbs", Strings(sub.verbs)}});
+  }
+  if (!subs.empty()) e["subresources"] = std::move(subs);
   return e;
 }
 
@@ -1366,7 +1596,20 @@ HttpResponse ApiServerImpl::Discovery(const HttpRequest& req,
   std::string version(core ? parts[1] : parts[2]);
   json::array resources;
   for (const auto& r : registry_.all()) {
-    if (r.group == group && r.version == version) resources.push_back(ResourceListEntry(r));
+    if (r.group != group || r.version != version) continue;
+    resources.push_back(ResourceListEntry(r));
+    for (const auto& sub : ServedSubresources(r)) {
+      json::object e{{"name", r.resource + "/" + sub.name},
+                     {"singularName", ""},
+                     {"namespaced", r.namespaced},
+                     {"kind", sub.kind},
+                     {"verbs", Strings(sub.verbs)}};
+      if (sub.group != r.group || sub.version != r.version) {
+        e["group"] = sub.group;
+        e["version"] = sub.version;
+      }
+      resources.push_back(std::move(e));
+    }
   }
   if (resources.empty()) {
     return StatusResponse({404, "NotFound", "the server could not find the requested resource", {}});
@@ -1880,7 +2123,15 @@ void ApiServerImpl::Delete(std::shared_ptr<const HttpRequest> req, Target t,
   const ResourceInfo& r = *t.resource;
   // DeleteOptions come in the body and/or the query.
   json::object opts;
-  if (!req->body.empty()) {
+  std::string_view ct = req->Header("content-type");
+  if (!req->body.empty() && ct.substr(0, ct.find(';')) == api::kProtobufContentType) {
+    auto decoded = api::DecodeKubernetesProtobuf(req->body);
+    if (!decoded.ok()) {
+      return ex->Respond(StatusResponse(BadRequest("the body of a delete must be DeleteOptions: " +
+                                                   decoded.status().message())));
+    }
+    opts = std::move(*decoded);
+  } else if (!req->body.empty()) {
     boost::system::error_code ec;
     json::value v = json::parse(req->body, ec);
     if (ec || !v.is_object()) {

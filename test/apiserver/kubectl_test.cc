@@ -773,6 +773,46 @@ TEST_P(KubectlTest, TheKubernetesServicePointsAtTheApiServer) {
   EXPECT_EQ(again.out, svc.out.substr(svc.out.rfind(' ') + 1));
 }
 
+TEST_P(KubectlTest, DrainEvictsPodsWithinTheirDisruptionBudgets) {
+  auto f = File("drain.yaml",
+                "apiVersion: v1\nkind: Node\nmetadata: {name: n1}\n---\n"
+                "apiVersion: v1\nkind: Pod\nmetadata: {name: a, labels: {app: a}}\n"
+                "spec: {nodeName: n1, containers: [{name: c, image: nginx}]}\n---\n"
+                "apiVersion: v1\nkind: Pod\nmetadata: {name: b, labels: {app: b}}\n"
+                "spec: {nodeName: n1, containers: [{name: c, image: nginx}]}\n---\n"
+                "apiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata: {name: pb}\n"
+                "spec: {minAvailable: 1, selector: {matchLabels: {app: b}}}\n");
+  ASSERT_EQ(Kubectl({"create", "-f", f}).exit_code, 0);
+  // b's budget allows no disruption (no controller has counted healthy pods): a goes, b stays.
+  auto held = Kubectl({"drain", "n1", "--force", "--grace-period=0", "--timeout=3s"});
+  EXPECT_NE(held.exit_code, 0);
+  EXPECT_NE(held.err.find("error when evicting pods/\"b\""), std::string::npos) << held.err;
+  auto left = Kubectl({"get", "pods", "-o", "name"});
+  EXPECT_EQ(left.out, "pod/b\n");
+  EXPECT_EQ(Kubectl({"get", "node", "n1", "-o", "jsonpath={.spec.unschedulable}"}).out, "true");
+  ASSERT_EQ(Kubectl({"delete", "pdb", "pb"}).exit_code, 0);
+  auto drained = Kubectl({"drain", "n1", "--force", "--grace-period=0", "--timeout=10s"});
+  ASSERT_EQ(drained.exit_code, 0) << drained.err;
+  EXPECT_NE(drained.out.find("node/n1 drained"), std::string::npos) << drained.out;
+  EXPECT_EQ(Kubectl({"get", "pods", "-o", "name"}).out, "");
+  // Binding: once, to one node.
+  auto pod = File("p.yaml", "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\n"
+                            "spec: {containers: [{name: c, image: nginx}]}\n");
+  ASSERT_EQ(Kubectl({"create", "-f", pod}).exit_code, 0);
+  const std::string url = server_.url() + "/api/v1/namespaces/default/pods/p/binding";
+  const std::string body =
+      R"({"apiVersion":"v1","kind":"Binding","metadata":{"name":"p"},"target":{"kind":"Node","name":"n1"}})";
+  auto bind = testing::RunCommand({"curl", "-s", "-w", " %{http_code}", "-X", "POST", "-H",
+                                   "Content-Type: application/json", "-d", body, url});
+  EXPECT_NE(bind.out.find("\"status\":\"Success\""), std::string::npos) << bind.out;
+  EXPECT_EQ(Kubectl({"get", "pod", "p", "-o", "jsonpath={.spec.nodeName}"}).out, "n1");
+  auto again = testing::RunCommand({"curl", "-s", "-w", " %{http_code}", "-X", "POST", "-H",
+                                    "Content-Type: application/json", "-d", body, url});
+  EXPECT_NE(again.out.find("pod p is already assigned to node \\\"n1\\\""), std::string::npos)
+      << again.out;
+  EXPECT_EQ(again.out.substr(again.out.size() - 4), " 409");
+}
+
 TEST_P(KubectlTest, RestartKeepsObjects) {
   auto f = File("keep.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: kept\n");
   ASSERT_EQ(Kubectl({"create", "-f", f}).exit_code, 0);
