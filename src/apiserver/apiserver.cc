@@ -1331,7 +1331,7 @@ void ApiServerImpl::ListFromCache(std::shared_ptr<const ListQuery> q, int64_t re
   // A whole collection: written in chunks, holding back while the client is slow rather than
   // copying it all at once.
   constexpr size_t kChunk = 256 * 1024;
-  constexpr size_t kMaxBacklog = 8 << 20;
+  constexpr size_t kMaxBacklog = 2 << 20;
   ex->StartStream(200, kJson);
   std::string buf = std::move(head);
   for (size_t i = 0; i < res->items.size(); ++i) {

@@ -10,6 +10,7 @@
 #include <deque>
 #include <map>
 #include <mutex>
+#include <set>
 #include <shared_mutex>
 #include <thread>
 
@@ -19,21 +20,31 @@ namespace {
 namespace json = boost::json;
 using Clock = std::chrono::steady_clock;
 
-void PutU32(std::string& s, size_t v) {
-  uint32_t u = static_cast<uint32_t>(v);
-  s.append(reinterpret_cast<const char*>(&u), sizeof u);
+void PutVarint(std::string& s, size_t v) {
+  while (v >= 0x80) {
+    s.push_back(static_cast<char>(v | 0x80));
+    v >>= 7;
+  }
+  s.push_back(static_cast<char>(v));
+}
+
+size_t TakeVarint(const char*& p) {
+  size_t v = 0;
+  for (int shift = 0;; shift += 7) {
+    auto b = static_cast<uint8_t>(*p++);
+    v |= static_cast<size_t>(b & 0x7f) << shift;
+    if ((b & 0x80) == 0) return v;
+  }
 }
 
 void PutString(std::string& s, std::string_view v) {
-  PutU32(s, v.size());
+  PutVarint(s, v.size());
   s.append(v);
 }
 
 // Reads a length-prefixed string at `p` and moves `p` past it.
 std::string_view TakeString(const char*& p) {
-  uint32_t n;
-  std::memcpy(&n, p, sizeof n);
-  p += sizeof n;
+  size_t n = TakeVarint(p);
   std::string_view out(p, n);
   p += n;
   return out;
@@ -59,6 +70,29 @@ std::string FieldText(const json::object& obj, std::string_view path) {
   return "";
 }
 
+}  // namespace
+
+class CachedObjectBuilder {
+ public:
+  // The header and `data` (JSON, key, index) in one allocation.
+  static ObjectPtr Make(std::string_view data, size_t json_size, size_t key_size,
+                        int64_t revision) {
+    void* mem = ::operator new(sizeof(CachedObject) + data.size());
+    auto* o = new (mem) CachedObject(static_cast<uint32_t>(data.size()),
+                                     static_cast<uint32_t>(json_size),
+                                     static_cast<uint32_t>(key_size), revision);
+    std::memcpy(o->data(), data.data(), data.size());
+    return ObjectPtr(o);
+  }
+};
+
+void CachedObject::Destroy(const CachedObject* o) {
+  o->~CachedObject();
+  ::operator delete(const_cast<CachedObject*>(o));
+}
+
+namespace {
+
 // Sets metadata.resourceVersion in `v` (an object) and lays out a CachedObject.
 ObjectPtr Encode(std::string_view key, json::value& v, int64_t revision,
                  const std::vector<std::string>& field_paths, size_t size_hint) {
@@ -70,7 +104,8 @@ ObjectPtr Encode(std::string_view key, json::value& v, int64_t revision,
   (void)ec;
   meta.as_object()["resourceVersion"] = json::string_view(rv, static_cast<size_t>(end - rv));
 
-  std::string data;
+  thread_local std::string data;  // scratch, reused
+  data.clear();
   data.reserve(size_hint + 64 + key.size() + 16 * (field_paths.size() + 4));
   json::serializer sr;
   sr.reset(&v);
@@ -84,7 +119,7 @@ ObjectPtr Encode(std::string_view key, json::value& v, int64_t revision,
     labels = &l->as_object();
     for (const auto& [k, val] : *labels) count += val.is_string() ? 1 : 0;
   }
-  PutU32(data, count);
+  PutVarint(data, count);
   if (labels != nullptr) {
     for (const auto& [k, val] : *labels) {
       if (!val.is_string()) continue;
@@ -93,9 +128,7 @@ ObjectPtr Encode(std::string_view key, json::value& v, int64_t revision,
     }
   }
   for (const auto& p : field_paths) PutString(data, FieldText(obj, p));
-  data.shrink_to_fit();
-  return std::make_shared<const CachedObject>(std::move(data), static_cast<uint32_t>(json_size),
-                                              static_cast<uint32_t>(key.size()), revision);
+  return CachedObjectBuilder::Make(data, json_size, key.size(), revision);
 }
 
 Result<ObjectPtr> ParseAndEncode(std::string_view key, std::string_view text, int64_t revision,
@@ -329,7 +362,17 @@ class WatchCacheImpl final : public WatchCache {
   void Stop() override;
 
  private:
-  using ObjectMap = std::map<std::string_view, ObjectPtr>;  // keys view into the objects
+  // The objects in key order, looked up by key.
+  struct ByKey {
+    using is_transparent = void;
+    static std::string_view KeyOf(const ObjectPtr& o) { return o->key(); }
+    static std::string_view KeyOf(std::string_view k) { return k; }
+    template <typename A, typename B>
+    bool operator()(const A& a, const B& b) const {
+      return KeyOf(a) < KeyOf(b);
+    }
+  };
+  using ObjectMap = std::set<ObjectPtr, ByKey>;
 
   void Run();
   void Sleep(std::chrono::milliseconds d) {
@@ -494,21 +537,22 @@ Result<CacheListResult> WatchCacheImpl::List(const CacheListRequest& req) {
   if (at < revision_) undo = StateAt(at, req.prefix, req.after);
   CacheListResult res;
   res.revision = at;
-  auto it = req.after.empty() || req.after < req.prefix ? objects_.lower_bound(req.prefix)
-                                                        : objects_.upper_bound(req.after);
+  auto it = req.after.empty() || req.after < req.prefix
+                ? objects_.lower_bound(std::string_view(req.prefix))
+                : objects_.upper_bound(std::string_view(req.after));
   auto ut = undo.begin();
   size_t limit = req.limit > 0 ? static_cast<size_t>(req.limit) : SIZE_MAX;
   while (true) {
-    bool have_cur = it != objects_.end() && HasPrefix(it->first, req.prefix);
+    bool have_cur = it != objects_.end() && HasPrefix((*it)->key(), req.prefix);
     bool have_undo = ut != undo.end();
     if (!have_cur && !have_undo) break;
     const ObjectPtr* candidate;
-    if (have_undo && (!have_cur || ut->first <= it->first)) {
-      if (have_cur && ut->first == it->first) ++it;
+    if (have_undo && (!have_cur || ut->first <= (*it)->key())) {
+      if (have_cur && ut->first == (*it)->key()) ++it;
       candidate = &ut->second;
       ++ut;
     } else {
-      candidate = &it->second;
+      candidate = &*it;
       ++it;
     }
     if (*candidate == nullptr || (req.filter && !req.filter(**candidate))) continue;
@@ -534,9 +578,9 @@ Result<std::shared_ptr<CacheWatch>> WatchCacheImpl::Watch(CacheWatchRequest req,
     at = revision_;
     int64_t start = at;
     if (req.initial_events) {
-      for (auto it = objects_.lower_bound(req.prefix);
-           it != objects_.end() && HasPrefix(it->first, req.prefix); ++it) {
-        if (!req.filter || req.filter(*it->second)) objects.push_back(it->second);
+      for (auto it = objects_.lower_bound(std::string_view(req.prefix));
+           it != objects_.end() && HasPrefix((*it)->key(), req.prefix); ++it) {
+        if (!req.filter || req.filter(**it)) objects.push_back(*it);
       }
     } else {
       int64_t from = req.resource_version;
@@ -631,7 +675,7 @@ Status WatchCacheImpl::ListAndWatch() {
     for (const auto& kv : res->kvs) {
       auto o = ParseAndEncode(kv.key, kv.value, kv.mod_revision, *paths_);
       if (!o.ok()) continue;  // not an object a client could be sent
-      objects.emplace_hint(objects.end(), (*o)->key(), std::move(*o));
+      objects.emplace_hint(objects.end(), std::move(*o));
     }
     if (!res->more || res->kvs.empty()) break;
     rr.key = res->kvs.back().key + '\0';
@@ -669,7 +713,7 @@ void WatchCacheImpl::Apply(const store::WatchBatch& batch) {
   auto current = [&](std::string_view key) -> ObjectPtr {
     if (auto it = batch_state.find(key); it != batch_state.end()) return it->second;
     auto it = objects_.find(key);  // the feed thread is the only writer
-    return it == objects_.end() ? nullptr : it->second;
+    return it == objects_.end() ? ObjectPtr() : *it;
   };
   for (const auto& e : batch.events) {
     Change c;
@@ -685,7 +729,7 @@ void WatchCacheImpl::Apply(const store::WatchBatch& batch) {
       c.object = c.prev->WithRevision(c.revision, *paths_);
       if (c.object == nullptr) continue;
     }
-    batch_state[c.object->key()] = c.deleted ? nullptr : c.object;
+    batch_state[c.object->key()] = c.deleted ? ObjectPtr() : c.object;
     changes.push_back(std::move(c));
   }
   events_received_ += batch.events.size();
@@ -694,7 +738,7 @@ void WatchCacheImpl::Apply(const store::WatchBatch& batch) {
     for (const auto& c : changes) {
       auto it = objects_.find(c.object->key());
       if (it != objects_.end()) objects_.erase(it);
-      if (!c.deleted) objects_.emplace(c.object->key(), c.object);
+      if (!c.deleted) objects_.insert(c.object);
       ring_.push_back(c);
     }
     // Whole revisions leave the ring together.
@@ -805,11 +849,9 @@ void WatchCacheImpl::Run() {
 
 api::Labels CachedObject::Labels() const {
   api::Labels out;
-  const char* p = data_.data() + json_size_ + key_size_;
-  uint32_t n;
-  std::memcpy(&n, p, sizeof n);
-  p += sizeof n;
-  for (uint32_t i = 0; i < n; ++i) {
+  const char* p = index();
+  size_t n = TakeVarint(p);
+  for (size_t i = 0; i < n; ++i) {
     std::string_view k = TakeString(p);
     std::string_view v = TakeString(p);
     out.emplace(std::string(k), std::string(v));
@@ -819,14 +861,11 @@ api::Labels CachedObject::Labels() const {
 
 api::Fields CachedObject::Fields(const std::vector<std::string>& field_paths) const {
   api::Fields out;
-  const char* p = data_.data() + json_size_ + key_size_;
-  uint32_t n;
-  std::memcpy(&n, p, sizeof n);
-  p += sizeof n;
-  for (uint32_t i = 0; i < 2 * n; ++i) TakeString(p);
-  const char* end = data_.data() + data_.size();
+  const char* p = index();
+  size_t n = TakeVarint(p);
+  for (size_t i = 0; i < 2 * n; ++i) TakeString(p);
   for (const auto& path : field_paths) {
-    if (p >= end) break;
+    if (p >= end()) break;
     out.emplace(path, std::string(TakeString(p)));
   }
   return out;
@@ -841,7 +880,7 @@ Result<ObjectPtr> CachedObject::Build(std::string_view key, std::string_view val
 ObjectPtr CachedObject::WithRevision(int64_t revision,
                                      const std::vector<std::string>& field_paths) const {
   auto o = ParseAndEncode(key(), json(), revision, field_paths);
-  return o.ok() ? std::move(*o) : nullptr;  // json() was written by Encode: always an object
+  return o.ok() ? std::move(*o) : ObjectPtr();  // json() was written by Encode: an object
 }
 
 std::unique_ptr<WatchCache> WatchCache::Start(store::Store* store, std::string prefix,

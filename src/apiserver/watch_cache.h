@@ -25,6 +25,9 @@
 // WhenFresh run on the feed thread or on the calling thread and must not block.
 #pragma once
 
+#include <boost/smart_ptr/intrusive_ptr.hpp>
+
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -40,44 +43,62 @@
 
 namespace keelson::apiserver {
 
+class CachedObject;
+// Shared ownership of a CachedObject (an intrusive count: one allocation per object).
+using ObjectPtr = boost::intrusive_ptr<const CachedObject>;
+
 // One object as the cache holds it. Immutable once built; share it, never change it.
+// One allocation: this header, then the JSON, the key, and a small index (labels and the
+// field-selector values), so a cached object costs little more than its JSON.
 class CachedObject {
  public:
   // From a stored value (JSON without metadata.resourceVersion) written at `revision`, with
   // the values of `field_paths` indexed. InvalidArgument when the value is not a JSON object.
-  static Result<std::shared_ptr<const CachedObject>> Build(
-      std::string_view key, std::string_view value, int64_t revision,
-      const std::vector<std::string>& field_paths);
+  static Result<ObjectPtr> Build(std::string_view key, std::string_view value, int64_t revision,
+                                 const std::vector<std::string>& field_paths);
 
   // The same object with metadata.resourceVersion set to `revision` (a deletion's revision).
-  std::shared_ptr<const CachedObject> WithRevision(
-      int64_t revision, const std::vector<std::string>& field_paths) const;
+  ObjectPtr WithRevision(int64_t revision, const std::vector<std::string>& field_paths) const;
 
-  std::string_view key() const { return std::string_view(data_).substr(json_size_, key_size_); }
+  std::string_view key() const { return {data() + json_size_, key_size_}; }
   // The object as a client sees it, metadata.resourceVersion included.
-  std::string_view json() const { return std::string_view(data_).substr(0, json_size_); }
+  std::string_view json() const { return {data(), json_size_}; }
   int64_t revision() const { return revision_; }
   // metadata.labels (string values).
   api::Labels Labels() const;
   // The indexed field values by path; `field_paths` must be the list given to Build.
   api::Fields Fields(const std::vector<std::string>& field_paths) const;
-  // Heap bytes this object holds, roughly.
-  size_t MemoryBytes() const { return sizeof(*this) + data_.capacity(); }
+  // Bytes this object takes.
+  size_t MemoryBytes() const { return sizeof(*this) + size_; }
 
-  CachedObject(std::string data, uint32_t json_size, uint32_t key_size, int64_t revision)
-      : data_(std::move(data)), json_size_(json_size), key_size_(key_size),
-        revision_(revision) {}
+  CachedObject(const CachedObject&) = delete;
+  CachedObject& operator=(const CachedObject&) = delete;
 
  private:
-  // The JSON, then the key, then length-prefixed label keys and values (a count first), then
-  // length-prefixed field values in field_paths order.
-  std::string data_;
+  friend class CachedObjectBuilder;
+  CachedObject(uint32_t size, uint32_t json_size, uint32_t key_size, int64_t revision)
+      : size_(size), json_size_(json_size), key_size_(key_size), revision_(revision) {}
+  const char* data() const { return reinterpret_cast<const char*>(this + 1); }
+  char* data() { return reinterpret_cast<char*>(this + 1); }
+  // The index that follows the key: label count, then label keys and values, then the field
+  // values in field_paths order, each with a varint length.
+  const char* index() const { return data() + json_size_ + key_size_; }
+  const char* end() const { return data() + size_; }
+
+  friend void intrusive_ptr_add_ref(const CachedObject* o) {
+    o->refs_.fetch_add(1, std::memory_order_relaxed);
+  }
+  friend void intrusive_ptr_release(const CachedObject* o) {
+    if (o->refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) Destroy(o);
+  }
+  static void Destroy(const CachedObject* o);
+
+  mutable std::atomic<uint32_t> refs_{0};
+  uint32_t size_;  // bytes of data after the header
   uint32_t json_size_;
   uint32_t key_size_;
   int64_t revision_;
 };
-
-using ObjectPtr = std::shared_ptr<const CachedObject>;
 
 // Which objects a list or a watch wants (label and field selectors). Null accepts everything.
 // Called from cache threads; must be thread-safe and cheap.
