@@ -601,7 +601,12 @@ Result<std::shared_ptr<CacheWatch>> WatchCacheImpl::Watch(CacheWatchRequest req,
   }
   // The changes after `at` reach the watcher through Dispatch (held back until it is live).
   if (live) return std::shared_ptr<CacheWatch>(w);
-  if (objects.size() + replay.size() <= 256) {
+  // Small starts are written at once (this may be the feed thread: it must never wait on a
+  // client); larger ones, which may hold back for a slow client, elsewhere.
+  size_t bytes = 0;
+  for (const auto& o : objects) bytes += o->json().size();
+  for (const auto& c : replay) bytes += c.object->json().size();
+  if (bytes <= std::min<size_t>(64 * 1024, opts_.max_watcher_backlog / 8)) {
     w->Initialize(std::move(objects), std::move(replay), at);
   } else {
     auto job = [w, objects = std::move(objects), replay = std::move(replay), at]() mutable {
