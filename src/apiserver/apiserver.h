@@ -1,5 +1,6 @@
 // The Kubernetes API server: discovery, and get/list/watch/create/update/delete of the
 // registered resources over the Store, answering through the HTTP layer (apiserver/http.h).
+// LIST and WATCH are served from a watch cache per resource (apiserver/watch_cache.h).
 //
 // Request handling is a chain of stages: routing -> (authentication -> authorization ->
 // admission, to come) -> decoding and checks -> storage. Errors are metav1.Status objects with
