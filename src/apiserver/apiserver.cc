@@ -533,8 +533,8 @@ class ApiServerImpl final : public ApiServer {
   void Watch(const HttpRequest& req, const Target& t, std::shared_ptr<Exchange> ex);
   // The watch cache of `r`, started on first use.
   WatchCache* CacheFor(const ResourceInfo& r);
-  // The store's current revision (0 when it cannot be read).
-  int64_t CurrentRevision(const std::string& key);
+  // The store's current revision.
+  Result<int64_t> CurrentRevision(const std::string& key);
   void Create(const HttpRequest& req, const Target& t, std::shared_ptr<Exchange> ex);
   // Services claim their ClusterIP and node ports in their create transaction.
   void CreateService(json::object obj, const std::string& ns, const std::string& name,
@@ -617,13 +617,14 @@ void ApiServerImpl::Shutdown() {
     stopping_ = true;
   }
   work_cv_.notify_all();
-  std::map<const ResourceInfo*, std::unique_ptr<WatchCache>> caches;
+  std::vector<WatchCache*> caches;
   {
     std::lock_guard l(caches_mu_);
     caches_stopped_ = true;
-    caches.swap(caches_);
+    for (auto& [r, c] : caches_) caches.push_back(c.get());
   }
-  for (auto& [r, c] : caches) c->Stop();  // ends every watch
+  // Stopped, not destroyed: a request in flight may still hold one; they go with the server.
+  for (auto* c : caches) c->Stop();  // ends every watch
   for (auto& t : workers_) t.join();
 }
 
@@ -642,12 +643,13 @@ WatchCache* ApiServerImpl::CacheFor(const ResourceInfo& r) {
   return c.get();
 }
 
-int64_t ApiServerImpl::CurrentRevision(const std::string& key) {
+Result<int64_t> ApiServerImpl::CurrentRevision(const std::string& key) {
   store::RangeRequest rr;
   rr.key = key;  // one key: cheap, and the answer carries the store's revision
   rr.keys_only = true;
   auto res = store_->Range(rr);
-  return res.ok() ? res->revision : 0;
+  if (!res.ok()) return res.status();
+  return res->revision;
 }
 
 std::optional<store::KeyValue> ApiServerImpl::ReadCurrent(const Target& t, Exchange& ex) {
@@ -1263,9 +1265,12 @@ void ApiServerImpl::List(const HttpRequest& req, const Target& t,
   int64_t n = opts->revision;
   // The revision the cache must have reached: for a consistent read the store's current one
   // (upstream's consistent list from the watch cache), else the one asked for.
-  int64_t min_revision = read == ListRead::kConsistent ? CurrentRevision(q->prefix)
-                         : read == ListRead::kAny      ? 0
-                                                       : n;
+  int64_t min_revision = read == ListRead::kAny ? 0 : n;
+  if (read == ListRead::kConsistent) {
+    auto current = CurrentRevision(q->prefix);
+    if (!current.ok()) return Post([this, cq, ex] { ListFromStore(cq, 0, ex); });
+    min_revision = *current;
+  }
   cache->WhenFresh(
       min_revision, std::chrono::steady_clock::now() + kFreshWait,
       [this, cq, ex, read, n](Result<int64_t> fresh) {
@@ -1911,9 +1916,13 @@ void ApiServerImpl::Watch(const HttpRequest& req, const Target& t, std::shared_p
   wr.initial_events_end = opts->send_initial_events.value_or(false) && opts->allow_bookmarks;
   wr.deadline = std::chrono::steady_clock::now() +
                 std::chrono::seconds(opts->timeout_seconds.value_or(1800));
-  bool consistent = opts->resource_version.empty();
   bool must_reach = wr.initial_events && opts->revision > 0;
-  int64_t min_revision = consistent ? CurrentRevision(wr.prefix) : must_reach ? opts->revision : 0;
+  int64_t min_revision = must_reach ? opts->revision : 0;
+  if (opts->resource_version.empty()) {  // from the latest state
+    auto current = CurrentRevision(wr.prefix);
+    if (!current.ok()) return ex->Respond(StatusResponse(FromStoreStatus(current.status())));
+    min_revision = *current;
+  }
   bool as_table = WantsTable(req.Header("accept")) && HasPrinter(r);
   auto sink = std::make_shared<ExchangeWatchSink>(&r, ex, as_table,
                                                   std::string(req.Query("includeObject")));

@@ -239,11 +239,15 @@ class Watcher final : public CacheWatch {
   }
 
   // Feed thread: a bookmark at `revision` when one is due; ends the watch at its deadline.
-  void Tick(Clock::time_point now, int64_t revision) {
+  // Returns true when the watcher was closed for falling behind.
+  bool Tick(Clock::time_point now, int64_t revision) {
     std::lock_guard l(mu_);
-    if (closed_) return;
-    if (now >= req_.deadline) return CloseLocked();
-    if (!live_ || !req_.bookmarks || now < next_bookmark_ || revision < start_) return;
+    if (closed_) return false;
+    if (now >= req_.deadline) {
+      CloseLocked();
+      return false;
+    }
+    if (!live_ || !req_.bookmarks || now < next_bookmark_ || revision < start_) return false;
     next_bookmark_ = now + bookmark_interval_;
     WatchEvent ev;
     ev.type = WatchEventType::kBookmark;
@@ -251,6 +255,7 @@ class Watcher final : public CacheWatch {
     sink_->Add(ev);
     bool overflowed = false;
     FlushLocked(&overflowed);
+    return overflowed;
   }
 
   // The initializer: writes the initial objects or the replayed changes, then the changes
@@ -306,13 +311,12 @@ class Watcher final : public CacheWatch {
     FlushLocked(&overflowed);
   }
 
+ private:
   void CloseLocked() {
     if (closed_) return;
     closed_ = true;
     if (live_) sink_->End();  // else the initializer ends it
   }
-
- private:
   void FlushLocked(bool* overflowed) {
     if (!sink_->Flush()) return CloseLocked();
     if (sink_->Backlog() > max_backlog_) {
@@ -771,7 +775,9 @@ void WatchCacheImpl::Dispatch(const std::vector<Change>& changes) {
 }
 
 void WatchCacheImpl::Housekeeping(Clock::time_point now) {
-  for (auto& w : LiveWatchers()) w->Tick(now, revision_);
+  for (auto& w : LiveWatchers()) {
+    if (w->Tick(now, revision_)) ++terminated_;
+  }
   bool waiting;
   {
     std::lock_guard l(waiters_mu_);
