@@ -21,6 +21,7 @@
 #include "api/prune.h"
 #include "api/schema.h"
 #include "apiserver/apply.h"
+#include "apiserver/list_options.h"
 #include "apiserver/metrics.h"
 #include "apiserver/negotiation.h"
 #include "apiserver/openapi.h"
@@ -28,6 +29,7 @@
 #include "apiserver/service_alloc.h"
 #include "apiserver/table.h"
 #include "apiserver/validate.h"
+#include "apiserver/watch_cache.h"
 
 namespace keelson::apiserver {
 namespace {
@@ -277,6 +279,14 @@ std::string FieldValue(const json::object& obj, std::string_view path) {
   return "";
 }
 
+// metadata.name, metadata.namespace and the kind's field labels, sorted: what the watch cache
+// indexes for field selectors.
+std::vector<std::string> SupportedFieldPaths(const ResourceInfo& r) {
+  std::set<std::string> supported = {"metadata.name", "metadata.namespace"};
+  for (const auto& f : ExtraFieldLabels(r)) supported.insert(f);
+  return {supported.begin(), supported.end()};
+}
+
 // A list or watch request's label and field selectors.
 struct Selection {
   api::LabelSelector labels;
@@ -301,6 +311,18 @@ struct Selection {
     for (const auto& p : field_paths) fs.emplace(p, FieldValue(obj, p));
     return fields.Matches(fs);
   }
+
+  // The same test against the watch cache's index of an object.
+  bool Matches(const CachedObject& obj) const {
+    if (!labels.Empty() && !labels.Matches(obj.Labels())) return false;
+    return fields.Empty() || fields.Matches(obj.Fields(field_paths));
+  }
+
+  // A filter for the watch cache; null when everything matches.
+  ObjectFilter Filter() const {
+    if (Everything()) return nullptr;
+    return [sel = *this](const CachedObject& o) { return sel.Matches(o); };
+  }
 };
 
 std::optional<ApiError> ParseSelection(const HttpRequest& req, const ResourceInfo& r,
@@ -316,7 +338,7 @@ std::optional<ApiError> ParseSelection(const HttpRequest& req, const ResourceInf
   if (!st.ok()) return BadRequest(st.message());
   out->labels = std::move(*ls);
   out->fields = std::move(*fs);
-  out->field_paths.assign(supported.begin(), supported.end());
+  out->field_paths = SupportedFieldPaths(r);
   return std::nullopt;
 }
 
@@ -360,44 +382,118 @@ class ObservingExchange final : public Exchange {
   std::atomic<bool> recorded_{false};
 };
 
-// --- watch ------------------------------------------------------------------------------------
+// --- list and watch ---------------------------------------------------------------------------
 
-class ApiServerImpl;
+// How long a read waits for the watch cache to catch up with a revision (upstream's 3 s).
+constexpr auto kFreshWait = std::chrono::seconds(3);
 
-// One watch request: a store watch stream turned into Kubernetes watch events on a chunked
-// response. Pumped by the server's watch workers when the store says there is something.
-class WatchPump : public std::enable_shared_from_this<WatchPump> {
+// upstream's answer to list options that do not go together: 422 Invalid on ListOptions.
+ApiError InvalidListOptions(const std::vector<api::FieldError>& errs) {
+  json::object d;
+  d["group"] = "meta.k8s.io";
+  d["kind"] = "ListOptions";
+  json::array cs;
+  for (const auto& e : errs) {
+    json::object c;
+    c["reason"] = e.Reason();
+    c["message"] = e.Body();
+    c["field"] = e.field;
+    cs.push_back(std::move(c));
+  }
+  d["causes"] = std::move(cs);
+  return {422, "Invalid",
+          "ListOptions.meta.k8s.io \"\" is invalid: " + api::AggregateMessage(errs),
+          std::move(d)};
+}
+
+// A resourceVersion the cache did not reach in time (upstream's TooLargeResourceVersion).
+ApiError TooLargeResourceVersion(const std::string& message) {
+  json::object d;
+  json::object cause;
+  cause["reason"] = "ResourceVersionTooLarge";
+  cause["message"] = "Too large resource version";
+  d["causes"] = json::array{std::move(cause)};
+  d["retryAfterSeconds"] = 1;
+  return {504, "Timeout", "Timeout: " + message, std::move(d)};
+}
+
+ApiError Initializing() {
+  json::object d;
+  d["retryAfterSeconds"] = 1;
+  return {429, "TooManyRequests", "storage is (re)initializing", std::move(d)};
+}
+
+// A watch event carrying a Status, as a line of a watch stream.
+std::string ErrorEvent(const ApiError& e) {
+  json::object ev;
+  ev["type"] = "ERROR";
+  ev["object"] = json::parse(StatusResponse(e).body);
+  return json::serialize(ev) + "\n";
+}
+
+// Writes a watch's events on its chunked response: newline-delimited JSON, the objects as
+// they are or as one-row Tables.
+class ExchangeWatchSink final : public WatchSink {
  public:
-  WatchPump(ApiServerImpl* server, const ResourceInfo* r, std::unique_ptr<store::WatchStream> s,
-            std::shared_ptr<Exchange> ex, std::chrono::steady_clock::time_point deadline,
-            Selection selection, bool as_table, std::string include_object)
-      : server_(server), resource_(r), stream_(std::move(s)), ex_(std::move(ex)),
-        deadline_(deadline), selection_(std::move(selection)), as_table_(as_table),
+  ExchangeWatchSink(const ResourceInfo* r, std::shared_ptr<Exchange> ex, bool as_table,
+                    std::string include_object)
+      : resource_(r), ex_(std::move(ex)), as_table_(as_table),
         include_object_(std::move(include_object)) {}
 
-  // The object of a watch event as this watch sends it: the object, or a one-row Table.
-  json::value Render(json::object obj) const {
-    if (!as_table_) return obj;
-    return ToTable(*resource_, json::array{std::move(obj)}, "", "", include_object_,
-                   std::chrono::system_clock::now());
+  size_t Add(const WatchEvent& e) override {
+    static constexpr const char* kTypes[] = {"ADDED", "MODIFIED", "DELETED", "BOOKMARK"};
+    buf_ += "{\"type\":\"";
+    buf_ += kTypes[static_cast<int>(e.type)];
+    buf_ += "\",\"object\":";
+    auto now = std::chrono::system_clock::now();
+    if (e.type == WatchEventType::kBookmark) {
+      std::string rv = std::to_string(e.revision);
+      if (as_table_) {
+        // A Table without rows whose list metadata carries the bookmark's resourceVersion.
+        buf_ += json::serialize(ToTable(*resource_, json::array(), rv, "", include_object_, now));
+      } else {
+        buf_ += "{\"kind\":\"" + resource_->kind + "\",\"apiVersion\":\"" +
+                resource_->GroupVersion() + "\",\"metadata\":{\"resourceVersion\":\"" + rv + "\"";
+        if (e.initial_events_end) buf_ += ",\"annotations\":{\"k8s.io/initial-events-end\":\"true\"}";
+        buf_ += "}}";
+      }
+    } else if (as_table_) {
+      json::value v = json::parse(e.object->json());
+      buf_ += json::serialize(ToTable(*resource_, json::array{std::move(v)}, "", "",
+                                      include_object_, now));
+    } else {
+      buf_ += e.object->json();
+    }
+    buf_ += "}\n";
+    return buf_.size();
   }
-
-  void Start();
-  void Pump();  // on a watch worker
-  bool Expired(std::chrono::steady_clock::time_point now) const { return now >= deadline_; }
-  void Stop();
+  bool Flush() override {
+    if (buf_.empty()) return true;
+    bool ok = ex_->Write(std::move(buf_));
+    buf_.clear();
+    return ok;
+  }
+  size_t Backlog() const override { return ex_->Backlog(); }
+  void End() override { ex_->EndStream(); }
 
  private:
-  ApiServerImpl* server_;
   const ResourceInfo* resource_;
-  std::unique_ptr<store::WatchStream> stream_;
   std::shared_ptr<Exchange> ex_;
-  std::chrono::steady_clock::time_point deadline_;
-  Selection selection_;
   bool as_table_;
   std::string include_object_;
-  std::mutex mu_;  // one pump at a time
-  std::atomic<bool> done_{false};
+  std::string buf_;
+};
+
+// What a LIST needs once it has waited for the watch cache: everything by value.
+struct ListQuery {
+  Target target;
+  Selection sel;
+  std::string prefix;
+  int64_t limit = 0;
+  std::string after;     // a continued list: the last key returned
+  bool continued = false;
+  bool table = false;
+  std::string include_object;
 };
 
 // --- the server -------------------------------------------------------------------------------
@@ -409,7 +505,6 @@ class ApiServerImpl final : public ApiServer {
         openapi_(registry_, opts_.git_version),
         alloc_(std::move(alloc)) {
     for (int i = 0; i < 2; ++i) workers_.emplace_back([this] { WorkerLoop(); });
-    timer_ = std::thread([this] { TimerLoop(); });
   }
   ~ApiServerImpl() override { Shutdown(); }
 
@@ -423,10 +518,7 @@ class ApiServerImpl final : public ApiServer {
   void Shutdown() override;
   void Serve(HttpRequest req, std::shared_ptr<Exchange> ex) override;
 
-  void SchedulePump(std::shared_ptr<WatchPump> p) {
-    Post([p = std::move(p)] { p->Pump(); });
-  }
-  // Runs `fn` on a worker thread (watch pumps, streamed lists).
+  // Runs `fn` on a worker thread (lists, deletecollection).
   void Post(std::function<void()> fn) {
     {
       std::lock_guard l(work_mu_);
@@ -434,11 +526,6 @@ class ApiServerImpl final : public ApiServer {
     }
     work_cv_.notify_one();
   }
-  void Forget(WatchPump* p) {
-    std::lock_guard l(watches_mu_);
-    std::erase_if(watches_, [p](const auto& w) { return w.get() == p; });
-  }
-
   // Encodes a stored value as the object a client sees (resourceVersion from the store).
   static Result<json::object> Decode(const store::KeyValue& kv, int64_t rv_override = 0);
 
@@ -468,12 +555,26 @@ class ApiServerImpl final : public ApiServer {
   // The status and scale subresources: GET, PUT and PATCH of the part they own.
   void ServeSubresource(const HttpRequest& req, const Target& t, std::shared_ptr<Exchange> ex);
   void Get(const HttpRequest& req, const Target& t, Exchange& ex);
+  // LIST: from the watch cache once it has caught up as far as the request needs (see
+  // ListRead), from the store when the cache cannot serve it.
   void List(const HttpRequest& req, const Target& t, std::shared_ptr<Exchange> ex);
+  // The list at `revision` (0: the cache's current state) from the cache, or from the store
+  // when the cache does not hold that revision. On a worker.
+  void ListFromCache(std::shared_ptr<const ListQuery> q, int64_t revision,
+                     std::shared_ptr<Exchange> ex);
+  // The list at `revision` (0: current) from the store.
+  void ListFromStore(std::shared_ptr<const ListQuery> q, int64_t revision,
+                     std::shared_ptr<Exchange> ex);
   // A whole collection, read from the store in pages at one revision and written out in
   // chunks as it is read, so that memory stays small however large the list.
-  void StreamList(const Target& t, Selection sel, std::string prefix,
+  void StreamList(const Target& t, Selection sel, std::string prefix, int64_t revision,
                   std::shared_ptr<Exchange> ex);
+  // WATCH, from the watch cache.
   void Watch(const HttpRequest& req, const Target& t, std::shared_ptr<Exchange> ex);
+  // The watch cache of `r`, started on first use.
+  WatchCache* CacheFor(const ResourceInfo& r);
+  // The store's current revision.
+  Result<int64_t> CurrentRevision(const std::string& key);
   void Create(const HttpRequest& req, const Target& t, std::shared_ptr<Exchange> ex);
   // Upstream's validation of an object about to be written (validate.h); answers 422 and
   // returns false when it fails.
@@ -522,7 +623,6 @@ class ApiServerImpl final : public ApiServer {
   std::optional<ApiError> CheckNamespace(const Target& t);
 
   void WorkerLoop();
-  void TimerLoop();
 
   Store* store_;
   ApiServerOptions opts_;
@@ -532,14 +632,13 @@ class ApiServerImpl final : public ApiServer {
 
   std::mutex work_mu_;
   std::condition_variable work_cv_;
-  std::condition_variable timer_cv_;
   std::deque<std::function<void()>> work_;  // guarded by work_mu_
   bool stopping_ = false;                        // guarded by work_mu_
   std::vector<std::thread> workers_;
-  std::thread timer_;
 
-  std::mutex watches_mu_;
-  std::vector<std::shared_ptr<WatchPump>> watches_;  // guarded by watches_mu_
+  std::mutex caches_mu_;
+  std::map<const ResourceInfo*, std::unique_ptr<WatchCache>> caches_;  // guarded by caches_mu_
+  bool caches_stopped_ = false;                                        // guarded by caches_mu_
   std::atomic<bool> bootstrapped_{false};
   RequestMetrics metrics_;
 };
@@ -565,27 +664,6 @@ void ApiServerImpl::WorkerLoop() {
     work_.pop_front();
     l.unlock();
     fn();
-    l.lock();
-  }
-}
-
-void ApiServerImpl::TimerLoop() {
-  std::unique_lock l(work_mu_);
-  while (!stopping_) {
-    // Its own condition variable: sharing the workers' would let it swallow the one
-    // notify_one() meant for a worker, leaving that work queued.
-    timer_cv_.wait_for(l, std::chrono::milliseconds(250));
-    if (stopping_) return;
-    l.unlock();
-    auto now = std::chrono::steady_clock::now();
-    std::vector<std::shared_ptr<WatchPump>> expired;
-    {
-      std::lock_guard wl(watches_mu_);
-      for (const auto& w : watches_) {
-        if (w->Expired(now)) expired.push_back(w);
-      }
-    }
-    for (auto& w : expired) w->Stop();
     l.lock();
   }
 }
@@ -667,15 +745,39 @@ void ApiServerImpl::Shutdown() {
     stopping_ = true;
   }
   work_cv_.notify_all();
-  timer_cv_.notify_all();
-  std::vector<std::shared_ptr<WatchPump>> all;
+  std::vector<WatchCache*> caches;
   {
-    std::lock_guard l(watches_mu_);
-    all.swap(watches_);
+    std::lock_guard l(caches_mu_);
+    caches_stopped_ = true;
+    for (auto& [r, c] : caches_) caches.push_back(c.get());
   }
-  for (auto& w : all) w->Stop();
+  // Stopped, not destroyed: a request in flight may still hold one; they go with the server.
+  for (auto* c : caches) c->Stop();  // ends every watch
   for (auto& t : workers_) t.join();
-  if (timer_.joinable()) timer_.join();
+}
+
+WatchCache* ApiServerImpl::CacheFor(const ResourceInfo& r) {
+  std::lock_guard l(caches_mu_);
+  if (caches_stopped_) return nullptr;
+  auto& c = caches_[&r];
+  if (!c) {
+    WatchCacheOptions o;
+    o.field_paths = SupportedFieldPaths(r);
+    o.ring_capacity = opts_.watch_cache_ring;
+    o.max_watcher_backlog = opts_.max_watcher_backlog;
+    o.bookmark_interval = opts_.bookmark_interval;
+    c = WatchCache::Start(store_, r.StoragePrefix(), std::move(o));
+  }
+  return c.get();
+}
+
+Result<int64_t> ApiServerImpl::CurrentRevision(const std::string& key) {
+  store::RangeRequest rr;
+  rr.key = key;  // one key: cheap, and the answer carries the store's revision
+  rr.keys_only = true;
+  auto res = store_->Range(rr);
+  if (!res.ok()) return res.status();
+  return res->revision;
 }
 
 std::optional<store::KeyValue> ApiServerImpl::ReadCurrent(const Target& t, Exchange& ex) {
@@ -1286,16 +1388,61 @@ HttpResponse ApiServerImpl::Metrics() {
       "# HELP apiserver_storage_objects [STABLE] Number of stored objects at the time of last "
       "check split by kind. In case of a fetching error, the value will be -1.\n"
       "# TYPE apiserver_storage_objects gauge\n";
+  // Resources with a watch cache are counted there; the others in the store.
+  std::map<const ResourceInfo*, WatchCacheStats> cached;
+  {
+    std::lock_guard l(caches_mu_);
+    for (const auto& [r, c] : caches_) cached[r] = c->Stats();
+  }
+  auto name_of = [](const ResourceInfo& r) {
+    return r.group.empty() ? r.resource : r.resource + "." + r.group;
+  };
   for (const auto& r : registry_.all()) {
     if (!r.stored) continue;
-    store::RangeRequest rr;
-    rr.key = r.StoragePrefix();
-    rr.range_end = store::PrefixEnd(rr.key);
-    rr.count_only = true;
-    auto res = store_->Range(rr);
-    std::string name = r.group.empty() ? r.resource : r.resource + "." + r.group;
-    out += "apiserver_storage_objects{resource=\"" + name + "\"} " +
-           (res.ok() ? std::to_string(res->count) : std::string("-1")) + "\n";
+    std::string count = "-1";
+    if (auto it = cached.find(&r); it != cached.end() && it->second.ready) {
+      count = std::to_string(it->second.objects);
+    } else {
+      store::RangeRequest rr;
+      rr.key = r.StoragePrefix();
+      rr.range_end = store::PrefixEnd(rr.key);
+      rr.count_only = true;
+      if (auto res = store_->Range(rr); res.ok()) count = std::to_string(res->count);
+    }
+    out += "apiserver_storage_objects{resource=\"" + name_of(r) + "\"} " + count + "\n";
+  }
+  struct CacheMetric {
+    const char* name;
+    const char* type;
+    const char* help;
+    std::function<std::string(const WatchCacheStats&)> value;
+  };
+  const CacheMetric kCacheMetrics[] = {
+      {"apiserver_watch_cache_resource_version", "gauge",
+       "Current resource version of watch cache broken by resource type.",
+       [](const WatchCacheStats& s) { return std::to_string(s.revision); }},
+      {"apiserver_watch_cache_events_received_total", "counter",
+       "Counter of events received in watch cache broken by resource type.",
+       [](const WatchCacheStats& s) { return std::to_string(s.events_received); }},
+      {"apiserver_watch_cache_events_dispatched_total", "counter",
+       "Counter of events dispatched in watch cache broken by resource type.",
+       [](const WatchCacheStats& s) { return std::to_string(s.events_dispatched); }},
+      {"apiserver_watch_cache_initializations_total", "counter",
+       "Counter of watch cache initializations broken by resource type.",
+       [](const WatchCacheStats& s) { return std::to_string(s.initializations); }},
+      {"apiserver_terminated_watchers_total", "counter",
+       "Counter of watchers closed due to unresponsiveness broken by resource type.",
+       [](const WatchCacheStats& s) { return std::to_string(s.terminated_watchers); }},
+      {"apiserver_registered_watchers", "gauge",
+       "Number of currently registered watchers for a given resources",
+       [](const WatchCacheStats& s) { return std::to_string(s.watchers); }},
+  };
+  for (const auto& m : kCacheMetrics) {
+    out += std::string("# HELP ") + m.name + " " + m.help + "\n# TYPE " + m.name + " " +
+           m.type + "\n";
+    for (const auto& [r, st] : cached) {
+      out += std::string(m.name) + "{resource=\"" + name_of(*r) + "\"} " + m.value(st) + "\n";
+    }
   }
   HttpResponse resp;
   resp.content_type = "text/plain; version=0.0.4; charset=utf-8";
@@ -1759,50 +1906,150 @@ void ApiServerImpl::Get(const HttpRequest& req, const Target& t, Exchange& ex) {
 }
 
 void ApiServerImpl::List(const HttpRequest& req, const Target& t,
-                         std::shared_ptr<Exchange> exp) {
-  Exchange& ex = *exp;
+                         std::shared_ptr<Exchange> ex) {
   const ResourceInfo& r = *t.resource;
-  std::string prefix = CollectionPrefix(r, t.ns);
+  auto opts = ParseListOptions(req);
+  if (!opts.ok()) return ex->Respond(StatusResponse(BadRequest(opts.status().message())));
+  if (auto errs = ValidateListOptions(*opts); !errs.empty()) {
+    return ex->Respond(StatusResponse(InvalidListOptions(errs)));
+  }
+  auto q = std::make_shared<ListQuery>();
+  q->target = t;
+  q->prefix = CollectionPrefix(r, t.ns);
+  q->limit = opts->limit;
+  q->table = WantsTable(req.Header("accept")) && HasPrinter(r);
+  q->include_object = std::string(req.Query("includeObject"));
+  if (auto err = ParseSelection(req, r, &q->sel)) return ex->Respond(StatusResponse(*err));
+  WatchCache* cache = CacheFor(r);
+  if (!opts->continue_token.empty()) {
+    // Pagination: `continue` carries the revision of the list's snapshot and the last key
+    // returned; every page is read at that revision.
+    if (!opts->resource_version.empty() && opts->resource_version != "0") {
+      return ex->Respond(StatusResponse(
+          BadRequest("specifying resource version is not allowed when using continue")));
+    }
+    auto tok = DecodeContinue(opts->continue_token);
+    if (!tok.ok()) return ex->Respond(StatusResponse(BadRequest(tok.status().message())));
+    q->after = tok->last_key;
+    q->continued = true;
+    std::shared_ptr<const ListQuery> cq = q;
+    return Post([this, cq, rev = tok->revision, ex] { ListFromCache(cq, rev, ex); });
+  }
+  std::shared_ptr<const ListQuery> cq = q;
+  if (cache == nullptr) return Post([this, cq, ex] { ListFromStore(cq, 0, ex); });
+  ListRead read = ListReadOf(*opts);
+  int64_t n = opts->revision;
+  // The revision the cache must have reached: for a consistent read the store's current one
+  // (upstream's consistent list from the watch cache), else the one asked for.
+  int64_t min_revision = read == ListRead::kAny ? 0 : n;
+  if (read == ListRead::kConsistent) {
+    auto current = CurrentRevision(q->prefix);
+    if (!current.ok()) return Post([this, cq, ex] { ListFromStore(cq, 0, ex); });
+    min_revision = *current;
+  }
+  cache->WhenFresh(
+      min_revision, std::chrono::steady_clock::now() + kFreshWait,
+      [this, cq, ex, read, n](Result<int64_t> fresh) {
+        if (!fresh.ok() && fresh.status().code() == StatusCode::kDeadlineExceeded &&
+            (read == ListRead::kNotOlderThan || read == ListRead::kExact)) {
+          return ex->Respond(StatusResponse(TooLargeResourceVersion(fresh.status().message())));
+        }
+        int64_t at = read == ListRead::kExact ? n : 0;
+        if (!fresh.ok()) {
+          // Not ready, or behind the store for longer than it should be: read the store.
+          return Post([this, cq, at, ex] { ListFromStore(cq, at, ex); });
+        }
+        Post([this, cq, at, ex] { ListFromCache(cq, at, ex); });
+      });
+}
+
+void ApiServerImpl::ListFromCache(std::shared_ptr<const ListQuery> q, int64_t revision,
+                                  std::shared_ptr<Exchange> ex) {
+  const ResourceInfo& r = *q->target.resource;
+  WatchCache* cache = CacheFor(r);
+  if (cache == nullptr) return ListFromStore(q, revision, ex);
+  CacheListRequest cr;
+  cr.prefix = q->prefix;
+  cr.after = q->after;
+  cr.limit = q->limit;
+  cr.revision = revision;
+  cr.filter = q->sel.Filter();
+  auto res = cache->List(cr);
+  if (!res.ok()) return ListFromStore(q, revision, ex);  // a revision the cache does not hold
+  std::string rv = std::to_string(res->revision);
+  std::string continue_token;
+  if (res->more && !res->items.empty()) {
+    continue_token = EncodeContinue(res->revision, res->items.back()->key());
+  }
+  if (q->table) {
+    json::array items;
+    items.reserve(res->items.size());
+    for (const auto& o : res->items) items.push_back(json::parse(o->json()));
+    HttpResponse resp;
+    resp.body = json::serialize(ToTable(r, items, rv, continue_token, q->include_object,
+                                        std::chrono::system_clock::now()));
+    return ex->Respond(std::move(resp));
+  }
+  std::string head = "{\"kind\":\"" + r.kind + "List\",\"apiVersion\":\"" + r.GroupVersion() +
+                     "\",\"metadata\":{\"resourceVersion\":\"" + rv + "\"";
+  if (!continue_token.empty()) {
+    head += ",\"continue\":" + json::serialize(json::string(continue_token));
+  }
+  head += "},\"items\":[";
+  if (q->limit > 0) {
+    size_t size = head.size() + 2;
+    for (const auto& o : res->items) size += o->json().size() + 1;
+    HttpResponse resp;
+    resp.body.reserve(size);
+    resp.body = std::move(head);
+    for (size_t i = 0; i < res->items.size(); ++i) {
+      if (i > 0) resp.body += ',';
+      resp.body += res->items[i]->json();
+    }
+    resp.body += "]}";
+    return ex->Respond(std::move(resp));
+  }
+  // A whole collection: written in chunks, holding back while the client is slow rather than
+  // copying it all at once.
+  constexpr size_t kChunk = 256 * 1024;
+  constexpr size_t kMaxBacklog = 2 << 20;
+  ex->StartStream(200, kJson);
+  std::string buf = std::move(head);
+  for (size_t i = 0; i < res->items.size(); ++i) {
+    if (i > 0) buf += ',';
+    buf += res->items[i]->json();
+    if (buf.size() >= kChunk) {
+      while (ex->Backlog() > kMaxBacklog) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      }
+      if (!ex->Write(std::move(buf))) return;  // the client went away
+      buf.clear();
+      buf.reserve(kChunk + 4096);
+    }
+  }
+  buf += "]}";
+  ex->Write(std::move(buf));
+  ex->EndStream();
+}
+
+void ApiServerImpl::ListFromStore(std::shared_ptr<const ListQuery> q, int64_t revision,
+                                  std::shared_ptr<Exchange> exp) {
+  Exchange& ex = *exp;
+  const ResourceInfo& r = *q->target.resource;
+  if (q->limit <= 0 && !q->continued && !q->table) {
+    return StreamList(q->target, q->sel, q->prefix, revision, exp);
+  }
   store::RangeRequest rr;
-  rr.key = prefix;
-  rr.range_end = store::PrefixEnd(prefix);
-  // Pagination: `continue` carries the last key returned and the revision of the snapshot.
-  int64_t limit = 0;
-  if (auto l = req.Query("limit"); !l.empty()) {
-    try {
-      limit = std::stoll(std::string(l));
-    } catch (...) {
-      return ex.Respond(StatusResponse(BadRequest("invalid limit: " + std::string(l))));
-    }
-  }
-  std::string_view cont = req.Query("continue");
-  if (!cont.empty()) {
-    auto bar = cont.find('|');
-    if (bar == std::string_view::npos) {
-      return ex.Respond(StatusResponse(BadRequest("continue key is not valid")));
-    }
-    try {
-      rr.revision = std::stoll(std::string(cont.substr(0, bar)));
-    } catch (...) {
-      return ex.Respond(StatusResponse(BadRequest("continue key is not valid")));
-    }
-    rr.key = std::string(cont.substr(bar + 1)) + '\0';
-  }
-  if (limit > 0) rr.limit = limit;
+  rr.key = q->continued ? q->after + '\0' : q->prefix;
+  rr.range_end = store::PrefixEnd(q->prefix);
+  rr.revision = revision;
+  if (q->limit > 0) rr.limit = q->limit;
   // Counting the rest of the collection on every page would make paging quadratic; the
   // remaining item count is optional and left out.
   rr.skip_count = true;
-  Selection sel;
-  if (auto err = ParseSelection(req, r, &sel)) return ex.Respond(StatusResponse(*err));
-  if (limit <= 0 && cont.empty() && !(WantsTable(req.Header("accept")) && HasPrinter(r))) {
-    Post([this, t, sel = std::move(sel), prefix, exp]() mutable {
-      StreamList(t, std::move(sel), prefix, exp);
-    });
-    return;
-  }
   auto res = store_->Range(rr);
   if (!res.ok()) {
-    if (res.status().code() == StatusCode::kGone) {
+    if (res.status().code() == StatusCode::kGone && q->continued) {
       return ex.Respond(StatusResponse(
           {410, "Expired",
            "The provided continue parameter is too old to display a consistent list result. "
@@ -1814,18 +2061,15 @@ void ApiServerImpl::List(const HttpRequest& req, const Target& t,
   json::array items;
   for (const auto& kv : res->kvs) {
     auto obj = Decode(kv);
-    if (obj.ok() && sel.Matches(*obj)) items.push_back(std::move(*obj));
+    if (obj.ok() && q->sel.Matches(*obj)) items.push_back(std::move(*obj));
   }
   int64_t rev = rr.revision > 0 ? rr.revision : res->revision;
   std::string continue_token;
-  if (res->more && !res->kvs.empty()) {
-    continue_token = std::to_string(rev) + "|" + res->kvs.back().key;
-  }
-  if (WantsTable(req.Header("accept")) && HasPrinter(r)) {
+  if (res->more && !res->kvs.empty()) continue_token = EncodeContinue(rev, res->kvs.back().key);
+  if (q->table) {
     HttpResponse resp;
     resp.body = json::serialize(ToTable(r, items, std::to_string(rev), continue_token,
-                                        req.Query("includeObject"),
-                                        std::chrono::system_clock::now()));
+                                        q->include_object, std::chrono::system_clock::now()));
     return ex.Respond(std::move(resp));
   }
   json::object list;
@@ -1842,7 +2086,7 @@ void ApiServerImpl::List(const HttpRequest& req, const Target& t,
 }
 
 void ApiServerImpl::StreamList(const Target& t, Selection sel, std::string prefix,
-                               std::shared_ptr<Exchange> ex) {
+                               int64_t revision, std::shared_ptr<Exchange> ex) {
   const ResourceInfo& r = *t.resource;
   constexpr int64_t kPage = 500;
   constexpr size_t kChunk = 256 * 1024;
@@ -1851,10 +2095,11 @@ void ApiServerImpl::StreamList(const Target& t, Selection sel, std::string prefi
   rr.key = prefix;
   rr.range_end = store::PrefixEnd(prefix);
   rr.limit = kPage;
+  rr.revision = revision;
   rr.skip_count = true;
   auto res = store_->Range(rr);
   if (!res.ok()) return ex->Respond(StatusResponse(FromStoreStatus(res.status())));
-  rr.revision = res->revision;  // every page from the same snapshot
+  if (rr.revision <= 0) rr.revision = res->revision;  // every page from the same snapshot
   ex->StartStream(200, kJson);
   std::string buf = "{\"kind\":\"" + r.kind + "List\",\"apiVersion\":\"" + r.GroupVersion() +
                     "\",\"metadata\":{\"resourceVersion\":\"" + std::to_string(rr.revision) +
@@ -2449,148 +2694,66 @@ void ApiServerImpl::Apply(std::shared_ptr<const HttpRequest> req, Target t,
 
 void ApiServerImpl::Watch(const HttpRequest& req, const Target& t, std::shared_ptr<Exchange> ex) {
   const ResourceInfo& r = *t.resource;
-  std::string prefix = CollectionPrefix(r, t.ns);
-  int64_t rv = 0;
-  std::string_view rvs = req.Query("resourceVersion");
-  if (!rvs.empty()) {
-    try {
-      rv = std::stoll(std::string(rvs));
-    } catch (...) {
-      return ex->Respond(StatusResponse(BadRequest("invalid resourceVersion: " + std::string(rvs))));
-    }
+  auto opts = ParseListOptions(req);
+  if (!opts.ok()) return ex->Respond(StatusResponse(BadRequest(opts.status().message())));
+  if (auto errs = ValidateListOptions(*opts); !errs.empty()) {
+    return ex->Respond(StatusResponse(InvalidListOptions(errs)));
   }
   Selection sel;
   if (auto err = ParseSelection(req, r, &sel)) return ex->Respond(StatusResponse(*err));
+  WatchCache* cache = CacheFor(r);
+  if (cache == nullptr) return ex->Respond(StatusResponse(Initializing()));
+  CacheWatchRequest wr;
+  wr.prefix = CollectionPrefix(r, t.ns);
+  wr.filter = sel.Filter();
+  // Without sendInitialEvents, "" and "0" start with the current state as ADDED events and
+  // N with the changes after N. sendInitialEvents=true starts with the state at least as new
+  // as N (the latest for "", any for "0") and marks its end with a bookmark.
+  wr.initial_events = opts->send_initial_events.value_or(opts->revision == 0);
+  wr.resource_version = opts->revision;
+  wr.bookmarks = opts->allow_bookmarks;
+  wr.initial_events_end = opts->send_initial_events.value_or(false) && opts->allow_bookmarks;
+  wr.deadline = std::chrono::steady_clock::now() +
+                std::chrono::seconds(opts->timeout_seconds.value_or(1800));
+  bool must_reach = wr.initial_events && opts->revision > 0;
+  int64_t min_revision = must_reach ? opts->revision : 0;
+  if (opts->resource_version.empty()) {  // from the latest state
+    auto current = CurrentRevision(wr.prefix);
+    if (!current.ok()) return ex->Respond(StatusResponse(FromStoreStatus(current.status())));
+    min_revision = *current;
+  }
   bool as_table = WantsTable(req.Header("accept")) && HasPrinter(r);
-  std::string include_object(req.Query("includeObject"));
-  std::vector<std::string> initial;
-  int64_t start = rv + 1;
-  if (rv == 0) {
-    // No resourceVersion (or "0"): the current state as ADDED events, then the changes.
-    store::RangeRequest rr;
-    rr.key = prefix;
-    rr.range_end = store::PrefixEnd(prefix);
-    auto res = store_->Range(rr);
-    if (!res.ok()) return ex->Respond(StatusResponse(FromStoreStatus(res.status())));
-    for (const auto& kv : res->kvs) {
-      auto obj = Decode(kv);
-      if (!obj.ok() || !sel.Matches(*obj)) continue;
-      json::object ev;
-      ev["type"] = "ADDED";
-      if (as_table) {
-        ev["object"] = ToTable(r, json::array{std::move(*obj)}, "", "", include_object,
-                               std::chrono::system_clock::now());
-      } else {
-        ev["object"] = std::move(*obj);
-      }
-      initial.push_back(json::serialize(ev) + "\n");
-    }
-    start = res->revision + 1;
-  }
-  store::WatchOptions wo;
-  wo.key = prefix;
-  wo.range_end = store::PrefixEnd(prefix);
-  wo.start_revision = start;
-  wo.prev_kv = true;
-  auto stream = store_->Watch(wo);
-  if (!stream.ok()) return ex->Respond(StatusResponse(FromStoreStatus(stream.status())));
-  int64_t timeout = 1800;
-  if (auto ts = req.Query("timeoutSeconds"); !ts.empty()) {
-    try {
-      timeout = std::stoll(std::string(ts));
-    } catch (...) {
-      return ex->Respond(StatusResponse(BadRequest("invalid timeoutSeconds")));
-    }
-  }
-  ex->StartStream(200, kJson);
-  for (auto& s : initial) ex->Write(std::move(s));
-  auto pump = std::make_shared<WatchPump>(
-      this, &r, std::move(*stream), ex,
-      std::chrono::steady_clock::now() + std::chrono::seconds(timeout), std::move(sel), as_table,
-      std::move(include_object));
-  {
-    std::lock_guard l(watches_mu_);
-    watches_.push_back(pump);
-  }
-  pump->Start();
-}
-
-void WatchPump::Start() {
-  std::weak_ptr<WatchPump> weak = weak_from_this();
-  stream_->SetReadyCallback([weak] {
-    if (auto self = weak.lock()) self->server_->SchedulePump(self);
-  });
-  ex_->OnClose([weak] {
-    if (auto self = weak.lock()) self->Stop();
-  });
-  server_->SchedulePump(shared_from_this());
-}
-
-void WatchPump::Stop() {
-  if (done_.exchange(true)) return;
-  stream_->Cancel();
-  ex_->EndStream();
-  server_->Forget(this);
-}
-
-void WatchPump::Pump() {
-  std::lock_guard l(mu_);
-  while (!done_.load()) {
-    auto b = stream_->Next(std::chrono::milliseconds(0));
-    if (!b.ok()) return Stop();
-    if (b->canceled) {
-      if (b->compact_revision > 0) {
-        json::object ev;
-        ev["type"] = "ERROR";
-        json::value st = json::parse(
-            StatusResponse({410, "Expired", "too old resource version", {}}).body);
-        ev["object"] = std::move(st);
-        ex_->Write(json::serialize(ev) + "\n");
-      }
-      return Stop();
-    }
-    if (b->events.empty()) return;
-    std::string out;
-    for (const auto& e : b->events) {
-      // With selectors, an object that starts matching is ADDED and one that stops matching
-      // is DELETED, as upstream's watch filtering does.
-      const char* type = nullptr;
-      Result<json::object> obj = InternalError("");
-      if (e.type == store::Event::Type::kPut) {
-        obj = ApiServerImpl::Decode(e.kv);
-        if (!obj.ok()) continue;
-        bool now = selection_.Matches(*obj);
-        bool before = false;
-        if (e.prev_kv && !selection_.Everything()) {
-          auto prev = ApiServerImpl::Decode(*e.prev_kv);
-          before = prev.ok() && selection_.Matches(*prev);
-        } else {
-          before = e.prev_kv.has_value();
+  auto sink = std::make_shared<ExchangeWatchSink>(&r, ex, as_table,
+                                                  std::string(req.Query("includeObject")));
+  cache->WhenFresh(
+      min_revision, std::chrono::steady_clock::now() + kFreshWait,
+      [cache, wr = std::move(wr), sink, ex, must_reach](Result<int64_t> fresh) mutable {
+        if (!fresh.ok()) {
+          if (fresh.status().code() == StatusCode::kUnavailable) {
+            return ex->Respond(StatusResponse(Initializing()));
+          }
+          if (must_reach) {
+            return ex->Respond(
+                StatusResponse(TooLargeResourceVersion(fresh.status().message())));
+          }
+          // Consistent start, but the cache lags: start from what it has.
         }
-        if (now && before) {
-          type = "MODIFIED";
-        } else if (now) {
-          type = "ADDED";
-        } else if (before) {
-          type = "DELETED";
-        } else {
-          continue;
+        // No resourceVersion and no initial events: the changes from now on.
+        if (!wr.initial_events && wr.resource_version == 0 && fresh.ok()) {
+          wr.resource_version = *fresh;
         }
-      } else {
-        if (!e.prev_kv) continue;
-        obj = ApiServerImpl::Decode(*e.prev_kv, e.kv.mod_revision);
-        if (!obj.ok() || !selection_.Matches(*obj)) continue;
-        type = "DELETED";
-      }
-      json::object ev;
-      ev["type"] = type;
-      ev["object"] = Render(std::move(*obj));
-      out += json::serialize(ev);
-      out += '\n';
-    }
-    if (out.empty()) continue;
-    if (!ex_->Write(std::move(out))) return Stop();
-  }
+        ex->StartStream(200, kJson);
+        auto w = cache->Watch(std::move(wr), sink);
+        if (!w.ok()) {
+          ApiError e = w.status().code() == StatusCode::kGone
+                           ? ApiError{410, "Expired", w.status().message(), {}}
+                           : Initializing();
+          ex->Write(ErrorEvent(e));
+          return ex->EndStream();
+        }
+        std::shared_ptr<CacheWatch> handle = std::move(*w);
+        ex->OnClose([handle] { handle->Stop(); });
+      });
 }
 
 }  // namespace

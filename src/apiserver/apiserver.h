@@ -1,5 +1,6 @@
 // The Kubernetes API server: discovery, and get/list/watch/create/update/delete of the
 // registered resources over the Store, answering through the HTTP layer (apiserver/http.h).
+// LIST and WATCH are served from a watch cache per resource (apiserver/watch_cache.h).
 //
 // Request handling is a chain of stages: routing -> (authentication -> authorization ->
 // admission, to come) -> decoding and checks -> storage. Errors are metav1.Status objects with
@@ -8,6 +9,8 @@
 // Thread-safety: Serve() may be called from any number of server threads at once.
 #pragma once
 
+#include <chrono>
+#include <cstddef>
 #include <memory>
 #include <string>
 
@@ -25,6 +28,12 @@ struct ApiServerOptions {
   std::string git_version = "v1.33.0";
   // Where Service ClusterIPs come from.
   std::string service_cidr = "10.43.0.0/16";
+  // The watch cache of each resource (see docs/apiserver.md): changes kept for resuming
+  // watches, the unsent bytes at which a slow watcher is closed, how often watchers that ask
+  // for bookmarks get one.
+  size_t watch_cache_ring = 10000;
+  size_t max_watcher_backlog = 16 << 20;
+  std::chrono::milliseconds bookmark_interval{1000};
 };
 
 class ApiServer : public Handler {

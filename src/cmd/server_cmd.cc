@@ -1,6 +1,7 @@
 // `keelson server` and `keelson apiserver`: the Kubernetes API server on the embedded store
 // (or on etcd), with a kubeconfig written for kubectl. `server` will add the scheduler and
 // controllers; today both run the API server.
+#include <malloc.h>
 #include <signal.h>
 
 #include <cstdio>
@@ -125,6 +126,11 @@ int RunServerCommand(int argc, char** argv) {
   }
   if (f.kubeconfig.empty()) f.kubeconfig = f.data_dir + "/kubeconfig.yaml";
 
+  // Large transient buffers (chunks of big LIST answers, store pages read while a watch
+  // cache loads) go straight back to the system when freed, instead of staying in malloc's
+  // arenas next to the long-lived cached objects: a fixed threshold keeps glibc from raising
+  // it after the first such free.
+  mallopt(M_MMAP_THRESHOLD, 128 * 1024);
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
@@ -135,6 +141,10 @@ int RunServerCommand(int argc, char** argv) {
   if (f.datastore_endpoint.empty()) {
     store::EmbeddedOptions eo;
     eo.data_dir = f.data_dir + "/store";
+    // The API server's watch caches are the store's only watchers, one per resource, and
+    // they keep up: the store's own window of recent events can stay small (a cache that
+    // falls behind it reads the history from disk).
+    eo.watch_cache_bytes = 2 << 20;
     auto s = store::OpenEmbeddedStore(eo);
     if (!s.ok()) return Fail(s.status().message());
     st = std::move(*s);

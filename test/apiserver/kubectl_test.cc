@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -160,6 +161,40 @@ TEST_P(KubectlTest, WatchSeesAddsAndDeletes) {
   ASSERT_NE(added, std::string::npos) << out;
   EXPECT_LT(added, out.find("\"type\":\"DELETED\"")) << out;
   EXPECT_NE(out.find("\"name\":\"watched\""), std::string::npos) << out;
+}
+
+TEST_P(KubectlTest, WatchOnlyShowsChangesNotTheCurrentState) {
+  ASSERT_EQ(Kubectl({"create", "configmap", "before"}).exit_code, 0);
+  testing::BackgroundCommand watch(
+      {GetParam(), "--kubeconfig", server_.kubeconfig(), "--cache-dir",
+       (server_.dir() / "cache-watch").string(), "get", "configmaps", "-w", "--watch-only",
+       "-o", "name"});
+  std::this_thread::sleep_for(1500ms);
+  ASSERT_EQ(Kubectl({"create", "configmap", "after"}).exit_code, 0);
+  EXPECT_TRUE(watch.WaitForOutput("configmap/after", 20s)) << watch.Stdout() << watch.Stderr();
+  EXPECT_EQ(watch.Stdout().find("configmap/before"), std::string::npos) << watch.Stdout();
+}
+
+// `kubectl delete` waits (by watching) until the object is gone, here until its finalizer is
+// removed.
+TEST_P(KubectlTest, DeleteWaitsUntilTheObjectIsGone) {
+  auto f = File("held.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: held\n"
+                             "  finalizers: [example.com/hold]\n");
+  ASSERT_EQ(Kubectl({"create", "-f", f, "--validate=false"}).exit_code, 0);
+  std::atomic<bool> done{false};
+  testing::CommandResult del;
+  std::thread t([&] {
+    del = Kubectl({"delete", "configmap", "held", "--wait", "--timeout=30s"});
+    done = true;
+  });
+  std::this_thread::sleep_for(2s);
+  EXPECT_FALSE(done.load()) << "returned before the object went";
+  auto p = Kubectl({"patch", "configmap", "held", "--type=json", "-p",
+                    R"([{"op":"remove","path":"/metadata/finalizers"}])"});
+  EXPECT_EQ(p.exit_code, 0) << p.err;
+  t.join();
+  EXPECT_EQ(del.exit_code, 0) << del.err;
+  EXPECT_NE(del.out.find("configmap \"held\" deleted"), std::string::npos) << del.out;
 }
 
 TEST_P(KubectlTest, ApiResourcesListsShortNamesAndGroups) {
