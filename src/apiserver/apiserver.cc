@@ -20,6 +20,7 @@
 #include "api/protobuf.h"
 #include "api/prune.h"
 #include "api/schema.h"
+#include "api/yaml.h"
 #include "apiserver/apply.h"
 #include "apiserver/list_options.h"
 #include "apiserver/metrics.h"
@@ -1788,6 +1789,11 @@ std::optional<ApiError> ApiServerImpl::DecodeBody(const HttpRequest& req, const 
                     "the body of the request was in an unknown format - accepted media types "
                     "include: application/json, application/vnd.kubernetes.protobuf",
                     {}};
+  } else if (ct == "application/yaml") {
+    auto v = api::YamlToJson(req.body);
+    if (!v.ok()) return BadRequest(v.status().message());
+    if (!v->is_object()) return BadRequest("the request body must be an object");
+    *obj = std::move(v->as_object());
   } else {
     boost::system::error_code ec;
     json::value v = json::parse(req.body, ec);
@@ -2624,12 +2630,16 @@ void ApiServerImpl::Apply(std::shared_ptr<const HttpRequest> req, Target t,
     return ex->Respond(StatusResponse(
         BadRequest("PATCH requests with the apply content type must set a fieldManager")));
   }
+  // The body is YAML (JSON being YAML too); JSON is read directly.
   boost::system::error_code ec;
   json::value body = json::parse(req->body, ec);
-  if (ec || !body.is_object()) {
-    return ex->Respond(StatusResponse(BadRequest(
-        "error decoding the apply configuration: it must be a JSON object (YAML apply "
-        "configurations are not accepted yet)")));
+  if (ec) {
+    auto y = api::YamlToJson(req->body);
+    if (!y.ok()) return ex->Respond(StatusResponse(BadRequest(y.status().message())));
+    body = std::move(*y);
+  }
+  if (!body.is_object()) {
+    return ex->Respond(StatusResponse(BadRequest("the apply configuration must be an object")));
   }
   json::object config = std::move(body.as_object());
   const auto* av = config.if_contains("apiVersion");

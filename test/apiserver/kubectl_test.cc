@@ -563,6 +563,28 @@ TEST_P(NewestKubectlTest, PartialObjectMetadataForObjectsListsAndWatches) {
   EXPECT_EQ(watch.out.find("value"), std::string::npos) << watch.out;
 }
 
+// YAML bodies: a create with Content-Type application/yaml and an apply configuration in YAML.
+TEST_P(NewestKubectlTest, YamlBodiesForCreateAndApply) {
+  const std::string base = server_.url() + "/api/v1/namespaces/default/configmaps";
+  auto created = testing::RunCommand(
+      {"curl", "-s", "-w", " %{http_code}", "-X", "POST", "-H", "Content-Type: application/yaml",
+       "--data-binary", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: y1\ndata:\n  k: \"1\"\n",
+       base});
+  EXPECT_EQ(created.out.substr(created.out.size() - 4), " 201") << created.out;
+  auto applied = testing::RunCommand(
+      {"curl", "-s", "-w", " %{http_code}", "-X", "PATCH", "-H",
+       "Content-Type: application/apply-patch+yaml", "--data-binary",
+       "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: y2\ndata:\n  on: 'yes'\n",
+       base + "/y2?fieldManager=curl"});
+  EXPECT_EQ(applied.out.substr(applied.out.size() - 4), " 201") << applied.out;
+  EXPECT_EQ(Kubectl({"get", "configmap", "y1", "-o", "jsonpath={.data.k}"}).out, "1");
+  EXPECT_EQ(Kubectl({"get", "configmap", "y2", "-o", "jsonpath={.data.on}"}).out, "yes");
+  auto bad = testing::RunCommand(
+      {"curl", "-s", "-w", " %{http_code}", "-X", "POST", "-H", "Content-Type: application/yaml",
+       "--data-binary", "kind: [oops\n", base});
+  EXPECT_EQ(bad.out.substr(bad.out.size() - 4), " 400") << bad.out;
+}
+
 TEST_P(NewestKubectlTest, MetricsCountRequestsAndObjects) {
   ASSERT_EQ(Kubectl({"create", "configmap", "m1"}).exit_code, 0);
   ASSERT_EQ(Kubectl({"get", "configmap", "m1"}).exit_code, 0);

@@ -1,0 +1,82 @@
+#include "api/yaml.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <boost/json.hpp>
+
+#include <cerrno>
+#include <cstdlib>
+#include <string>
+
+namespace keelson::api {
+namespace {
+
+namespace json = boost::json;
+
+json::value Scalar(const YAML::Node& node) {
+  const std::string& s = node.Scalar();
+  if (node.Tag() == "!" || node.Tag() == "tag:yaml.org,2002:str") return json::string(s);
+  if (s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL") return nullptr;
+  for (const char* t : {"true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON", "y", "Y"}) {
+    if (s == t) return true;
+  }
+  for (const char* f : {"false", "False", "FALSE", "no", "No", "NO", "off", "Off", "OFF", "n", "N"}) {
+    if (s == f) return false;
+  }
+  errno = 0;
+  char* end = nullptr;
+  long long i = std::strtoll(s.c_str(), &end, 0);
+  if (errno == 0 && end && *end == '\0' && s.find_first_of("0123456789") != std::string::npos &&
+      !(s.size() > 1 && s[0] == '0' && s[1] != 'x' && s[1] != 'X')) {  // no octal surprises
+    return static_cast<int64_t>(i);
+  }
+  errno = 0;
+  double d = std::strtod(s.c_str(), &end);
+  bool numeric = s.find_first_of("0123456789") != std::string::npos &&
+                 s.find_first_not_of("0123456789+-.eE") == std::string::npos;
+  if (errno == 0 && end && *end == '\0' && numeric) return d;
+  return json::string(s);
+}
+
+Result<json::value> Convert(const YAML::Node& node, int depth) {
+  if (depth > 100) return InvalidArgumentError("yaml: the document is nested too deeply");
+  switch (node.Type()) {
+    case YAML::NodeType::Null:
+    case YAML::NodeType::Undefined: return json::value(nullptr);
+    case YAML::NodeType::Scalar: return Scalar(node);
+    case YAML::NodeType::Sequence: {
+      json::array a;
+      for (const auto& e : node) {
+        auto v = Convert(e, depth + 1);
+        if (!v.ok()) return v.status();
+        a.push_back(std::move(*v));
+      }
+      return json::value(std::move(a));
+    }
+    case YAML::NodeType::Map: {
+      json::object o;
+      for (const auto& kv : node) {
+        if (!kv.first.IsScalar()) return InvalidArgumentError("yaml: a map key is not a scalar");
+        auto v = Convert(kv.second, depth + 1);
+        if (!v.ok()) return v.status();
+        o[kv.first.Scalar()] = std::move(*v);
+      }
+      return json::value(std::move(o));
+    }
+  }
+  return json::value(nullptr);
+}
+
+}  // namespace
+
+Result<json::value> YamlToJson(std::string_view text) {
+  try {
+    YAML::Node root = YAML::Load(std::string(text));
+    return Convert(root, 0);
+  } catch (const YAML::Exception& e) {
+    return InvalidArgumentError("error converting YAML to JSON: yaml: line " +
+                                std::to_string(e.mark.line + 1) + ": " + e.msg);
+  }
+}
+
+}  // namespace keelson::api
