@@ -87,6 +87,13 @@ bool Has(const json::object& o, std::string_view k) {
   return v != nullptr && !v->is_null();
 }
 
+// Sets status.phase when the object has none.
+void DefaultPhase(json::object* obj, const char* phase) {
+  auto& status = (*obj)["status"];
+  if (!status.is_object()) status = json::object();
+  if (!Has(status.as_object(), "phase")) status.as_object()["phase"] = phase;
+}
+
 // Defaults that depend on other fields.
 using Hook = std::function<void(json::object*)>;
 
@@ -156,6 +163,10 @@ const std::unordered_map<std::string_view, Hook>& Hooks() {
            (*s)["parallelism"] = 1;
          }
        }},
+      // A volume or claim starts Pending until it is bound.
+      {"io.k8s.api.core.v1.PersistentVolume", [](json::object* o) { DefaultPhase(o, "Pending"); }},
+      {"io.k8s.api.core.v1.PersistentVolumeClaim",
+       [](json::object* o) { DefaultPhase(o, "Pending"); }},
       {"io.k8s.api.rbac.v1.Subject",
        [](json::object* s) {
          if (Has(*s, "apiGroup")) return;

@@ -225,6 +225,31 @@ bool IsDns1123Label(std::string_view s) {
   return s.size() <= 63 && IsDns1123Subdomain(s) && s.find('.') == std::string_view::npos;
 }
 
+// A Job without spec.manualSelector gets upstream's generated selector: its pods carry the
+// job's name and uid as labels, and the selector matches the uid.
+void GenerateJobSelector(json::object& job) {
+  auto object_at = [](json::value& v) -> json::object& {
+    if (!v.is_object()) v = json::object();
+    return v.as_object();
+  };
+  json::object& spec = object_at(job["spec"]);
+  auto manual = spec.if_contains("manualSelector");
+  if (manual && manual->is_bool() && manual->as_bool()) return;
+  const json::object& meta = job["metadata"].as_object();
+  json::value name = meta.at("name"), uid = meta.at("uid");
+  json::object& labels = object_at(object_at(object_at(spec["template"])["metadata"])["labels"]);
+  for (const char* key : {"job-name", "batch.kubernetes.io/job-name"}) {
+    if (!labels.contains(key)) labels[key] = name;
+  }
+  for (const char* key : {"controller-uid", "batch.kubernetes.io/controller-uid"}) {
+    if (!labels.contains(key)) labels[key] = uid;
+  }
+  json::object& match = object_at(object_at(spec["selector"])["matchLabels"]);
+  if (!match.contains("batch.kubernetes.io/controller-uid")) {
+    match["batch.kubernetes.io/controller-uid"] = uid;
+  }
+}
+
 // --- the request, resolved -------------------------------------------------------------------
 
 struct Target {
@@ -2211,6 +2236,13 @@ void ApiServerImpl::CreateObject(const HttpRequest& req, const Target& t, json::
     if (!status.is_object()) status = json::object();
     status.as_object()["phase"] = "Active";
   }
+  if (r.kind == "Pod") {
+    // A new pod is Pending until it is scheduled and its kubelet reports.
+    auto& status = obj["status"];
+    if (!status.is_object()) status = json::object();
+    if (!status.as_object().contains("phase")) status.as_object()["phase"] = "Pending";
+  }
+  if (r.group == "batch" && r.kind == "Job") GenerateJobSelector(obj);
   if (!Valid(r, obj, nullptr, name, *ex)) return;
   if (track_fields) {
     if (const api::TypeDecl* type = api::Schema::BuiltIn().Kind(r.group, r.version, r.kind)) {

@@ -1,6 +1,7 @@
 #include "apiserver/resources.h"
 
 #include <algorithm>
+#include <map>
 #include <tuple>
 
 namespace keelson::apiserver {
@@ -83,8 +84,21 @@ std::vector<ResourceInfo> BuiltInResources() {
     v.push_back(std::move(r));
   }
   // Namespaces cannot be deleted as a collection.
-  auto& ns = v.front().verbs;
-  ns.erase(std::remove(ns.begin(), ns.end(), "deletecollection"), ns.end());
+  for (auto& r : v) {
+    if (r.group.empty() && r.resource == "namespaces") {
+      r.verbs.erase(std::remove(r.verbs.begin(), r.verbs.end(), "deletecollection"),
+                    r.verbs.end());
+    }
+  }
+  // Discovery lists a group's resources by name, as upstream's installer does; kubectl keeps
+  // that order when it expands a category (`get all` prints cronjobs before jobs). Groups
+  // keep the order above.
+  std::map<std::string, size_t> group_rank;
+  for (const auto& r : v) group_rank.emplace(r.group, group_rank.size());
+  std::stable_sort(v.begin(), v.end(), [&](const ResourceInfo& a, const ResourceInfo& b) {
+    return std::pair(group_rank.at(a.group), a.resource) <
+           std::pair(group_rank.at(b.group), b.resource);
+  });
   return v;
 }
 

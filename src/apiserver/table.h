@@ -1,5 +1,7 @@
-// Server-side printing: meta.k8s.io/v1 Table answers for `kubectl get`, with upstream's
-// columns for each kind that has a printer. Used only by the API server's JSON code.
+// Server-side printing: meta.k8s.io/v1 Table answers for `kubectl get`, with the columns,
+// priorities and cell formats of upstream's printers (kube-apiserver v1.33), which the server
+// always fills in full: kubectl shows the priority-1 columns with -o wide. Used only by the
+// API server's JSON code. Stateless and thread-safe.
 #pragma once
 
 #include <boost/json/array.hpp>
@@ -16,8 +18,8 @@ namespace keelson::apiserver {
 // True when the Accept header asks for a meta.k8s.io/v1 Table.
 bool WantsTable(std::string_view accept);
 
-// Whether `r` has a printer (kinds without one are answered as plain objects, which kubectl
-// prints with its own NAME/AGE columns).
+// Whether `r` answers Tables. Every kind does, as in upstream: kinds without a printer of
+// their own (Role, ClusterRole, LimitRange) get the default NAME and CREATED AT columns.
 bool HasPrinter(const ResourceInfo& r);
 
 // A Table of `items` (full objects) for `r`; each row carries the object's metadata as

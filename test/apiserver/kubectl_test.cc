@@ -3,10 +3,14 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <thread>
+#include <tuple>
 
 #include "test/util/processes.h"
 
@@ -641,7 +645,7 @@ TEST_P(NewestKubectlTest, BadInputGetsTheRight4xxAndStoresNothing) {
     EXPECT_NE(body.find("\"reason\":\"" + c.reason + "\""), std::string::npos)
         << c.what << ": " << body.substr(0, 300);
   }
-  for (const std::string& q : {"labelSelector=a%20in%20(", "fieldSelector=spec.nope%3Dx"}) {
+  for (std::string q : {"labelSelector=a%20in%20(", "fieldSelector=spec.nope%3Dx"}) {
     auto r = testing::RunCommand({"curl", "-s", "-w", "\n%{http_code}", cms + "?" + q});
     EXPECT_EQ(r.out.substr(r.out.rfind('\n') + 1), "400") << q << ": " << r.out;
   }
@@ -944,6 +948,859 @@ TEST_P(KubectlTest, RestartKeepsObjects) {
   auto g = Kubectl({"get", "configmap", "kept", "-o", "name"});
   ASSERT_EQ(g.exit_code, 0) << g.err;
   EXPECT_EQ(g.out, "configmap/kept\n");
+}
+
+// --- What kubectl prints: tables, describe, delete, wait, discovery ------------------------
+
+// One table of `kubectl get` output, each row cut at the header's column starts: kubectl
+// aligns every cell under its header, columns at least three spaces apart, so empty cells
+// stay visible.
+struct PrintedTable {
+  std::vector<std::string> header;
+  std::vector<std::vector<std::string>> rows;
+
+  // The first row that has `cell` in some column, or nothing.
+  std::vector<std::string> RowWith(const std::string& cell) const {
+    for (const auto& r : rows) {
+      if (std::find(r.begin(), r.end(), cell) != r.end()) return r;
+    }
+    return {};
+  }
+};
+
+std::string TrimSpaces(std::string_view s) {
+  auto b = s.find_first_not_of(' ');
+  if (b == std::string_view::npos) return "";
+  return std::string(s.substr(b, s.find_last_not_of(' ') - b + 1));
+}
+
+// Every table in `out` (tables are separated by empty lines, as `get all` prints them).
+std::vector<PrintedTable> ParseTables(const std::string& out) {
+  std::vector<PrintedTable> tables;
+  std::vector<size_t> starts;
+  std::istringstream in(out);
+  std::string line;
+  bool new_table = true;
+  while (std::getline(in, line)) {
+    if (TrimSpaces(line).empty()) {
+      new_table = true;
+      continue;
+    }
+    if (new_table) {
+      new_table = false;
+      tables.emplace_back();
+      starts.clear();
+      for (size_t i = 0; i < line.size(); ++i) {
+        bool gap = i == 0 || (i >= 2 && line[i - 1] == ' ' && line[i - 2] == ' ');
+        if (line[i] != ' ' && gap) starts.push_back(i);
+      }
+      for (size_t c = 0; c < starts.size(); ++c) {
+        size_t end = c + 1 < starts.size() ? starts[c + 1] : line.size();
+        tables.back().header.push_back(TrimSpaces(line.substr(starts[c], end - starts[c])));
+      }
+      continue;
+    }
+    std::vector<std::string> cells;
+    for (size_t c = 0; c < starts.size(); ++c) {
+      if (starts[c] >= line.size()) {
+        cells.emplace_back();
+        continue;
+      }
+      size_t end = c + 1 < starts.size() ? starts[c + 1] : line.size();
+      cells.push_back(TrimSpaces(line.substr(starts[c], end - starts[c])));
+    }
+    tables.back().rows.push_back(std::move(cells));
+  }
+  return tables;
+}
+
+PrintedTable OnlyTable(const std::string& out) {
+  auto tables = ParseTables(out);
+  return tables.size() == 1 ? tables.front() : PrintedTable{};
+}
+
+using Cells = std::vector<std::string>;
+
+// `got` with the cells `want` leaves open ("*") masked, so EXPECT_EQ shows real differences.
+Cells Masked(Cells got, const Cells& want) {
+  for (size_t i = 0; i < got.size() && i < want.size(); ++i) {
+    if (want[i] == "*") got[i] = "*";
+  }
+  return got;
+}
+
+// An RFC 3339 time `ago` before now, as the API writes it; `micro` for a MicroTime.
+std::string TimeAgo(std::chrono::seconds ago, bool micro = false) {
+  std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now() - ago);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[40];
+  std::strftime(buf, sizeof buf, micro ? "%Y-%m-%dT%H:%M:%S.000000Z" : "%Y-%m-%dT%H:%M:%SZ",
+                &tm);
+  return buf;
+}
+
+TEST_P(KubectlTest, CoreKindsPrintUpstreamColumns) {
+  const std::string h10 = TimeAgo(10h), h30 = TimeAgo(30h);
+  auto f = File(
+      "core.yaml",
+      "apiVersion: v1\nkind: List\nitems:\n"
+      "- apiVersion: v1\n  kind: Event\n  metadata: {name: ev1}\n"
+      "  involvedObject: {kind: Pod, name: p1, namespace: default,"
+      " fieldPath: 'spec.containers{c}'}\n"
+      "  reason: Pulled\n  type: Normal\n  message: \"  Container image already present \\n\"\n"
+      "  source: {component: kubelet, host: node-1}\n  count: 5\n"
+      "  firstTimestamp: '" + h30 + "'\n  lastTimestamp: '" + h10 + "'\n"
+      "- apiVersion: v1\n  kind: Event\n  metadata: {name: ev2}\n"
+      "  involvedObject: {kind: Node, name: n1}\n  reason: Failed\n  type: Warning\n"
+      "  message: broken\n  reportingComponent: ctrl\n  reportingInstance: inst-1\n"
+      "  eventTime: '" + TimeAgo(30h, true) + "'\n"
+      "  series: {count: 2, lastObservedTime: '" + TimeAgo(10h, true) + "'}\n"
+      "- apiVersion: v1\n  kind: Endpoints\n  metadata: {name: ep1}\n  subsets:\n"
+      "  - addresses: [{ip: 10.0.0.1}, {ip: 10.0.0.2}, {ip: 10.0.0.3}, {ip: 10.0.0.4}]\n"
+      "    ports: [{name: http, port: 80}]\n"
+      "- apiVersion: v1\n  kind: Endpoints\n  metadata: {name: ep2}\n"
+      "- apiVersion: v1\n  kind: LimitRange\n  metadata: {name: lr1}\n"
+      "  spec: {limits: [{type: Container, default: {cpu: 500m}}]}\n"
+      "- apiVersion: v1\n  kind: ResourceQuota\n  metadata: {name: rq1}\n"
+      "  spec: {hard: {pods: '10', requests.cpu: '1', limits.memory: 2Gi}}\n"
+      "  status: {hard: {pods: '10', requests.cpu: '1', limits.memory: 2Gi},"
+      " used: {pods: '1', requests.cpu: 500m}}\n"
+      "- apiVersion: v1\n  kind: PersistentVolume\n  metadata: {name: pv1}\n"
+      "  spec: {capacity: {storage: 5Gi}, accessModes: [ReadOnlyMany, ReadWriteOnce],"
+      " storageClassName: slow, hostPath: {path: /tmp/pv1},"
+      " claimRef: {namespace: default, name: pvc1}}\n"
+      "  status: {phase: Bound}\n"
+      "- apiVersion: v1\n  kind: PersistentVolume\n  metadata: {name: pv2}\n"
+      "  spec: {capacity: {storage: 1Gi}, accessModes: [ReadWriteMany],"
+      " persistentVolumeReclaimPolicy: Delete, volumeMode: Block, hostPath: {path: /tmp/pv2}}\n"
+      "- apiVersion: v1\n  kind: PersistentVolumeClaim\n  metadata: {name: pvc1}\n"
+      "  spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 5Gi}},"
+      " storageClassName: slow, volumeName: pv1}\n"
+      "  status: {phase: Bound, capacity: {storage: 5Gi}, accessModes: [ReadWriteOnce]}\n"
+      "- apiVersion: v1\n  kind: PersistentVolumeClaim\n"
+      "  metadata: {name: pvc2, annotations: {volume.beta.kubernetes.io/storage-class: fast}}\n"
+      "  spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}\n");
+  auto c = Kubectl({"create", "-f", f});
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+
+  auto ev = OnlyTable(Kubectl({"get", "events"}).out);
+  EXPECT_EQ(ev.header, Cells({"LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"}));
+  EXPECT_EQ(ev.RowWith("pod/p1"),
+            Cells({"10h", "Normal", "Pulled", "pod/p1", "Container image already present"}));
+  EXPECT_EQ(ev.RowWith("node/n1"), Cells({"10h", "Warning", "Failed", "node/n1", "broken"}));
+  auto evw = OnlyTable(Kubectl({"get", "events", "-o", "wide"}).out);
+  EXPECT_EQ(evw.header, Cells({"LAST SEEN", "TYPE", "REASON", "OBJECT", "SUBOBJECT", "SOURCE",
+                               "MESSAGE", "FIRST SEEN", "COUNT", "NAME"}));
+  EXPECT_EQ(evw.RowWith("ev1"),
+            Cells({"10h", "Normal", "Pulled", "pod/p1", "spec.containers{c}", "kubelet, node-1",
+                   "Container image already present", "30h", "5", "ev1"}));
+  EXPECT_EQ(evw.RowWith("ev2"), Cells({"10h", "Warning", "Failed", "node/n1", "", "ctrl, inst-1",
+                                       "broken", "30h", "2", "ev2"}));
+  auto eva = OnlyTable(Kubectl({"get", "events", "-A"}).out);
+  EXPECT_EQ(eva.header,
+            Cells({"NAMESPACE", "LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"}));
+
+  auto ep = OnlyTable(Kubectl({"get", "endpoints"}).out);
+  EXPECT_EQ(ep.header, Cells({"NAME", "ENDPOINTS", "AGE"}));
+  EXPECT_EQ(Masked(ep.RowWith("ep1"), {"", "", "*"}),
+            Cells({"ep1", "10.0.0.1:80,10.0.0.2:80,10.0.0.3:80 + 1 more...", "*"}));
+  EXPECT_EQ(Masked(ep.RowWith("ep2"), {"", "", "*"}), Cells({"ep2", "<none>", "*"}));
+
+  auto lr = OnlyTable(Kubectl({"get", "limitranges"}).out);
+  EXPECT_EQ(lr.header, Cells({"NAME", "CREATED AT"}));
+  auto lr1 = lr.RowWith("lr1");
+  ASSERT_EQ(lr1.size(), 2u);
+  EXPECT_EQ(lr1[1].size(), std::string("2025-01-01T00:00:00Z").size()) << lr1[1];
+  EXPECT_EQ(lr1[1].substr(10, 1) + lr1[1].substr(19), "TZ") << lr1[1];
+
+  auto rq = OnlyTable(Kubectl({"get", "resourcequotas"}).out);
+  EXPECT_EQ(rq.header, Cells({"NAME", "REQUEST", "LIMIT", "AGE"}));
+  EXPECT_EQ(Masked(rq.RowWith("rq1"), {"", "", "", "*"}),
+            Cells({"rq1", "pods: 1/10, requests.cpu: 500m/1", "limits.memory: 0/2Gi", "*"}));
+
+  auto pv = OnlyTable(Kubectl({"get", "pv", "-o", "wide"}).out);
+  EXPECT_EQ(pv.header, Cells({"NAME", "CAPACITY", "ACCESS MODES", "RECLAIM POLICY", "STATUS",
+                              "CLAIM", "STORAGECLASS", "VOLUMEATTRIBUTESCLASS", "REASON", "AGE",
+                              "VOLUMEMODE"}));
+  EXPECT_EQ(Masked(pv.RowWith("pv1"), {"", "", "", "", "", "", "", "", "", "*"}),
+            Cells({"pv1", "5Gi", "RWO,ROX", "Retain", "Bound", "default/pvc1", "slow", "<unset>",
+                   "", "*", "Filesystem"}));
+  EXPECT_EQ(Masked(pv.RowWith("pv2"), {"", "", "", "", "", "", "", "", "", "*"}),
+            Cells({"pv2", "1Gi", "RWX", "Delete", "Pending", "", "", "<unset>", "", "*",
+                   "Block"}));
+  EXPECT_EQ(OnlyTable(Kubectl({"get", "pv"}).out).header.back(), "AGE");
+
+  auto pvc = OnlyTable(Kubectl({"get", "pvc", "-o", "wide"}).out);
+  EXPECT_EQ(pvc.header, Cells({"NAME", "STATUS", "VOLUME", "CAPACITY", "ACCESS MODES",
+                               "STORAGECLASS", "VOLUMEATTRIBUTESCLASS", "AGE", "VOLUMEMODE"}));
+  EXPECT_EQ(Masked(pvc.RowWith("pvc1"), {"", "", "", "", "", "", "", "*"}),
+            Cells({"pvc1", "Bound", "pv1", "5Gi", "RWO", "slow", "<unset>", "*", "Filesystem"}));
+  EXPECT_EQ(Masked(pvc.RowWith("pvc2"), {"", "", "", "", "", "", "", "*"}),
+            Cells({"pvc2", "Pending", "", "", "", "fast", "<unset>", "*", "Filesystem"}));
+}
+
+TEST_P(KubectlTest, WorkloadKindsPrintUpstreamColumns) {
+  const std::string h10 = TimeAgo(10h);
+  auto f = File(
+      "work.yaml",
+      "apiVersion: v1\nkind: List\nitems:\n"
+      "- apiVersion: batch/v1\n  kind: Job\n  metadata: {name: j1}\n"
+      "  spec: {template: {spec: {restartPolicy: Never,"
+      " containers: [{name: c, image: busybox}]}}}\n"
+      "- apiVersion: batch/v1\n  kind: Job\n  metadata: {name: j2}\n"
+      "  spec: {template: {spec: {restartPolicy: Never,"
+      " containers: [{name: c, image: busybox}]}}}\n"
+      "  status: {succeeded: 1, startTime: '" + TimeAgo(10h + 65s) + "', completionTime: '" +
+          h10 + "', conditions: [{type: Complete, status: 'True'}]}\n"
+      "- apiVersion: batch/v1\n  kind: Job\n  metadata: {name: j3}\n"
+      "  spec: {parallelism: 3, template: {spec: {restartPolicy: Never,"
+      " containers: [{name: c, image: busybox}]}}}\n"
+      "- apiVersion: batch/v1\n  kind: CronJob\n  metadata: {name: cj1}\n"
+      "  spec: {schedule: '*/5 * * * *', timeZone: Etc/UTC, suspend: true, jobTemplate: {spec:"
+      " {template: {spec: {restartPolicy: Never, containers: [{name: a, image: busybox},"
+      " {name: b, image: 'nginx:1.27'}]}}}}}\n"
+      "  status: {lastScheduleTime: '" + h10 + "'}\n"
+      "- apiVersion: apps/v1\n  kind: ControllerRevision\n  metadata:\n    name: web-7d4b9\n"
+      "    ownerReferences: [{apiVersion: apps/v1, kind: StatefulSet, name: web,"
+      " uid: 6c1a2f3e-0000-4000-8000-000000000001, controller: true}]\n  revision: 2\n"
+      "- apiVersion: apps/v1\n  kind: ControllerRevision\n  metadata: {name: loose}\n"
+      "  revision: 1\n"
+      "- apiVersion: v1\n  kind: Pod\n  metadata: {name: crash}\n"
+      "  spec: {nodeName: n1, containers: [{name: c, image: nginx}]}\n"
+      "  status:\n    phase: Running\n    podIPs: [{ip: 10.1.0.5}]\n"
+      "    containerStatuses: [{name: c, image: nginx, imageID: '', ready: false,"
+      " restartCount: 4, state: {waiting: {reason: CrashLoopBackOff}},"
+      " lastState: {terminated: {exitCode: 1, finishedAt: '" + h10 + "'}}}]\n"
+      "- apiVersion: v1\n  kind: Pod\n  metadata: {name: init}\n"
+      "  spec: {initContainers: [{name: i, image: busybox}],"
+      " containers: [{name: c, image: nginx}]}\n"
+      "  status:\n    phase: Pending\n"
+      "    initContainerStatuses: [{name: i, image: busybox, imageID: '', ready: false,"
+      " restartCount: 0, state: {waiting: {reason: PodInitializing}}}]\n"
+      "- apiVersion: v1\n  kind: Pod\n  metadata: {name: done}\n"
+      "  spec: {restartPolicy: Never, containers: [{name: c, image: busybox}],"
+      " readinessGates: [{conditionType: example.com/ready}]}\n"
+      "  status:\n    phase: Succeeded\n"
+      "    conditions: [{type: example.com/ready, status: 'True'}]\n"
+      "    containerStatuses: [{name: c, image: busybox, imageID: '', ready: false,"
+      " restartCount: 0, state: {terminated: {exitCode: 0, reason: Completed}}}]\n"
+      "- apiVersion: v1\n  kind: Node\n"
+      "  metadata: {name: n1, labels: {node-role.kubernetes.io/control-plane: ''}}\n"
+      "  spec: {unschedulable: true}\n"
+      "  status: {conditions: [{type: Ready, status: 'True'}],"
+      " addresses: [{type: InternalIP, address: 192.168.1.10}],"
+      " nodeInfo: {kubeletVersion: v1.33.0, machineID: '', systemUUID: '', bootID: '',"
+      " kernelVersion: '', osImage: '', containerRuntimeVersion: '', kubeProxyVersion: '',"
+      " operatingSystem: linux, architecture: amd64}}\n");
+  auto c = Kubectl({"create", "-f", f});
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+
+  auto jobs = OnlyTable(Kubectl({"get", "jobs", "-o", "wide"}).out);
+  EXPECT_EQ(jobs.header, Cells({"NAME", "STATUS", "COMPLETIONS", "DURATION", "AGE",
+                                "CONTAINERS", "IMAGES", "SELECTOR"}));
+  auto uid = Kubectl({"get", "job", "j1", "-o", "jsonpath={.metadata.uid}"}).out;
+  EXPECT_EQ(Masked(jobs.RowWith("j1"), {"", "", "", "", "*"}),
+            Cells({"j1", "Running", "0/1", "", "*", "c", "busybox",
+                   "batch.kubernetes.io/controller-uid=" + uid}));
+  EXPECT_EQ(Masked(jobs.RowWith("j2"), {"", "", "", "", "*", "", "", "*"}),
+            Cells({"j2", "Complete", "1/1", "65s", "*", "c", "busybox", "*"}));
+  EXPECT_EQ(Masked(jobs.RowWith("j3"), {"", "", "", "", "*", "", "", "*"}),
+            Cells({"j3", "Running", "0/1 of 3", "", "*", "c", "busybox", "*"}));
+  EXPECT_EQ(OnlyTable(Kubectl({"get", "jobs"}).out).header,
+            Cells({"NAME", "STATUS", "COMPLETIONS", "DURATION", "AGE"}));
+
+  auto cj = OnlyTable(Kubectl({"get", "cronjobs", "-o", "wide"}).out);
+  EXPECT_EQ(cj.header, Cells({"NAME", "SCHEDULE", "TIMEZONE", "SUSPEND", "ACTIVE",
+                              "LAST SCHEDULE", "AGE", "CONTAINERS", "IMAGES", "SELECTOR"}));
+  EXPECT_EQ(Masked(cj.RowWith("cj1"), {"", "", "", "", "", "", "*"}),
+            Cells({"cj1", "*/5 * * * *", "Etc/UTC", "True", "0", "10h", "*", "a,b",
+                   "busybox,nginx:1.27", "<none>"}));
+
+  auto cr = OnlyTable(Kubectl({"get", "controllerrevisions"}).out);
+  EXPECT_EQ(cr.header, Cells({"NAME", "CONTROLLER", "REVISION", "AGE"}));
+  EXPECT_EQ(Masked(cr.RowWith("web-7d4b9"), {"", "", "", "*"}),
+            Cells({"web-7d4b9", "statefulset.apps/web", "2", "*"}));
+  EXPECT_EQ(Masked(cr.RowWith("loose"), {"", "", "", "*"}), Cells({"loose", "<none>", "1", "*"}));
+
+  auto pods = OnlyTable(Kubectl({"get", "pods", "-o", "wide"}).out);
+  EXPECT_EQ(pods.header, Cells({"NAME", "READY", "STATUS", "RESTARTS", "AGE", "IP", "NODE",
+                                "NOMINATED NODE", "READINESS GATES"}));
+  EXPECT_EQ(Masked(pods.RowWith("crash"), {"", "", "", "", "*"}),
+            Cells({"crash", "0/1", "CrashLoopBackOff", "4 (10h ago)", "*", "10.1.0.5", "n1",
+                   "<none>", "<none>"}));
+  EXPECT_EQ(Masked(pods.RowWith("init"), {"", "", "", "", "*"}),
+            Cells({"init", "0/1", "Init:0/1", "0", "*", "<none>", "<none>", "<none>", "<none>"}));
+  EXPECT_EQ(Masked(pods.RowWith("done"), {"", "", "", "", "*"}),
+            Cells({"done", "0/1", "Completed", "0", "*", "<none>", "<none>", "<none>", "1/1"}));
+
+  auto nodes = OnlyTable(Kubectl({"get", "nodes", "-o", "wide"}).out);
+  EXPECT_EQ(nodes.header, Cells({"NAME", "STATUS", "ROLES", "AGE", "VERSION", "INTERNAL-IP",
+                                 "EXTERNAL-IP", "OS-IMAGE", "KERNEL-VERSION",
+                                 "CONTAINER-RUNTIME"}));
+  EXPECT_EQ(Masked(nodes.RowWith("n1"), {"", "", "", "*"}),
+            Cells({"n1", "Ready,SchedulingDisabled", "control-plane", "*", "v1.33.0",
+                   "192.168.1.10", "<none>", "<unknown>", "<unknown>", "<unknown>"}));
+
+  // The remaining workload kinds' wide headers.
+  auto w = File("sets.yaml",
+                "apiVersion: v1\nkind: List\nitems:\n"
+                "- apiVersion: apps/v1\n  kind: StatefulSet\n  metadata: {name: s}\n"
+                "  spec: {selector: {matchLabels: {app: s}}, serviceName: s, template:"
+                " {metadata: {labels: {app: s}}, spec: {containers: [{name: c, image: nginx}]}}}\n"
+                "- apiVersion: apps/v1\n  kind: DaemonSet\n  metadata: {name: ds}\n"
+                "  spec: {selector: {matchLabels: {app: ds}}, template: {metadata: {labels:"
+                " {app: ds}}, spec: {nodeSelector: {disk: ssd}, containers: [{name: c,"
+                " image: nginx}]}}}\n"
+                "- apiVersion: apps/v1\n  kind: ReplicaSet\n  metadata: {name: rs}\n"
+                "  spec: {replicas: 2, selector: {matchLabels: {app: rs}, matchExpressions:"
+                " [{key: tier, operator: In, values: [web, api]}]}, template: {metadata:"
+                " {labels: {app: rs, tier: web}}, spec: {containers: [{name: c, image: nginx}]}}}\n"
+                "- apiVersion: v1\n  kind: ReplicationController\n  metadata: {name: rc}\n"
+                "  spec: {template: {metadata: {labels: {app: rc}}, spec: {containers: [{name: c,"
+                " image: nginx}]}}}\n");
+  ASSERT_EQ(Kubectl({"create", "-f", w}).exit_code, 0);
+  auto sts = OnlyTable(Kubectl({"get", "statefulsets", "-o", "wide"}).out);
+  EXPECT_EQ(sts.header, Cells({"NAME", "READY", "AGE", "CONTAINERS", "IMAGES"}));
+  EXPECT_EQ(Masked(sts.RowWith("s"), {"", "", "*"}), Cells({"s", "0/1", "*", "c", "nginx"}));
+  auto ds = OnlyTable(Kubectl({"get", "daemonsets", "-o", "wide"}).out);
+  EXPECT_EQ(ds.header, Cells({"NAME", "DESIRED", "CURRENT", "READY", "UP-TO-DATE", "AVAILABLE",
+                              "NODE SELECTOR", "AGE", "CONTAINERS", "IMAGES", "SELECTOR"}));
+  EXPECT_EQ(Masked(ds.RowWith("ds"), {"", "", "", "", "", "", "", "*"}),
+            Cells({"ds", "0", "0", "0", "0", "0", "disk=ssd", "*", "c", "nginx", "app=ds"}));
+  auto rs = OnlyTable(Kubectl({"get", "replicasets", "-o", "wide"}).out);
+  EXPECT_EQ(rs.header,
+            Cells({"NAME", "DESIRED", "CURRENT", "READY", "AGE", "CONTAINERS", "IMAGES",
+                   "SELECTOR"}));
+  EXPECT_EQ(Masked(rs.RowWith("rs"), {"", "", "", "", "*"}),
+            Cells({"rs", "2", "0", "0", "*", "c", "nginx", "app=rs,tier in (api,web)"}));
+  auto rc = OnlyTable(Kubectl({"get", "replicationcontrollers", "-o", "wide"}).out);
+  EXPECT_EQ(rc.header, rs.header);
+  EXPECT_EQ(Masked(rc.RowWith("rc"), {"", "", "", "", "*"}),
+            Cells({"rc", "1", "0", "0", "*", "c", "nginx", "app=rc"}));
+}
+
+TEST_P(KubectlTest, OtherGroupsPrintUpstreamColumns) {
+  auto f = File(
+      "other.yaml",
+      "apiVersion: v1\nkind: List\nitems:\n"
+      "- apiVersion: coordination.k8s.io/v1\n  kind: Lease\n  metadata: {name: l1}\n"
+      "  spec: {holderIdentity: node-a}\n"
+      "- apiVersion: coordination.k8s.io/v1\n  kind: Lease\n  metadata: {name: l2}\n"
+      "- apiVersion: discovery.k8s.io/v1\n  kind: EndpointSlice\n  metadata: {name: es1}\n"
+      "  addressType: IPv4\n  ports: [{name: http, port: 80}, {name: metrics}]\n"
+      "  endpoints: [{addresses: [10.0.0.1, 10.0.0.2]}, {addresses: [10.0.0.3]},"
+      " {addresses: [10.0.0.4]}]\n"
+      "- apiVersion: discovery.k8s.io/v1\n  kind: EndpointSlice\n  metadata: {name: es2}\n"
+      "  addressType: IPv6\n  endpoints: []\n"
+      "- apiVersion: policy/v1\n  kind: PodDisruptionBudget\n  metadata: {name: pdb1}\n"
+      "  spec: {minAvailable: 1, selector: {matchLabels: {app: web}}}\n"
+      "- apiVersion: policy/v1\n  kind: PodDisruptionBudget\n  metadata: {name: pdb2}\n"
+      "  spec: {maxUnavailable: 25%, selector: {matchLabels: {app: web}}}\n"
+      "  status: {disruptionsAllowed: 2, currentHealthy: 0, desiredHealthy: 0,"
+      " expectedPods: 0}\n"
+      "- apiVersion: scheduling.k8s.io/v1\n  kind: PriorityClass\n  metadata: {name: high}\n"
+      "  value: 1000\n"
+      "- apiVersion: scheduling.k8s.io/v1\n  kind: PriorityClass\n  metadata: {name: top}\n"
+      "  value: 5000\n  globalDefault: true\n  preemptionPolicy: Never\n"
+      "- apiVersion: rbac.authorization.k8s.io/v1\n  kind: Role\n  metadata: {name: r1}\n"
+      "  rules: [{apiGroups: [''], resources: [pods], verbs: [get]}]\n"
+      "- apiVersion: rbac.authorization.k8s.io/v1\n  kind: ClusterRole\n  metadata: {name: cr1}\n"
+      "  rules: [{apiGroups: [''], resources: [pods], verbs: [get]}]\n"
+      "- apiVersion: rbac.authorization.k8s.io/v1\n  kind: RoleBinding\n  metadata: {name: rb1}\n"
+      "  roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: r1}\n"
+      "  subjects: [{kind: User, name: alice}, {kind: User, name: carol},"
+      " {kind: ServiceAccount, name: robot, namespace: default}, {kind: Group, name: devs}]\n"
+      "- apiVersion: rbac.authorization.k8s.io/v1\n  kind: ClusterRoleBinding\n"
+      "  metadata: {name: crb1}\n"
+      "  roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cr1}\n"
+      "  subjects: [{kind: Group, name: ops}]\n");
+  auto c = Kubectl({"create", "-f", f});
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+
+  auto leases = OnlyTable(Kubectl({"get", "leases"}).out);
+  EXPECT_EQ(leases.header, Cells({"NAME", "HOLDER", "AGE"}));
+  EXPECT_EQ(Masked(leases.RowWith("l1"), {"", "", "*"}), Cells({"l1", "node-a", "*"}));
+  EXPECT_EQ(Masked(leases.RowWith("l2"), {"", "", "*"}), Cells({"l2", "", "*"}));
+
+  auto es = OnlyTable(Kubectl({"get", "endpointslices"}).out);
+  EXPECT_EQ(es.header, Cells({"NAME", "ADDRESSTYPE", "PORTS", "ENDPOINTS", "AGE"}));
+  EXPECT_EQ(Masked(es.RowWith("es1"), {"", "", "", "", "*"}),
+            Cells({"es1", "IPv4", "80,metrics", "10.0.0.1,10.0.0.2,10.0.0.3 + 1 more...", "*"}));
+  EXPECT_EQ(Masked(es.RowWith("es2"), {"", "", "", "", "*"}),
+            Cells({"es2", "IPv6", "<unset>", "<unset>", "*"}));
+
+  auto pdb = OnlyTable(Kubectl({"get", "pdb"}).out);
+  EXPECT_EQ(pdb.header,
+            Cells({"NAME", "MIN AVAILABLE", "MAX UNAVAILABLE", "ALLOWED DISRUPTIONS", "AGE"}));
+  EXPECT_EQ(Masked(pdb.RowWith("pdb1"), {"", "", "", "", "*"}),
+            Cells({"pdb1", "1", "N/A", "0", "*"}));
+  EXPECT_EQ(Masked(pdb.RowWith("pdb2"), {"", "", "", "", "*"}),
+            Cells({"pdb2", "N/A", "25%", "2", "*"}));
+
+  auto pc = OnlyTable(Kubectl({"get", "priorityclasses"}).out);
+  EXPECT_EQ(pc.header, Cells({"NAME", "VALUE", "GLOBAL-DEFAULT", "AGE", "PREEMPTIONPOLICY"}));
+  EXPECT_EQ(Masked(pc.RowWith("high"), {"", "", "", "*"}),
+            Cells({"high", "1000", "false", "*", "PreemptLowerPriority"}));
+  EXPECT_EQ(Masked(pc.RowWith("top"), {"", "", "", "*"}),
+            Cells({"top", "5000", "true", "*", "Never"}));
+
+  for (const char* kind : {"roles", "clusterroles"}) {
+    auto t = OnlyTable(Kubectl({"get", kind}).out);
+    EXPECT_EQ(t.header, Cells({"NAME", "CREATED AT"})) << kind;
+    EXPECT_EQ(t.rows.size(), 1u) << kind;
+  }
+  auto rb = OnlyTable(Kubectl({"get", "rolebindings", "-o", "wide"}).out);
+  EXPECT_EQ(rb.header, Cells({"NAME", "ROLE", "AGE", "USERS", "GROUPS", "SERVICEACCOUNTS"}));
+  EXPECT_EQ(Masked(rb.RowWith("rb1"), {"", "", "*"}),
+            Cells({"rb1", "Role/r1", "*", "alice, carol", "devs", "default/robot"}));
+  EXPECT_EQ(OnlyTable(Kubectl({"get", "rolebindings"}).out).header,
+            Cells({"NAME", "ROLE", "AGE"}));
+  auto crb = OnlyTable(Kubectl({"get", "clusterrolebindings", "-o", "wide"}).out);
+  EXPECT_EQ(crb.header, rb.header);
+  EXPECT_EQ(Masked(crb.RowWith("crb1"), {"", "", "*"}),
+            Cells({"crb1", "ClusterRole/cr1", "*", "", "ops", ""}));
+}
+
+// Output options that kubectl applies to the server's tables or objects.
+TEST_P(KubectlTest, GetOutputsAcrossNamespacesAndInChunks) {
+  ASSERT_EQ(Kubectl({"create", "namespace", "other"}).exit_code, 0);
+  for (const auto& [ns, name, color] :
+       std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"default", "a1", "red"}, {"default", "a2", "green"}, {"default", "a3", "blue"},
+           {"other", "b1", "black"}, {"other", "b2", "white"}}) {
+    ASSERT_EQ(Kubectl({"create", "configmap", name, "-n", ns, "--from-literal=color=" + color})
+                  .exit_code,
+              0);
+  }
+  auto all = Kubectl({"get", "configmaps", "-A"});
+  ASSERT_EQ(all.exit_code, 0) << all.err;
+  auto t = OnlyTable(all.out);
+  EXPECT_EQ(t.header, Cells({"NAMESPACE", "NAME", "DATA", "AGE"}));
+  ASSERT_EQ(t.rows.size(), 5u) << all.out;
+  EXPECT_EQ(Masked(t.rows[3], {"", "", "", "*"}), Cells({"other", "b1", "1", "*"}));
+
+  // One object per request: every row once, under one header.
+  auto chunked = Kubectl({"get", "configmaps", "-A", "--chunk-size=1"});
+  ASSERT_EQ(chunked.exit_code, 0) << chunked.err;
+  auto ct = ParseTables(chunked.out);
+  ASSERT_EQ(ct.size(), 1u) << chunked.out;
+  std::vector<std::string> names;
+  for (const auto& r : ct[0].rows) names.push_back(r[0] + "/" + r[1]);
+  EXPECT_EQ(names, Cells({"default/a1", "default/a2", "default/a3", "other/b1", "other/b2"}))
+      << chunked.out;
+
+  auto custom = Kubectl({"get", "configmaps", "--chunk-size=2", "-o",
+                         "custom-columns=NAME:.metadata.name,COLOR:.data.color,MISSING:.data.x"});
+  ASSERT_EQ(custom.exit_code, 0) << custom.err;
+  auto cc = OnlyTable(custom.out);
+  EXPECT_EQ(cc.header, Cells({"NAME", "COLOR", "MISSING"}));
+  EXPECT_EQ(cc.rows, std::vector<Cells>({{"a1", "red", "<none>"},
+                                         {"a2", "green", "<none>"},
+                                         {"a3", "blue", "<none>"}}))
+      << custom.out;
+
+  auto jp = Kubectl({"get", "configmaps", "-A", "--chunk-size=2", "-o",
+                     "jsonpath={range .items[*]}{.metadata.namespace}/{.metadata.name}="
+                     "{.data.color} {end}"});
+  ASSERT_EQ(jp.exit_code, 0) << jp.err;
+  EXPECT_EQ(jp.out, "default/a1=red default/a2=green default/a3=blue other/b1=black "
+                    "other/b2=white ");
+
+  auto one = Kubectl({"get", "configmap", "b2", "-n", "other", "-o", "jsonpath={.data.color}"});
+  EXPECT_EQ(one.out, "white") << one.err;
+  auto names_only = Kubectl({"get", "configmaps", "-n", "other", "-o", "name"});
+  EXPECT_EQ(names_only.out, "configmap/b1\nconfigmap/b2\n");
+  auto none = Kubectl({"get", "configmaps", "-n", "kube-public"});
+  EXPECT_EQ(none.exit_code, 0);
+  EXPECT_EQ(none.out, "");
+  EXPECT_EQ(none.err, "No resources found in kube-public namespace.\n");
+
+  // Several kinds at once: a table per kind, names qualified by kind.
+  ASSERT_EQ(Kubectl({"create", "secret", "generic", "s1", "--from-literal=k=v"}).exit_code, 0);
+  auto mixed = ParseTables(Kubectl({"get", "configmap/a1", "secret/s1"}).out);
+  ASSERT_EQ(mixed.size(), 2u);
+  EXPECT_EQ(mixed[0].header, Cells({"NAME", "DATA", "AGE"}));
+  EXPECT_EQ(mixed[0].rows[0][0], "configmap/a1");
+  EXPECT_EQ(mixed[1].header, Cells({"NAME", "TYPE", "DATA", "AGE"}));
+  EXPECT_EQ(Masked(mixed[1].rows[0], {"", "", "", "*"}), Cells({"secret/s1", "Opaque", "1", "*"}));
+}
+
+// Counts the lines of `cmd`'s output that start with `prefix`, waiting up to `timeout` for
+// there to be at least `n`.
+size_t WaitForLines(testing::BackgroundCommand& cmd, const std::string& prefix, size_t n,
+                    std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    std::istringstream in(cmd.Stdout());
+    std::string line;
+    size_t count = 0;
+    while (std::getline(in, line)) count += line.rfind(prefix, 0) == 0;
+    if (count >= n || std::chrono::steady_clock::now() > deadline) return count;
+    std::this_thread::sleep_for(100ms);
+  }
+}
+
+TEST_P(KubectlTest, GetWatchPrintsTableRows) {
+  ASSERT_EQ(Kubectl({"create", "configmap", "before"}).exit_code, 0);
+  auto start = [&](const std::string& cache, std::vector<std::string> args) {
+    std::vector<std::string> argv = {GetParam(), "--kubeconfig", server_.kubeconfig(),
+                                     "--cache-dir", (server_.dir() / cache).string()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return std::make_unique<testing::BackgroundCommand>(argv);
+  };
+  auto watch = start("cache-w", {"get", "configmaps", "-w", "-L", "tier"});
+  auto only = start("cache-wo", {"get", "configmaps", "--watch-only", "-L", "tier"});
+  ASSERT_TRUE(watch->WaitForOutput("before", 20s)) << watch->Stderr();
+  std::this_thread::sleep_for(1500ms);  // the --watch-only watch is open too
+  ASSERT_EQ(Kubectl({"create", "configmap", "w1", "--from-literal=a=1"}).exit_code, 0);
+  ASSERT_EQ(Kubectl({"label", "configmap", "w1", "tier=web"}).exit_code, 0);
+  ASSERT_EQ(Kubectl({"delete", "configmap", "w1"}).exit_code, 0);
+  EXPECT_EQ(WaitForLines(*watch, "w1 ", 3, 20s), 3u) << watch->Stdout();
+  EXPECT_EQ(WaitForLines(*only, "w1 ", 3, 20s), 3u) << only->Stdout();
+  std::this_thread::sleep_for(300ms);
+
+  auto rows = [](const std::string& out) {
+    std::vector<Cells> r;
+    for (auto& row : OnlyTable(out).rows) r.push_back(Masked(row, {"", "", "*", ""}));
+    return r;
+  };
+  auto w = OnlyTable(watch->Stdout());
+  EXPECT_EQ(w.header, Cells({"NAME", "DATA", "AGE", "TIER"})) << watch->Stdout();
+  EXPECT_EQ(rows(watch->Stdout()), std::vector<Cells>({{"before", "0", "*", ""},
+                                                      {"w1", "1", "*", ""},
+                                                      {"w1", "1", "*", "web"},
+                                                      {"w1", "1", "*", "web"}}))
+      << watch->Stdout();
+  EXPECT_EQ(OnlyTable(only->Stdout()).header, w.header) << only->Stdout();
+  EXPECT_EQ(rows(only->Stdout()), std::vector<Cells>({{"w1", "1", "*", ""},
+                                                     {"w1", "1", "*", "web"},
+                                                     {"w1", "1", "*", "web"}}))
+      << only->Stdout();
+  watch->Stop();
+  only->Stop();
+}
+
+// `get all` lists the resources in category "all", in discovery order, as upstream's
+// kube-apiserver serves them (horizontalpodautoscalers aside, which keelson does not serve).
+TEST_P(KubectlTest, GetAllListsTheCategoryAll) {
+  auto tmpl = [](const std::string& app) {
+    return "{metadata: {labels: {app: " + app +
+           "}}, spec: {containers: [{name: c, image: nginx}]}}";
+  };
+  auto f = File(
+      "all.yaml",
+      "apiVersion: v1\nkind: List\nitems:\n"
+      "- {apiVersion: v1, kind: Pod, metadata: {name: p}, spec: {containers: [{name: c,"
+      " image: nginx}]}}\n"
+      "- {apiVersion: v1, kind: Service, metadata: {name: svc}, spec: {ports: [{port: 80}]}}\n"
+      "- {apiVersion: v1, kind: ReplicationController, metadata: {name: rc}, spec: {template: " +
+          tmpl("rc") + "}}\n"
+      "- {apiVersion: apps/v1, kind: Deployment, metadata: {name: d, labels: {app: d}},"
+      " spec: {selector:"
+      " {matchLabels: {app: d}}, template: " + tmpl("d") + "}}\n"
+      "- {apiVersion: apps/v1, kind: ReplicaSet, metadata: {name: rs}, spec: {selector:"
+      " {matchLabels: {app: rs}}, template: " + tmpl("rs") + "}}\n"
+      "- {apiVersion: apps/v1, kind: StatefulSet, metadata: {name: sts}, spec: {serviceName: s,"
+      " selector: {matchLabels: {app: sts}}, template: " + tmpl("sts") + "}}\n"
+      "- {apiVersion: apps/v1, kind: DaemonSet, metadata: {name: ds}, spec: {selector:"
+      " {matchLabels: {app: ds}}, template: " + tmpl("ds") + "}}\n"
+      "- {apiVersion: batch/v1, kind: Job, metadata: {name: j}, spec: {template: {spec:"
+      " {restartPolicy: Never, containers: [{name: c, image: busybox}]}}}}\n"
+      "- {apiVersion: batch/v1, kind: CronJob, metadata: {name: cj}, spec: {schedule: '@daily',"
+      " jobTemplate: {spec: {template: {spec: {restartPolicy: Never, containers: [{name: c,"
+      " image: busybox}]}}}}}}\n"
+      "- {apiVersion: v1, kind: ConfigMap, metadata: {name: not-in-all}}\n");
+  auto c = Kubectl({"create", "-f", f});
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  auto r = Kubectl({"get", "all"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::vector<std::string> firsts;
+  for (const auto& t : ParseTables(r.out)) {
+    EXPECT_EQ(t.header.at(0), "NAME") << r.out;
+    // Services: the default namespace's `kubernetes` Service and svc.
+    bool services = !t.rows.empty() && t.rows[0][0].rfind("service/", 0) == 0;
+    EXPECT_EQ(t.rows.size(), services ? 2u : 1u) << r.out;
+    if (services && t.rows.size() == 2) {
+      EXPECT_EQ(t.rows[1][0], "service/svc");
+    }
+    if (!t.rows.empty()) firsts.push_back(t.rows[0][0]);
+  }
+  EXPECT_EQ(firsts, Cells({"pod/p", "replicationcontroller/rc", "service/kubernetes",
+                           "daemonset.apps/ds", "deployment.apps/d", "replicaset.apps/rs",
+                           "statefulset.apps/sts", "cronjob.batch/cj", "job.batch/j"}))
+      << r.out;
+  EXPECT_EQ(r.out.find("not-in-all"), std::string::npos) << r.out;
+  auto a = OnlyTable(Kubectl({"get", "all", "-A", "-l", "app=d"}).out);
+  EXPECT_EQ(a.header, Cells({"NAMESPACE", "NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"}));
+}
+
+TEST_P(KubectlTest, DescribeShowsObjectsAndTheirEvents) {
+  ASSERT_EQ(Kubectl({"run", "p", "--image=nginx:1.27", "--labels=app=p"}).exit_code, 0);
+  ASSERT_EQ(Kubectl({"run", "quiet", "--image=nginx"}).exit_code, 0);
+  ASSERT_EQ(Kubectl({"create", "deployment", "d", "--image=nginx", "--replicas=2"}).exit_code, 0);
+  ASSERT_EQ(Kubectl({"create", "configmap", "cfg", "--from-literal=color=blue"}).exit_code, 0);
+  auto uid = [&](const std::string& what) {
+    return Kubectl({"get", what, "-o", "jsonpath={.metadata.uid}"}).out;
+  };
+  const std::string pod_uid = uid("pod/p"), deploy_uid = uid("deployment/d");
+  const std::string h10 = TimeAgo(10h), h30 = TimeAgo(30h);
+  auto f = File(
+      "events.yaml",
+      "apiVersion: v1\nkind: List\nitems:\n"
+      "- apiVersion: v1\n  kind: Event\n  metadata: {name: p.1}\n"
+      "  involvedObject: {apiVersion: v1, kind: Pod, name: p, namespace: default, uid: " +
+          pod_uid + "}\n"
+      "  reason: Pulling\n  type: Normal\n  message: 'Pulling image \"nginx:1.27\"'\n"
+      "  source: {component: kubelet, host: n1}\n  count: 4\n"
+      "  firstTimestamp: '" + h30 + "'\n  lastTimestamp: '" + h10 + "'\n"
+      "- apiVersion: v1\n  kind: Event\n  metadata: {name: p.2}\n"
+      "  involvedObject: {apiVersion: v1, kind: Pod, name: p, namespace: default, uid: " +
+          pod_uid + "}\n"
+      "  reason: BackOff\n  type: Warning\n  message: Back-off pulling image\n"
+      "  source: {component: kubelet, host: n1}\n  count: 1\n"
+      "  firstTimestamp: '" + h10 + "'\n  lastTimestamp: '" + h10 + "'\n"
+      "- apiVersion: v1\n  kind: Event\n  metadata: {name: other-pod}\n"
+      "  involvedObject: {apiVersion: v1, kind: Pod, name: p, namespace: default,"
+      " uid: 00000000-0000-4000-8000-000000000000}\n"
+      "  reason: Stale\n  type: Normal\n  message: from an earlier pod p\n"
+      "  firstTimestamp: '" + h10 + "'\n  lastTimestamp: '" + h10 + "'\n"
+      "- apiVersion: v1\n  kind: Event\n  metadata: {name: d.1}\n"
+      "  involvedObject: {apiVersion: apps/v1, kind: Deployment, name: d, namespace: default,"
+      " uid: " + deploy_uid + "}\n"
+      "  reason: ScalingReplicaSet\n  type: Normal\n"
+      "  message: Scaled up replica set d-5d8f to 2\n  source: {component: deployment-controller}\n"
+      "  firstTimestamp: '" + h10 + "'\n  lastTimestamp: '" + h10 + "'\n");
+  auto c = Kubectl({"create", "-f", f});
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+
+  // Lines compared word by word: describe pads with tabs and spaces.
+  auto lines = [](const std::string& out) {
+    std::vector<std::string> v;
+    std::istringstream in(out);
+    for (std::string line; std::getline(in, line);) {
+      std::istringstream words(line);
+      std::string w, joined;
+      while (words >> w) joined += (joined.empty() ? "" : " ") + w;
+      v.push_back(joined);
+    }
+    return v;
+  };
+  auto has = [](const std::vector<std::string>& v, const std::string& line) {
+    return std::find(v.begin(), v.end(), line) != v.end();
+  };
+
+  auto pod = Kubectl({"describe", "pod", "p"});
+  ASSERT_EQ(pod.exit_code, 0) << pod.err;
+  auto pl = lines(pod.out);
+  for (const char* want : {"Name: p", "Namespace: default", "Labels: app=p", "Status: Pending",
+                           "Image: nginx:1.27", "Events:", "Type Reason Age From Message",
+                           "---- ------ ---- ---- -------",
+                           "Normal Pulling 10h (x4 over 30h) kubelet Pulling image \"nginx:1.27\"",
+                           "Warning BackOff 10h kubelet Back-off pulling image"}) {
+    EXPECT_TRUE(has(pl, want)) << want << "\n" << pod.out;
+  }
+  EXPECT_EQ(pod.out.find("earlier pod"), std::string::npos) << pod.out;  // another uid
+  auto quiet = Kubectl({"describe", "pod", "quiet"});
+  EXPECT_TRUE(has(lines(quiet.out), "Events: <none>")) << quiet.out;
+
+  auto d = Kubectl({"describe", "deployment", "d"});
+  ASSERT_EQ(d.exit_code, 0) << d.err;
+  auto dl = lines(d.out);
+  for (const char* want :
+       {"Name: d", "Selector: app=d",
+        "Replicas: 2 desired | 0 updated | 0 total | 0 available | 0 unavailable",
+        "StrategyType: RollingUpdate", "RollingUpdateStrategy: 25% max unavailable, 25% max surge",
+        "Normal ScalingReplicaSet 10h deployment-controller Scaled up replica set d-5d8f to 2"}) {
+    EXPECT_TRUE(has(dl, want)) << want << "\n" << d.out;
+  }
+
+  auto ns = Kubectl({"describe", "namespace", "default"});
+  ASSERT_EQ(ns.exit_code, 0) << ns.err;
+  auto nl = lines(ns.out);
+  for (const char* want : {"Name: default", "Labels: kubernetes.io/metadata.name=default",
+                           "Status: Active", "No resource quota.", "No LimitRange resource."}) {
+    EXPECT_TRUE(has(nl, want)) << want << "\n" << ns.out;
+  }
+
+  auto cm = Kubectl({"describe", "configmap", "cfg"});
+  ASSERT_EQ(cm.exit_code, 0) << cm.err;
+  auto cl = lines(cm.out);
+  auto data = std::find(cl.begin(), cl.end(), "Data");
+  ASSERT_NE(data, cl.end()) << cm.out;
+  EXPECT_EQ(std::vector<std::string>(data, std::min(data + 5, cl.end())),
+            std::vector<std::string>({"Data", "====", "color:", "----", "blue"}))
+      << cm.out;
+  EXPECT_TRUE(has(cl, "Events: <none>")) << cm.out;
+}
+
+TEST_P(KubectlTest, DeleteByNameSelectorAllAndCascade) {
+  auto f = File("del.yaml",
+                "apiVersion: v1\nkind: List\nitems:\n"
+                "- {apiVersion: v1, kind: ConfigMap, metadata: {name: d1, labels: {app: x}}}\n"
+                "- {apiVersion: v1, kind: ConfigMap, metadata: {name: d2, labels: {app: x}}}\n"
+                "- {apiVersion: v1, kind: ConfigMap, metadata: {name: d3}}\n"
+                "- {apiVersion: v1, kind: ConfigMap, metadata: {name: d4}}\n");
+  ASSERT_EQ(Kubectl({"create", "-f", f}).exit_code, 0);
+  auto one = Kubectl({"delete", "configmap", "d1"});
+  EXPECT_EQ(one.exit_code, 0) << one.err;
+  EXPECT_EQ(one.out, "configmap \"d1\" deleted\n");
+  auto sel = Kubectl({"delete", "configmaps", "-l", "app=x"});
+  EXPECT_EQ(sel.out, "configmap \"d2\" deleted\n") << sel.err;
+  auto all = Kubectl({"delete", "configmaps", "--all"});
+  EXPECT_EQ(all.out, "configmap \"d3\" deleted\nconfigmap \"d4\" deleted\n") << all.err;
+  auto empty = Kubectl({"delete", "configmaps", "--all"});
+  EXPECT_EQ(empty.exit_code, 0);
+  EXPECT_EQ(empty.out, "No resources found\n");
+  auto missing = Kubectl({"delete", "configmap", "d1"});
+  EXPECT_NE(missing.exit_code, 0);
+  EXPECT_EQ(missing.err, "Error from server (NotFound): configmaps \"d1\" not found\n");
+
+  for (const char* cascade : {"background", "foreground", "orphan"}) {
+    std::string name = std::string("c-") + cascade;
+    ASSERT_EQ(Kubectl({"create", "deployment", name, "--image=nginx"}).exit_code, 0);
+    auto d = Kubectl({"delete", "deployment", name, std::string("--cascade=") + cascade});
+    EXPECT_EQ(d.exit_code, 0) << cascade << d.err;
+    EXPECT_EQ(d.out, "deployment.apps \"" + name + "\" deleted\n") << cascade;
+    EXPECT_NE(Kubectl({"get", "deployment", name}).exit_code, 0) << cascade;
+  }
+
+  // A pod on a node is only marked until its kubelet finishes; --force with grace 0 removes
+  // it at once.
+  auto pod = File("bound.yaml", "apiVersion: v1\nkind: Pod\nmetadata: {name: b}\n"
+                                "spec: {nodeName: n1, containers: [{name: c, image: nginx}]}\n");
+  ASSERT_EQ(Kubectl({"create", "-f", pod}).exit_code, 0);
+  auto mark = Kubectl({"delete", "pod", "b", "--wait=false"});
+  EXPECT_EQ(mark.out, "pod \"b\" deleted\n") << mark.err;
+  auto terminating = OnlyTable(Kubectl({"get", "pod", "b"}).out);
+  EXPECT_EQ(Masked(terminating.RowWith("b"), {"", "", "", "", "*"}),
+            Cells({"b", "0/1", "Terminating", "0", "*"}));
+  auto force = Kubectl({"delete", "pod", "b", "--grace-period=0", "--force"});
+  EXPECT_EQ(force.exit_code, 0) << force.err;
+  EXPECT_EQ(force.out, "pod \"b\" force deleted\n");
+  EXPECT_NE(force.err.find("Warning: Immediate deletion does not wait for confirmation that the "
+                           "running resource has been terminated. The resource may continue "
+                           "to run on the cluster indefinitely."),
+            std::string::npos)
+      << force.err;
+  auto gone = Kubectl({"get", "pod", "b"});
+  EXPECT_EQ(gone.err, "Error from server (NotFound): pods \"b\" not found\n");
+
+  // The default --wait lasts until a finalizer is removed; --wait=false returns at once.
+  auto held = File("held.yaml", "apiVersion: v1\nkind: ConfigMap\n"
+                                "metadata: {name: held, finalizers: [example.com/hold]}\n");
+  ASSERT_EQ(Kubectl({"create", "-f", held}).exit_code, 0);
+  std::atomic<bool> done{false};
+  testing::CommandResult waited;
+  std::thread deleter([&] {
+    waited = Kubectl({"delete", "configmap", "held", "--timeout=30s"});
+    done = true;
+  });
+  std::this_thread::sleep_for(2s);
+  EXPECT_FALSE(done) << "delete returned while a finalizer held the object";
+  ASSERT_EQ(Kubectl({"patch", "configmap", "held", "--type=json", "-p",
+                     R"([{"op":"remove","path":"/metadata/finalizers"}])"})
+                .exit_code,
+            0);
+  deleter.join();
+  EXPECT_EQ(waited.exit_code, 0) << waited.err;
+  EXPECT_EQ(waited.out, "configmap \"held\" deleted\n");
+  ASSERT_EQ(Kubectl({"create", "-f", held}).exit_code, 0);
+  auto nowait = Kubectl({"delete", "configmap", "held", "--wait=false"});
+  EXPECT_EQ(nowait.exit_code, 0) << nowait.err;
+  EXPECT_EQ(Kubectl({"get", "configmap", "held", "-o", "name"}).out, "configmap/held\n");
+}
+
+TEST_P(KubectlTest, WaitForDeletionAndJsonpath) {
+  auto held = File("held.yaml", "apiVersion: v1\nkind: ConfigMap\n"
+                                "metadata: {name: held, finalizers: [example.com/hold]}\n");
+  ASSERT_EQ(Kubectl({"create", "-f", held}).exit_code, 0);
+  ASSERT_EQ(Kubectl({"delete", "configmap", "held", "--wait=false"}).exit_code, 0);
+  // Runs `args` on another thread; `done` turns true when it returns.
+  auto in_background = [&](std::vector<std::string> args, testing::CommandResult* out,
+                           std::atomic<bool>* done) {
+    return std::thread([this, args, out, done] {
+      *out = Kubectl(args);
+      *done = true;
+    });
+  };
+  testing::CommandResult deleted;
+  std::atomic<bool> deleted_done{false};
+  auto t1 = in_background({"wait", "--for=delete", "configmap/held", "--timeout=30s"}, &deleted,
+                          &deleted_done);
+  std::this_thread::sleep_for(2s);
+  EXPECT_FALSE(deleted_done) << "wait returned while the object existed";
+  ASSERT_EQ(Kubectl({"patch", "configmap", "held", "--type=merge", "-p",
+                     R"({"metadata":{"finalizers":null}})"})
+                .exit_code,
+            0);
+  t1.join();
+  EXPECT_EQ(deleted.exit_code, 0) << deleted.err;
+  EXPECT_EQ(deleted.out, "configmap/held condition met\n");
+
+  ASSERT_EQ(Kubectl({"create", "configmap", "state", "--from-literal=phase=starting"}).exit_code,
+            0);
+  testing::CommandResult ready;
+  std::atomic<bool> ready_done{false};
+  auto t2 = in_background(
+      {"wait", "configmap/state", "--for=jsonpath={.data.phase}=ready", "--timeout=30s"}, &ready,
+      &ready_done);
+  std::this_thread::sleep_for(2s);
+  EXPECT_FALSE(ready_done) << "wait returned before the condition held";
+  ASSERT_EQ(Kubectl({"patch", "configmap", "state", "--type=merge", "-p",
+                     R"({"data":{"phase":"ready"}})"})
+                .exit_code,
+            0);
+  t2.join();
+  EXPECT_EQ(ready.exit_code, 0) << ready.err;
+  EXPECT_EQ(ready.out, "configmap/state condition met\n");
+
+  auto timeout = Kubectl({"wait", "configmap/state", "--for=jsonpath={.data.phase}=never",
+                          "--timeout=2s"});
+  EXPECT_EQ(timeout.exit_code, 1);
+  EXPECT_EQ(timeout.err, "error: timed out waiting for the condition on configmaps/state\n");
+}
+
+TEST_P(KubectlTest, ApiResourcesAndApiVersionsListWhatIsServed) {
+  auto r = Kubectl({"api-resources"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto t = OnlyTable(r.out);
+  EXPECT_EQ(t.header, Cells({"NAME", "SHORTNAMES", "APIVERSION", "NAMESPACED", "KIND"}));
+  for (const Cells& row : std::vector<Cells>{
+           {"configmaps", "cm", "v1", "true", "ConfigMap"},
+           {"events", "ev", "v1", "true", "Event"},
+           {"persistentvolumes", "pv", "v1", "false", "PersistentVolume"},
+           {"secrets", "", "v1", "true", "Secret"},
+           {"deployments", "deploy", "apps/v1", "true", "Deployment"},
+           {"cronjobs", "cj", "batch/v1", "true", "CronJob"},
+           {"jobs", "", "batch/v1", "true", "Job"},
+           {"leases", "", "coordination.k8s.io/v1", "true", "Lease"},
+           {"poddisruptionbudgets", "pdb", "policy/v1", "true", "PodDisruptionBudget"},
+           {"clusterroles", "", "rbac.authorization.k8s.io/v1", "false", "ClusterRole"},
+           {"priorityclasses", "pc", "scheduling.k8s.io/v1", "false", "PriorityClass"}}) {
+    EXPECT_EQ(t.RowWith(row[0]), row) << r.out;
+  }
+  // Sorted by group, then by name.
+  ASSERT_FALSE(t.rows.empty());
+  EXPECT_EQ(t.rows.front()[0], "configmaps");
+  EXPECT_EQ(t.rows.back()[0], "priorityclasses");
+  auto batch = Kubectl({"api-resources", "--api-group=batch", "-o", "name"});
+  EXPECT_EQ(batch.out, "cronjobs.batch\njobs.batch\n") << batch.err;
+  auto cluster = Kubectl({"api-resources", "--namespaced=false", "-o", "name"});
+  EXPECT_EQ(cluster.out,
+            "namespaces\nnodes\npersistentvolumes\n"
+            "selfsubjectreviews.authentication.k8s.io\n"
+            "selfsubjectaccessreviews.authorization.k8s.io\n"
+            "clusterrolebindings.rbac.authorization.k8s.io\n"
+            "clusterroles.rbac.authorization.k8s.io\npriorityclasses.scheduling.k8s.io\n")
+      << cluster.err;
+
+  auto v = Kubectl({"api-versions"});
+  ASSERT_EQ(v.exit_code, 0) << v.err;
+  EXPECT_EQ(v.out,
+            "apps/v1\nauthentication.k8s.io/v1\nauthorization.k8s.io/v1\nbatch/v1\n"
+            "coordination.k8s.io/v1\ndiscovery.k8s.io/v1\npolicy/v1\n"
+            "rbac.authorization.k8s.io/v1\nscheduling.k8s.io/v1\nv1\n");
 }
 
 std::string VersionName(const ::testing::TestParamInfo<std::string>& info) {
