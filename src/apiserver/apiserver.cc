@@ -23,6 +23,7 @@
 #include "api/yaml.h"
 #include "apiserver/apply.h"
 #include "apiserver/list_options.h"
+#include "apiserver/events_v1.h"
 #include "apiserver/metrics.h"
 #include "apiserver/negotiation.h"
 #include "apiserver/openapi.h"
@@ -257,6 +258,8 @@ struct Target {
   std::string ns;
   std::string name;
   std::string subresource;
+  // Set when the request named events.k8s.io/v1 events, served as core/v1 events.
+  bool events_v1 = false;
 };
 
 // --- selectors --------------------------------------------------------------------------------
@@ -570,6 +573,8 @@ class ApiServerImpl final : public ApiServer {
   HttpResponse Aggregated(bool core, const std::string& version) const;
 
   void ServeResource(const HttpRequest& req, const Target& t, std::shared_ptr<Exchange> ex);
+  // events.k8s.io/v1 events: served by the core Event paths, converting bodies and answers.
+  void ServeEventsV1(HttpRequest req, Target t, std::shared_ptr<Exchange> ex);
   // A review (SelfSubjectAccessReview, SelfSubjectReview): answered from the request's
   // user and the authorizer, not stored.
   void Review(const HttpRequest& req, const Target& t, std::shared_ptr<Exchange> ex);
@@ -951,6 +956,52 @@ void ApiServerImpl::Serve(HttpRequest req, std::shared_ptr<Exchange> ex) {
         {404, "NotFound", "the server could not find the requested resource", {}}));
   }
   if (!t.subresource.empty()) return ServeSubresource(req, t, std::move(ex));
+  if (t.resource->group == "events.k8s.io") return ServeEventsV1(std::move(req), t, std::move(ex));
+  ServeResource(req, t, std::move(ex));
+}
+
+void ApiServerImpl::ServeEventsV1(HttpRequest req, Target t, std::shared_ptr<Exchange> ex) {
+  const ResourceInfo& v1 = *t.resource;
+  t.resource = registry_.Find("", "v1", "events");
+  t.events_v1 = true;
+  const std::string& m = req.method;
+  if (m == "POST" || m == "PUT") {
+    json::object obj;
+    Target as_v1 = t;
+    as_v1.resource = &v1;
+    if (auto err = DecodeBody(req, as_v1, &obj)) return ex->Respond(StatusResponse(*err));
+    if (auto err = CheckAndDefault(req, v1, &obj, &ex, /*defaults=*/false)) {
+      return ex->Respond(StatusResponse(*err));
+    }
+    req.body = json::serialize(V1EventToCore(obj));
+    for (auto& [k, v] : req.headers) {
+      if (k == "content-type") v = "application/json";
+    }
+  } else if (m == "PATCH" && !t.name.empty()) {
+    // The patch speaks events.k8s.io/v1: apply it to the v1 form, store the core form.
+    auto cur = ReadCurrent(t, *ex);
+    if (!cur) return;
+    auto old = Decode(*cur);
+    json::value doc = CoreEventToV1(*old);
+    auto type = PatchTypeOf(req.Header("content-type"));
+    if (!type.ok()) {
+      return ex->Respond(StatusResponse({415, "UnsupportedMediaType", type.status().message(), {}}));
+    }
+    const api::TypeDecl* schema = api::Schema::BuiltIn().Kind("events.k8s.io", "v1", "Event");
+    if (Status st = ApplyPatch(*type, req.body, schema, &doc); !st.ok()) {
+      return ex->Respond(StatusResponse({422, "Invalid", st.message(), {}}));
+    }
+    if (!doc.is_object()) return ex->Respond(StatusResponse(BadRequest("the patched object is not an object")));
+    json::object core = V1EventToCore(doc.as_object());
+    auto& meta = core["metadata"];
+    if (!meta.is_object()) meta = json::object();
+    meta.as_object()["resourceVersion"] = std::to_string(cur->mod_revision);
+    req.method = "PUT";
+    req.body = json::serialize(core);
+    for (auto& [k, v] : req.headers) {
+      if (k == "content-type") v = "application/json";
+    }
+  }
   ServeResource(req, t, std::move(ex));
 }
 
@@ -1374,6 +1425,10 @@ void ApiServerImpl::ServeResource(const HttpRequest& req, const Target& t,
   } else if (api::AcceptsProtobuf(req.Header("accept"))) {
     bool watch = m == "GET" && t.name.empty() && IsTrue(req.Query("watch"));
     ex = std::make_shared<ProtobufExchange>(std::move(ex), watch);
+  }
+  if (t.events_v1) {  // innermost: the encoders above see events.k8s.io/v1 objects
+    bool watch = m == "GET" && t.name.empty() && IsTrue(req.Query("watch"));
+    ex = std::make_shared<EventsV1Exchange>(std::move(ex), watch);
   }
   if (!t.resource->stored) {
     if (m == "POST" && t.name.empty()) return Review(req, t, std::move(ex));

@@ -64,6 +64,7 @@ std::vector<ResourceInfo> BuiltInResources() {
       // others
       R("coordination.k8s.io", "leases", "lease", "Lease", kNs),
       R("discovery.k8s.io", "endpointslices", "endpointslice", "EndpointSlice", kNs),
+      R("events.k8s.io", "events", "event", "Event", kNs, {"ev"}),
       R("policy", "poddisruptionbudgets", "poddisruptionbudget", "PodDisruptionBudget", kNs,
         {"pdb"}, {}, {"status"}),
       R("scheduling.k8s.io", "priorityclasses", "priorityclass", "PriorityClass", kCluster,

@@ -940,6 +940,33 @@ TEST_P(KubectlTest, DrainEvictsPodsWithinTheirDisruptionBudgets) {
   EXPECT_EQ(again.out.substr(again.out.size() - 4), " 409");
 }
 
+TEST_P(KubectlTest, EventsK8sIoServesTheCoreEventsUnderTheirNewNames) {
+  auto f = File("ev.yaml",
+                "apiVersion: events.k8s.io/v1\nkind: Event\nmetadata: {name: e1}\n"
+                "eventTime: \"2026-01-02T03:04:05.000000Z\"\nreportingController: example.com/c\n"
+                "reportingInstance: i1\naction: Testing\nreason: Tested\nnote: hello\n"
+                "type: Normal\nregarding: {kind: Pod, name: p, namespace: default}\n");
+  auto c = Kubectl({"create", "-f", f});
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  EXPECT_EQ(c.out, "event.events.k8s.io/e1 created\n");
+  // One object, two faces.
+  auto core = Kubectl({"get", "events.v1.", "e1", "-o",
+                       "jsonpath={.apiVersion} {.message} {.involvedObject.name} "
+                       "{.reportingComponent}"});
+  EXPECT_EQ(core.out, "v1 hello p example.com/c") << core.err;
+  auto v1 = Kubectl({"get", "events.v1.events.k8s.io", "e1", "-o",
+                     "jsonpath={.apiVersion} {.note} {.regarding.name} {.reportingController}"});
+  EXPECT_EQ(v1.out, "events.k8s.io/v1 hello p example.com/c") << v1.err;
+  auto list = Kubectl({"get", "events.v1.events.k8s.io", "-o", "jsonpath={.items[*].note}"});
+  EXPECT_EQ(list.out, "hello");
+  auto p = Kubectl({"patch", "events.v1.events.k8s.io", "e1", "--type=merge", "-p",
+                    R"({"note":"patched"})"});
+  ASSERT_EQ(p.exit_code, 0) << p.err;
+  EXPECT_EQ(Kubectl({"get", "events.v1.", "e1", "-o", "jsonpath={.message}"}).out, "patched");
+  auto t = Kubectl({"get", "events.v1.events.k8s.io"});
+  EXPECT_EQ(t.out.rfind("LAST SEEN   TYPE     REASON   OBJECT   MESSAGE\n", 0), 0u) << t.out;
+}
+
 TEST_P(KubectlTest, RestartKeepsObjects) {
   auto f = File("keep.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: kept\n");
   ASSERT_EQ(Kubectl({"create", "-f", f}).exit_code, 0);
@@ -1799,7 +1826,7 @@ TEST_P(KubectlTest, ApiResourcesAndApiVersionsListWhatIsServed) {
   ASSERT_EQ(v.exit_code, 0) << v.err;
   EXPECT_EQ(v.out,
             "apps/v1\nauthentication.k8s.io/v1\nauthorization.k8s.io/v1\nbatch/v1\n"
-            "coordination.k8s.io/v1\ndiscovery.k8s.io/v1\npolicy/v1\n"
+            "coordination.k8s.io/v1\ndiscovery.k8s.io/v1\nevents.k8s.io/v1\npolicy/v1\n"
             "rbac.authorization.k8s.io/v1\nscheduling.k8s.io/v1\nv1\n");
 }
 
