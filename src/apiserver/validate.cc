@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <set>
 
+#include "api/defaults.h"
 #include "api/validation.h"
 
 namespace keelson::apiserver {
@@ -160,9 +161,67 @@ void NotSupported(const json::value* v, const std::string& field,
   out->emplace_back(field, "Unsupported value: " + api::GoQuote(s) + ": supported values: " + list);
 }
 
+std::string Str(const json::object& o, std::string_view k) {
+  const auto* v = o.if_contains(k);
+  return v && v->is_string() ? std::string(v->as_string()) : "";
+}
+
+// A port number field: 1..65535, as upstream words it.
+void Port(const json::object& o, std::string_view k, const std::string& field, bool required,
+          Causes* out) {
+  const auto* v = o.if_contains(k);
+  if (v == nullptr || !v->is_int64()) {
+    if (required) out->emplace_back(field, "Required value");
+    return;
+  }
+  int64_t p = v->as_int64();
+  if (p < 1 || p > 65535) {
+    out->emplace_back(field, "Invalid value: " + std::to_string(p) +
+                                 ": must be between 1 and 65535, inclusive");
+  }
+}
+
+void Protocol(const json::object& o, const std::string& field, Causes* out) {
+  NotSupported(o.if_contains("protocol"), field, {"SCTP", "TCP", "UDP"}, out);
+}
+
+// A config key (ConfigMap and Secret data): [-._a-zA-Z0-9]+, at most 253 characters.
+void ConfigKeys(const json::value* data, const std::string& field, Causes* out) {
+  if (data == nullptr || !data->is_object()) return;
+  for (const auto& [k, v] : data->as_object()) {
+    std::string key(k);
+    bool ok = !key.empty() && key.size() <= 253 &&
+              key.find_first_not_of("-._abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                    "0123456789") == std::string::npos;
+    if (!ok) {
+      out->emplace_back(field, "Invalid value: " + api::GoQuote(key) +
+                                   ": a valid config key must consist of alphanumeric "
+                                   "characters, '-', '_' or '.' (e.g. 'key.name',  or "
+                                   "'KEY_NAME',  or 'key-name', regex used for validation is "
+                                   "'[-._a-zA-Z0-9]+')");
+    }
+  }
+}
+
 void PodSpec(const json::value* spec, const std::string& base, Causes* out) {
   if (spec == nullptr || !spec->is_object()) return;
   const auto& s = spec->as_object();
+  std::set<std::string> volumes;
+  if (const auto* vs = s.if_contains("volumes"); vs && vs->is_array()) {
+    const auto& a = vs->as_array();
+    for (size_t i = 0; i < a.size(); ++i) {
+      if (!a[i].is_object()) continue;
+      std::string name = Str(a[i].as_object(), "name");
+      std::string p = base + ".volumes[" + std::to_string(i) + "].name";
+      if (name.empty()) continue;  // required: reported from the schema
+      for (const auto& e : api::IsDNS1123Label(name)) {
+        out->emplace_back(p, "Invalid value: " + api::GoQuote(name) + ": " + e);
+      }
+      if (!volumes.insert(name).second) {
+        out->emplace_back(p, "Duplicate value: " + api::GoQuote(name));
+      }
+    }
+  }
   NotSupported(s.if_contains("restartPolicy"), base + ".restartPolicy",
                {"Always", "OnFailure", "Never"}, out);
   NotSupported(s.if_contains("dnsPolicy"), base + ".dnsPolicy",
@@ -192,6 +251,27 @@ void PodSpec(const json::value* spec, const std::string& base, Causes* out) {
       }
       NotSupported(c.if_contains("imagePullPolicy"), p + ".imagePullPolicy",
                    {"Always", "IfNotPresent", "Never"}, out);
+      if (const auto* ports = c.if_contains("ports"); ports && ports->is_array()) {
+        const auto& pa = ports->as_array();
+        for (size_t j = 0; j < pa.size(); ++j) {
+          if (!pa[j].is_object()) continue;
+          std::string pp = p + ".ports[" + std::to_string(j) + "]";
+          Port(pa[j].as_object(), "containerPort", pp + ".containerPort", false, out);
+          Port(pa[j].as_object(), "hostPort", pp + ".hostPort", false, out);
+          Protocol(pa[j].as_object(), pp + ".protocol", out);
+        }
+      }
+      if (const auto* mounts = c.if_contains("volumeMounts"); mounts && mounts->is_array()) {
+        const auto& ma = mounts->as_array();
+        for (size_t j = 0; j < ma.size(); ++j) {
+          if (!ma[j].is_object()) continue;
+          std::string name = Str(ma[j].as_object(), "name");
+          if (!name.empty() && !volumes.count(name)) {
+            out->emplace_back(p + ".volumeMounts[" + std::to_string(j) + "].name",
+                              "Not found: " + api::GoQuote(name));
+          }
+        }
+      }
     }
   }
 }
@@ -230,6 +310,116 @@ Causes ValidateObject(const ResourceInfo& r, const api::TypeDecl& type, const js
   if (r.kind == "Service") {
     NotSupported(At(obj, {"spec", "type"}), "spec.type",
                  {"ClusterIP", "ExternalName", "LoadBalancer", "NodePort"}, &out);
+    NotSupported(At(obj, {"spec", "sessionAffinity"}), "spec.sessionAffinity",
+                 {"ClientIP", "None"}, &out);
+    if (const auto* ports = At(obj, {"spec", "ports"}); ports && ports->is_array()) {
+      const auto& a = ports->as_array();
+      std::set<std::string> names;
+      for (size_t i = 0; i < a.size(); ++i) {
+        if (!a[i].is_object()) continue;
+        const auto& po = a[i].as_object();
+        std::string p = "spec.ports[" + std::to_string(i) + "]";
+        std::string name = Str(po, "name");
+        if (name.empty() && a.size() > 1) out.emplace_back(p + ".name", "Required value");
+        if (!name.empty()) {
+          for (const auto& e : api::IsDNS1123Label(name)) {
+            out.emplace_back(p + ".name", "Invalid value: " + api::GoQuote(name) + ": " + e);
+          }
+          if (!names.insert(name).second) {
+            out.emplace_back(p + ".name", "Duplicate value: " + api::GoQuote(name));
+          }
+        }
+        Port(po, "port", p + ".port", false, &out);
+        Protocol(po, p + ".protocol", &out);
+        if (const auto* tp = po.if_contains("targetPort"); tp && tp->is_int64()) {
+          Port(po, "targetPort", p + ".targetPort", false, &out);
+        }
+      }
+    }
+  }
+  if (r.kind == "ConfigMap") {
+    ConfigKeys(obj.if_contains("data"), "data", &out);
+    ConfigKeys(obj.if_contains("binaryData"), "binaryData", &out);
+  }
+  if (r.kind == "Secret") ConfigKeys(obj.if_contains("data"), "data", &out);
+  if ((r.kind == "ConfigMap" || r.kind == "Secret") && old != nullptr) {
+    // An immutable ConfigMap or Secret keeps its data and its immutability.
+    const auto* was = old->if_contains("immutable");
+    if (was && was->is_bool() && was->as_bool()) {
+      for (const char* f : {"data", "binaryData", "stringData"}) {
+        const auto* a = old->if_contains(f);
+        const auto* b = obj.if_contains(f);
+        if ((a == nullptr) != (b == nullptr) || (a && *a != *b)) {
+          out.emplace_back(f, "Forbidden: field is immutable when `immutable` is set");
+        }
+      }
+      const auto* now = obj.if_contains("immutable");
+      if (!now || !now->is_bool() || !now->as_bool()) {
+        out.emplace_back("immutable", "Forbidden: field is immutable when `immutable` is set");
+      }
+    }
+  }
+  if (r.kind == "Deployment") {
+    const auto* type = At(obj, {"spec", "strategy", "type"});
+    NotSupported(type, "spec.strategy.type", {"Recreate", "RollingUpdate"}, &out);
+    if (type && *type == "Recreate" && At(obj, {"spec", "strategy", "rollingUpdate"})) {
+      out.emplace_back("spec.strategy.rollingUpdate",
+                       "Forbidden: may not be specified when strategy `type` is 'Recreate'");
+    }
+    const auto* mu = At(obj, {"spec", "strategy", "rollingUpdate", "maxUnavailable"});
+    const auto* ms = At(obj, {"spec", "strategy", "rollingUpdate", "maxSurge"});
+    auto zero = [](const json::value* v) {
+      return v && ((v->is_int64() && v->as_int64() == 0) || (v->is_string() && v->as_string() == "0%"));
+    };
+    if (zero(mu) && zero(ms)) {
+      out.emplace_back("spec.strategy.rollingUpdate.maxUnavailable",
+                       "Invalid value: " + json::serialize(*mu) +
+                           ": may not be 0 when `maxSurge` is 0");
+    }
+  }
+  for (const char* f : {"replicas", "revisionHistoryLimit", "minReadySeconds"}) {
+    const auto* v = At(obj, {"spec", f});
+    if (v && v->is_int64() && v->as_int64() < 0 &&
+        (r.kind == "Deployment" || r.kind == "ReplicaSet" || r.kind == "StatefulSet" ||
+         r.kind == "ReplicationController" || r.kind == "DaemonSet")) {
+      out.emplace_back(std::string("spec.") + f,
+                       "Invalid value: " + std::to_string(v->as_int64()) +
+                           ": must be greater than or equal to 0");
+    }
+  }
+  if (r.kind == "Pod" && old != nullptr) {
+    // A pod's spec cannot change, except images, activeDeadlineSeconds and added tolerations.
+    json::value a = old->contains("spec") ? old->at("spec") : json::value(json::object());
+    json::value b = obj.contains("spec") ? obj.at("spec") : json::value(json::object());
+    auto scrub = [](json::value* spec) {
+      if (!spec->is_object()) return;
+      auto& so = spec->as_object();
+      for (const char* list : {"containers", "initContainers"}) {
+        if (auto* cs = so.if_contains(list); cs && cs->is_array()) {
+          for (auto& c : cs->as_array()) {
+            if (c.is_object()) c.as_object().erase("image");
+          }
+        }
+      }
+      so.erase("activeDeadlineSeconds");
+      so.erase("tolerations");
+      so.erase("nodeName");  // set once through binding
+    };
+    // Objects stored before a default existed compare as if it had been applied.
+    if (const auto* ps = api::Schema::BuiltIn().Type("io.k8s.api.core.v1.PodSpec");
+        ps && a.is_object()) {
+      api::ApplyDefaults(*ps, &a.as_object());
+    }
+    scrub(&a);
+    scrub(&b);
+    if (a != b) {
+      out.emplace_back("spec",
+                       "Forbidden: pod updates may not change fields other than "
+                       "`spec.containers[*].image`,`spec.initContainers[*].image`,"
+                       "`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to "
+                       "existing tolerations),`spec.terminationGracePeriodSeconds` (allow it "
+                       "to be set to 1 if it was previously negative)");
+    }
   }
   return out;
 }

@@ -967,6 +967,50 @@ TEST_P(KubectlTest, EventsK8sIoServesTheCoreEventsUnderTheirNewNames) {
   EXPECT_EQ(t.out.rfind("LAST SEEN   TYPE     REASON   OBJECT   MESSAGE\n", 0), 0u) << t.out;
 }
 
+TEST_P(KubectlTest, PerKindValidationRules) {
+  auto svc = File("svc.yaml",
+                  "apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec:\n"
+                  "  ports: [{port: 0}, {name: b, port: 80, protocol: HTTP}]\n");
+  auto s = Kubectl({"create", "-f", svc});
+  EXPECT_NE(s.exit_code, 0);
+  EXPECT_NE(s.err.find("spec.ports[0].name: Required value"), std::string::npos) << s.err;
+  EXPECT_NE(s.err.find("spec.ports[0].port: Invalid value: 0: must be between 1 and 65535, "
+                       "inclusive"),
+            std::string::npos) << s.err;
+  EXPECT_NE(s.err.find("spec.ports[1].protocol: Unsupported value: \"HTTP\": supported values: "
+                       "\"SCTP\", \"TCP\", \"UDP\""),
+            std::string::npos) << s.err;
+  auto cm = File("cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n"
+                            "data: {\"bad key\": v}\n");
+  auto c = Kubectl({"create", "-f", cm});
+  EXPECT_NE(c.exit_code, 0);
+  EXPECT_NE(c.err.find("data: Invalid value: \"bad key\": a valid config key must consist of"),
+            std::string::npos) << c.err;
+  auto frozen = File("frozen.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: f}\n"
+                                    "immutable: true\ndata: {k: v}\n");
+  ASSERT_EQ(Kubectl({"create", "-f", frozen}).exit_code, 0);
+  auto thaw = Kubectl({"patch", "configmap", "f", "--type=merge", "-p", R"({"data":{"k":"w"}})"});
+  EXPECT_NE(thaw.exit_code, 0);
+  EXPECT_NE(thaw.err.find("data: Forbidden: field is immutable when `immutable` is set"),
+            std::string::npos) << thaw.err;
+  auto pod = File("pod.yaml", "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n"
+                              "  containers: [{name: c, image: nginx, volumeMounts: "
+                              "[{name: data, mountPath: /d}]}]\n");
+  auto p = Kubectl({"create", "-f", pod});
+  EXPECT_NE(p.exit_code, 0);
+  EXPECT_NE(p.err.find("spec.containers[0].volumeMounts[0].name: Not found: \"data\""),
+            std::string::npos) << p.err;
+  auto ok = File("ok.yaml", "apiVersion: v1\nkind: Pod\nmetadata: {name: q}\n"
+                            "spec: {containers: [{name: c, image: nginx}]}\n");
+  ASSERT_EQ(Kubectl({"create", "-f", ok}).exit_code, 0);
+  // The image may change; other fields of a pod's spec may not.
+  EXPECT_EQ(Kubectl({"set", "image", "pod/q", "c=nginx:1.27"}).exit_code, 0);
+  auto changed = Kubectl({"patch", "pod", "q", "-p", R"({"spec":{"restartPolicy":"Never"}})"});
+  EXPECT_NE(changed.exit_code, 0);
+  EXPECT_NE(changed.err.find("spec: Forbidden: pod updates may not change fields other than"),
+            std::string::npos) << changed.err;
+}
+
 TEST_P(KubectlTest, RestartKeepsObjects) {
   auto f = File("keep.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: kept\n");
   ASSERT_EQ(Kubectl({"create", "-f", f}).exit_code, 0);
