@@ -67,9 +67,51 @@ Result<json::value> Convert(const YAML::Node& node, int depth) {
   return json::value(nullptr);
 }
 
+// The YAML parser recurses once per level of nesting: refuse documents nested deeper than
+// any Kubernetes object before parsing, so that no input can exhaust the stack.
+Status CheckNesting(std::string_view text) {
+  constexpr int kMaxFlowDepth = 100;
+  constexpr size_t kMaxIndent = 1000;
+  int depth = 0;
+  size_t indent = 0;
+  bool line_start = true;
+  char quote = 0;
+  for (char c : text) {
+    if (c == '\n') {
+      line_start = true;
+      indent = 0;
+      continue;
+    }
+    if (line_start) {
+      if (c == ' ') {
+        if (++indent > kMaxIndent) {
+          return InvalidArgumentError("yaml: the document is indented too deeply");
+        }
+        continue;
+      }
+      line_start = false;
+    }
+    if (quote != 0) {
+      if (c == quote) quote = 0;
+      continue;
+    }
+    if (c == '"' || c == '\'') {
+      quote = c;
+    } else if (c == '[' || c == '{') {
+      if (++depth > kMaxFlowDepth) {
+        return InvalidArgumentError("yaml: the document is nested too deeply");
+      }
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<json::value> YamlToJson(std::string_view text) {
+  KEELSON_RETURN_IF_ERROR(CheckNesting(text));
   try {
     YAML::Node root = YAML::Load(std::string(text));
     return Convert(root, 0);

@@ -38,5 +38,18 @@ TEST(YamlTest, ReportsWhereTheSyntaxBreaks) {
   EXPECT_NE(v.status().message().find("yaml: line"), std::string::npos) << v.status().message();
 }
 
+TEST(YamlTest, RefusesNestingNoObjectHasInsteadOfOverflowingTheStack) {
+  auto flow = YamlToJson(std::string(200000, '[') + std::string(200000, ']'));
+  ASSERT_FALSE(flow.ok());
+  EXPECT_NE(flow.status().message().find("nested too deeply"), std::string::npos);
+  std::string block;
+  for (int i = 0; i < 3000; ++i) block += std::string(i, ' ') + "k:\n";
+  auto indented = YamlToJson(block);
+  ASSERT_FALSE(indented.ok());
+  // Quoted brackets are text, not nesting.
+  auto quoted = YamlToJson("a: \"" + std::string(500, '[') + "\"\n");
+  ASSERT_TRUE(quoted.ok()) << quoted.status().ToString();
+}
+
 }  // namespace
 }  // namespace keelson::api
