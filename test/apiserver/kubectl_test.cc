@@ -1019,6 +1019,15 @@ TEST_P(KubectlTest, RestartKeepsObjects) {
   auto g = Kubectl({"get", "configmap", "kept", "-o", "name"});
   ASSERT_EQ(g.exit_code, 0) << g.err;
   EXPECT_EQ(g.out, "configmap/kept\n");
+  // resourceVersions go on increasing across the restart.
+  auto before = Kubectl({"get", "configmap", "kept", "-o", "jsonpath={.metadata.resourceVersion}"});
+  ASSERT_EQ(Kubectl({"create", "configmap", "after"}).exit_code, 0);
+  auto after = Kubectl({"get", "configmap", "after", "-o", "jsonpath={.metadata.resourceVersion}"});
+  ASSERT_FALSE(before.out.empty());
+  ASSERT_FALSE(after.out.empty());
+  EXPECT_GT(std::stoll(after.out), std::stoll(before.out));
+  auto list = Kubectl({"get", "configmaps", "-o", "jsonpath={.metadata.resourceVersion}"});
+  EXPECT_GE(std::stoll(list.out), std::stoll(after.out));
 }
 
 // --- What kubectl prints: tables, describe, delete, wait, discovery ------------------------
