@@ -1026,8 +1026,11 @@ TEST_P(KubectlTest, RestartKeepsObjects) {
   ASSERT_FALSE(before.out.empty());
   ASSERT_FALSE(after.out.empty());
   EXPECT_GT(std::stoll(after.out), std::stoll(before.out));
-  auto list = Kubectl({"get", "configmaps", "-o", "jsonpath={.metadata.resourceVersion}"});
-  EXPECT_GE(std::stoll(list.out), std::stoll(after.out));
+  auto list = Kubectl({"get", "--raw", "/api/v1/namespaces/default/configmaps"});
+  const std::string mark = R"("metadata":{"resourceVersion":")";
+  auto at = list.out.find(mark);
+  ASSERT_NE(at, std::string::npos) << list.out;
+  EXPECT_GE(std::stoll(list.out.substr(at + mark.size())), std::stoll(after.out)) << list.out;
 }
 
 // --- What kubectl prints: tables, describe, delete, wait, discovery ------------------------
