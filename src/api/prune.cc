@@ -5,6 +5,8 @@
 #include <cmath>
 #include <limits>
 
+#include "api/quantity.h"
+
 namespace keelson::api {
 namespace {
 
@@ -184,6 +186,8 @@ class Pruner {
           report_->type_error =
               "quantities must match the regular expression "
               "'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'";
+        } else if (auto canonical = CanonicalQuantity(v->as_string())) {
+          *v = json::string(*canonical);  // stored and answered as upstream does
         }
         return;
       case ValueKind::kIntOrString:

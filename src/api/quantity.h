@@ -1,0 +1,16 @@
+// Resource quantities ("100m", "1.5Gi", "12e6"): parsing and the canonical form upstream
+// stores and prints them in (1000m is "1", 0.5 is "500m", 1024Mi is "1Gi", 1.5Gi is
+// "1536Mi"). Values are kept to nano precision, rounded up, as upstream does.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace keelson::api {
+
+// The canonical form of a quantity, or nullopt when `text` is not a quantity. Quantities
+// beyond the range this handles (magnitudes over about 10^27) come back unchanged.
+std::optional<std::string> CanonicalQuantity(std::string_view text);
+
+}  // namespace keelson::api
