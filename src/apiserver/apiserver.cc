@@ -488,8 +488,12 @@ class ExchangeWatchSink final : public WatchSink {
       }
     } else if (as_table_) {
       json::value v = json::parse(e.object->json());
-      buf_ += json::serialize(ToTable(*resource_, json::array{std::move(v)}, "", "",
-                                      include_object_, now));
+      json::object table = ToTable(*resource_, json::array{std::move(v)}, "", "",
+                                   include_object_, now);
+      // As upstream: the column definitions come with the first row only.
+      if (columns_sent_) table["columnDefinitions"] = nullptr;
+      columns_sent_ = true;
+      buf_ += json::serialize(table);
     } else {
       buf_ += e.object->json();
     }
@@ -511,6 +515,7 @@ class ExchangeWatchSink final : public WatchSink {
   bool as_table_;
   std::string include_object_;
   std::string buf_;
+  bool columns_sent_ = false;
 };
 
 // What a LIST needs once it has waited for the watch cache: everything by value.

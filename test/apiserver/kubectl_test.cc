@@ -655,6 +655,20 @@ TEST_P(NewestKubectlTest, BadInputGetsTheRight4xxAndStoresNothing) {
   EXPECT_EQ(left.out.find("configmap/b"), std::string::npos) << left.out;
 }
 
+// A Table watch sends the column definitions with its first row only, as upstream does.
+TEST_P(NewestKubectlTest, TableWatchSendsColumnsOnce) {
+  ASSERT_EQ(Kubectl({"create", "configmap", "t1"}).exit_code, 0);
+  ASSERT_EQ(Kubectl({"create", "configmap", "t2"}).exit_code, 0);
+  auto w = testing::RunCommand(
+      {"curl", "-s", "-m", "2", "-H",
+       "Accept: application/json;as=Table;v=v1;g=meta.k8s.io,application/json",
+       server_.url() + "/api/v1/namespaces/default/configmaps?watch=true&resourceVersion=0"});
+  auto first = w.out.find("\"columnDefinitions\":[");
+  ASSERT_NE(first, std::string::npos) << w.out;
+  EXPECT_EQ(w.out.find("\"columnDefinitions\":[", first + 1), std::string::npos) << w.out;
+  EXPECT_NE(w.out.find("\"columnDefinitions\":null"), std::string::npos) << w.out;
+}
+
 TEST_P(NewestKubectlTest, MetricsCountRequestsAndObjects) {
   ASSERT_EQ(Kubectl({"create", "configmap", "m1"}).exit_code, 0);
   ASSERT_EQ(Kubectl({"get", "configmap", "m1"}).exit_code, 0);
