@@ -379,7 +379,13 @@ class ObservingExchange final : public Exchange {
  public:
   ObservingExchange(std::shared_ptr<Exchange> inner, RequestMetrics* metrics, RequestLabels labels)
       : inner_(std::move(inner)), metrics_(metrics), labels_(std::move(labels)),
-        start_(std::chrono::steady_clock::now()) {}
+        start_(std::chrono::steady_clock::now()) {
+    metrics_->Begin(labels_);
+  }
+  // A request dropped without an answer still ends.
+  ~ObservingExchange() override {
+    if (!recorded_.exchange(true)) metrics_->End(labels_);
+  }
 
   void Respond(HttpResponse response) override {
     Record(response.status);
@@ -401,6 +407,7 @@ class ObservingExchange final : public Exchange {
   void Record(int code) {
     if (recorded_.exchange(true)) return;
     metrics_->Observe(labels_, code, std::chrono::steady_clock::now() - start_);
+    metrics_->End(labels_);
   }
 
   std::shared_ptr<Exchange> inner_;

@@ -22,7 +22,33 @@ std::string Number(double v) {
   return buf;
 }
 
+bool ReadOnly(const RequestLabels& l) { return l.verb == "GET" || l.verb == "LIST"; }
+
 }  // namespace
+
+void RequestMetrics::Begin(const RequestLabels& labels) {
+  std::lock_guard l(mu_);
+  if (labels.verb == "WATCH") {
+    ++longrunning_[labels];
+  } else if (ReadOnly(labels)) {
+    ++inflight_read_;
+  } else {
+    ++inflight_mutating_;
+  }
+}
+
+void RequestMetrics::End(const RequestLabels& labels) {
+  std::lock_guard l(mu_);
+  if (labels.verb == "WATCH") {
+    if (auto it = longrunning_.find(labels); it != longrunning_.end() && it->second > 0) {
+      --it->second;
+    }
+  } else if (ReadOnly(labels)) {
+    if (inflight_read_ > 0) --inflight_read_;
+  } else if (inflight_mutating_ > 0) {
+    --inflight_mutating_;
+  }
+}
 
 void RequestMetrics::Observe(const RequestLabels& labels, int code,
                              std::chrono::nanoseconds duration) {
@@ -68,6 +94,20 @@ std::string RequestMetrics::Text() const {
     out += "apiserver_request_duration_seconds_sum{" + lt + "} " + Number(h.sum) + "\n";
     out += "apiserver_request_duration_seconds_count{" + lt + "} " + std::to_string(h.count) +
            "\n";
+  }
+  out +=
+      "# HELP apiserver_current_inflight_requests [STABLE] Maximal number of currently used "
+      "inflight request limit of this apiserver per request kind in last second.\n"
+      "# TYPE apiserver_current_inflight_requests gauge\n"
+      "apiserver_current_inflight_requests{request_kind=\"mutating\"} " +
+      std::to_string(inflight_mutating_) +
+      "\napiserver_current_inflight_requests{request_kind=\"readOnly\"} " +
+      std::to_string(inflight_read_) +
+      "\n# HELP apiserver_longrunning_requests [STABLE] Gauge of all active long-running "
+      "apiserver requests broken out by verb, group, version, resource, scope and component. "
+      "Not all requests are tracked this way.\n# TYPE apiserver_longrunning_requests gauge\n";
+  for (const auto& [labels, n] : longrunning_) {
+    out += "apiserver_longrunning_requests{" + LabelText(labels) + "} " + std::to_string(n) + "\n";
   }
   return out;
 }

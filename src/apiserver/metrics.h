@@ -1,11 +1,14 @@
 // The API server's request metrics in Prometheus text format, with upstream's names:
 // apiserver_request_total (counter) and apiserver_request_duration_seconds (histogram), by
-// verb, group, version, resource, subresource, scope, component and (for the counter) code.
+// verb, group, version, resource, subresource, scope, component and (for the counter) code;
+// apiserver_current_inflight_requests (gauge, by request_kind readOnly or mutating, watches
+// left out as upstream does) and apiserver_longrunning_requests (gauge: open watches).
 //
 // Thread-safe.
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <mutex>
 #include <string>
@@ -27,6 +30,9 @@ struct RequestLabels {
 
 class RequestMetrics {
  public:
+  // A request starts (Begin), is answered (Observe) and ends (End: answered, or dropped).
+  void Begin(const RequestLabels& labels);
+  void End(const RequestLabels& labels);
   void Observe(const RequestLabels& labels, int code, std::chrono::nanoseconds duration);
   // The text exposition of both metrics (HELP and TYPE lines included).
   std::string Text() const;
@@ -40,6 +46,9 @@ class RequestMetrics {
   mutable std::mutex mu_;
   std::map<std::pair<RequestLabels, int>, uint64_t> totals_;  // guarded by mu_
   std::map<RequestLabels, Histogram> durations_;              // guarded by mu_
+  int64_t inflight_read_ = 0;                                 // guarded by mu_
+  int64_t inflight_mutating_ = 0;                             // guarded by mu_
+  std::map<RequestLabels, int64_t> longrunning_;              // guarded by mu_
 };
 
 }  // namespace keelson::apiserver

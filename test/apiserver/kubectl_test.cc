@@ -687,6 +687,19 @@ TEST_P(NewestKubectlTest, MetricsCountRequestsAndObjects) {
             std::string::npos) << m.out;
   EXPECT_NE(m.out.find("apiserver_storage_objects{resource=\"priorityclasses.scheduling.k8s.io\"} 2\n"),
             std::string::npos) << m.out;
+  // An open watch is a long-running request, not an inflight one.
+  testing::BackgroundCommand watch({"curl", "-s", "-N",
+                                    server_.url() + "/api/v1/namespaces/default/configmaps?"
+                                                    "watch=true&resourceVersion=0"});
+  ASSERT_TRUE(watch.WaitForOutput("ADDED", 5s));
+  auto during = Kubectl({"get", "--raw", "/metrics"});
+  EXPECT_NE(during.out.find("apiserver_longrunning_requests{component=\"apiserver\",dry_run=\"\","
+                            "group=\"\",resource=\"configmaps\",scope=\"namespace\","
+                            "subresource=\"\",verb=\"WATCH\",version=\"v1\"} 1\n"),
+            std::string::npos) << during.out;
+  EXPECT_NE(during.out.find("apiserver_current_inflight_requests{request_kind=\"mutating\"} 0\n"),
+            std::string::npos) << during.out;
+  watch.Stop();
 }
 
 TEST_P(KubectlTest, ValidationPrunesOrRefusesUnknownFieldsAndDefaults) {
