@@ -2417,8 +2417,9 @@ void ApiServerImpl::WriteUpdate(const Target& t, const json::object& old, json::
                                 int64_t expect, std::shared_ptr<Exchange> ex,
                                 std::function<void()> on_conflict) {
   const ResourceInfo& r = *t.resource;
+  store::TxnRequest txn;
   if (r.kind == "Service") {
-    auto errs = alloc_.CheckUpdate(old, &obj);
+    auto errs = alloc_.CheckUpdate(old, &obj, t.ns + "/" + t.name, &txn);
     if (!errs.empty()) {
       std::vector<std::pair<std::string, std::string>> causes;
       for (auto& e : errs) causes.emplace_back(e.field, e.message);
@@ -2446,11 +2447,11 @@ void ApiServerImpl::WriteUpdate(const Target& t, const json::object& old, json::
   }
   meta.erase("resourceVersion");
   std::string key = Key(r, t.ns, t.name);
-  store::TxnRequest txn;
-  txn.compare.push_back(store::Compare{store::Compare::Result::kEqual,
-                                       store::Compare::Target::kMod, key, "", expect, ""});
   // An object being deleted goes away once its last finalizer is removed.
   bool finalized = meta.contains("deletionTimestamp") && Finalizers(obj).empty();
+  if (finalized) txn = store::TxnRequest();  // nothing to claim for an object that goes
+  txn.compare.push_back(store::Compare{store::Compare::Result::kEqual,
+                                       store::Compare::Target::kMod, key, "", expect, ""});
   if (finalized) {
     txn.success.push_back(store::RequestOp{store::DeleteRangeRequest{key, "", false}});
     if (r.kind == "Service") alloc_.Release(old, &txn);

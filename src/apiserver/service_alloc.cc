@@ -219,16 +219,21 @@ std::vector<AllocError> ServiceAllocator::AllocateForCreate(json::object* svc,
   return errs;
 }
 
-std::vector<AllocError> ServiceAllocator::CheckUpdate(const json::object& old, json::object* svc) {
+std::vector<AllocError> ServiceAllocator::CheckUpdate(const json::object& old, json::object* svc,
+                                                      const std::string& owner,
+                                                      store::TxnRequest* txn) {
   std::vector<AllocError> errs;
   const json::value* old_spec_v = old.if_contains("spec");
   if (!old_spec_v || !old_spec_v->is_object()) return errs;
   const auto& old_spec = old_spec_v->as_object();
   auto& spec = Obj((*svc)["spec"]);
   if (StrOf(spec, "type").empty()) spec["type"] = StrOf(old_spec, "type");
-  if (StrOf(spec, "type") != StrOf(old_spec, "type")) {
-    errs.push_back({"spec.type", "Forbidden: changing the type of a service is not supported "
-                                 "yet"});
+  std::string old_type = StrOf(old_spec, "type"), type = StrOf(spec, "type");
+  if (old_type.empty()) old_type = "ClusterIP";
+  if (type != old_type && (type == "ExternalName" || old_type == "ExternalName")) {
+    errs.push_back({"spec.type", "Forbidden: changing a service to or from ExternalName is not "
+                                 "supported yet"});
+    return errs;
   }
   std::string old_ip = StrOf(old_spec, "clusterIP");
   std::string ip = StrOf(spec, "clusterIP");
@@ -238,16 +243,25 @@ std::vector<AllocError> ServiceAllocator::CheckUpdate(const json::object& old, j
   } else if (ip != old_ip) {
     errs.push_back({"spec.clusterIPs[0]", "Invalid value: \"" + ip + "\": may not change once set"});
   }
-  // Node ports left out keep their allocation; changing them is not supported yet.
+  // Node ports: kept when left out, allocated for a port that gets one, freed when no port
+  // uses them any more (also when the type goes back to ClusterIP, which has none).
   std::map<std::pair<int64_t, std::string>, int64_t> old_ports;
+  std::set<int64_t> held;
   if (auto* ps = old_spec.if_contains("ports"); ps && ps->is_array()) {
     for (const auto& p : ps->as_array()) {
       if (!p.is_object()) continue;
       const auto& po = p.as_object();
       std::string proto = StrOf(po, "protocol");
-      old_ports[{IntOf(po, "port"), proto.empty() ? "TCP" : proto}] = IntOf(po, "nodePort");
+      int64_t np = IntOf(po, "nodePort");
+      old_ports[{IntOf(po, "port"), proto.empty() ? "TCP" : proto}] = np;
+      if (np != 0) held.insert(np);
     }
   }
+  bool wants = type == "NodePort" || type == "LoadBalancer";
+  std::set<int64_t> taken;
+  bool loaded = false;
+  std::set<int64_t> kept;
+  thread_local std::mt19937 rng{std::random_device{}()};
   if (auto* ps = spec.if_contains("ports"); ps && ps->is_array()) {
     int index = 0;
     for (auto& p : ps->as_array()) {
@@ -255,16 +269,65 @@ std::vector<AllocError> ServiceAllocator::CheckUpdate(const json::object& old, j
       std::string field = "spec.ports[" + std::to_string(index++) + "].nodePort";
       if (!po.contains("protocol")) po["protocol"] = "TCP";
       if (!po.contains("targetPort") && po.contains("port")) po["targetPort"] = po["port"];
+      if (!wants) {
+        po.erase("nodePort");
+        continue;
+      }
       auto it = old_ports.find({IntOf(po, "port"), StrOf(po, "protocol")});
       int64_t old_np = it == old_ports.end() ? 0 : it->second;
       int64_t np = IntOf(po, "nodePort");
-      if (np == 0 && old_np != 0) {
-        po["nodePort"] = old_np;
-      } else if (np != old_np) {
-        errs.push_back({field, "Forbidden: changing the node ports of a service is not "
-                               "supported yet"});
+      if (np == 0 && old_np != 0) np = old_np;
+      if (np != 0 && held.count(np)) {  // ours already
+        po["nodePort"] = np;
+        kept.insert(np);
+        continue;
       }
+      if (!loaded) {
+        for (const auto& u : Used("/registry/servicenodeports/")) taken.insert(std::atoll(u.c_str()));
+        loaded = true;
+      }
+      if (np != 0) {
+        if (np < opts_.node_port_min || np > opts_.node_port_max) {
+          errs.push_back({field, "Invalid value: " + std::to_string(np) +
+                                     ": provided port is not in the valid range. The range of "
+                                     "valid ports is " + std::to_string(opts_.node_port_min) +
+                                     "-" + std::to_string(opts_.node_port_max)});
+          continue;
+        }
+        if (taken.count(np)) {
+          errs.push_back({field, "Invalid value: " + std::to_string(np) +
+                                     ": provided port is already allocated"});
+          continue;
+        }
+      } else {
+        int64_t span = opts_.node_port_max - opts_.node_port_min + 1;
+        for (int i = 0; i < 64 && np == 0; ++i) {
+          int64_t cand = opts_.node_port_min + static_cast<int64_t>(rng() % span);
+          if (!taken.count(cand)) np = cand;
+        }
+        for (int64_t cand = opts_.node_port_min; np == 0 && cand <= opts_.node_port_max; ++cand) {
+          if (!taken.count(cand)) np = cand;
+        }
+        if (np == 0) {
+          errs.push_back({field, "Internal error: failed to allocate a nodePort: range is full"});
+          continue;
+        }
+      }
+      po["nodePort"] = np;
+      taken.insert(np);
+      kept.insert(np);
+      Claim(txn, PortKey(np), owner);
     }
+  }
+  for (int64_t np : held) {
+    if (!kept.count(np)) {
+      txn->success.push_back(store::RequestOp{store::DeleteRangeRequest{PortKey(np), "", false}});
+    }
+  }
+  if (wants) {
+    if (!spec.contains("externalTrafficPolicy")) spec["externalTrafficPolicy"] = "Cluster";
+  } else {
+    spec.erase("externalTrafficPolicy");
   }
   return errs;
 }

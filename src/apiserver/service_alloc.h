@@ -46,8 +46,12 @@ class ServiceAllocator {
                                             store::TxnRequest* txn);
 
   // For an update: carries over the allocated ClusterIP and node ports when the new object
-  // leaves them out, and refuses changes to them.
-  std::vector<AllocError> CheckUpdate(const boost::json::object& old, boost::json::object* svc);
+  // leaves them out and refuses a changed ClusterIP; node ports follow the type (allocated
+  // when it becomes NodePort or LoadBalancer, dropped and freed when it becomes ClusterIP) and
+  // the ports (a new or changed node port is claimed in `txn`, one no longer used freed).
+  // Changes to and from ExternalName are refused (not supported yet).
+  std::vector<AllocError> CheckUpdate(const boost::json::object& old, boost::json::object* svc,
+                                      const std::string& owner, store::TxnRequest* txn);
 
   // Adds to `txn` the deletes that free what `svc` holds.
   void Release(const boost::json::object& svc, store::TxnRequest* txn) const;

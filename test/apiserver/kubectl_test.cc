@@ -1038,6 +1038,46 @@ TEST_P(KubectlTest, PerKindValidationRules) {
             std::string::npos) << changed.err;
 }
 
+TEST_P(KubectlTest, ServiceTypeAndNodePortChangesAllocateAndFree) {
+  ASSERT_EQ(Kubectl({"create", "service", "clusterip", "web", "--tcp=80:8080"}).exit_code, 0);
+  auto np = Kubectl({"patch", "service", "web", "-p", R"({"spec":{"type":"NodePort"}})"});
+  ASSERT_EQ(np.exit_code, 0) << np.err;
+  auto port = Kubectl({"get", "service", "web", "-o", "jsonpath={.spec.ports[0].nodePort}"});
+  ASSERT_FALSE(port.out.empty());
+  int first = std::stoi(port.out);
+  EXPECT_GE(first, 30000);
+  EXPECT_LE(first, 32767);
+  // The port is taken while web holds it...
+  auto other = File("other.yaml",
+                    "apiVersion: v1\nkind: Service\nmetadata: {name: other}\nspec:\n"
+                    "  type: NodePort\n  ports: [{port: 80, nodePort: " + port.out + "}]\n");
+  auto taken = Kubectl({"create", "-f", other});
+  EXPECT_NE(taken.exit_code, 0);
+  EXPECT_NE(taken.err.find("provided port is already allocated"), std::string::npos) << taken.err;
+  // ...moves when web asks for another one, and is free again.
+  int second = first == 32767 ? 30000 : first + 1;
+  auto moved = Kubectl({"patch", "service", "web", "--type=json", "-p",
+                        R"([{"op":"replace","path":"/spec/ports/0/nodePort","value":)" +
+                            std::to_string(second) + "}]"});
+  ASSERT_EQ(moved.exit_code, 0) << moved.err;
+  auto now = Kubectl({"get", "service", "web", "-o", "jsonpath={.spec.ports[0].nodePort}"});
+  EXPECT_EQ(now.out, std::to_string(second));
+  ASSERT_EQ(Kubectl({"create", "-f", other}).exit_code, 0);
+  ASSERT_EQ(Kubectl({"delete", "service", "other"}).exit_code, 0);
+  // Back to ClusterIP: no node ports, and the second one is free.
+  auto back = Kubectl({"patch", "service", "web", "-p", R"({"spec":{"type":"ClusterIP"}})"});
+  ASSERT_EQ(back.exit_code, 0) << back.err;
+  auto none = Kubectl({"get", "service", "web", "-o",
+                       "jsonpath={.spec.type} {.spec.ports[0].nodePort}|{.spec.externalTrafficPolicy}|"});
+  EXPECT_EQ(none.out, "ClusterIP ||");
+  auto reuse = File("reuse.yaml",
+                    "apiVersion: v1\nkind: Service\nmetadata: {name: reuse}\nspec:\n"
+                    "  type: NodePort\n  ports: [{port: 80, nodePort: " +
+                        std::to_string(second) + "}]\n");
+  auto r = Kubectl({"create", "-f", reuse});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+}
+
 TEST_P(KubectlTest, RestartKeepsObjects) {
   auto f = File("keep.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: kept\n");
   ASSERT_EQ(Kubectl({"create", "-f", f}).exit_code, 0);
