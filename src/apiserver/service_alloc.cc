@@ -230,10 +230,28 @@ std::vector<AllocError> ServiceAllocator::CheckUpdate(const json::object& old, j
   if (StrOf(spec, "type").empty()) spec["type"] = StrOf(old_spec, "type");
   std::string old_type = StrOf(old_spec, "type"), type = StrOf(spec, "type");
   if (old_type.empty()) old_type = "ClusterIP";
-  if (type != old_type && (type == "ExternalName" || old_type == "ExternalName")) {
-    errs.push_back({"spec.type", "Forbidden: changing a service to or from ExternalName is not "
-                                 "supported yet"});
+  if (type != old_type && type == "ExternalName") {
+    // Becoming a name: the address, node ports and address-family settings go, freed in
+    // the update's transaction.
+    Release(old, txn);
+    for (const char* f : {"clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy",
+                          "internalTrafficPolicy", "externalTrafficPolicy",
+                          "healthCheckNodePort"}) {
+      spec.erase(f);
+    }
+    if (auto* ps = spec.if_contains("ports"); ps && ps->is_array()) {
+      for (auto& p : ps->as_array()) Obj(p).erase("nodePort");
+    }
+    if (StrOf(spec, "externalName").empty()) {
+      errs.push_back({"spec.externalName", "Required value"});
+    }
     return errs;
+  }
+  if (type != old_type && old_type == "ExternalName") {
+    // From a name to an address: allocated as a new Service would be.
+    spec.erase("externalName");
+    if (StrOf(spec, "clusterIP").empty()) spec.erase("clusterIPs");
+    return AllocateForCreate(svc, owner, txn);
   }
   std::string old_ip = StrOf(old_spec, "clusterIP");
   std::string ip = StrOf(spec, "clusterIP");

@@ -49,7 +49,7 @@ class ServiceAllocator {
   // leaves them out and refuses a changed ClusterIP; node ports follow the type (allocated
   // when it becomes NodePort or LoadBalancer, dropped and freed when it becomes ClusterIP) and
   // the ports (a new or changed node port is claimed in `txn`, one no longer used freed).
-  // Changes to and from ExternalName are refused (not supported yet).
+  // Becoming ExternalName frees the address and node ports; leaving it allocates them.
   std::vector<AllocError> CheckUpdate(const boost::json::object& old, boost::json::object* svc,
                                       const std::string& owner, store::TxnRequest* txn);
 

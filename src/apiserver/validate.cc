@@ -312,6 +312,11 @@ Causes ValidateObject(const ResourceInfo& r, const api::TypeDecl& type, const js
                  {"ClusterIP", "ExternalName", "LoadBalancer", "NodePort"}, &out);
     NotSupported(At(obj, {"spec", "sessionAffinity"}), "spec.sessionAffinity",
                  {"ClientIP", "None"}, &out);
+    const auto* type = At(obj, {"spec", "type"});
+    const auto* en = At(obj, {"spec", "externalName"});
+    if (type && *type == "ExternalName" && (!en || !en->is_string() || en->as_string().empty())) {
+      out.emplace_back("spec.externalName", "Required value");
+    }
     if (const auto* ports = At(obj, {"spec", "ports"}); ports && ports->is_array()) {
       const auto& a = ports->as_array();
       std::set<std::string> names;

@@ -1076,6 +1076,26 @@ TEST_P(KubectlTest, ServiceTypeAndNodePortChangesAllocateAndFree) {
                         std::to_string(second) + "}]\n");
   auto r = Kubectl({"create", "-f", reuse});
   EXPECT_EQ(r.exit_code, 0) << r.err;
+  // To a name and back: the address is freed, then a new one allocated.
+  auto ip = Kubectl({"get", "service", "web", "-o", "jsonpath={.spec.clusterIP}"}).out;
+  auto named = Kubectl({"patch", "service", "web", "-p",
+                        R"({"spec":{"type":"ExternalName","externalName":"example.com"}})"});
+  ASSERT_EQ(named.exit_code, 0) << named.err;
+  EXPECT_EQ(Kubectl({"get", "service", "web", "-o",
+                     "jsonpath={.spec.type} {.spec.externalName} {.spec.clusterIP}|"}).out,
+            "ExternalName example.com |");
+  auto claim = Kubectl({"create", "service", "clusterip", "claim", "--tcp=80:80",
+                        "--clusterip=" + ip});
+  EXPECT_EQ(claim.exit_code, 0) << claim.err;  // the old address is free
+  auto unnamed = Kubectl({"patch", "service", "web", "-p", R"({"spec":{"type":"ClusterIP"}})"});
+  ASSERT_EQ(unnamed.exit_code, 0) << unnamed.err;
+  auto fresh = Kubectl({"get", "service", "web", "-o", "jsonpath={.spec.clusterIP}"}).out;
+  EXPECT_FALSE(fresh.empty());
+  EXPECT_NE(fresh, ip);
+  auto missing = Kubectl({"patch", "service", "claim", "-p", R"({"spec":{"type":"ExternalName"}})"});
+  EXPECT_NE(missing.exit_code, 0);
+  EXPECT_NE(missing.err.find("spec.externalName: Required value"), std::string::npos)
+      << missing.err;
 }
 
 TEST_P(KubectlTest, RestartKeepsObjects) {
