@@ -26,6 +26,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <random>
 #include <vector>
 
 #include "etcd/rpc.grpc.pb.h"
@@ -162,7 +163,10 @@ std::atomic<int64_t> g_issued{0};
 void DriveClients(const Flags& f, std::vector<ClientSlot*> slots, Clock::time_point end,
                   Recorder* rec) {
   grpc::CompletionQueue cq;
-  std::string value(static_cast<size_t>(f.value_size), 'v');
+  // Random bytes: a value that compresses would flatter a store that compresses.
+  std::string value(static_cast<size_t>(f.value_size), '\0');
+  std::mt19937 rng(42);
+  for (auto& ch : value) ch = static_cast<char>(rng() & 0xff);
   std::vector<double> lat;
   for (auto* c : slots) Issue(c, f, value, &cq);
   size_t live = slots.size();

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <algorithm>
 #include <atomic>
@@ -35,7 +36,81 @@ namespace {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
-constexpr const char* kFormat = "keelson-mvcc-1";
+// Format 2 added compressed values (record flag 2); format 1 directories are read as they are
+// and relabelled 2 when opened, so that an older keelson refuses them.
+constexpr const char* kFormat = "keelson-mvcc-2";
+constexpr const char* kFormatV1 = "keelson-mvcc-1";
+// Values from this size up are stored compressed when that saves at least an eighth.
+constexpr size_t kCompressMin = 512;
+
+// zlib streams kept per thread: setting one up costs far more than compressing a small value.
+struct Deflater {
+  Deflater() { ok = deflateInit2(&z, 1, Z_DEFLATED, 15, 8, Z_DEFAULT_STRATEGY) == Z_OK; }
+  ~Deflater() { deflateEnd(&z); }
+  z_stream z{};
+  bool ok = false;
+};
+struct Inflater {
+  Inflater() { ok = inflateInit(&z) == Z_OK; }
+  ~Inflater() { inflateEnd(&z); }
+  z_stream z{};
+  bool ok = false;
+};
+
+// One zlib stream of `in` into `out` (appended); false on failure or when it would not fit in
+// `limit` bytes.
+bool Deflate(std::string_view in, size_t limit, std::string* out) {
+  thread_local Deflater d;
+  if (!d.ok || deflateReset(&d.z) != Z_OK) return false;
+  size_t head = out->size();
+  out->resize(head + limit);
+  d.z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  d.z.avail_in = static_cast<uInt>(in.size());
+  d.z.next_out = reinterpret_cast<Bytef*>(out->data() + head);
+  d.z.avail_out = static_cast<uInt>(limit);
+  int rc = deflate(&d.z, Z_FINISH);
+  if (rc != Z_STREAM_END) {
+    out->resize(head);
+    return false;
+  }
+  out->resize(head + (limit - d.z.avail_out));
+  return true;
+}
+
+// The stored form of a compressible value: varint(length) then the zlib stream; nullopt when
+// compressing would not save enough to be worth a decompression on every read.
+std::optional<std::string> Compress(std::string_view value) {
+  if (value.size() < kCompressMin) return std::nullopt;
+  size_t limit = value.size() - value.size() / 8;  // must save at least an eighth
+  std::string out;
+  if (value.size() >= 4 * kCompressMin) {
+    // A large value is first probed on its head, so that data that does not compress (already
+    // compressed, encrypted, random) costs little.
+    std::string_view head = value.substr(0, kCompressMin);
+    if (!Deflate(head, head.size() - head.size() / 8, &out)) return std::nullopt;
+    out.clear();
+  }
+  AppendVarint(&out, value.size());
+  if (!Deflate(value, limit, &out)) return std::nullopt;
+  return out;
+}
+
+// A record's value as written by the client; nullopt when a compressed value is corrupt.
+std::optional<std::string> ValueOf(const Record& rec) {
+  if (!rec.compressed) return std::string(rec.value);
+  std::string_view in = rec.value;
+  uint64_t size = 0;
+  if (!ReadVarint(&in, &size) || size > (uint64_t{1} << 32)) return std::nullopt;
+  thread_local Inflater f;
+  if (!f.ok || inflateReset(&f.z) != Z_OK) return std::nullopt;
+  std::string out(size, '\0');
+  f.z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  f.z.avail_in = static_cast<uInt>(in.size());
+  f.z.next_out = reinterpret_cast<Bytef*>(out.data());
+  f.z.avail_out = static_cast<uInt>(size);
+  if (inflate(&f.z, Z_FINISH) != Z_STREAM_END || f.z.avail_out != 0) return std::nullopt;
+  return out;
+}
 constexpr const char* kFormatFile = "FORMAT";
 constexpr const char* kLockFile = "LOCK";
 constexpr size_t kMaxKeyBytes = 500;  // LMDB keys are at most 511 bytes; lkeys adds 8
@@ -140,11 +215,34 @@ Status CheckBranchKeys(const std::vector<RequestOp>& ops, std::set<std::string>*
 
 class StoreImpl;
 
+// The stored (compressed) forms of a transaction's put values, computed by the submitting
+// thread so that the committer only writes them. Keyed by the PutRequest's address: a
+// transaction's operations stay where they are while the transaction moves (vectors and
+// nested transactions are moved or shared, never copied).
+using PackedValues = std::unordered_map<const PutRequest*, std::string>;
+
+void PackValues(const TxnRequest& t, PackedValues* out) {
+  for (const auto* branch : {&t.success, &t.failure}) {
+    for (const auto& op : *branch) {
+      if (auto* p = std::get_if<PutRequest>(&op.request)) {
+        if (!p->ignore_value) {
+          if (auto packed = Compress(p->value)) (*out)[p] = std::move(*packed);
+        }
+      } else if (auto* n = std::get_if<std::shared_ptr<const TxnRequest>>(&op.request)) {
+        if (*n) PackValues(**n, out);
+      }
+    }
+  }
+}
+
 // Reads and writes of one LMDB transaction (read-only or the committer's write transaction).
 class TxnContext {
  public:
   TxnContext(StoreImpl* store, MDB_txn* txn, int64_t current, int64_t compact)
       : store_(store), txn_(txn), current_(current), compact_(compact) {}
+  // Compressed values to store for the transaction's puts (those without one are stored as
+  // they are).
+  void set_packed(const PackedValues* packed) { packed_ = packed; }
 
   Result<RangeResponse> Range(const RangeRequest& req);
   Result<TxnResponse> Txn(const TxnRequest& req);
@@ -177,7 +275,7 @@ class TxnContext {
   Result<PutResponse> Put(const PutRequest& p);
   Result<DeleteRangeResponse> Delete(const DeleteRangeRequest& d);
   Status WriteVersion(std::string_view key, const Record& rec, std::optional<KeyValue> prev,
-                      int64_t prev_lease);
+                      int64_t prev_lease, const std::string* packed = nullptr);
   Result<std::optional<KeyValue>> Latest(std::string_view key);
   Status CheckRangeRevision(int64_t rev) const;
 
@@ -189,6 +287,7 @@ class TxnContext {
   int64_t sub_ = 0;
   std::vector<std::shared_ptr<const Event>> events_;
   std::string scratch_;
+  const PackedValues* packed_ = nullptr;
 };
 
 class StoreImpl final : public Store, public HistoryReader {
@@ -229,6 +328,7 @@ class StoreImpl final : public Store, public HistoryReader {
     int64_t id = 0;   // lease id or compaction revision
     int64_t ttl = 0;
     TxnCallback done;                      // kTxn
+    PackedValues packed;                   // kTxn: stored forms of its put values
     std::function<void(Status)> done_st;   // the others
   };
 
@@ -371,7 +471,11 @@ Result<KeyValue> TxnContext::LoadKv(Revision rev, bool keys_only) {
   kv.mod_revision = rev.main;
   kv.version = rec->version;
   kv.lease = rec->lease;
-  if (!keys_only) kv.value = std::string(rec->value);
+  if (!keys_only) {
+    auto value = ValueOf(*rec);
+    if (!value) return InternalError("corrupt value at revision " + std::to_string(rev.main));
+    kv.value = std::move(*value);
+  }
   return kv;
 }
 
@@ -639,12 +743,20 @@ Result<TxnResponse> TxnContext::Execute(const TxnRequest& t, const TxnPath& path
 }
 
 Status TxnContext::WriteVersion(std::string_view key, const Record& rec,
-                                std::optional<KeyValue> prev, int64_t prev_lease) {
+                                std::optional<KeyValue> prev, int64_t prev_lease,
+                                const std::string* packed) {
   if (write_rev_ == 0) write_rev_ = current_ + 1;
   Revision rev{write_rev_, sub_++};
   char rb[Revision::kSize];
   rev.Encode(rb);
-  EncodeRecord(rec, &scratch_);
+  if (packed != nullptr && !rec.tombstone) {
+    Record stored = rec;
+    stored.value = *packed;
+    stored.compressed = true;
+    EncodeRecord(stored, &scratch_);
+  } else {
+    EncodeRecord(rec, &scratch_);
+  }
   MDB_val k{Revision::kSize, rb}, d = Val(scratch_);
   int rc = mdb_put(txn_, store_->rev_db(), &k, &d, MDB_APPEND);
   if (rc != 0) return MdbStatus(rc, "write revision");
@@ -706,8 +818,12 @@ Result<PutResponse> TxnContext::Put(const PutRequest& p) {
   }
   PutResponse resp;
   if (p.prev_kv && prev->has_value()) resp.prev_kv = **prev;
+  const std::string* packed = nullptr;
+  if (packed_ != nullptr && !p.ignore_value) {
+    if (auto it = packed_->find(&p); it != packed_->end()) packed = &it->second;
+  }
   // rec.value may view into prev's value; keep prev alive until written.
-  KEELSON_RETURN_IF_ERROR(WriteVersion(p.key, rec, *prev, prev_lease));
+  KEELSON_RETURN_IF_ERROR(WriteVersion(p.key, rec, *prev, prev_lease, packed));
   resp.revision = write_rev_;
   return resp;
 }
@@ -905,7 +1021,7 @@ Status StoreImpl::CheckDataDir() {
     std::ifstream in(format);
     std::string f;
     std::getline(in, f);
-    if (f != kFormat) {
+    if (f != kFormat && f != kFormatV1) {
       return FailedPreconditionError("data directory " + dir.string() + " holds a store of format '" +
                                      f + "', this keelson reads '" + kFormat +
                                      "'; refusing to touch it");
@@ -913,6 +1029,12 @@ Status StoreImpl::CheckDataDir() {
     if (!fs::exists(dir / "data.mdb") || fs::file_size(dir / "data.mdb", ec) == 0) {
       return FailedPreconditionError("data directory " + dir.string() +
                                      " is corrupt: data.mdb is missing or empty");
+    }
+    if (f == kFormatV1) {  // relabelled: from now on it may hold compressed values
+      std::ofstream out(format, std::ios::trunc);
+      out << kFormat << "\n";
+      out.close();
+      if (!out) return InternalError("write " + format.string());
     }
     return Status::Ok();
   }
@@ -970,7 +1092,7 @@ Status StoreImpl::OpenEnv() {
   }
   MDB_val fk = Val("format"), fv{};
   rc = mdb_get(txn, meta_db_, &fk, &fv);
-  if (rc == MDB_NOTFOUND) {
+  if (rc == MDB_NOTFOUND || (rc == 0 && View(fv) == kFormatV1)) {
     MDB_val v = Val(kFormat);
     rc = mdb_put(txn, meta_db_, &fk, &v, 0);
   } else if (rc == 0 && View(fv) != kFormat) {
@@ -1174,7 +1296,9 @@ Result<HistoryReader::Chunk> StoreImpl::ReadHistory(int64_t from, int64_t to,
       ev.kv.create_revision = rec->create_revision;
       ev.kv.version = rec->version;
       ev.kv.lease = rec->lease;
-      ev.kv.value = std::string(rec->value);
+      auto value = ValueOf(*rec);
+      if (!value) return InternalError("corrupt value at revision " + std::to_string(r.main));
+      ev.kv.value = std::move(*value);
     }
     if (opts.prev_kv) {
       char kb[KeyRev::kSize];
@@ -1268,6 +1392,7 @@ void StoreImpl::TxnAsync(TxnRequest req, TxnCallback done) {
   Pending p;
   p.kind = Pending::Kind::kTxn;
   p.txn = std::move(req);
+  PackValues(p.txn, &p.packed);  // on this thread, not the committer's
   p.done = std::move(done);
   Submit(std::move(p));
 }
@@ -1328,6 +1453,7 @@ void StoreImpl::CommitBatch(std::vector<Pending>& batch) {
   for (size_t i = 0; i < batch.size() && fatal.ok(); ++i) {
     auto& p = batch[i];
     TxnContext ctx(this, w, current_rev_, compact_rev_);
+    ctx.set_packed(&p.packed);
     Status st;
     switch (p.kind) {
       case Pending::Kind::kTxn: {

@@ -30,6 +30,17 @@ std::string ReadFile(const std::string& path) {
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
+// `n` bytes that do not compress (so that they take their size on disk).
+std::string Incompressible(size_t n, uint32_t seed) {
+  std::string out;
+  out.reserve(n);
+  for (size_t i = 0; i < n; ++i) {
+    seed = seed * 1664525u + 1013904223u;
+    out.push_back(static_cast<char>(seed >> 24));
+  }
+  return out;
+}
+
 // Number of entries in one of the store's LMDB databases, read with LMDB directly.
 size_t CountEntries(const std::string& dir, const char* db) {
   MDB_env* env = nullptr;
@@ -105,6 +116,113 @@ TEST(EmbeddedStoreTest, ForeignDirectoryIsNeverOverwritten) {
       << s.status().message();
   EXPECT_EQ(ReadFile((dir.path() / "member/wal").string()), "not ours");
   EXPECT_FALSE(fs::exists((dir.path() / "data.mdb").string()));
+}
+
+// The first byte (flags) of every record in the rev db, in revision order.
+std::vector<int> RecordFlags(const std::string& dir) {
+  std::vector<int> out;
+  MDB_env* env = nullptr;
+  mdb_env_create(&env);
+  mdb_env_set_maxdbs(env, 8);
+  EXPECT_EQ(mdb_env_open(env, dir.c_str(), MDB_RDONLY, 0600), 0);
+  MDB_txn* txn = nullptr;
+  mdb_txn_begin(env, nullptr, MDB_RDONLY, &txn);
+  MDB_dbi dbi;
+  EXPECT_EQ(mdb_dbi_open(txn, "rev", 0, &dbi), 0);
+  MDB_cursor* c = nullptr;
+  mdb_cursor_open(txn, dbi, &c);
+  MDB_val k{}, v{};
+  for (int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+       rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+    out.push_back(static_cast<const unsigned char*>(v.mv_data)[0]);
+  }
+  mdb_cursor_close(c);
+  mdb_txn_abort(txn);
+  mdb_env_close(env);
+  return out;
+}
+
+TEST(EmbeddedStoreTest, LargeCompressibleValuesAreStoredCompressed) {
+  testing::TempDir dir;
+  std::string big;
+  for (int i = 0; i < 40; ++i) big += R"({"name":"c","image":"nginx:1.27","ports":[80]},)";
+  std::string noise;
+  uint32_t x = 12345;
+  for (int i = 0; i < 2000; ++i) {
+    x = x * 1664525u + 1013904223u;
+    noise.push_back(static_cast<char>(x >> 24));
+  }
+  std::string small(100, 'a');
+  {
+    auto s = OpenEmbeddedStore(Opts(dir.path().string()));
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    ASSERT_TRUE((*s)->Put("/big", big).ok());
+    ASSERT_TRUE((*s)->Put("/noise", noise).ok());
+    ASSERT_TRUE((*s)->Put("/small", small).ok());
+    ASSERT_TRUE((*s)->Put("/big", big + "!").ok());  // the previous version is read back too
+  }
+  // Compressed: the big values; as they are: what does not compress, and small values.
+  EXPECT_EQ(RecordFlags(dir.path().string()), (std::vector<int>{2, 0, 0, 2}));
+  auto s = OpenEmbeddedStore(Opts(dir.path().string()));
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  EXPECT_EQ((*s)->Get("/big")->value, big + "!");
+  EXPECT_EQ((*s)->Get("/noise")->value, noise);
+  EXPECT_EQ((*s)->Get("/small")->value, small);
+  RangeRequest past;
+  past.key = "/big";
+  past.revision = 1;
+  EXPECT_EQ((*s)->Range(past)->kvs.at(0).value, big);
+  // A watch from the start reads the history back from disk.
+  WatchOptions wo;
+  wo.key = "/";
+  wo.range_end = "0";
+  wo.start_revision = 1;
+  wo.prev_kv = true;
+  auto w = (*s)->Watch(wo);
+  ASSERT_TRUE(w.ok());
+  std::vector<Event> events;
+  for (int i = 0; i < 50 && events.size() < 4; ++i) {
+    auto b = (*w)->Next(100ms);
+    ASSERT_TRUE(b.ok());
+    for (auto& e : b->events) events.push_back(std::move(e));
+  }
+  ASSERT_EQ(events.size(), 4u);
+  EXPECT_EQ(events[0].kv.value, big);
+  EXPECT_EQ(events[1].kv.value, noise);
+  EXPECT_EQ(events[3].kv.value, big + "!");
+  ASSERT_TRUE(events[3].prev_kv.has_value());
+  EXPECT_EQ(events[3].prev_kv->value, big);
+}
+
+TEST(EmbeddedStoreTest, FormatOneDirectoriesAreReadAndRelabelled) {
+  testing::TempDir dir;
+  const std::string d = dir.path().string();
+  {
+    auto s = OpenEmbeddedStore(Opts(d));
+    ASSERT_TRUE(s.ok());
+    ASSERT_TRUE((*s)->Put("/a", "1").ok());
+  }
+  // Make it look as a keelson-mvcc-1 store left it (no record of it has flag 2).
+  std::ofstream(dir.path() / "FORMAT", std::ios::trunc) << "keelson-mvcc-1\n";
+  {
+    MDB_env* env = nullptr;
+    mdb_env_create(&env);
+    mdb_env_set_maxdbs(env, 8);
+    ASSERT_EQ(mdb_env_open(env, d.c_str(), 0, 0600), 0);
+    MDB_txn* txn = nullptr;
+    mdb_txn_begin(env, nullptr, 0, &txn);
+    MDB_dbi meta;
+    ASSERT_EQ(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+    std::string k = "format", v = "keelson-mvcc-1";
+    MDB_val mk{k.size(), k.data()}, mv{v.size(), v.data()};
+    ASSERT_EQ(mdb_put(txn, meta, &mk, &mv, 0), 0);
+    ASSERT_EQ(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+  }
+  auto s = OpenEmbeddedStore(Opts(d));
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  EXPECT_EQ((*s)->Get("/a")->value, "1");
+  EXPECT_EQ(ReadFile((dir.path() / "FORMAT").string()), "keelson-mvcc-2\n");
 }
 
 TEST(EmbeddedStoreTest, OtherFormatIsRefused) {
@@ -274,7 +392,7 @@ TEST(EmbeddedStoreTest, QuotaExceededFailsWritesButReadsGoOn) {
   o.quota_bytes = 2 << 20;
   auto s = OpenEmbeddedStore(o);
   ASSERT_TRUE(s.ok());
-  std::string value(64 * 1024, 'q');
+  std::string value = Incompressible(64 * 1024, 1);
   Status failure;
   int stored = 0;
   for (int i = 0; i < 200 && failure.ok(); ++i) {
@@ -312,7 +430,7 @@ TEST(EmbeddedStoreTest, FullDiskFailsWritesButReadsGoOn) {
   {
     auto s = OpenEmbeddedStore(Opts(mnt + "/data"));
     ASSERT_TRUE(s.ok()) << s.status().ToString();
-    std::string value(32 * 1024, 'd');
+    std::string value = Incompressible(32 * 1024, 2);
     for (int i = 0; i < 200 && failure.ok(); ++i) {
       auto r = (*s)->Put("/d/" + std::to_string(i), value);
       if (r.ok()) {

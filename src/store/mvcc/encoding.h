@@ -66,8 +66,12 @@ struct KeyRev {
 };
 
 // One version of a key, as stored in the rev db. mod_revision is the record's Revision.main.
+// The first byte holds flags: 1 = tombstone, 2 = the value is compressed (then it is the
+// varint length of the value followed by its zlib stream; see embedded_store.cc). Records of
+// format keelson-mvcc-1 never have flag 2.
 struct Record {
   bool tombstone = false;
+  bool compressed = false;
   int64_t create_revision = 0;
   int64_t version = 0;
   int64_t lease = 0;
@@ -99,7 +103,7 @@ inline bool ReadVarint(std::string_view* in, uint64_t* v) {
 
 inline void EncodeRecord(const Record& r, std::string* out) {
   out->clear();
-  out->push_back(r.tombstone ? 1 : 0);
+  out->push_back(static_cast<char>((r.tombstone ? 1 : 0) | (r.compressed ? 2 : 0)));
   AppendVarint(out, static_cast<uint64_t>(r.create_revision));
   AppendVarint(out, static_cast<uint64_t>(r.version));
   AppendVarint(out, static_cast<uint64_t>(r.lease));
@@ -112,7 +116,10 @@ inline void EncodeRecord(const Record& r, std::string* out) {
 inline std::optional<Record> DecodeRecord(std::string_view in) {
   if (in.empty()) return std::nullopt;
   Record r;
-  r.tombstone = in.front() != 0;
+  auto flags = static_cast<unsigned char>(in.front());
+  if (flags > 3) return std::nullopt;
+  r.tombstone = (flags & 1) != 0;
+  r.compressed = (flags & 2) != 0;
   in.remove_prefix(1);
   uint64_t create = 0, version = 0, lease = 0, klen = 0;
   if (!ReadVarint(&in, &create) || !ReadVarint(&in, &version) || !ReadVarint(&in, &lease) ||

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include <filesystem>
+#include <functional>
 #include <regex>
 #include <thread>
 
@@ -300,8 +301,14 @@ TEST(KeelsonStoreCommandTest, QuotaAndRequestSizeFlags) {
                                                   "--max-request-bytes", "200000"});
   ASSERT_TRUE(p.Start().ok()) << p.stderr_text();
   auto put = [&](const std::string& key, size_t size) {
-    return RunCommand({"etcdctl", "--endpoints=" + p.endpoint(), "put", key},
-                      std::string(size, 'x'));
+    // Letters and digits that do not compress, so that the quota fills as with real data.
+    std::string value;
+    uint32_t seed = static_cast<uint32_t>(std::hash<std::string>()(key));
+    for (size_t i = 0; i < size; ++i) {
+      seed = seed * 1664525u + 1013904223u;
+      value.push_back("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"[(seed >> 24) % 62]);
+    }
+    return RunCommand({"etcdctl", "--endpoints=" + p.endpoint(), "put", key}, value);
   };
   auto big = put("/big", 300000);
   EXPECT_NE(big.exit_code, 0);
