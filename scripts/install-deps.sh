@@ -7,7 +7,7 @@ PACKAGES=(
   # build
   g++ cmake ninja-build ccache pkg-config git
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
-  libssl-dev liblmdb-dev lmdb-utils zlib1g-dev libyaml-cpp-dev
+  libssl-dev liblmdb-dev lmdb-utils zlib1g-dev libzstd-dev libyaml-cpp-dev
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev

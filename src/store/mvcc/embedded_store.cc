@@ -8,6 +8,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 #include <zlib.h>
+#include <zstd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -36,20 +37,21 @@ namespace {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
-// Format 2 added compressed values (record flag 2); format 1 directories are read as they are
-// and relabelled 2 when opened, so that an older keelson refuses them.
-constexpr const char* kFormat = "keelson-mvcc-2";
-constexpr const char* kFormatV1 = "keelson-mvcc-1";
+// Format 2 added zlib-compressed values (record flag 2), format 3 zstd (flag 4). Older
+// directories are read as they are and relabelled when opened, so that an older keelson
+// refuses them rather than misreading the flags.
+constexpr const char* kFormat = "keelson-mvcc-3";
+constexpr const char* kOlderFormats[] = {"keelson-mvcc-1", "keelson-mvcc-2"};
+bool IsOlderFormat(std::string_view f) {
+  for (const char* o : kOlderFormats) {
+    if (f == o) return true;
+  }
+  return false;
+}
 // Values from this size up are stored compressed when that saves at least an eighth.
 constexpr size_t kCompressMin = 512;
 
-// zlib streams kept per thread: setting one up costs far more than compressing a small value.
-struct Deflater {
-  Deflater() { ok = deflateInit2(&z, 1, Z_DEFLATED, 15, 8, Z_DEFAULT_STRATEGY) == Z_OK; }
-  ~Deflater() { deflateEnd(&z); }
-  z_stream z{};
-  bool ok = false;
-};
+// zlib streams kept per thread (format 2 records are still read).
 struct Inflater {
   Inflater() { ok = inflateInit(&z) == Z_OK; }
   ~Inflater() { inflateEnd(&z); }
@@ -57,48 +59,59 @@ struct Inflater {
   bool ok = false;
 };
 
-// One zlib stream of `in` into `out` (appended); false on failure or when it would not fit in
-// `limit` bytes.
-bool Deflate(std::string_view in, size_t limit, std::string* out) {
-  thread_local Deflater d;
-  if (!d.ok || deflateReset(&d.z) != Z_OK) return false;
-  size_t head = out->size();
-  out->resize(head + limit);
-  d.z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  d.z.avail_in = static_cast<uInt>(in.size());
-  d.z.next_out = reinterpret_cast<Bytef*>(out->data() + head);
-  d.z.avail_out = static_cast<uInt>(limit);
-  int rc = deflate(&d.z, Z_FINISH);
-  if (rc != Z_STREAM_END) {
-    out->resize(head);
-    return false;
+// zstd contexts kept per thread: setting one up costs more than compressing a small value.
+struct ZstdContexts {
+  ZstdContexts() : c(ZSTD_createCCtx()), d(ZSTD_createDCtx()) {}
+  ~ZstdContexts() {
+    ZSTD_freeCCtx(c);
+    ZSTD_freeDCtx(d);
   }
-  out->resize(head + (limit - d.z.avail_out));
-  return true;
+  ZSTD_CCtx* c;
+  ZSTD_DCtx* d;
+};
+ZstdContexts& Zstd() {
+  thread_local ZstdContexts z;
+  return z;
 }
 
-// The stored form of a compressible value: varint(length) then the zlib stream; nullopt when
-// compressing would not save enough to be worth a decompression on every read.
+// `in` as a zstd frame, if it fits in `limit` bytes.
+std::optional<std::string> ZstdCompress(std::string_view in, size_t limit) {
+  std::string out(ZSTD_compressBound(in.size()), '\0');
+  size_t n = ZSTD_compressCCtx(Zstd().c, out.data(), out.size(), in.data(), in.size(), 1);
+  if (ZSTD_isError(n) || n > limit) return std::nullopt;
+  out.resize(n);
+  return out;
+}
+
+// The stored form of a compressible value (a zstd frame); nullopt when compressing would not
+// save enough to be worth a decompression on every read.
 std::optional<std::string> Compress(std::string_view value) {
   if (value.size() < kCompressMin) return std::nullopt;
-  size_t limit = value.size() - value.size() / 8;  // must save at least an eighth
-  std::string out;
   if (value.size() >= 4 * kCompressMin) {
     // A large value is first probed on its head, so that data that does not compress (already
     // compressed, encrypted, random) costs little.
     std::string_view head = value.substr(0, kCompressMin);
-    if (!Deflate(head, head.size() - head.size() / 8, &out)) return std::nullopt;
-    out.clear();
+    if (!ZstdCompress(head, head.size() - head.size() / 8)) return std::nullopt;
   }
-  AppendVarint(&out, value.size());
-  if (!Deflate(value, limit, &out)) return std::nullopt;
-  return out;
+  return ZstdCompress(value, value.size() - value.size() / 8);  // must save an eighth
 }
 
 // A record's value as written by the client; nullopt when a compressed value is corrupt.
 std::optional<std::string> ValueOf(const Record& rec) {
-  if (!rec.compressed) return std::string(rec.value);
-  std::string_view in = rec.value;
+  if (rec.codec == Codec::kNone) return std::string(rec.value);
+  if (rec.codec == Codec::kZstd) {
+    unsigned long long size = ZSTD_getFrameContentSize(rec.value.data(), rec.value.size());
+    if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN ||
+        size > (1ULL << 32)) {
+      return std::nullopt;
+    }
+    std::string out(size, '\0');
+    size_t n = ZSTD_decompressDCtx(Zstd().d, out.data(), out.size(), rec.value.data(),
+                                   rec.value.size());
+    if (ZSTD_isError(n) || n != size) return std::nullopt;
+    return out;
+  }
+  std::string_view in = rec.value;  // zlib, format 2
   uint64_t size = 0;
   if (!ReadVarint(&in, &size) || size > (uint64_t{1} << 32)) return std::nullopt;
   thread_local Inflater f;
@@ -752,7 +765,7 @@ Status TxnContext::WriteVersion(std::string_view key, const Record& rec,
   if (packed != nullptr && !rec.tombstone) {
     Record stored = rec;
     stored.value = *packed;
-    stored.compressed = true;
+    stored.codec = Codec::kZstd;
     EncodeRecord(stored, &scratch_);
   } else {
     EncodeRecord(rec, &scratch_);
@@ -1021,7 +1034,7 @@ Status StoreImpl::CheckDataDir() {
     std::ifstream in(format);
     std::string f;
     std::getline(in, f);
-    if (f != kFormat && f != kFormatV1) {
+    if (f != kFormat && !IsOlderFormat(f)) {
       return FailedPreconditionError("data directory " + dir.string() + " holds a store of format '" +
                                      f + "', this keelson reads '" + kFormat +
                                      "'; refusing to touch it");
@@ -1030,7 +1043,7 @@ Status StoreImpl::CheckDataDir() {
       return FailedPreconditionError("data directory " + dir.string() +
                                      " is corrupt: data.mdb is missing or empty");
     }
-    if (f == kFormatV1) {  // relabelled: from now on it may hold compressed values
+    if (IsOlderFormat(f)) {  // relabelled: from now on it may hold zstd values
       std::ofstream out(format, std::ios::trunc);
       out << kFormat << "\n";
       out.close();
@@ -1092,7 +1105,7 @@ Status StoreImpl::OpenEnv() {
   }
   MDB_val fk = Val("format"), fv{};
   rc = mdb_get(txn, meta_db_, &fk, &fv);
-  if (rc == MDB_NOTFOUND || (rc == 0 && View(fv) == kFormatV1)) {
+  if (rc == MDB_NOTFOUND || (rc == 0 && IsOlderFormat(View(fv)))) {
     MDB_val v = Val(kFormat);
     rc = mdb_put(txn, meta_db_, &fk, &v, 0);
   } else if (rc == 0 && View(fv) != kFormat) {

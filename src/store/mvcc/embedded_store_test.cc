@@ -162,7 +162,7 @@ TEST(EmbeddedStoreTest, LargeCompressibleValuesAreStoredCompressed) {
     ASSERT_TRUE((*s)->Put("/big", big + "!").ok());  // the previous version is read back too
   }
   // Compressed: the big values; as they are: what does not compress, and small values.
-  EXPECT_EQ(RecordFlags(dir.path().string()), (std::vector<int>{2, 0, 0, 2}));
+  EXPECT_EQ(RecordFlags(dir.path().string()), (std::vector<int>{4, 0, 0, 4}));  // zstd
   auto s = OpenEmbeddedStore(Opts(dir.path().string()));
   ASSERT_TRUE(s.ok()) << s.status().ToString();
   EXPECT_EQ((*s)->Get("/big")->value, big + "!");
@@ -194,16 +194,19 @@ TEST(EmbeddedStoreTest, LargeCompressibleValuesAreStoredCompressed) {
   EXPECT_EQ(events[3].prev_kv->value, big);
 }
 
-TEST(EmbeddedStoreTest, FormatOneDirectoriesAreReadAndRelabelled) {
+class OlderFormatTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(OlderFormatTest, DirectoriesAreReadAndRelabelled) {
   testing::TempDir dir;
   const std::string d = dir.path().string();
+  const std::string older = GetParam();
   {
     auto s = OpenEmbeddedStore(Opts(d));
     ASSERT_TRUE(s.ok());
     ASSERT_TRUE((*s)->Put("/a", "1").ok());
   }
-  // Make it look as a keelson-mvcc-1 store left it (no record of it has flag 2).
-  std::ofstream(dir.path() / "FORMAT", std::ios::trunc) << "keelson-mvcc-1\n";
+  // Make it look as an older keelson left it (no record of it has a newer codec flag).
+  std::ofstream(dir.path() / "FORMAT", std::ios::trunc) << older << "\n";
   {
     MDB_env* env = nullptr;
     mdb_env_create(&env);
@@ -213,7 +216,7 @@ TEST(EmbeddedStoreTest, FormatOneDirectoriesAreReadAndRelabelled) {
     mdb_txn_begin(env, nullptr, 0, &txn);
     MDB_dbi meta;
     ASSERT_EQ(mdb_dbi_open(txn, "meta", 0, &meta), 0);
-    std::string k = "format", v = "keelson-mvcc-1";
+    std::string k = "format", v = older;
     MDB_val mk{k.size(), k.data()}, mv{v.size(), v.data()};
     ASSERT_EQ(mdb_put(txn, meta, &mk, &mv, 0), 0);
     ASSERT_EQ(mdb_txn_commit(txn), 0);
@@ -222,8 +225,11 @@ TEST(EmbeddedStoreTest, FormatOneDirectoriesAreReadAndRelabelled) {
   auto s = OpenEmbeddedStore(Opts(d));
   ASSERT_TRUE(s.ok()) << s.status().ToString();
   EXPECT_EQ((*s)->Get("/a")->value, "1");
-  EXPECT_EQ(ReadFile((dir.path() / "FORMAT").string()), "keelson-mvcc-2\n");
+  EXPECT_EQ(ReadFile((dir.path() / "FORMAT").string()), "keelson-mvcc-3\n");
 }
+
+INSTANTIATE_TEST_SUITE_P(Formats, OlderFormatTest,
+                         ::testing::Values("keelson-mvcc-1", "keelson-mvcc-2"));
 
 TEST(EmbeddedStoreTest, OtherFormatIsRefused) {
   testing::TempDir dir;

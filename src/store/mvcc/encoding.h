@@ -65,13 +65,19 @@ struct KeyRev {
   }
 };
 
+// How a record's value is stored (the record's flag bits 2 and 4).
+enum class Codec : unsigned char {
+  kNone = 0,
+  kZlib = 2,  // varint length, then a zlib stream (format keelson-mvcc-2)
+  kZstd = 4,  // a zstd frame (format keelson-mvcc-3)
+};
+
 // One version of a key, as stored in the rev db. mod_revision is the record's Revision.main.
-// The first byte holds flags: 1 = tombstone, 2 = the value is compressed (then it is the
-// varint length of the value followed by its zlib stream; see embedded_store.cc). Records of
-// format keelson-mvcc-1 never have flag 2.
+// The first byte holds flags: 1 = tombstone, 2 or 4 = the value's codec (see Codec). Records
+// of format keelson-mvcc-1 have no codec flag.
 struct Record {
   bool tombstone = false;
-  bool compressed = false;
+  Codec codec = Codec::kNone;
   int64_t create_revision = 0;
   int64_t version = 0;
   int64_t lease = 0;
@@ -103,7 +109,7 @@ inline bool ReadVarint(std::string_view* in, uint64_t* v) {
 
 inline void EncodeRecord(const Record& r, std::string* out) {
   out->clear();
-  out->push_back(static_cast<char>((r.tombstone ? 1 : 0) | (r.compressed ? 2 : 0)));
+  out->push_back(static_cast<char>((r.tombstone ? 1 : 0) | static_cast<int>(r.codec)));
   AppendVarint(out, static_cast<uint64_t>(r.create_revision));
   AppendVarint(out, static_cast<uint64_t>(r.version));
   AppendVarint(out, static_cast<uint64_t>(r.lease));
@@ -117,9 +123,9 @@ inline std::optional<Record> DecodeRecord(std::string_view in) {
   if (in.empty()) return std::nullopt;
   Record r;
   auto flags = static_cast<unsigned char>(in.front());
-  if (flags > 3) return std::nullopt;
+  if (flags > 5 || (flags & 6) == 6) return std::nullopt;
   r.tombstone = (flags & 1) != 0;
-  r.compressed = (flags & 2) != 0;
+  r.codec = static_cast<Codec>(flags & 6);
   in.remove_prefix(1);
   uint64_t create = 0, version = 0, lease = 0, klen = 0;
   if (!ReadVarint(&in, &create) || !ReadVarint(&in, &version) || !ReadVarint(&in, &lease) ||
