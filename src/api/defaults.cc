@@ -97,6 +97,15 @@ void DefaultPhase(json::object* obj, const char* phase) {
 // Defaults that depend on other fields.
 using Hook = std::function<void(json::object*)>;
 
+// A workload strategy of type RollingUpdate gets these rollingUpdate parameters.
+Hook RollingUpdate(json::object params) {
+  return [params = std::move(params)](json::object* s) {
+    if (s->at("type") == "RollingUpdate" && !Has(*s, "rollingUpdate")) {
+      (*s)["rollingUpdate"] = params;
+    }
+  };
+}
+
 const std::unordered_map<std::string_view, Hook>& Hooks() {
   static const auto* hooks = new std::unordered_map<std::string_view, Hook>{
       {"io.k8s.api.core.v1.Container",
@@ -127,23 +136,10 @@ const std::unordered_map<std::string_view, Hook>& Hooks() {
          (*v)["emptyDir"] = json::object();
        }},
       {"io.k8s.api.apps.v1.DeploymentStrategy",
-       [](json::object* s) {
-         if (s->at("type") == "RollingUpdate" && !Has(*s, "rollingUpdate")) {
-           (*s)["rollingUpdate"] = json::object{{"maxUnavailable", "25%"}, {"maxSurge", "25%"}};
-         }
-       }},
-      {"io.k8s.api.apps.v1.StatefulSetUpdateStrategy",
-       [](json::object* s) {
-         if (s->at("type") == "RollingUpdate" && !Has(*s, "rollingUpdate")) {
-           (*s)["rollingUpdate"] = json::object{{"partition", 0}};
-         }
-       }},
+       RollingUpdate({{"maxUnavailable", "25%"}, {"maxSurge", "25%"}})},
+      {"io.k8s.api.apps.v1.StatefulSetUpdateStrategy", RollingUpdate({{"partition", 0}})},
       {"io.k8s.api.apps.v1.DaemonSetUpdateStrategy",
-       [](json::object* s) {
-         if (s->at("type") == "RollingUpdate" && !Has(*s, "rollingUpdate")) {
-           (*s)["rollingUpdate"] = json::object{{"maxUnavailable", 1}, {"maxSurge", 0}};
-         }
-       }},
+       RollingUpdate({{"maxUnavailable", 1}, {"maxSurge", 0}})},
       {"io.k8s.api.core.v1.ReplicationControllerSpec",
        [](json::object* s) {
          // The selector and labels default to the template's labels.

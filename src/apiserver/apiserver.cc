@@ -287,26 +287,6 @@ const std::vector<std::string>& ExtraFieldLabels(const ResourceInfo& r) {
   return it == kByKind.end() ? kNone : it->second;
 }
 
-// The value of a dotted field path in an object as a field selector sees it ("" if absent).
-std::string FieldValue(const json::object& obj, std::string_view path) {
-  const json::value* cur = nullptr;
-  const json::object* o = &obj;
-  while (true) {
-    auto dot = path.find('.');
-    auto part = path.substr(0, dot);
-    cur = o->if_contains(part);
-    if (cur == nullptr) return "";
-    if (dot == std::string_view::npos) break;
-    if (!cur->is_object()) return "";
-    o = &cur->as_object();
-    path.remove_prefix(dot + 1);
-  }
-  if (cur->is_string()) return std::string(cur->as_string());
-  if (cur->is_bool()) return cur->as_bool() ? "true" : "false";
-  if (cur->is_int64()) return std::to_string(cur->as_int64());
-  if (cur->is_uint64()) return std::to_string(cur->as_uint64());
-  return "";
-}
 
 // metadata.name, metadata.namespace and the kind's field labels, sorted: what the watch cache
 // indexes for field selectors.
@@ -337,7 +317,7 @@ struct Selection {
     if (!labels.Matches(ls)) return false;
     if (fields.Empty()) return true;
     api::Fields fs;
-    for (const auto& p : field_paths) fs.emplace(p, FieldValue(obj, p));
+    for (const auto& p : field_paths) fs.emplace(p, FieldText(obj, p));
     return fields.Matches(fs);
   }
 
@@ -375,10 +355,10 @@ std::optional<ApiError> ParseSelection(const HttpRequest& req, const ResourceInf
 
 // Records a request's code and duration when it is answered (for a streamed answer, when the
 // stream ends), then passes everything through.
-class ObservingExchange final : public Exchange {
+class ObservingExchange final : public ForwardingExchange {
  public:
   ObservingExchange(std::shared_ptr<Exchange> inner, RequestMetrics* metrics, RequestLabels labels)
-      : inner_(std::move(inner)), metrics_(metrics), labels_(std::move(labels)),
+      : ForwardingExchange(std::move(inner)), metrics_(metrics), labels_(std::move(labels)),
         start_(std::chrono::steady_clock::now()) {
     metrics_->Begin(labels_);
   }
@@ -395,13 +375,10 @@ class ObservingExchange final : public Exchange {
     status_ = status;
     inner_->StartStream(status, std::move(content_type));
   }
-  bool Write(std::string data) override { return inner_->Write(std::move(data)); }
   void EndStream() override {
     Record(status_);
     inner_->EndStream();
   }
-  size_t Backlog() const override { return inner_->Backlog(); }
-  void OnClose(std::function<void()> fn) override { inner_->OnClose(std::move(fn)); }
 
  private:
   void Record(int code) {
@@ -410,7 +387,6 @@ class ObservingExchange final : public Exchange {
     metrics_->End(labels_);
   }
 
-  std::shared_ptr<Exchange> inner_;
   RequestMetrics* metrics_;
   RequestLabels labels_;
   std::chrono::steady_clock::time_point start_;
@@ -1027,42 +1003,17 @@ std::string SelectorText(const json::object& obj) {
   }
   if (sel == nullptr || !sel->is_object()) return "";
   const auto& so = sel->as_object();
-  std::vector<std::string> terms;
-  const json::object* labels = &so;  // a ReplicationController's selector is a plain map
   if (so.contains("matchLabels") || so.contains("matchExpressions")) {
-    const auto* ml = so.if_contains("matchLabels");
-    labels = ml && ml->is_object() ? &ml->as_object() : nullptr;
-    if (const auto* me = so.if_contains("matchExpressions"); me && me->is_array()) {
-      for (const auto& e : me->as_array()) {
-        if (!e.is_object()) continue;
-        const auto& eo = e.as_object();
-        std::string key = eo.contains("key") ? std::string(eo.at("key").as_string()) : "";
-        std::string op = eo.contains("operator") ? std::string(eo.at("operator").as_string()) : "";
-        std::string values;
-        if (const auto* vs = eo.if_contains("values"); vs && vs->is_array()) {
-          for (const auto& v : vs->as_array()) {
-            if (!v.is_string()) continue;
-            values += (values.empty() ? "" : ",") + std::string(v.as_string());
-          }
-        }
-        if (op == "In") terms.push_back(key + " in (" + values + ")");
-        if (op == "NotIn") terms.push_back(key + " notin (" + values + ")");
-        if (op == "Exists") terms.push_back(key);
-        if (op == "DoesNotExist") terms.push_back("!" + key);
-      }
-    }
+    auto s = SelectorOf(*sel);
+    return s.ok() ? s->String() : "";
   }
-  std::vector<std::string> eq;
-  if (labels != nullptr) {
-    for (const auto& [k, v] : *labels) {
-      if (v.is_string()) eq.push_back(std::string(k) + "=" + std::string(v.as_string()));
-    }
+  // A ReplicationController's selector is a plain map.
+  api::Labels labels;
+  for (const auto& [k, v] : so) {
+    if (v.is_string()) labels.emplace(std::string(k), std::string(v.as_string()));
   }
-  std::sort(eq.begin(), eq.end());
-  std::string out;
-  for (const auto& t : eq) out += (out.empty() ? "" : ",") + t;
-  for (const auto& t : terms) out += (out.empty() ? "" : ",") + t;
-  return out;
+  auto s = api::LabelSelector::FromMatch(labels, {});
+  return s.ok() ? s->String() : "";
 }
 
 // The autoscaling/v1 Scale of a workload.
@@ -1093,11 +1044,11 @@ json::object ScaleOf(const json::object& obj) {
 }
 
 // Rewrites a successful JSON object answer (e.g. the workload a scale wrote, as its Scale).
-class TransformExchange final : public Exchange {
+class TransformExchange final : public ForwardingExchange {
  public:
   TransformExchange(std::shared_ptr<Exchange> inner,
                     std::function<json::object(const json::object&)> fn)
-      : inner_(std::move(inner)), fn_(std::move(fn)) {}
+      : ForwardingExchange(std::move(inner)), fn_(std::move(fn)) {}
   void Respond(HttpResponse response) override {
     if (response.status / 100 == 2) {
       boost::system::error_code ec;
@@ -1108,14 +1059,8 @@ class TransformExchange final : public Exchange {
     }
     inner_->Respond(std::move(response));
   }
-  void StartStream(int status, std::string ct) override { inner_->StartStream(status, std::move(ct)); }
-  bool Write(std::string data) override { return inner_->Write(std::move(data)); }
-  void EndStream() override { inner_->EndStream(); }
-  size_t Backlog() const override { return inner_->Backlog(); }
-  void OnClose(std::function<void()> fn) override { inner_->OnClose(std::move(fn)); }
 
  private:
-  std::shared_ptr<Exchange> inner_;
   std::function<json::object(const json::object&)> fn_;
 };
 
@@ -1161,10 +1106,10 @@ void ApiServerImpl::Review(const HttpRequest& req, const Target& t,
 namespace {
 
 // Answers a Status Success (with `code`) in place of the object a handler answers.
-class SuccessExchange final : public Exchange {
+class SuccessExchange final : public ForwardingExchange {
  public:
   SuccessExchange(std::shared_ptr<Exchange> inner, int code)
-      : inner_(std::move(inner)), code_(code) {}
+      : ForwardingExchange(std::move(inner)), code_(code) {}
   void Respond(HttpResponse response) override {
     if (response.status / 100 == 2) {
       response.status = code_;
@@ -1176,14 +1121,8 @@ class SuccessExchange final : public Exchange {
     }
     inner_->Respond(std::move(response));
   }
-  void StartStream(int status, std::string ct) override { inner_->StartStream(status, std::move(ct)); }
-  bool Write(std::string data) override { return inner_->Write(std::move(data)); }
-  void EndStream() override { inner_->EndStream(); }
-  size_t Backlog() const override { return inner_->Backlog(); }
-  void OnClose(std::function<void()> fn) override { inner_->OnClose(std::move(fn)); }
 
  private:
-  std::shared_ptr<Exchange> inner_;
   int code_;
 };
 
@@ -1241,30 +1180,8 @@ void ApiServerImpl::Evict(const HttpRequest& req, const Target& t, std::shared_p
     const auto* spec = pdb->if_contains("spec");
     const auto* sel = spec && spec->is_object() ? spec->as_object().if_contains("selector") : nullptr;
     if (sel == nullptr || !sel->is_object()) continue;
-    api::Labels match;
-    std::vector<api::MatchExpression> exprs;
-    if (const auto* ml = sel->as_object().if_contains("matchLabels"); ml && ml->is_object()) {
-      for (const auto& [k, v] : ml->as_object()) {
-        if (v.is_string()) match.emplace(std::string(k), std::string(v.as_string()));
-      }
-    }
-    if (const auto* me = sel->as_object().if_contains("matchExpressions"); me && me->is_array()) {
-      for (const auto& e : me->as_array()) {
-        if (!e.is_object()) continue;
-        api::MatchExpression x;
-        const auto& eo = e.as_object();
-        if (const auto* k = eo.if_contains("key"); k && k->is_string()) x.key = k->as_string();
-        if (const auto* o = eo.if_contains("operator"); o && o->is_string()) x.op = o->as_string();
-        if (const auto* vs = eo.if_contains("values"); vs && vs->is_array()) {
-          for (const auto& v : vs->as_array()) {
-            if (v.is_string()) x.values.emplace_back(v.as_string());
-          }
-        }
-        exprs.push_back(std::move(x));
-      }
-    }
-    auto selector = api::LabelSelector::FromMatch(match, exprs);
     // An empty selector selects every pod of the namespace (policy/v1).
+    auto selector = SelectorOf(*sel);
     if (!selector.ok() || !selector->Matches(labels)) continue;
     int64_t allowed = 0;
     if (const auto* st = pdb->if_contains("status"); st && st->is_object()) {
@@ -2530,7 +2447,7 @@ void ApiServerImpl::Delete(std::shared_ptr<const HttpRequest> req, Target t,
   // Graceful deletion: a pod on a node is marked and its kubelet finishes the deletion once
   // the containers have stopped (or anyone deletes it again with a grace period of 0).
   int64_t pod_grace = 0;
-  if (r.kind == "Pod" && !FieldValue(*obj, "spec.nodeName").empty()) {
+  if (r.kind == "Pod" && !FieldText(*obj, "spec.nodeName").empty()) {
     pod_grace = 30;
     if (auto* tg = obj->if_contains("spec"); tg && tg->is_object()) {
       if (auto* v = tg->as_object().if_contains("terminationGracePeriodSeconds");
@@ -2641,8 +2558,8 @@ void ApiServerImpl::DeleteCollection(std::shared_ptr<const HttpRequest> req, Tar
     auto obj = Decode(kv);
     if (!obj.ok() || !sel.Matches(*obj)) continue;
     Target item = t;
-    item.name = FieldValue(*obj, "metadata.name");
-    item.ns = FieldValue(*obj, "metadata.namespace");
+    item.name = FieldText(*obj, "metadata.name");
+    item.ns = FieldText(*obj, "metadata.namespace");
     auto capture = std::make_shared<CapturingExchange>();
     Delete(req, item, capture, 0);
     HttpResponse one = capture->Wait();

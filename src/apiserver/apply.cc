@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <functional>
-#include <optional>
 #include <set>
 
 #include "api/defaults.h"
@@ -152,9 +151,6 @@ bool Contains(const json::object& set, const Path& p) {
   }
   return true;
 }
-
-// Whether `set` has anything at or below `prefix`.
-bool ContainsUnder(const json::object& set, const Path& prefix) { return Contains(set, prefix); }
 
 void Add(json::object* set, const Path& p) {
   json::object* node = set;
@@ -416,8 +412,7 @@ json::object ServerSideApply(const TypeDecl& type, const json::object* live,
     json::object* other = SetOf(e);
     for (const auto& p : fresh_leaves) {
       if (p.back() == "." || !Contains(*other, p)) continue;
-      const json::value* now = ValueAt(type, base, p);
-      std::optional<json::value> was = now ? std::optional(*now) : std::nullopt;
+      const json::value* was = ValueAt(type, base, p);
       const json::value* want = ValueAt(type, cfg, p);
       if (was && want && *was == *want) continue;  // the same value: shared ownership
       if (force) {
@@ -444,7 +439,7 @@ json::object ServerSideApply(const TypeDecl& type, const json::object* live,
                    [](const Path& a, const Path& b) { return a.size() < b.size(); });
   auto owned_by_others = [&](const Path& p) {
     for (auto& e : entries) {
-      if (e.is_object() && !Is(e, who.manager, "Apply") && ContainsUnder(*SetOf(e), p)) {
+      if (e.is_object() && !Is(e, who.manager, "Apply") && Contains(*SetOf(e), p)) {
         return true;
       }
     }
@@ -482,25 +477,18 @@ void TrackUpdate(const TypeDecl& type, const json::object* old, json::object* ob
     SetEntries(obj, std::move(entries));
     return;
   }
-  {
-    json::object before = FieldSetOf(type, *old);
-    for (const auto& p : Leaves(before)) {  // gone fields belong to nobody
-      if (Contains(now, p)) continue;
-      for (auto& e : entries) {
-        if (e.is_object()) Remove(SetOf(e), p);
-      }
+  json::object before = FieldSetOf(type, *old);
+  for (const auto& p : Leaves(before)) {  // gone fields belong to nobody
+    if (Contains(now, p)) continue;
+    for (auto& e : entries) {
+      if (e.is_object()) Remove(SetOf(e), p);
     }
   }
   std::vector<Path> changed;
   for (const auto& p : Leaves(now)) {
-    if (old == nullptr) {
-      changed.push_back(p);
-      continue;
-    }
     const json::value* a = ValueAt(type, *old, p);
-    std::optional<json::value> was = a ? std::optional(*a) : std::nullopt;
     const json::value* b = ValueAt(type, *obj, p);
-    if (!was || !b || *was != *b) changed.push_back(p);
+    if (!a || !b || *a != *b) changed.push_back(p);
   }
   if (!changed.empty()) {
     for (auto& e : entries) {

@@ -70,8 +70,6 @@ bool Convert(json::value* v) {
   return false;
 }
 
-bool IsJson(std::string_view ct) { return ct.substr(0, ct.find(';')) == "application/json"; }
-
 }  // namespace
 
 json::object CoreEventToV1(const json::object& core) {
@@ -80,62 +78,14 @@ json::object CoreEventToV1(const json::object& core) {
 
 json::object V1EventToCore(const json::object& v1) { return Rename(v1, false, "v1"); }
 
-void EventsV1Exchange::Respond(HttpResponse response) {
-  if (response.status / 100 == 2 && IsJson(response.content_type)) {
-    boost::system::error_code ec;
-    json::value v = json::parse(response.body, ec);
-    if (!ec && Convert(&v)) response.body = json::serialize(v);
-  }
-  inner_->Respond(std::move(response));
+void EventsV1Exchange::RewriteObject(const json::object& obj, HttpResponse* response) {
+  json::value v = obj;
+  if (Convert(&v)) response->body = json::serialize(v);
 }
 
-void EventsV1Exchange::StartStream(int status, std::string content_type) {
-  {
-    std::lock_guard l(mu_);
-    status_ = status;
-    bool json = status / 100 == 2 && IsJson(content_type);
-    // A watch stream is converted line by line; a streamed list is answered whole.
-    lines_ = json && watch_;
-    gather_ = json && !watch_;
-  }
-  if (!gather_) inner_->StartStream(status, std::move(content_type));
-}
-
-bool EventsV1Exchange::Write(std::string data) {
-  std::lock_guard l(mu_);
-  if (gather_) {
-    gathered_ += data;
-    return true;
-  }
-  if (!lines_) return inner_->Write(std::move(data));
-  gathered_ += data;
-  std::string out;
-  size_t start = 0;
-  for (size_t nl; (nl = gathered_.find('\n', start)) != std::string::npos; start = nl + 1) {
-    std::string_view line(gathered_.data() + start, nl - start);
-    boost::system::error_code ec;
-    json::value ev = json::parse(line, ec);
-    if (!ec && ev.is_object()) {
-      if (auto* obj = ev.as_object().if_contains("object")) Convert(obj);
-      out += json::serialize(ev) + "\n";
-    }
-  }
-  gathered_.erase(0, start);
-  if (out.empty()) return true;
-  return inner_->Write(std::move(out));
-}
-
-void EventsV1Exchange::EndStream() {
-  std::unique_lock l(mu_);
-  if (!gather_) {
-    l.unlock();
-    return inner_->EndStream();
-  }
-  HttpResponse r;
-  r.status = status_;
-  r.body = std::move(gathered_);
-  l.unlock();
-  Respond(std::move(r));
+std::string EventsV1Exchange::RewriteEvent(json::object event) {
+  if (auto* obj = event.if_contains("object")) Convert(obj);
+  return json::serialize(event) + "\n";
 }
 
 }  // namespace keelson::apiserver

@@ -5,11 +5,9 @@
 
 #include <boost/json/object.hpp>
 
-#include <memory>
-#include <mutex>
 #include <string>
 
-#include "apiserver/http.h"
+#include "apiserver/negotiation.h"
 
 namespace keelson::apiserver {
 
@@ -20,26 +18,13 @@ boost::json::object V1EventToCore(const boost::json::object& v1);
 
 // Converts the core/v1 Events (and EventLists, and watch events carrying them) a handler
 // answers with into events.k8s.io/v1. Tables and Status objects pass unchanged.
-class EventsV1Exchange final : public Exchange {
+class EventsV1Exchange final : public RewritingExchange {
  public:
-  EventsV1Exchange(std::shared_ptr<Exchange> inner, bool watch)
-      : inner_(std::move(inner)), watch_(watch) {}
-
-  void Respond(HttpResponse response) override;
-  void StartStream(int status, std::string content_type) override;
-  bool Write(std::string data) override;
-  void EndStream() override;
-  size_t Backlog() const override { return inner_->Backlog(); }
-  void OnClose(std::function<void()> fn) override { inner_->OnClose(std::move(fn)); }
+  using RewritingExchange::RewritingExchange;
 
  private:
-  std::shared_ptr<Exchange> inner_;
-  const bool watch_;
-  std::mutex mu_;
-  bool lines_ = false;    // guarded by mu_: a watch stream (one event per line)
-  bool gather_ = false;   // guarded by mu_: a streamed list, converted whole at the end
-  int status_ = 200;      // guarded by mu_
-  std::string gathered_;  // guarded by mu_
+  void RewriteObject(const boost::json::object& obj, HttpResponse* response) override;
+  std::string RewriteEvent(boost::json::object event) override;
 };
 
 }  // namespace keelson::apiserver

@@ -37,6 +37,75 @@ json::object Partial(const json::object& obj, const std::string& version) {
 
 }  // namespace
 
+void RewritingExchange::Respond(HttpResponse response) {
+  if (response.status / 100 == 2 && IsJson(response.content_type)) {
+    boost::system::error_code ec;
+    json::value v = json::parse(response.body, ec);
+    if (!ec && v.is_object()) RewriteObject(v.as_object(), &response);
+  }
+  inner_->Respond(std::move(response));
+}
+
+void RewritingExchange::StartStream(int status, std::string content_type) {
+  std::lock_guard l(mu_);
+  status_ = status;
+  convert_ = status / 100 == 2 && IsJson(content_type);
+  if (!convert_) return inner_->StartStream(status, std::move(content_type));
+  // A watch stream is rewritten as it goes; a list is answered whole when complete.
+  if (watch_) inner_->StartStream(status, WatchContentType(std::move(content_type)));
+}
+
+bool RewritingExchange::Write(std::string data) {
+  std::lock_guard l(mu_);
+  if (!convert_) return inner_->Write(std::move(data));
+  gathered_ += data;
+  if (!watch_) return true;
+  std::string out;
+  size_t start = 0;
+  for (size_t nl; (nl = gathered_.find('\n', start)) != std::string::npos; start = nl + 1) {
+    std::string_view line(gathered_.data() + start, nl - start);
+    if (line.empty()) continue;
+    boost::system::error_code ec;
+    json::value ev = json::parse(line, ec);
+    if (!ec && ev.is_object()) out += RewriteEvent(std::move(ev.as_object()));
+  }
+  gathered_.erase(0, start);
+  if (out.empty()) return true;
+  return inner_->Write(std::move(out));
+}
+
+void RewritingExchange::EndStream() {
+  std::unique_lock l(mu_);
+  if (!convert_ || watch_) {
+    l.unlock();
+    return inner_->EndStream();
+  }
+  HttpResponse r;
+  r.status = status_;
+  r.body = std::move(gathered_);
+  l.unlock();
+  Respond(std::move(r));
+}
+
+void ProtobufExchange::RewriteObject(const json::object& obj, HttpResponse* response) {
+  auto pb = api::EncodeKubernetesProtobuf(obj);
+  if (!pb.ok()) return;  // no protobuf form: stays JSON
+  response->body = std::move(*pb);
+  response->content_type = std::string(api::kProtobufContentType);
+}
+
+std::string ProtobufExchange::RewriteEvent(json::object event) {
+  const auto* type = event.if_contains("type");
+  const auto* obj = event.if_contains("object");
+  if (!type || !type->is_string() || !obj || !obj->is_object()) return "";
+  auto frame = api::EncodeWatchEventProtobuf(type->as_string(), obj->as_object());
+  return frame.ok() ? std::move(*frame) : "";
+}
+
+std::string ProtobufExchange::WatchContentType(std::string) {
+  return std::string(api::kProtobufWatchContentType);
+}
+
 std::string MetadataExchange::Wanted(std::string_view accept) {
   // The first media type decides.
   std::string_view first = accept.substr(0, accept.find(','));
@@ -47,123 +116,16 @@ std::string MetadataExchange::Wanted(std::string_view accept) {
   return "";
 }
 
-void MetadataExchange::Respond(HttpResponse response) {
-  if (response.status / 100 == 2 && IsJson(response.content_type)) {
-    boost::system::error_code ec;
-    json::value v = json::parse(response.body, ec);
-    if (!ec && v.is_object() && v.as_object().contains("metadata")) {
-      response.body = json::serialize(Partial(v.as_object(), version_));
-    }
-  }
-  inner_->Respond(std::move(response));
+void MetadataExchange::RewriteObject(const json::object& obj, HttpResponse* response) {
+  if (obj.contains("metadata")) response->body = json::serialize(Partial(obj, version_));
 }
 
-void MetadataExchange::StartStream(int status, std::string content_type) {
-  std::lock_guard l(mu_);
-  status_ = status;
-  convert_ = status / 100 == 2 && IsJson(content_type);
-  if (!convert_ || watch_) inner_->StartStream(status, std::move(content_type));
-}
-
-bool MetadataExchange::Write(std::string data) {
-  std::lock_guard l(mu_);
-  if (!convert_) return inner_->Write(std::move(data));
-  gathered_ += data;
-  if (!watch_) return true;
-  std::string out;
-  size_t start = 0;
-  for (size_t nl; (nl = gathered_.find('\n', start)) != std::string::npos; start = nl + 1) {
-    std::string_view line(gathered_.data() + start, nl - start);
-    if (line.empty()) continue;
-    boost::system::error_code ec;
-    json::value ev = json::parse(line, ec);
-    if (!ec && ev.is_object()) {
-      auto* obj = ev.as_object().if_contains("object");
-      const auto* type = ev.as_object().if_contains("type");
-      bool error = type && type->is_string() && type->as_string() == "ERROR";
-      if (obj && obj->is_object() && !error) *obj = Partial(obj->as_object(), version_);
-      out += json::serialize(ev) + "\n";
-    }
-  }
-  gathered_.erase(0, start);
-  if (out.empty()) return true;
-  return inner_->Write(std::move(out));
-}
-
-void MetadataExchange::EndStream() {
-  std::unique_lock l(mu_);
-  if (!convert_ || watch_) {
-    l.unlock();
-    return inner_->EndStream();
-  }
-  HttpResponse r;
-  r.status = status_;
-  r.body = std::move(gathered_);
-  l.unlock();
-  Respond(std::move(r));
-}
-
-void ProtobufExchange::Respond(HttpResponse response) {
-  if (response.status / 100 == 2 && IsJson(response.content_type)) {
-    boost::system::error_code ec;
-    json::value v = json::parse(response.body, ec);
-    if (!ec && v.is_object()) {
-      auto pb = api::EncodeKubernetesProtobuf(v.as_object());
-      if (pb.ok()) {
-        response.body = std::move(*pb);
-        response.content_type = std::string(api::kProtobufContentType);
-      }
-    }
-  }
-  inner_->Respond(std::move(response));
-}
-
-void ProtobufExchange::StartStream(int status, std::string content_type) {
-  std::lock_guard l(mu_);
-  status_ = status;
-  convert_ = status / 100 == 2 && IsJson(content_type);
-  if (!convert_) return inner_->StartStream(status, std::move(content_type));
-  if (watch_) {
-    inner_->StartStream(status, std::string(api::kProtobufWatchContentType));
-  }
-  // A list is sent when it is complete, as one response.
-}
-
-bool ProtobufExchange::Write(std::string data) {
-  std::lock_guard l(mu_);
-  if (!convert_) return inner_->Write(std::move(data));
-  gathered_ += data;
-  if (!watch_) return true;
-  std::string out;
-  size_t start = 0;
-  for (size_t nl; (nl = gathered_.find('\n', start)) != std::string::npos; start = nl + 1) {
-    std::string_view line(gathered_.data() + start, nl - start);
-    if (line.empty()) continue;
-    boost::system::error_code ec;
-    json::value ev = json::parse(line, ec);
-    if (ec || !ev.is_object()) continue;
-    const auto* type = ev.as_object().if_contains("type");
-    const auto* obj = ev.as_object().if_contains("object");
-    if (!type || !type->is_string() || !obj || !obj->is_object()) continue;
-    auto frame = api::EncodeWatchEventProtobuf(type->as_string(), obj->as_object());
-    if (frame.ok()) out += *frame;
-  }
-  gathered_.erase(0, start);
-  if (out.empty()) return true;
-  return inner_->Write(std::move(out));
-}
-
-void ProtobufExchange::EndStream() {
-  std::unique_lock l(mu_);
-  if (!convert_ || watch_) {
-    l.unlock();
-    return inner_->EndStream();
-  }
-  HttpResponse r;
-  r.status = status_;
-  r.body = std::move(gathered_);
-  l.unlock();
-  Respond(std::move(r));
+std::string MetadataExchange::RewriteEvent(json::object event) {
+  auto* obj = event.if_contains("object");
+  const auto* type = event.if_contains("type");
+  bool error = type && type->is_string() && type->as_string() == "ERROR";
+  if (obj && obj->is_object() && !error) *obj = Partial(obj->as_object(), version_);
+  return json::serialize(event) + "\n";
 }
 
 void WarningExchange::Respond(HttpResponse response) {

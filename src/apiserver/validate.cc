@@ -77,38 +77,6 @@ std::string GoMap(const api::Labels& m) {
   return out + "}";
 }
 
-// Whether a LabelSelector (matchLabels and matchExpressions) selects `labels`.
-bool Selects(const json::value& selector, const api::Labels& labels) {
-  if (!selector.is_object()) return false;
-  const auto& s = selector.as_object();
-  for (const auto& [k, v] : StringMap(s.if_contains("matchLabels"))) {
-    auto it = labels.find(k);
-    if (it == labels.end() || it->second != v) return false;
-  }
-  if (const auto* me = s.if_contains("matchExpressions"); me && me->is_array()) {
-    for (const auto& e : me->as_array()) {
-      if (!e.is_object()) return false;
-      const auto& eo = e.as_object();
-      std::string key = eo.contains("key") && eo.at("key").is_string()
-                            ? std::string(eo.at("key").as_string()) : "";
-      std::string op = eo.contains("operator") && eo.at("operator").is_string()
-                           ? std::string(eo.at("operator").as_string()) : "";
-      std::set<std::string> values;
-      if (const auto* vs = eo.if_contains("values"); vs && vs->is_array()) {
-        for (const auto& v : vs->as_array()) {
-          if (v.is_string()) values.insert(std::string(v.as_string()));
-        }
-      }
-      auto it = labels.find(key);
-      bool has = it != labels.end();
-      if (op == "In" && !(has && values.count(it->second))) return false;
-      if (op == "NotIn" && has && values.count(it->second)) return false;
-      if (op == "Exists" && !has) return false;
-      if (op == "DoesNotExist" && has) return false;
-    }
-  }
-  return true;
-}
 
 void Workload(const ResourceInfo& r, const json::object& obj, const json::object* old,
               Causes* out) {
@@ -137,7 +105,7 @@ void Workload(const ResourceInfo& r, const json::object& obj, const json::object
   if (empty && r.kind == "Deployment") {
     out->emplace_back("spec.selector",
                       "Invalid value: \"null\": empty selector is invalid for deployment");
-  } else if (!Selects(*selector, StringMap(labels))) {
+  } else if (auto sel = SelectorOf(*selector); !sel.ok() || !sel->Matches(StringMap(labels))) {
     out->emplace_back("spec.template.metadata.labels",
                       "Invalid value: " + GoMap(StringMap(labels)) +
                           ": `selector` does not match template `labels`");
@@ -277,6 +245,28 @@ void PodSpec(const json::value* spec, const std::string& base, Causes* out) {
 }
 
 }  // namespace
+
+Result<api::LabelSelector> SelectorOf(const json::value& selector) {
+  if (!selector.is_object()) return InvalidArgumentError("a label selector must be an object");
+  const auto& s = selector.as_object();
+  std::vector<api::MatchExpression> exprs;
+  if (const auto* me = s.if_contains("matchExpressions"); me && me->is_array()) {
+    for (const auto& e : me->as_array()) {
+      if (!e.is_object()) return InvalidArgumentError("a match expression must be an object");
+      api::MatchExpression x;
+      const auto& eo = e.as_object();
+      x.key = Str(eo, "key");
+      x.op = Str(eo, "operator");
+      if (const auto* vs = eo.if_contains("values"); vs && vs->is_array()) {
+        for (const auto& v : vs->as_array()) {
+          if (v.is_string()) x.values.emplace_back(v.as_string());
+        }
+      }
+      exprs.push_back(std::move(x));
+    }
+  }
+  return api::LabelSelector::FromMatch(StringMap(s.if_contains("matchLabels")), exprs);
+}
 
 Causes ValidateObject(const ResourceInfo& r, const api::TypeDecl& type, const json::object& obj,
                       const json::object* old) {

@@ -10,7 +10,9 @@
 #include <utility>
 #include <vector>
 
+#include "api/labels.h"
 #include "api/schema.h"
+#include "common/status.h"
 #include "apiserver/resources.h"
 
 namespace keelson::apiserver {
@@ -20,5 +22,9 @@ namespace keelson::apiserver {
 std::vector<std::pair<std::string, std::string>> ValidateObject(
     const ResourceInfo& r, const api::TypeDecl& type, const boost::json::object& obj,
     const boost::json::object* old);
+
+// A metav1.LabelSelector object (matchLabels, matchExpressions) as a selector.
+// InvalidArgument when it is not one.
+Result<api::LabelSelector> SelectorOf(const boost::json::value& selector);
 
 }  // namespace keelson::apiserver

@@ -50,7 +50,9 @@ std::string_view TakeString(const char*& p) {
   return out;
 }
 
-// The value of a dotted field path as a field selector sees it ("" if absent).
+
+}  // namespace
+
 std::string FieldText(const json::object& obj, std::string_view path) {
   const json::value* cur = nullptr;
   const json::object* o = &obj;
@@ -69,8 +71,6 @@ std::string FieldText(const json::object& obj, std::string_view path) {
   if (cur->is_uint64()) return std::to_string(cur->as_uint64());
   return "";
 }
-
-}  // namespace
 
 class CachedObjectBuilder {
  public:

@@ -25,6 +25,7 @@
 // WhenFresh run on the feed thread or on the calling thread and must not block.
 #pragma once
 
+#include <boost/json/fwd.hpp>
 #include <boost/smart_ptr/intrusive_ptr.hpp>
 
 #include <atomic>
@@ -42,6 +43,10 @@
 #include "store/store.h"
 
 namespace keelson::apiserver {
+
+// The value of a dotted field path in an object as a field selector sees it: strings as they
+// are, booleans and integers as text, "" when absent or of another type.
+std::string FieldText(const boost::json::object& obj, std::string_view path);
 
 class CachedObject;
 // Shared ownership of a CachedObject (an intrusive count: one allocation per object).
