@@ -30,6 +30,7 @@
 #include "apiserver/patch.h"
 #include "apiserver/service_alloc.h"
 #include "apiserver/table.h"
+#include "apiserver/token.h"
 #include "apiserver/validate.h"
 #include "apiserver/watch_cache.h"
 
@@ -548,6 +549,9 @@ class ApiServerImpl final : public ApiServer {
 
  private:
   HttpResponse Version() const;
+  // Service account issuer discovery: /.well-known/openid-configuration and /openid/v1/jwks,
+  // with which other parties verify the tokens this server signs.
+  HttpResponse OpenIdDocument(const std::string& path);
   // /openapi/v2, /openapi/v3 and /openapi/v3/<group-version path>.
   HttpResponse OpenApiDocument(const HttpRequest& req,
                                const std::vector<std::string_view>& parts) const;
@@ -566,6 +570,9 @@ class ApiServerImpl final : public ApiServer {
   // A review (SelfSubjectAccessReview, SelfSubjectReview): answered from the request's
   // user and the authorizer, not stored.
   void Review(const HttpRequest& req, const Target& t, std::shared_ptr<Exchange> ex);
+  // POST serviceaccounts/NAME/token: a TokenRequest answered with a signed token for the
+  // service account (bound to a pod, secret or node when asked), never stored.
+  void IssueToken(const HttpRequest& req, const Target& t, std::shared_ptr<Exchange> ex);
   // POST pods/NAME/eviction: a delete that respects the pod's disruption budgets (429 when
   // one allows no disruption now).
   void Evict(const HttpRequest& req, const Target& t, std::shared_ptr<Exchange> ex);
@@ -645,6 +652,8 @@ class ApiServerImpl final : public ApiServer {
 
   Store* store_;
   ApiServerOptions opts_;
+  std::mutex external_mu_;
+  std::string external_url_;  // where clients reach the API (PublishEndpoint); external_mu_
   const ResourceRegistry& registry_;
   const OpenApi openapi_;
   ServiceAllocator alloc_;
@@ -688,6 +697,10 @@ void ApiServerImpl::WorkerLoop() {
 }
 
 Status ApiServerImpl::PublishEndpoint(const std::string& address, int port) {
+  {
+    std::lock_guard l(external_mu_);
+    external_url_ = "http://" + address + ":" + std::to_string(port);
+  }
   const ResourceInfo* svcs = registry_.Find("", "v1", "services");
   std::string svc_key = Key(*svcs, "default", "kubernetes");
   for (int attempt = 0; attempt < 5; ++attempt) {
@@ -899,6 +912,29 @@ Status ApiServerImpl::Bootstrap() {
   return Status::Ok();
 }
 
+HttpResponse ApiServerImpl::OpenIdDocument(const std::string& path) {
+  HttpResponse resp;
+  resp.headers.emplace_back("Cache-Control", "public, max-age=3600");
+  if (path == "/openid/v1/jwks") {
+    resp.content_type = "application/jwk-set+json";
+    resp.body = json::serialize(
+        json::object{{"keys", json::array{opts_.token_signer->PublicJwk()}}});
+    return resp;
+  }
+  std::string base;
+  {
+    std::lock_guard l(external_mu_);
+    base = external_url_;
+  }
+  resp.body = json::serialize(json::object{
+      {"issuer", opts_.service_account_issuer},
+      {"jwks_uri", base + "/openid/v1/jwks"},
+      {"response_types_supported", json::array{"id_token"}},
+      {"subject_types_supported", json::array{"public"}},
+      {"id_token_signing_alg_values_supported", json::array{"RS256"}}});
+  return resp;
+}
+
 // --- routing ----------------------------------------------------------------------------------
 
 void ApiServerImpl::Serve(HttpRequest req, std::shared_ptr<Exchange> ex) {
@@ -908,6 +944,9 @@ void ApiServerImpl::Serve(HttpRequest req, std::shared_ptr<Exchange> ex) {
     return ex->Respond(Health(req, parts));
   }
   if (req.path == "/metrics") return ex->Respond(Metrics());
+  if (req.path == "/.well-known/openid-configuration" || req.path == "/openid/v1/jwks") {
+    return ex->Respond(OpenIdDocument(req.path));
+  }
   if (!parts.empty() && parts[0] == "openapi") return ex->Respond(OpenApiDocument(req, parts));
   bool core = !parts.empty() && parts[0] == "api";
   bool groups = !parts.empty() && parts[0] == "apis";
@@ -1103,6 +1142,142 @@ void ApiServerImpl::Review(const HttpRequest& req, const Target& t,
   ex->Respond(std::move(resp));
 }
 
+void ApiServerImpl::IssueToken(const HttpRequest& req, const Target& t,
+                               std::shared_ptr<Exchange> ex) {
+  static const ResourceInfo kTokenRequest = [] {
+    ResourceInfo r;
+    r.group = "authentication.k8s.io";
+    r.version = "v1";
+    r.resource = "tokenrequests";
+    r.kind = "TokenRequest";
+    r.stored = false;
+    return r;
+  }();
+  json::object obj;
+  if (auto err = DecodeBody(req, Target{&kTokenRequest, t.ns, t.name, ""}, &obj)) {
+    return ex->Respond(StatusResponse(*err));
+  }
+  if (auto err = CheckAndDefault(req, kTokenRequest, &obj, &ex)) {
+    return ex->Respond(StatusResponse(*err));
+  }
+  auto& meta = obj["metadata"].as_object();
+  if (const auto* n = meta.if_contains("name");
+      n && n->is_string() && !n->as_string().empty() && n->as_string() != t.name) {
+    return ex->Respond(StatusResponse(Invalid(
+        kTokenRequest, t.name,
+        {{"metadata.name", "Invalid value: " + json::serialize(*n) +
+                               ": must match the service account name if specified"}})));
+  }
+  auto sa_kv = ReadCurrent(t, *ex);
+  if (!sa_kv) return;
+  auto sa = Decode(*sa_kv);
+  const std::string sa_uid = FieldText(*sa, "metadata.uid");
+
+  auto& spec_v = obj["spec"];
+  if (!spec_v.is_object()) spec_v = json::object();
+  auto& spec = spec_v.as_object();
+  auto* auds = spec.if_contains("audiences");
+  if (auds == nullptr || !auds->is_array() || auds->as_array().empty()) {
+    spec["audiences"] = json::array{json::string(opts_.service_account_issuer)};
+  }
+  if (!spec.contains("expirationSeconds") || spec.at("expirationSeconds").is_null()) {
+    spec["expirationSeconds"] = 3600;  // the API's default
+  }
+  const int64_t secs = spec.at("expirationSeconds").to_number<int64_t>();
+  std::vector<std::pair<std::string, std::string>> problems;
+  if (secs < 600) {
+    problems.emplace_back("spec.expirationSeconds", "Invalid value: " + std::to_string(secs) +
+                                                        ": may not specify a duration less "
+                                                        "than 10 minutes");
+  } else if (secs > (int64_t{1} << 32)) {
+    problems.emplace_back("spec.expirationSeconds", "Invalid value: " + std::to_string(secs) +
+                                                        ": may not specify a duration larger "
+                                                        "than 2^32 seconds");
+  }
+  if (!problems.empty()) return ex->Respond(StatusResponse(Invalid(kTokenRequest, "", problems)));
+
+  // The object the token is bound to, if any: it must exist (with the given uid).
+  json::object bound;  // "pod" / "secret" / "node" -> {name, uid}
+  if (const auto* ref = spec.if_contains("boundObjectRef"); ref && ref->is_object()) {
+    std::string kind = FieldText(ref->as_object(), "kind");
+    std::string api_version = FieldText(ref->as_object(), "apiVersion");
+    std::string name = FieldText(ref->as_object(), "name");
+    std::string want_uid = FieldText(ref->as_object(), "uid");
+    const bool core = api_version.find('/') == std::string::npos;
+    const ResourceInfo* target = nullptr;
+    if (core && kind == "Pod") target = registry_.Find("", "v1", "pods");
+    if (core && kind == "Secret") target = registry_.Find("", "v1", "secrets");
+    if (core && kind == "Node") target = registry_.Find("", "v1", "nodes");
+    if (target == nullptr) {
+      std::string group = core ? "" : api_version.substr(0, api_version.find('/'));
+      std::string version = core ? api_version : api_version.substr(api_version.find('/') + 1);
+      return ex->Respond(StatusResponse(BadRequest(
+          "cannot bind token to object of type " + (group.empty() ? "" : group + "/") + version +
+          ", Kind=" + kind)));
+    }
+    auto kv = ReadCurrent(Target{target, target->namespaced ? t.ns : "", name, ""}, *ex);
+    if (!kv) return;
+    auto o = Decode(*kv);
+    std::string uid = FieldText(*o, "metadata.uid");
+    if (kind == "Pod") {
+      std::string pod_sa = FieldText(*o, "spec.serviceAccountName");
+      if (pod_sa != t.name) {
+        return ex->Respond(StatusResponse(BadRequest(
+            "cannot bind token for serviceaccount \"" + t.name +
+            "\" to pod running with different serviceaccount name.")));
+      }
+      bound["pod"] = json::object{{"name", name}, {"uid", uid}};
+      if (std::string node = FieldText(*o, "spec.nodeName"); !node.empty()) {
+        json::object n{{"name", node}};
+        const ResourceInfo* nodes = registry_.Find("", "v1", "nodes");
+        if (auto nkv = store_->Get(Key(*nodes, "", node)); nkv.ok()) {
+          if (auto nobj = Decode(*nkv); nobj.ok()) n["uid"] = FieldText(*nobj, "metadata.uid");
+        }
+        bound["node"] = std::move(n);
+      }
+    } else {
+      bound[kind == "Secret" ? "secret" : "node"] = json::object{{"name", name}, {"uid", uid}};
+    }
+    if (!want_uid.empty() && want_uid != uid) {
+      json::object d{{"name", name}, {"kind", kind}};
+      return ex->Respond(StatusResponse(
+          {409, "Conflict",
+           "Operation cannot be fulfilled on " + kind + " \"" + name +
+               "\": the UID in the bound object reference (" + want_uid +
+               ") does not match the UID in record. The object might have been deleted and "
+               "then recreated",
+           std::move(d)}));
+    }
+  }
+
+  const auto now = std::chrono::system_clock::now();
+  const int64_t iat = std::chrono::duration_cast<std::chrono::seconds>(
+                          now.time_since_epoch()).count();
+  json::object k8s{{"namespace", t.ns},
+                   {"serviceaccount", json::object{{"name", t.name}, {"uid", sa_uid}}}};
+  for (auto& [key, value] : bound) k8s[key] = std::move(value);
+  json::object claims{{"aud", spec.at("audiences")},
+                      {"exp", iat + secs},
+                      {"iat", iat},
+                      {"iss", opts_.service_account_issuer},
+                      {"jti", NewUid()},
+                      {"kubernetes.io", std::move(k8s)},
+                      {"nbf", iat},
+                      {"sub", "system:serviceaccount:" + t.ns + ":" + t.name}};
+  auto token = opts_.token_signer->Sign(claims);
+  if (!token.ok()) return ex->Respond(StatusResponse(FromStoreStatus(token.status())));
+  meta["name"] = t.name;
+  meta["namespace"] = t.ns;
+  meta["uid"] = sa_uid;
+  meta["creationTimestamp"] = RfcTime(now);
+  obj["status"] = json::object{{"token", std::move(*token)},
+                               {"expirationTimestamp", RfcTime(now + std::chrono::seconds(secs))}};
+  HttpResponse resp;
+  resp.status = 201;
+  resp.body = json::serialize(obj);
+  ex->Respond(std::move(resp));
+}
+
 namespace {
 
 // Answers a Status Success (with `code`) in place of the object a handler answers.
@@ -1262,6 +1437,10 @@ void ApiServerImpl::ServeSubresource(const HttpRequest& req, const Target& t,
   if (r.kind == "Pod" && !t.name.empty() && req.method == "POST") {
     if (t.subresource == "eviction") return Evict(req, t, std::move(ex));
     if (t.subresource == "binding") return Bind(req, t, std::move(ex));
+  }
+  if (r.kind == "ServiceAccount" && t.subresource == "token" && !t.name.empty() &&
+      req.method == "POST") {
+    return IssueToken(req, t, std::move(ex));
   }
   bool served = (t.subresource == "status" || t.subresource == "scale") &&
                 std::find(subs.begin(), subs.end(), t.subresource) != subs.end();
@@ -1607,6 +1786,8 @@ std::vector<SubresourceInfo> ServedSubresources(const ResourceInfo& r) {
       out.push_back({sub, "policy", "v1", "Eviction", {"create"}});
     } else if (sub == "binding" && r.kind == "Pod") {
       out.push_back({sub, "", "v1", "Binding", {"create"}});
+    } else if (sub == "token" && r.kind == "ServiceAccount") {
+      out.push_back({sub, "authentication.k8s.io", "v1", "TokenRequest", {"create"}});
     }
   }
   return out;
@@ -2792,6 +2973,11 @@ Result<std::unique_ptr<ApiServer>> ApiServer::Create(store::Store* store,
   ao.service_cidr = options.service_cidr;
   auto alloc = ServiceAllocator::Create(store, ao);
   if (!alloc.ok()) return alloc.status();
+  if (options.token_signer == nullptr) {
+    auto signer = TokenSigner::Ephemeral();
+    if (!signer.ok()) return signer.status();
+    options.token_signer = std::move(*signer);
+  }
   return std::unique_ptr<ApiServer>(
       std::make_unique<ApiServerImpl>(store, std::move(options), std::move(*alloc)));
 }

@@ -21,6 +21,8 @@
 
 namespace keelson::apiserver {
 
+class TokenSigner;
+
 struct ApiServerOptions {
   // What /version reports; kubectl picks its matching version from the minor.
   std::string major = "1";
@@ -34,6 +36,11 @@ struct ApiServerOptions {
   size_t watch_cache_ring = 10000;
   size_t max_watcher_backlog = 16 << 20;
   std::chrono::milliseconds bookmark_interval{1000};
+  // Signs the service account tokens of POST serviceaccounts/NAME/token (apiserver/token.h);
+  // when null, a key made at start that lives as long as the server.
+  std::shared_ptr<const TokenSigner> token_signer;
+  // The tokens' issuer (`iss`), and the audience of a TokenRequest that names none.
+  std::string service_account_issuer = "https://kubernetes.default.svc.cluster.local";
 };
 
 class ApiServer : public Handler {

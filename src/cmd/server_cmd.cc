@@ -12,6 +12,7 @@
 
 #include "apiserver/apiserver.h"
 #include "apiserver/http_server.h"
+#include "apiserver/token.h"
 #include "cmd/commands.h"
 #include "store/etcd/etcd_store.h"
 #include "store/mvcc/embedded_store.h"
@@ -31,6 +32,13 @@ Flags:
   --write-kubeconfig FILE    where to write a kubeconfig for kubectl
                              (default DIR/kubeconfig.yaml)
   --datastore-endpoint URLS  use etcd at these comma-separated URLs instead of the embedded store
+  --service-account-signing-key-file FILE
+                             PEM RSA key that signs service account tokens; created when
+                             missing (default DIR/server/service-account.key). Servers that
+                             share a datastore need the same key.
+  --service-account-issuer URL
+                             the tokens' issuer and default audience
+                             (default https://kubernetes.default.svc.cluster.local)
   -h, --help                 show this help
 )";
 
@@ -40,6 +48,8 @@ struct Flags {
   int port = 6443;
   std::string kubeconfig;
   std::string datastore_endpoint;
+  std::string sa_key_file;
+  std::string sa_issuer = "https://kubernetes.default.svc.cluster.local";
 };
 
 int Fail(const std::string& msg) {
@@ -120,11 +130,18 @@ int RunServerCommand(int argc, char** argv) {
     } else if (arg == "--datastore-endpoint") {
       if (!take() || value.empty()) return Fail("--datastore-endpoint needs URLs");
       f.datastore_endpoint = value;
+    } else if (arg == "--service-account-signing-key-file") {
+      if (!take() || value.empty()) return Fail(arg + " needs a file");
+      f.sa_key_file = value;
+    } else if (arg == "--service-account-issuer") {
+      if (!take() || value.empty()) return Fail(arg + " needs a URL");
+      f.sa_issuer = value;
     } else {
       return Fail("unknown flag '" + arg + "' (see --help)");
     }
   }
   if (f.kubeconfig.empty()) f.kubeconfig = f.data_dir + "/kubeconfig.yaml";
+  if (f.sa_key_file.empty()) f.sa_key_file = f.data_dir + "/server/service-account.key";
 
   // Large transient buffers (chunks of big LIST answers, store pages read while a watch
   // cache loads) go straight back to the system when freed, instead of staying in malloc's
@@ -161,7 +178,12 @@ int RunServerCommand(int argc, char** argv) {
     st = std::move(*s);
   }
 
-  auto api = apiserver::ApiServer::Create(st.get(), {});
+  auto signer = apiserver::TokenSigner::LoadOrCreate(f.sa_key_file);
+  if (!signer.ok()) return Fail(signer.status().message());
+  apiserver::ApiServerOptions ao;
+  ao.token_signer = std::move(*signer);
+  ao.service_account_issuer = f.sa_issuer;
+  auto api = apiserver::ApiServer::Create(st.get(), std::move(ao));
   if (!api.ok()) return Fail(api.status().message());
   if (Status b = (*api)->Bootstrap(); !b.ok()) return Fail("bootstrap: " + b.message());
   apiserver::HttpServerOptions ho;

@@ -12,6 +12,9 @@
 #include <thread>
 #include <tuple>
 
+#include <boost/json/parse.hpp>
+
+#include "apiserver/token.h"
 #include "test/util/processes.h"
 
 namespace keelson {
@@ -901,6 +904,75 @@ TEST_P(KubectlTest, AuthCanIAndWhoAmI) {
   }
   ASSERT_EQ(who.exit_code, 0) << who.err;
   EXPECT_NE(who.out.find("Username    system:anonymous"), std::string::npos) << who.out;
+}
+
+TEST_P(KubectlTest, CreateTokenIssuesSignedServiceAccountTokens) {
+  ASSERT_EQ(Kubectl({"create", "serviceaccount", "builder"}).exit_code, 0);
+  auto uid = Kubectl({"get", "serviceaccount", "builder", "-o", "jsonpath={.metadata.uid}"});
+  ASSERT_EQ(uid.exit_code, 0) << uid.err;
+  auto tok = Kubectl({"create", "token", "builder", "--duration=2h", "--audience=vault"});
+  ASSERT_EQ(tok.exit_code, 0) << tok.err;
+  std::string token = tok.out.substr(0, tok.out.find('\n'));
+
+  // Signed with the key the server keeps in its data directory.
+  auto key = apiserver::TokenSigner::LoadOrCreate(
+      (server_.dir() / "data" / "server" / "service-account.key").string());
+  ASSERT_TRUE(key.ok()) << key.status().message();
+  auto claims = (*key)->Verify(token);
+  ASSERT_TRUE(claims.ok()) << claims.status().message() << ": " << token;
+  EXPECT_EQ(claims->at("sub"), "system:serviceaccount:default:builder");
+  EXPECT_EQ(claims->at("aud"), boost::json::array{"vault"});
+  EXPECT_EQ(claims->at("iss"), "https://kubernetes.default.svc.cluster.local");
+  EXPECT_EQ(claims->at("exp").as_int64() - claims->at("iat").as_int64(), 7200);
+  const auto& k8s = claims->at("kubernetes.io").as_object();
+  EXPECT_EQ(k8s.at("namespace"), "default");
+  EXPECT_EQ(k8s.at("serviceaccount").at("uid"), uid.out.c_str());
+
+  // Issuer discovery publishes the key, for parties that verify the tokens.
+  auto jwks = Kubectl({"get", "--raw", "/openid/v1/jwks"});
+  ASSERT_EQ(jwks.exit_code, 0) << jwks.err;
+  EXPECT_EQ(boost::json::parse(jwks.out),
+            (boost::json::object{{"keys", boost::json::array{(*key)->PublicJwk()}}}));
+  auto oidc = Kubectl({"get", "--raw", "/.well-known/openid-configuration"});
+  ASSERT_EQ(oidc.exit_code, 0) << oidc.err;
+  auto doc = boost::json::parse(oidc.out);
+  EXPECT_EQ(doc.at("issuer"), "https://kubernetes.default.svc.cluster.local");
+  EXPECT_EQ(doc.at("jwks_uri"), (server_.url() + "/openid/v1/jwks").c_str());
+
+  // Bound to a pod of the service account; refused for a pod of another one.
+  ASSERT_EQ(Kubectl({"run", "worker", "--image=busybox",
+                     R"(--overrides={"spec":{"serviceAccountName":"builder"}})"})
+                .exit_code,
+            0);
+  auto bound = Kubectl({"create", "token", "builder", "--bound-object-kind=Pod",
+                        "--bound-object-name=worker"});
+  ASSERT_EQ(bound.exit_code, 0) << bound.err;
+  auto bound_claims = (*key)->Verify(bound.out.substr(0, bound.out.find('\n')));
+  ASSERT_TRUE(bound_claims.ok());
+  EXPECT_EQ(bound_claims->at("kubernetes.io").at("pod").at("name"), "worker");
+  EXPECT_EQ(bound_claims->at("aud"),
+            boost::json::array{"https://kubernetes.default.svc.cluster.local"});
+  ASSERT_EQ(Kubectl({"create", "serviceaccount", "other"}).exit_code, 0);
+  auto wrong_sa = Kubectl({"create", "token", "other", "--bound-object-kind=Pod",
+                           "--bound-object-name=worker"});
+  EXPECT_NE(wrong_sa.err.find("cannot bind token for serviceaccount \"other\" to pod running "
+                              "with different serviceaccount name."),
+            std::string::npos)
+      << wrong_sa.err;
+
+  // Upstream's errors for a short duration, a missing account and a missing bound object.
+  auto brief = Kubectl({"create", "token", "builder", "--duration=1m"});
+  EXPECT_NE(brief.err.find("TokenRequest.authentication.k8s.io \"\" is invalid: "
+                           "spec.expirationSeconds: Invalid value: 60: may not specify a "
+                           "duration less than 10 minutes"),
+            std::string::npos)
+      << brief.err;
+  auto missing = Kubectl({"create", "token", "nobody"});
+  EXPECT_NE(missing.err.find("serviceaccounts \"nobody\" not found"), std::string::npos)
+      << missing.err;
+  auto no_pod = Kubectl({"create", "token", "builder", "--bound-object-kind=Pod",
+                         "--bound-object-name=gone"});
+  EXPECT_NE(no_pod.err.find("pods \"gone\" not found"), std::string::npos) << no_pod.err;
 }
 
 TEST_P(KubectlTest, TheKubernetesServicePointsAtTheApiServer) {
