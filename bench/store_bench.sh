@@ -4,7 +4,7 @@
 # same run, on this machine. Both servers sync every commit to disk before answering (etcd
 # always fsyncs its WAL; keelson store syncs each group commit).
 #
-#   bench/store_bench.sh [seconds-per-workload]      (default 5)
+#   bench/store_bench.sh [seconds-per-workload]      (default 5; ONLY=w1,w2 picks workloads)
 #   bench/store_bench.sh startup [keys]               (default 1000000)
 #
 # The first form prints one line per server and workload, then the keelson/etcd ratios. The
@@ -100,6 +100,13 @@ WORKLOADS=(
   "watch_1000     --workload=watch --watchers=1000 --rate=100 --conns=10"
 )
 
+# ONLY=name,name,... runs just those workloads (e.g. ONLY=put_256B_c256,range_c256).
+if [ -n "${ONLY:-}" ]; then
+  KEEP=()
+  for w in "${WORKLOADS[@]}"; do [[ ",$ONLY," == *",${w%% *},"* ]] && KEEP+=("$w"); done
+  WORKLOADS=("${KEEP[@]}")
+fi
+
 declare -A RESULT
 for server in etcd keelson; do
   rm -rf "$WORK/etcd" "$WORK/keelson"
@@ -115,19 +122,24 @@ done
 
 field() { sed -n "s/.*\b$2=\([0-9.]*\).*/\1/p" <<<"$1"; }
 echo
-printf '%-14s %12s %12s %7s   %9s %9s %9s %9s   %9s %9s\n' workload etcd_ops keelson_ops ratio \
-  etcd_p50 keel_p50 etcd_p99 keel_p99 etcd_anon keel_anon
+printf '%-14s %12s %12s %7s   %9s %9s %9s %9s   %9s %9s   %s\n' workload etcd_ops keelson_ops \
+  ratio etcd_p50 keel_p50 etcd_p99 keel_p99 etcd_anon keel_anon 'cpu_us/op etcd+gen keelson+gen'
 for w in "${WORKLOADS[@]}"; do
   name=${w%% *}
   e=${RESULT["etcd/$name"]}; k=${RESULT["keelson/$name"]}
   key=ops_per_sec; [[ $name == watch* ]] && key=events_per_sec
   eo=$(field "$e" $key); ko=$(field "$k" $key)
   ratio=$(python3 -c "print(f'{float(\"$ko\" or 0)/max(float(\"$eo\" or 0),1e-9):.2f}')")
-  printf '%-14s %12s %12s %6sx   %7sms %7sms %7sms %7sms   %7sMB %7sMB\n' "$name" "$eo" "$ko" "$ratio" \
+  cpu=""
+  [[ $name == watch* ]] || cpu="$(field "$e" server_cpu_us)+$(field "$e" gen_cpu_us) $(field "$k" server_cpu_us)+$(field "$k" gen_cpu_us)"
+  printf '%-14s %12s %12s %6sx   %7sms %7sms %7sms %7sms   %7sMB %7sMB   %s\n' "$name" "$eo" "$ko" "$ratio" \
     "$(field "$e" p50_ms)" "$(field "$k" p50_ms)" "$(field "$e" p99_ms)" "$(field "$k" p99_ms)" \
-    "$(field "$e" anon_mb)" "$(field "$k" anon_mb)"
+    "$(field "$e" anon_mb)" "$(field "$k" anon_mb)" "$cpu"
 done
 echo
 echo "anon: the server's own memory (RssAnon) after the workload; rss_mb in the lines above also"
 echo "counts the resident pages of its memory-mapped database file. Watch throughput is set by"
 echo "the writer's rate (100 puts/s x 1000 watchers); compare its latencies."
+echo "cpu_us/op: CPU microseconds per request of the server + of the load generator; when they"
+echo "fill the machine's cores, throughput is bounded by cores / (server + generator)."
+

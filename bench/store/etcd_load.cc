@@ -2,7 +2,7 @@
 // (real etcd or `keelson store`) with one workload and prints one result line:
 //
 //   workload=put clients=256 value=256 ops=123456 secs=5.00 ops_per_sec=24691 p50_ms=9.8
-//   p99_ms=21.0 rss_mb=45.1 anon_mb=30.2 errors=0
+//   p99_ms=21.0 rss_mb=45.1 anon_mb=30.2 server_cpu_us=33.8 gen_cpu_us=25.0 errors=0
 //
 // Workloads:
 //   put    each client puts to its own keys (key space --keys) as fast as answers come back
@@ -12,7 +12,12 @@
 //          latency is from the put being sent to each watcher receiving its event
 //
 // The server's resident set is read from /proc/<--server-pid>/status at the end of the run.
+// For put and range, server_cpu_us and gen_cpu_us are the CPU time (user + system) the server
+// (from /proc/<pid>/stat) and this generator (getrusage) spent per request during the run:
+// on a machine whose cores are all busy, throughput is what they leave each other.
 #include <grpcpp/grpcpp.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -24,6 +29,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <random>
@@ -94,6 +100,29 @@ double StatusMb(int pid, const std::string& field) {
 }
 double RssMb(int pid) { return StatusMb(pid, "VmRSS"); }
 double AnonMb(int pid) { return StatusMb(pid, "RssAnon"); }
+
+// CPU seconds (user + system) a process has used: /proc/<pid>/stat fields 14 and 15.
+double ProcessCpuSeconds(int pid) {
+  if (pid <= 0) return 0;
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(in)), {});
+  auto paren = text.rfind(')');  // the command name may hold spaces
+  if (paren == std::string::npos) return 0;
+  std::istringstream fields(text.substr(paren + 2));
+  std::string f;
+  double ticks = 0;
+  for (int i = 3; i <= 15 && fields >> f; ++i) {
+    if (i >= 14) ticks += std::stod(f);
+  }
+  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+double SelfCpuSeconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  auto sec = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
+  return sec(u.ru_utime) + sec(u.ru_stime);
+}
 
 struct Recorder {
   std::mutex mu;
@@ -218,6 +247,7 @@ int RunUnary(const Flags& f) {
     per_thread[i % f.client_threads].push_back(&slots[i]);
   }
   auto start = Clock::now();
+  const double server_cpu0 = ProcessCpuSeconds(f.server_pid), gen_cpu0 = SelfCpuSeconds();
   auto end = start + std::chrono::duration_cast<Clock::duration>(
                          std::chrono::duration<double>(f.total > 0 ? 1e6 : f.seconds));
   g_issued = f.clients;  // the first request of every client
@@ -228,12 +258,15 @@ int RunUnary(const Flags& f) {
   for (auto& t : threads) t.join();
   double secs = std::chrono::duration<double>(Clock::now() - start).count();
   size_t ops = rec.latencies_ms.size();
+  const double per_op = ops > 0 ? 1e6 / static_cast<double>(ops) : 0;
+  const double server_cpu_us = (ProcessCpuSeconds(f.server_pid) - server_cpu0) * per_op;
+  const double gen_cpu_us = (SelfCpuSeconds() - gen_cpu0) * per_op;
   std::printf(
       "workload=%s clients=%d value=%d ops=%zu secs=%.2f ops_per_sec=%.0f p50_ms=%.2f "
-      "p99_ms=%.2f rss_mb=%.1f anon_mb=%.1f errors=%lld\n",
+      "p99_ms=%.2f rss_mb=%.1f anon_mb=%.1f server_cpu_us=%.1f gen_cpu_us=%.1f errors=%lld\n",
       f.workload.c_str(), f.clients, f.value_size, ops, secs, static_cast<double>(ops) / secs,
       rec.Percentile(0.5), rec.Percentile(0.99), RssMb(f.server_pid), AnonMb(f.server_pid),
-      static_cast<long long>(rec.errors.load()));
+      server_cpu_us, gen_cpu_us, static_cast<long long>(rec.errors.load()));
   return rec.errors.load() == 0 ? 0 : 1;
 }
 

@@ -123,6 +123,27 @@ const std::unordered_map<std::string_view, Hook>& Hooks() {
          if (image.find('@') != std::string_view::npos) latest = false;
          (*c)["imagePullPolicy"] = latest ? "Always" : "IfNotPresent";
        }},
+      {"io.k8s.api.core.v1.Pod",
+       [](json::object* pod) {
+         // A container's requests default to its limits, resource by resource.
+         auto* spec = pod->if_contains("spec");
+         if (spec == nullptr || !spec->is_object()) return;
+         for (const char* list : {"containers", "initContainers"}) {
+           auto* cs = spec->as_object().if_contains(list);
+           if (cs == nullptr || !cs->is_array()) continue;
+           for (auto& c : cs->as_array()) {
+             auto* res = c.is_object() ? c.as_object().if_contains("resources") : nullptr;
+             if (res == nullptr || !res->is_object()) continue;
+             const auto* limits = res->as_object().if_contains("limits");
+             if (limits == nullptr || !limits->is_object() || limits->as_object().empty()) continue;
+             auto& requests = res->as_object()["requests"];
+             if (!requests.is_object()) requests = json::object();
+             for (const auto& [name, q] : limits->as_object()) {
+               if (!requests.as_object().contains(name)) requests.as_object()[name] = q;
+             }
+           }
+         }
+       }},
       {"io.k8s.api.core.v1.ServicePort",
        [](json::object* p) {
          if (!Has(*p, "targetPort") && Has(*p, "port")) (*p)["targetPort"] = p->at("port");

@@ -27,9 +27,16 @@ std::string ToString(int128 v) {
 
 enum class Format { kDecimalSI, kBinarySI, kDecimalExponent };
 
-}  // namespace
+enum class Parsed { kOk, kInvalid, kOutOfRange };
 
-std::optional<std::string> CanonicalQuantity(std::string_view text) {
+constexpr std::pair<std::string_view, int> kDecimal[] = {
+    {"n", -9}, {"u", -6}, {"m", -3}, {"", 0},   {"k", 3},
+    {"M", 6},  {"G", 9},  {"T", 12}, {"P", 15}, {"E", 18}};
+constexpr std::pair<std::string_view, int> kBinary[] = {
+    {"Ki", 10}, {"Mi", 20}, {"Gi", 30}, {"Ti", 40}, {"Pi", 50}, {"Ei", 60}};
+
+// The value of `text` in nano units (rounded up) and its format.
+Parsed Parse(std::string_view text, int128* out, Format* out_format) {
   std::string_view s = text;
   bool neg = false;
   if (!s.empty() && (s[0] == '+' || s[0] == '-')) {
@@ -49,16 +56,11 @@ std::optional<std::string> CanonicalQuantity(std::string_view text) {
       whole += s[i];
     }
   }
-  if (whole.empty() && frac.empty()) return std::nullopt;
+  if (whole.empty() && frac.empty()) return Parsed::kInvalid;
   std::string_view suffix = s.substr(i);
   Format format = Format::kDecimalSI;
   int exp10 = 0;
   int pow2 = 0;
-  static constexpr std::pair<std::string_view, int> kDecimal[] = {
-      {"n", -9}, {"u", -6}, {"m", -3}, {"", 0},   {"k", 3},
-      {"M", 6},  {"G", 9},  {"T", 12}, {"P", 15}, {"E", 18}};
-  static constexpr std::pair<std::string_view, int> kBinary[] = {
-      {"Ki", 10}, {"Mi", 20}, {"Gi", 30}, {"Ti", 40}, {"Pi", 50}, {"Ei", 60}};
   bool known = false;
   for (auto [name, e] : kDecimal) {
     if (suffix == name) {
@@ -81,23 +83,23 @@ std::optional<std::string> CanonicalQuantity(std::string_view text) {
       e.remove_prefix(1);
     }
     if (e.empty() || e.size() > 3 || e.find_first_not_of("0123456789") != std::string_view::npos) {
-      return std::nullopt;
+      return Parsed::kInvalid;
     }
     exp10 = std::stoi(std::string(e)) * (eneg ? -1 : 1);
     format = Format::kDecimalExponent;
     known = true;
   }
-  if (!known) return std::nullopt;
+  if (!known) return Parsed::kInvalid;
   // The value in nano units: digits * 10^(exp10 + 9 - len(frac)) * 2^pow2, rounded up.
   std::string digits = whole + frac;
   while (digits.size() > 1 && digits[0] == '0') digits.erase(0, 1);
-  if (digits.size() > 30) return std::string(text);
+  if (digits.size() > 30) return Parsed::kOutOfRange;
   int128 mantissa = 0;
   for (char c : digits) mantissa = mantissa * 10 + (c - '0');
   int scale = exp10 + 9 - static_cast<int>(frac.size());
   int128 nano = mantissa;
   if (scale >= 0) {
-    if (scale > 27) return std::string(text);
+    if (scale > 27) return Parsed::kOutOfRange;
     nano *= Pow10(scale);
   } else {
     if (-scale > 36) {
@@ -109,10 +111,28 @@ std::optional<std::string> CanonicalQuantity(std::string_view text) {
   }
   for (int k = 0; k < pow2; ++k) {
     nano *= 2;
-    if (nano > Pow10(36)) return std::string(text);
+    if (nano > Pow10(36)) return Parsed::kOutOfRange;
+  }
+  if (neg) nano = -nano;
+  *out = nano;
+  *out_format = format;
+  return Parsed::kOk;
+}
+
+}  // namespace
+
+std::optional<std::string> CanonicalQuantity(std::string_view text) {
+  int128 nano = 0;
+  Format format = Format::kDecimalSI;
+  switch (Parse(text, &nano, &format)) {
+    case Parsed::kInvalid:
+      return std::nullopt;
+    case Parsed::kOutOfRange:
+      return std::string(text);
+    case Parsed::kOk:
+      break;
   }
   if (nano == 0) return std::string("0");
-  if (neg) nano = -nano;
   int128 mag = nano < 0 ? -nano : nano;
 
   if (format == Format::kBinarySI) {
@@ -135,6 +155,13 @@ std::optional<std::string> CanonicalQuantity(std::string_view text) {
     if (x == e) return m + std::string(name);
   }
   return m;
+}
+
+std::optional<__int128> QuantityNanos(std::string_view text) {
+  int128 nano = 0;
+  Format format = Format::kDecimalSI;
+  if (Parse(text, &nano, &format) != Parsed::kOk) return std::nullopt;
+  return nano;
 }
 
 }  // namespace keelson::api

@@ -29,6 +29,7 @@
 #include "apiserver/openapi.h"
 #include "apiserver/patch.h"
 #include "apiserver/service_alloc.h"
+#include "apiserver/strategy.h"
 #include "apiserver/table.h"
 #include "apiserver/token.h"
 #include "apiserver/validate.h"
@@ -2397,16 +2398,8 @@ void ApiServerImpl::CreateObject(const HttpRequest& req, const Target& t, json::
     auto& labels = meta["labels"];
     if (!labels.is_object()) labels = json::object();
     labels.as_object()["kubernetes.io/metadata.name"] = name;
-    auto& status = obj["status"];
-    if (!status.is_object()) status = json::object();
-    status.as_object()["phase"] = "Active";
   }
-  if (r.kind == "Pod") {
-    // A new pod is Pending until it is scheduled and its kubelet reports.
-    auto& status = obj["status"];
-    if (!status.is_object()) status = json::object();
-    if (!status.as_object().contains("phase")) status.as_object()["phase"] = "Pending";
-  }
+  PrepareStatusForCreate(r, &obj);
   if (r.group == "batch" && r.kind == "Job") GenerateJobSelector(obj);
   if (!Valid(r, obj, nullptr, name, *ex)) return;
   if (track_fields) {
@@ -2502,6 +2495,7 @@ void ApiServerImpl::Update(const HttpRequest& req, const Target& t,
     }
     if (expect != cur->mod_revision) return ex->Respond(StatusResponse(Conflict(r, t.name)));
   }
+  KeepStatusOnUpdate(r, *old, &obj);
   if (!Valid(r, obj, &*old, t.name, *ex)) return;
   if (const api::TypeDecl* type = api::Schema::BuiltIn().Kind(r.group, r.version, r.kind)) {
     TrackUpdate(*type, &*old, &obj, Manager(req, r));
@@ -2807,6 +2801,7 @@ void ApiServerImpl::Patch(std::shared_ptr<const HttpRequest> req, Target t,
   if (auto* rv = meta.if_contains("resourceVersion"); rv && *rv != old_meta["resourceVersion"]) {
     return ex->Respond(StatusResponse(Conflict(r, t.name)));
   }
+  KeepStatusOnUpdate(r, *old, &obj);
   if (!Valid(r, obj, &*old, t.name, *ex)) return;
   if (schema != nullptr) TrackUpdate(*schema, &*old, &obj, Manager(*req, r));
   WriteUpdate(t, *old, std::move(obj), cur->mod_revision, ex, [this, req, t, ex, attempt] {
@@ -2840,6 +2835,8 @@ void ApiServerImpl::Apply(std::shared_ptr<const HttpRequest> req, Target t,
     return ex->Respond(StatusResponse(BadRequest("the apply configuration must be an object")));
   }
   json::object config = std::move(body.as_object());
+  // The main resource's status belongs to the status subresource: not applied, not owned.
+  if (HasStatusSubresource(r)) config.erase("status");
   const auto* av = config.if_contains("apiVersion");
   const auto* kind = config.if_contains("kind");
   if (!av || *av != json::value(r.GroupVersion()) || !kind || *kind != json::value(r.kind)) {
@@ -2891,6 +2888,7 @@ void ApiServerImpl::Apply(std::shared_ptr<const HttpRequest> req, Target t,
     return ex->Respond(StatusResponse(e));
   }
   api::ApplyDefaults(*type, &obj);
+  KeepStatusOnUpdate(r, *old, &obj);
   if (!Valid(r, obj, &*old, t.name, *ex)) return;
   WriteUpdate(t, *old, std::move(obj), cur->mod_revision, ex, [this, req, t, ex, attempt] {
     if (attempt < 5) return Apply(req, t, ex, attempt + 1);

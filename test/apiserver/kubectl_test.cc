@@ -8,6 +8,7 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <sstream>
 #include <thread>
 #include <tuple>
@@ -76,6 +77,15 @@ class KubectlTest : public ::testing::TestWithParam<std::string> {
                                      "--cache-dir", (server_.dir() / "cache").string()};
     argv.insert(argv.end(), args.begin(), args.end());
     return testing::RunCommand(argv, stdin_data, 60s);
+  }
+
+  // Writes `status` (YAML) through the status subresource, as the controller or kubelet that
+  // owns it would: create and update of the main resource leave status alone.
+  void SetStatus(const std::string& resource, const std::string& name,
+                 const std::string& status) {
+    auto r = Kubectl({"patch", resource, name, "--subresource=status", "--type=merge", "-p",
+                      "status: " + status});
+    ASSERT_EQ(r.exit_code, 0) << resource << "/" << name << ": " << r.err;
   }
 
   std::string File(const std::string& name, const std::string& text) {
@@ -975,6 +985,69 @@ TEST_P(KubectlTest, CreateTokenIssuesSignedServiceAccountTokens) {
   EXPECT_NE(no_pod.err.find("pods \"gone\" not found"), std::string::npos) << no_pod.err;
 }
 
+TEST_P(KubectlTest, StatusIsWrittenOnlyThroughTheStatusSubresource) {
+  // A new object starts with its kind's empty status, whatever the manifest says.
+  auto f = File("status.yaml",
+                "apiVersion: apps/v1\nkind: ReplicaSet\nmetadata: {name: rs}\n"
+                "spec:\n  selector: {matchLabels: {app: rs}}\n"
+                "  template:\n    metadata: {labels: {app: rs}}\n"
+                "    spec: {containers: [{name: c, image: nginx}]}\n"
+                "status: {replicas: 7, readyReplicas: 7}\n");
+  ASSERT_EQ(Kubectl({"create", "-f", f}).exit_code, 0);
+  auto get = [&](const std::string& what, const std::string& path) {
+    return Kubectl({"get", what, "-o", "jsonpath={" + path + "}"}).out;
+  };
+  EXPECT_EQ(get("rs/rs", ".status"), R"({"replicas":0})");
+
+  // Updates, patches and applies of the main resource keep the stored status...
+  SetStatus("rs", "rs", "{replicas: 2, readyReplicas: 1}");
+  ASSERT_EQ(Kubectl({"patch", "rs", "rs", "--type=merge", "-p",
+                     R"({"spec":{"replicas":3},"status":{"replicas":9}})"})
+                .exit_code,
+            0);
+  EXPECT_EQ(get("rs/rs", ".spec.replicas"), "3");
+  EXPECT_EQ(get("rs/rs", ".status.replicas"), "2");
+  auto json = Kubectl({"get", "rs", "rs", "-o", "json"}).out;
+  auto replaced = File("replaced.json", std::regex_replace(json, std::regex(R"("readyReplicas": 1)"),
+                                                           R"("readyReplicas": 5)"));
+  ASSERT_EQ(Kubectl({"replace", "-f", replaced}).exit_code, 0);
+  EXPECT_EQ(get("rs/rs", ".status.readyReplicas"), "1");
+  auto applied = Kubectl({"apply", "--server-side", "--force-conflicts", "-f", f});
+  ASSERT_EQ(applied.exit_code, 0) << applied.err;
+  EXPECT_EQ(get("rs/rs", ".status.replicas"), "2");
+  EXPECT_EQ(Kubectl({"get", "rs", "rs", "-o", "yaml", "--show-managed-fields"})
+                .out.find("f:readyReplicas"),
+            std::string::npos);
+  // ...and the status subresource changes nothing but status.
+  ASSERT_EQ(Kubectl({"patch", "rs", "rs", "--subresource=status", "--type=merge", "-p",
+                     R"({"spec":{"replicas":1},"status":{"replicas":3}})"})
+                .exit_code,
+            0);
+  EXPECT_EQ(get("rs/rs", ".spec.replicas"), "3");
+  EXPECT_EQ(get("rs/rs", ".status.replicas"), "3");
+
+  // A pod starts Pending with its QoS class; requests default to limits.
+  auto pods = File("pods.yaml",
+                   "apiVersion: v1\nkind: List\nitems:\n"
+                   "- apiVersion: v1\n  kind: Pod\n  metadata: {name: gold}\n"
+                   "  spec: {containers: [{name: c, image: nginx,"
+                   " resources: {limits: {cpu: 500m, memory: 1Gi}}}]}\n"
+                   "  status: {phase: Running}\n"
+                   "- apiVersion: v1\n  kind: Pod\n  metadata: {name: some}\n"
+                   "  spec: {containers: [{name: c, image: nginx, resources: {requests: {cpu: 1}}},"
+                   " {name: d, image: nginx, resources: {limits: {cpu: 1, memory: 1Gi}}}]}\n"
+                   "- apiVersion: v1\n  kind: Pod\n  metadata: {name: none}\n"
+                   "  spec: {containers: [{name: c, image: nginx}]}\n");
+  ASSERT_EQ(Kubectl({"create", "-f", pods}).exit_code, 0);
+  EXPECT_EQ(get("pod/gold", ".status"), R"({"phase":"Pending","qosClass":"Guaranteed"})");
+  EXPECT_EQ(get("pod/gold", ".spec.containers[0].resources.requests"),
+            R"({"cpu":"500m","memory":"1Gi"})");
+  EXPECT_EQ(get("pod/some", ".status.qosClass"), "Burstable");
+  EXPECT_EQ(get("pod/none", ".status.qosClass"), "BestEffort");
+  ASSERT_EQ(Kubectl({"create", "service", "clusterip", "web", "--tcp=80"}).exit_code, 0);
+  EXPECT_EQ(get("svc/web", ".status"), R"({"loadBalancer":{}})");
+}
+
 TEST_P(KubectlTest, TheKubernetesServicePointsAtTheApiServer) {
   std::string port = server_.url().substr(server_.url().rfind(':') + 1);
   auto svc = Kubectl({"get", "service", "kubernetes", "-o",
@@ -1306,25 +1379,26 @@ TEST_P(KubectlTest, CoreKindsPrintUpstreamColumns) {
       "  spec: {limits: [{type: Container, default: {cpu: 500m}}]}\n"
       "- apiVersion: v1\n  kind: ResourceQuota\n  metadata: {name: rq1}\n"
       "  spec: {hard: {pods: '10', requests.cpu: '1', limits.memory: 2Gi}}\n"
-      "  status: {hard: {pods: '10', requests.cpu: '1', limits.memory: 2Gi},"
-      " used: {pods: '1', requests.cpu: 500m}}\n"
       "- apiVersion: v1\n  kind: PersistentVolume\n  metadata: {name: pv1}\n"
       "  spec: {capacity: {storage: 5Gi}, accessModes: [ReadOnlyMany, ReadWriteOnce],"
       " storageClassName: slow, hostPath: {path: /tmp/pv1},"
       " claimRef: {namespace: default, name: pvc1}}\n"
-      "  status: {phase: Bound}\n"
       "- apiVersion: v1\n  kind: PersistentVolume\n  metadata: {name: pv2}\n"
       "  spec: {capacity: {storage: 1Gi}, accessModes: [ReadWriteMany],"
       " persistentVolumeReclaimPolicy: Delete, volumeMode: Block, hostPath: {path: /tmp/pv2}}\n"
       "- apiVersion: v1\n  kind: PersistentVolumeClaim\n  metadata: {name: pvc1}\n"
       "  spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 5Gi}},"
       " storageClassName: slow, volumeName: pv1}\n"
-      "  status: {phase: Bound, capacity: {storage: 5Gi}, accessModes: [ReadWriteOnce]}\n"
       "- apiVersion: v1\n  kind: PersistentVolumeClaim\n"
       "  metadata: {name: pvc2, annotations: {volume.beta.kubernetes.io/storage-class: fast}}\n"
       "  spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}\n");
   auto c = Kubectl({"create", "-f", f});
   ASSERT_EQ(c.exit_code, 0) << c.err;
+  SetStatus("resourcequota", "rq1",
+            "{hard: {pods: '10', requests.cpu: '1', limits.memory: 2Gi},"
+            " used: {pods: '1', requests.cpu: 500m}}");
+  SetStatus("pv", "pv1", "{phase: Bound}");
+  SetStatus("pvc", "pvc1", "{phase: Bound, capacity: {storage: 5Gi}, accessModes: [ReadWriteOnce]}");
 
   auto ev = OnlyTable(Kubectl({"get", "events"}).out);
   EXPECT_EQ(ev.header, Cells({"LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"}));
@@ -1393,8 +1467,6 @@ TEST_P(KubectlTest, WorkloadKindsPrintUpstreamColumns) {
       "- apiVersion: batch/v1\n  kind: Job\n  metadata: {name: j2}\n"
       "  spec: {template: {spec: {restartPolicy: Never,"
       " containers: [{name: c, image: busybox}]}}}\n"
-      "  status: {succeeded: 1, startTime: '" + TimeAgo(10h + 65s) + "', completionTime: '" +
-          h10 + "', conditions: [{type: Complete, status: 'True'}]}\n"
       "- apiVersion: batch/v1\n  kind: Job\n  metadata: {name: j3}\n"
       "  spec: {parallelism: 3, template: {spec: {restartPolicy: Never,"
       " containers: [{name: c, image: busybox}]}}}\n"
@@ -1402,7 +1474,6 @@ TEST_P(KubectlTest, WorkloadKindsPrintUpstreamColumns) {
       "  spec: {schedule: '*/5 * * * *', timeZone: Etc/UTC, suspend: true, jobTemplate: {spec:"
       " {template: {spec: {restartPolicy: Never, containers: [{name: a, image: busybox},"
       " {name: b, image: 'nginx:1.27'}]}}}}}\n"
-      "  status: {lastScheduleTime: '" + h10 + "'}\n"
       "- apiVersion: apps/v1\n  kind: ControllerRevision\n  metadata:\n    name: web-7d4b9\n"
       "    ownerReferences: [{apiVersion: apps/v1, kind: StatefulSet, name: web,"
       " uid: 6c1a2f3e-0000-4000-8000-000000000001, controller: true}]\n  revision: 2\n"
@@ -1410,23 +1481,12 @@ TEST_P(KubectlTest, WorkloadKindsPrintUpstreamColumns) {
       "  revision: 1\n"
       "- apiVersion: v1\n  kind: Pod\n  metadata: {name: crash}\n"
       "  spec: {nodeName: n1, containers: [{name: c, image: nginx}]}\n"
-      "  status:\n    phase: Running\n    podIPs: [{ip: 10.1.0.5}]\n"
-      "    containerStatuses: [{name: c, image: nginx, imageID: '', ready: false,"
-      " restartCount: 4, state: {waiting: {reason: CrashLoopBackOff}},"
-      " lastState: {terminated: {exitCode: 1, finishedAt: '" + h10 + "'}}}]\n"
       "- apiVersion: v1\n  kind: Pod\n  metadata: {name: init}\n"
       "  spec: {initContainers: [{name: i, image: busybox}],"
       " containers: [{name: c, image: nginx}]}\n"
-      "  status:\n    phase: Pending\n"
-      "    initContainerStatuses: [{name: i, image: busybox, imageID: '', ready: false,"
-      " restartCount: 0, state: {waiting: {reason: PodInitializing}}}]\n"
       "- apiVersion: v1\n  kind: Pod\n  metadata: {name: done}\n"
       "  spec: {restartPolicy: Never, containers: [{name: c, image: busybox}],"
       " readinessGates: [{conditionType: example.com/ready}]}\n"
-      "  status:\n    phase: Succeeded\n"
-      "    conditions: [{type: example.com/ready, status: 'True'}]\n"
-      "    containerStatuses: [{name: c, image: busybox, imageID: '', ready: false,"
-      " restartCount: 0, state: {terminated: {exitCode: 0, reason: Completed}}}]\n"
       "- apiVersion: v1\n  kind: Node\n"
       "  metadata: {name: n1, labels: {node-role.kubernetes.io/control-plane: ''}}\n"
       "  spec: {unschedulable: true}\n"
@@ -1437,6 +1497,22 @@ TEST_P(KubectlTest, WorkloadKindsPrintUpstreamColumns) {
       " operatingSystem: linux, architecture: amd64}}\n");
   auto c = Kubectl({"create", "-f", f});
   ASSERT_EQ(c.exit_code, 0) << c.err;
+  SetStatus("job", "j2",
+            "{succeeded: 1, startTime: '" + TimeAgo(10h + 65s) + "', completionTime: '" + h10 +
+                "', conditions: [{type: Complete, status: 'True'}]}");
+  SetStatus("cronjob", "cj1", "{lastScheduleTime: '" + h10 + "'}");
+  SetStatus("pod", "crash",
+            "{phase: Running, podIPs: [{ip: 10.1.0.5}],"
+            " containerStatuses: [{name: c, image: nginx, imageID: '', ready: false,"
+            " restartCount: 4, state: {waiting: {reason: CrashLoopBackOff}},"
+            " lastState: {terminated: {exitCode: 1, finishedAt: '" + h10 + "'}}}]}");
+  SetStatus("pod", "init",
+            "{initContainerStatuses: [{name: i, image: busybox, imageID: '', ready: false,"
+            " restartCount: 0, state: {waiting: {reason: PodInitializing}}}]}");
+  SetStatus("pod", "done",
+            "{phase: Succeeded, conditions: [{type: example.com/ready, status: 'True'}],"
+            " containerStatuses: [{name: c, image: busybox, imageID: '', ready: false,"
+            " restartCount: 0, state: {terminated: {exitCode: 0, reason: Completed}}}]}");
 
   auto jobs = OnlyTable(Kubectl({"get", "jobs", "-o", "wide"}).out);
   EXPECT_EQ(jobs.header, Cells({"NAME", "STATUS", "COMPLETIONS", "DURATION", "AGE",
@@ -1539,8 +1615,6 @@ TEST_P(KubectlTest, OtherGroupsPrintUpstreamColumns) {
       "  spec: {minAvailable: 1, selector: {matchLabels: {app: web}}}\n"
       "- apiVersion: policy/v1\n  kind: PodDisruptionBudget\n  metadata: {name: pdb2}\n"
       "  spec: {maxUnavailable: 25%, selector: {matchLabels: {app: web}}}\n"
-      "  status: {disruptionsAllowed: 2, currentHealthy: 0, desiredHealthy: 0,"
-      " expectedPods: 0}\n"
       "- apiVersion: scheduling.k8s.io/v1\n  kind: PriorityClass\n  metadata: {name: high}\n"
       "  value: 1000\n"
       "- apiVersion: scheduling.k8s.io/v1\n  kind: PriorityClass\n  metadata: {name: top}\n"
@@ -1559,6 +1633,8 @@ TEST_P(KubectlTest, OtherGroupsPrintUpstreamColumns) {
       "  subjects: [{kind: Group, name: ops}]\n");
   auto c = Kubectl({"create", "-f", f});
   ASSERT_EQ(c.exit_code, 0) << c.err;
+  SetStatus("pdb", "pdb2",
+            "{disruptionsAllowed: 2, currentHealthy: 0, desiredHealthy: 0, expectedPods: 0}");
 
   auto leases = OnlyTable(Kubectl({"get", "leases"}).out);
   EXPECT_EQ(leases.header, Cells({"NAME", "HOLDER", "AGE"}));

@@ -1,0 +1,30 @@
+// What upstream's registry strategies do to an object's status around writes: a new object
+// starts with the status its kind starts with (a pod is Pending with its QoS class, a
+// namespace Active, a persistent volume Pending, a node keeps what its kubelet reports, the
+// rest start empty), and writes of the main resource keep the stored status: only the
+// status subresource changes it.
+#pragma once
+
+#include <boost/json/object.hpp>
+
+#include <string>
+
+#include "apiserver/resources.h"
+
+namespace keelson::apiserver {
+
+// Whether writes of the main resource leave `r`'s status alone (it has a status subresource).
+bool HasStatusSubresource(const ResourceInfo& r);
+
+// Sets the status a new object of kind `r` starts with.
+void PrepareStatusForCreate(const ResourceInfo& r, boost::json::object* obj);
+
+// Gives `obj`, the new version of `old` written through the main resource, the stored status.
+void KeepStatusOnUpdate(const ResourceInfo& r, const boost::json::object& old,
+                        boost::json::object* obj);
+
+// A pod's quality of service class from its containers' (and init containers') cpu and
+// memory requests and limits: "Guaranteed", "Burstable" or "BestEffort".
+std::string PodQosClass(const boost::json::object& pod);
+
+}  // namespace keelson::apiserver
