@@ -22,6 +22,7 @@
 #include "api/schema.h"
 #include "api/yaml.h"
 #include "apiserver/apply.h"
+#include "apiserver/chain.h"
 #include "apiserver/list_options.h"
 #include "apiserver/events_v1.h"
 #include "apiserver/metrics.h"
@@ -262,6 +263,8 @@ struct Target {
   std::string subresource;
   // Set when the request named events.k8s.io/v1 events, served as core/v1 events.
   bool events_v1 = false;
+  // Who asks what (authentication and routing); null for requests the server makes itself.
+  std::shared_ptr<const RequestAttributes> attrs = nullptr;
 };
 
 // --- selectors --------------------------------------------------------------------------------
@@ -523,6 +526,10 @@ class ApiServerImpl final : public ApiServer {
       : store_(store), opts_(std::move(opts)), registry_(ResourceRegistry::BuiltIn()),
         openapi_(registry_, opts_.git_version),
         alloc_(std::move(alloc)) {
+    admission_.push_back(NamespaceLifecycle([this](const std::string& name) {
+      return ReadObject(*registry_.Find("", "v1", "namespaces"), "", name);
+    }));
+    for (auto& p : opts_.admission) admission_.push_back(p);
     for (int i = 0; i < 2; ++i) workers_.emplace_back([this] { WorkerLoop(); });
   }
   ~ApiServerImpl() override { Shutdown(); }
@@ -647,12 +654,18 @@ class ApiServerImpl final : public ApiServer {
   std::optional<ApiError> CheckAndDefault(const HttpRequest& req, const ResourceInfo& r,
                                           json::object* obj, std::shared_ptr<Exchange>* ex,
                                           bool defaults = true);
-  std::optional<ApiError> CheckNamespace(const Target& t);
+  // The admission plugins' verdict on a write of `r` (operation CREATE, UPDATE or DELETE).
+  std::optional<ApiError> Admit(const Target& t, std::string_view operation,
+                                const json::object* old, json::object* obj);
+  // A stored object as clients see it; NotFound when there is none.
+  Result<json::object> ReadObject(const ResourceInfo& r, const std::string& ns,
+                                  const std::string& name);
 
   void WorkerLoop();
 
   Store* store_;
   ApiServerOptions opts_;
+  std::vector<std::shared_ptr<const AdmissionPlugin>> admission_;
   std::mutex external_mu_;
   std::string external_url_;  // where clients reach the API (PublishEndpoint); external_mu_
   const ResourceRegistry& registry_;
@@ -940,6 +953,19 @@ HttpResponse ApiServerImpl::OpenIdDocument(const std::string& path) {
 
 void ApiServerImpl::Serve(HttpRequest req, std::shared_ptr<Exchange> ex) {
   auto parts = SplitPath(req.path);
+  // Authentication, then authorization of requests for paths other than the API's resources.
+  auto user = opts_.authenticator->Authenticate(req);
+  if (!user.ok()) {
+    return ex->Respond(StatusResponse({401, "Unauthorized", "Unauthorized", {}}));
+  }
+  const bool resource_path = parts.size() >= 3 && (parts[0] == "api" || parts[0] == "apis") &&
+                             !(parts[0] == "apis" && parts.size() == 3);
+  if (!resource_path) {
+    auto a = AttributesOf(req, *user, "", "", "", "", "", "");
+    if (auto d = opts_.authorizer->Authorize(a); !d.allowed) {
+      return ex->Respond(StatusResponse({403, "Forbidden", ForbiddenMessage(a, d.reason), {}}));
+    }
+  }
   if (req.path == "/version" || req.path == "/version/") return ex->Respond(Version());
   if (!parts.empty() && (parts[0] == "healthz" || parts[0] == "livez" || parts[0] == "readyz")) {
     return ex->Respond(Health(req, parts));
@@ -983,6 +1009,16 @@ void ApiServerImpl::Serve(HttpRequest req, std::shared_ptr<Exchange> ex) {
     return ex->Respond(StatusResponse(
         {404, "NotFound", "the server could not find the requested resource", {}}));
   }
+  auto attrs = std::make_shared<RequestAttributes>(AttributesOf(
+      req, std::move(*user), group, version, t.resource->resource, t.subresource, t.ns, t.name));
+  if (auto d = opts_.authorizer->Authorize(*attrs); !d.allowed) {
+    json::object details{{"kind", t.resource->resource}};
+    if (!t.name.empty()) details["name"] = t.name;
+    if (!t.resource->group.empty()) details["group"] = t.resource->group;
+    return ex->Respond(StatusResponse(
+        {403, "Forbidden", ForbiddenMessage(*attrs, d.reason), std::move(details)}));
+  }
+  t.attrs = std::move(attrs);
   if (!t.subresource.empty()) return ServeSubresource(req, t, std::move(ex));
   if (t.resource->group == "events.k8s.io") return ServeEventsV1(std::move(req), t, std::move(ex));
   ServeResource(req, t, std::move(ex));
@@ -1112,26 +1148,49 @@ void ApiServerImpl::Review(const HttpRequest& req, const Target& t,
   json::object obj;
   if (auto err = DecodeBody(req, t, &obj)) return ex->Respond(StatusResponse(*err));
   if (auto err = CheckAndDefault(req, r, &obj, &ex)) return ex->Respond(StatusResponse(*err));
-  // Until authentication and authorization arrive (a later stage of the request chain),
-  // every request is anonymous and allowed, and the reviews say so.
+  // The reviews answer for the requesting user: what the authorizer would decide, who the
+  // authenticator says they are.
+  UserInfo user = t.attrs ? t.attrs->user : UserInfo{};
   json::object status;
   if (r.kind == "SelfSubjectAccessReview") {
-    const json::value* attrs = nullptr;
-    if (const auto* spec = obj.if_contains("spec"); spec && spec->is_object()) {
-      attrs = spec->as_object().if_contains("resourceAttributes");
-      if (attrs == nullptr) attrs = spec->as_object().if_contains("nonResourceAttributes");
-    }
-    if (attrs == nullptr) {
+    const json::object* spec = nullptr;
+    if (const auto* sp = obj.if_contains("spec"); sp && sp->is_object()) spec = &sp->as_object();
+    const json::value* res = spec ? spec->if_contains("resourceAttributes") : nullptr;
+    const json::value* non = spec ? spec->if_contains("nonResourceAttributes") : nullptr;
+    if ((res == nullptr) == (non == nullptr) || (res && !res->is_object()) ||
+        (non && !non->is_object())) {
       return ex->Respond(StatusResponse(Invalid(
           r, "", {{"spec.resourceAttributes",
                    "Invalid value: \"null\": exactly one of nonResourceAttributes or "
                    "resourceAttributes must be specified"}})));
     }
-    status["allowed"] = true;
-    status["reason"] = "every request is allowed: no authorization is configured";
+    RequestAttributes a;
+    a.user = user;
+    if (res != nullptr) {
+      const auto& o = res->as_object();
+      a.resource_request = true;
+      a.verb = FieldText(o, "verb");
+      a.api_group = FieldText(o, "group");
+      a.api_version = FieldText(o, "version");
+      a.resource = FieldText(o, "resource");
+      a.subresource = FieldText(o, "subresource");
+      a.ns = FieldText(o, "namespace");
+      a.name = FieldText(o, "name");
+    } else {
+      a.verb = FieldText(non->as_object(), "verb");
+      a.path = FieldText(non->as_object(), "path");
+    }
+    auto d = opts_.authorizer->Authorize(a);
+    status["allowed"] = d.allowed;
+    if (!d.allowed) status["denied"] = true;
+    if (!d.reason.empty()) status["reason"] = d.reason;
   } else {
-    status["userInfo"] = json::object{{"username", "system:anonymous"},
-                                      {"groups", json::array{"system:unauthenticated"}}};
+    json::object info{{"username", user.name}};
+    if (!user.uid.empty()) info["uid"] = user.uid;
+    json::array groups;
+    for (const auto& g : user.groups) groups.push_back(json::string(g));
+    if (!groups.empty()) info["groups"] = std::move(groups);
+    status["userInfo"] = std::move(info);
   }
   obj["status"] = std::move(status);
   auto& meta = obj["metadata"].as_object();
@@ -1216,6 +1275,7 @@ void ApiServerImpl::IssueToken(const HttpRequest& req, const Target& t,
           "cannot bind token to object of type " + (group.empty() ? "" : group + "/") + version +
           ", Kind=" + kind)));
     }
+    if (name.empty()) return ex->Respond(StatusResponse(BadRequest("Name parameter required.")));
     auto kv = ReadCurrent(Target{target, target->namespaced ? t.ns : "", name, ""}, *ex);
     if (!kv) return;
     auto o = Decode(*kv);
@@ -2060,22 +2120,30 @@ std::optional<ApiError> ApiServerImpl::CheckAndDefault(const HttpRequest& req,
   return std::nullopt;
 }
 
-std::optional<ApiError> ApiServerImpl::CheckNamespace(const Target& t) {
-  if (!t.resource->namespaced) return std::nullopt;
-  const ResourceInfo* ns = registry_.Find("", "v1", "namespaces");
-  auto r = store_->Get(Key(*ns, "", t.ns));
-  if (!r.ok()) {
-    if (r.status().code() == StatusCode::kNotFound) return NotFound(*ns, t.ns);
-    return FromStoreStatus(r.status());
+Result<json::object> ApiServerImpl::ReadObject(const ResourceInfo& r, const std::string& ns,
+                                               const std::string& name) {
+  auto kv = store_->Get(Key(r, ns, name));
+  if (!kv.ok()) return kv.status();
+  return Decode(*kv);
+}
+
+std::optional<ApiError> ApiServerImpl::Admit(const Target& t, std::string_view operation,
+                                             const json::object* old, json::object* obj) {
+  const ResourceInfo& r = *t.resource;
+  RequestAttributes a;
+  if (t.attrs) {
+    a = *t.attrs;
+  } else {
+    a.resource_request = true;
+    a.api_group = r.group;
+    a.api_version = r.version;
+    a.resource = r.resource;
   }
-  auto obj = Decode(*r);
-  if (obj.ok()) {
-    auto* meta = obj->if_contains("metadata");
-    if (meta && meta->is_object() && meta->as_object().if_contains("deletionTimestamp")) {
-      return ApiError{403, "Forbidden",
-                      t.resource->resource + " \"" + t.name + "\" is forbidden: unable to create "
-                      "new content in namespace " + t.ns + " because it is being terminated",
-                      Details(*t.resource, t.name)};
+  a.ns = t.ns;
+  a.name = t.name;
+  for (const auto& plugin : admission_) {
+    if (auto err = plugin->Admit(AdmissionRequest{operation, a, old, obj})) {
+      return ApiError{err->code, err->reason, err->message, std::move(err->details)};
     }
   }
   return std::nullopt;
@@ -2385,9 +2453,10 @@ void ApiServerImpl::CreateObject(const HttpRequest& req, const Target& t, json::
     return ex->Respond(StatusResponse(
         Invalid(r, name, {{"metadata.name", "Invalid value: \"" + name + "\": " + what}})));
   }
-  if (auto err = CheckNamespace(Target{t.resource, t.ns, name, ""})) {
-    return ex->Respond(StatusResponse(*err));
-  }
+  Target named = t;
+  named.name = name;
+  named.subresource.clear();
+  if (auto err = Admit(named, "CREATE", nullptr, &obj)) return ex->Respond(StatusResponse(*err));
   meta.erase("resourceVersion");
   meta.erase("deletionTimestamp");
   meta.erase("deletionGracePeriodSeconds");
@@ -2496,6 +2565,7 @@ void ApiServerImpl::Update(const HttpRequest& req, const Target& t,
     if (expect != cur->mod_revision) return ex->Respond(StatusResponse(Conflict(r, t.name)));
   }
   KeepStatusOnUpdate(r, *old, &obj);
+  if (auto err = Admit(t, "UPDATE", &*old, &obj)) return ex->Respond(StatusResponse(*err));
   if (!Valid(r, obj, &*old, t.name, *ex)) return;
   if (const api::TypeDecl* type = api::Schema::BuiltIn().Kind(r.group, r.version, r.kind)) {
     TrackUpdate(*type, &*old, &obj, Manager(req, r));
@@ -2595,6 +2665,7 @@ void ApiServerImpl::Delete(std::shared_ptr<const HttpRequest> req, Target t,
   auto cur = ReadCurrent(t, *ex);
   if (!cur) return;
   auto obj = Decode(*cur);
+  if (auto err = Admit(t, "DELETE", &*obj, nullptr)) return ex->Respond(StatusResponse(*err));
   auto& meta = (*obj)["metadata"].as_object();
   if (auto* pre = opts.if_contains("preconditions"); pre && pre->is_object()) {
     auto check = [&](const char* field, const char* what) -> std::optional<ApiError> {
@@ -2802,6 +2873,7 @@ void ApiServerImpl::Patch(std::shared_ptr<const HttpRequest> req, Target t,
     return ex->Respond(StatusResponse(Conflict(r, t.name)));
   }
   KeepStatusOnUpdate(r, *old, &obj);
+  if (auto err = Admit(t, "UPDATE", &*old, &obj)) return ex->Respond(StatusResponse(*err));
   if (!Valid(r, obj, &*old, t.name, *ex)) return;
   if (schema != nullptr) TrackUpdate(*schema, &*old, &obj, Manager(*req, r));
   WriteUpdate(t, *old, std::move(obj), cur->mod_revision, ex, [this, req, t, ex, attempt] {
@@ -2889,6 +2961,7 @@ void ApiServerImpl::Apply(std::shared_ptr<const HttpRequest> req, Target t,
   }
   api::ApplyDefaults(*type, &obj);
   KeepStatusOnUpdate(r, *old, &obj);
+  if (auto err = Admit(t, "UPDATE", &*old, &obj)) return ex->Respond(StatusResponse(*err));
   if (!Valid(r, obj, &*old, t.name, *ex)) return;
   WriteUpdate(t, *old, std::move(obj), cur->mod_revision, ex, [this, req, t, ex, attempt] {
     if (attempt < 5) return Apply(req, t, ex, attempt + 1);
@@ -2967,6 +3040,8 @@ void ApiServerImpl::Watch(const HttpRequest& req, const Target& t, std::shared_p
 Result<std::unique_ptr<ApiServer>> ApiServer::Create(store::Store* store,
                                                      ApiServerOptions options) {
   if (store == nullptr) return InvalidArgumentError("api server needs a store");
+  if (options.authenticator == nullptr) options.authenticator = AnonymousAuthenticator();
+  if (options.authorizer == nullptr) options.authorizer = AlwaysAllowAuthorizer();
   ServiceAllocOptions ao;
   ao.service_cidr = options.service_cidr;
   auto alloc = ServiceAllocator::Create(store, ao);

@@ -2,9 +2,9 @@
 // registered resources over the Store, answering through the HTTP layer (apiserver/http.h).
 // LIST and WATCH are served from a watch cache per resource (apiserver/watch_cache.h).
 //
-// Request handling is a chain of stages: routing -> (authentication -> authorization ->
-// admission, to come) -> decoding and checks -> storage. Errors are metav1.Status objects with
-// upstream's reason, code and details.
+// Request handling is a chain of stages (apiserver/chain.h): authentication -> routing ->
+// authorization -> decoding, defaulting -> admission -> validation -> storage. Errors are
+// metav1.Status objects with upstream's reason, code and details.
 //
 // Thread-safety: Serve() may be called from any number of server threads at once.
 #pragma once
@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "apiserver/http.h"
 #include "apiserver/resources.h"
@@ -21,6 +22,9 @@
 
 namespace keelson::apiserver {
 
+class AdmissionPlugin;
+class Authenticator;
+class Authorizer;
 class TokenSigner;
 
 struct ApiServerOptions {
@@ -41,6 +45,12 @@ struct ApiServerOptions {
   std::shared_ptr<const TokenSigner> token_signer;
   // The tokens' issuer (`iss`), and the audience of a TokenRequest that names none.
   std::string service_account_issuer = "https://kubernetes.default.svc.cluster.local";
+  // The request chain (apiserver/chain.h): who a request is made as (system:anonymous when
+  // null), whether it is allowed (everything when null), and the admission plugins that run
+  // after NamespaceLifecycle on every write.
+  std::shared_ptr<const Authenticator> authenticator;
+  std::shared_ptr<const Authorizer> authorizer;
+  std::vector<std::shared_ptr<const AdmissionPlugin>> admission;
 };
 
 class ApiServer : public Handler {
