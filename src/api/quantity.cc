@@ -27,9 +27,21 @@ std::string ToString(int128 v) {
 
 enum class Format { kDecimalSI, kBinarySI, kDecimalExponent };
 
-}  // namespace
+constexpr std::pair<std::string_view, int> kDecimal[] = {
+    {"n", -9}, {"u", -6}, {"m", -3}, {"", 0},   {"k", 3},
+    {"M", 6},  {"G", 9},  {"T", 12}, {"P", 15}, {"E", 18}};
+constexpr std::pair<std::string_view, int> kBinary[] = {
+    {"Ki", 10}, {"Mi", 20}, {"Gi", 30}, {"Ti", 40}, {"Pi", 50}, {"Ei", 60}};
 
-std::optional<std::string> CanonicalQuantity(std::string_view text) {
+// A parsed quantity: its value in nano units and the format it was written in. `big` when
+// the magnitude is beyond what is kept exactly (then only the text is known).
+struct Parsed {
+  int128 nano = 0;
+  Format format = Format::kDecimalSI;
+  bool big = false;
+};
+
+std::optional<Parsed> Parse(std::string_view text) {
   std::string_view s = text;
   bool neg = false;
   if (!s.empty() && (s[0] == '+' || s[0] == '-')) {
@@ -54,11 +66,6 @@ std::optional<std::string> CanonicalQuantity(std::string_view text) {
   Format format = Format::kDecimalSI;
   int exp10 = 0;
   int pow2 = 0;
-  static constexpr std::pair<std::string_view, int> kDecimal[] = {
-      {"n", -9}, {"u", -6}, {"m", -3}, {"", 0},   {"k", 3},
-      {"M", 6},  {"G", 9},  {"T", 12}, {"P", 15}, {"E", 18}};
-  static constexpr std::pair<std::string_view, int> kBinary[] = {
-      {"Ki", 10}, {"Mi", 20}, {"Gi", 30}, {"Ti", 40}, {"Pi", 50}, {"Ei", 60}};
   bool known = false;
   for (auto [name, e] : kDecimal) {
     if (suffix == name) {
@@ -91,13 +98,13 @@ std::optional<std::string> CanonicalQuantity(std::string_view text) {
   // The value in nano units: digits * 10^(exp10 + 9 - len(frac)) * 2^pow2, rounded up.
   std::string digits = whole + frac;
   while (digits.size() > 1 && digits[0] == '0') digits.erase(0, 1);
-  if (digits.size() > 30) return std::string(text);
+  if (digits.size() > 30) return Parsed{0, format, true};
   int128 mantissa = 0;
   for (char c : digits) mantissa = mantissa * 10 + (c - '0');
   int scale = exp10 + 9 - static_cast<int>(frac.size());
   int128 nano = mantissa;
   if (scale >= 0) {
-    if (scale > 27) return std::string(text);
+    if (scale > 27) return Parsed{0, format, true};
     nano *= Pow10(scale);
   } else {
     if (-scale > 36) {
@@ -109,10 +116,21 @@ std::optional<std::string> CanonicalQuantity(std::string_view text) {
   }
   for (int k = 0; k < pow2; ++k) {
     nano *= 2;
-    if (nano > Pow10(36)) return std::string(text);
+    if (nano > Pow10(36)) return Parsed{0, format, true};
   }
-  if (nano == 0) return std::string("0");
   if (neg) nano = -nano;
+  return Parsed{nano, format, false};
+}
+
+}  // namespace
+
+std::optional<std::string> CanonicalQuantity(std::string_view text) {
+  auto p = Parse(text);
+  if (!p) return std::nullopt;
+  if (p->big) return std::string(text);
+  int128 nano = p->nano;
+  Format format = p->format;
+  if (nano == 0) return std::string("0");
   int128 mag = nano < 0 ? -nano : nano;
 
   if (format == Format::kBinarySI) {
@@ -135,6 +153,13 @@ std::optional<std::string> CanonicalQuantity(std::string_view text) {
     if (x == e) return m + std::string(name);
   }
   return m;
+}
+
+std::optional<int> CompareQuantities(std::string_view a, std::string_view b) {
+  auto x = Parse(a);
+  auto y = Parse(b);
+  if (!x || !y || x->big || y->big) return std::nullopt;
+  return x->nano < y->nano ? -1 : x->nano > y->nano ? 1 : 0;
 }
 
 }  // namespace keelson::api

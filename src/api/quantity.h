@@ -13,4 +13,8 @@ namespace keelson::api {
 // beyond the range this handles (magnitudes over about 10^27) come back unchanged.
 std::optional<std::string> CanonicalQuantity(std::string_view text);
 
+// -1, 0 or 1 as `a` is less than, equal to or greater than `b`; nullopt when either is not a
+// quantity or is beyond the range this handles.
+std::optional<int> CompareQuantities(std::string_view a, std::string_view b);
+
 }  // namespace keelson::api
