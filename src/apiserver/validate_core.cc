@@ -519,7 +519,16 @@ void Event(const Check& c) {
     too_long("message", 1024);
   }
   DNS1123Subdomain(ns, "namespace", c.out);
-  if (!c.events_v1 || c.old != nullptr) return;
+  if (!c.events_v1) return;
+  if (c.old != nullptr) {
+    // Through events.k8s.io/v1 only the note, the series and the deprecated fields change.
+    for (const char* f : {"involvedObject", "reason", "type", "action", "reportingComponent",
+                          "reportingInstance", "related", "eventTime"}) {
+      std::string path = std::string_view(f) == "reportingComponent" ? "reportingController" : f;
+      Immutable(c.obj.if_contains(f), c.old->if_contains(f), path, c.out);
+    }
+    return;
+  }
   // Written through events.k8s.io/v1: the newer rules.
   if (!has_event_time) Required(c.out, "eventTime");
   std::string type = Str(c.obj, "type");

@@ -296,10 +296,12 @@ void Tolerations(const json::value* v, const std::string& base, Causes* out) {
                     "effect must be 'NoExecute' when `tolerationSeconds` is set");
     }
     if (op.empty() || op == "Equal") {
-      std::string value = Str(*t, "value");
+      std::string value = Str(*t, "value"), joined;
       for (const auto& e : api::IsValidLabelValue(value)) {
-        InvalidString(out, p + ".operator", value, e);
+        joined += (joined.empty() ? "" : ";") + e;
       }
+      // Upstream reports a bad value against the operator.
+      if (!joined.empty()) InvalidString(out, p + ".operator", value, joined);
     } else if (op == "Exists") {
       if (!Str(*t, "value").empty()) {
         Invalid(out, p + ".operator", json::serialize(*t),

@@ -176,7 +176,8 @@ TEST(ValidatePodTest, VolumesNeedOneSourceAndMountsNeedVolumes) {
 TEST(ValidatePodTest, TolerationsAndActiveDeadline) {
   auto c = Validate("", "Pod", Pod(R"(,"activeDeadlineSeconds":0,"tolerations":[
       {"operator":"Equal","value":"x"},{"key":"k","operator":"Maybe"},
-      {"key":"k","effect":"NoSchedule","tolerationSeconds":5},{"key":"k","effect":"Never"}])"));
+      {"key":"k","effect":"NoSchedule","tolerationSeconds":5},{"key":"k","effect":"Never"},
+      {"key":"k","value":"a b"}])"));
   EXPECT_TRUE(Reports(c, "spec.activeDeadlineSeconds",
                       "Invalid value: 0: must be between 1 and 2147483647, inclusive"));
   EXPECT_TRUE(Reports(c, "spec.tolerations[0].operator",
@@ -190,6 +191,12 @@ TEST(ValidatePodTest, TolerationsAndActiveDeadline) {
   EXPECT_TRUE(Reports(c, "spec.tolerations[3].effect",
                       "Unsupported value: \"Never\": supported values: \"NoSchedule\", "
                       "\"PreferNoSchedule\", \"NoExecute\""));
+  EXPECT_TRUE(Reports(c, "spec.tolerations[4].operator",
+                      "Invalid value: \"a b\": a valid label must be an empty string or consist "
+                      "of alphanumeric characters, '-', '_' or '.', and must start and end with "
+                      "an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', "
+                      "regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?"
+                      "[A-Za-z0-9])?')"));
 }
 
 TEST(ValidatePodTest, UpdatesChangeOnlyImagesAndMayOnlyShortenTheDeadline) {
@@ -439,6 +446,20 @@ TEST(ValidateEventTest, LegacyAndEventsV1Rules) {
   EXPECT_TRUE(Reports(v1, "reason", "Required value"));
   EXPECT_TRUE(Reports(v1, "type", "Invalid value: \"\": has invalid value: Odd"));
   EXPECT_TRUE(Reports(v1, "count", "Invalid value: \"\": needs to be unset"));
+  std::string created = R"({"metadata":{"name":"e","namespace":"d"},
+      "eventTime":"2026-01-02T03:04:05.000000Z","involvedObject":{"namespace":"d"},
+      "reportingComponent":"c","reportingInstance":"i","action":"A","reason":"R",
+      "type":"Normal","message":"one"})";
+  EXPECT_TRUE(Clean(Validate("", "Event", created, {}, true)));
+  std::string noted = created;
+  noted.replace(noted.find("\"one\""), 5, "\"two\"");
+  EXPECT_TRUE(Clean(Validate("", "Event", noted, created, true)));
+  std::string retyped = created;
+  retyped.replace(retyped.find("Normal"), 6, "Warning");
+  EXPECT_TRUE(Reports(Validate("", "Event", retyped, created, true), "type",
+                      "Invalid value: \"Warning\": field is immutable"));
+  // The core API keeps the legacy rules only.
+  EXPECT_TRUE(Clean(Validate("", "Event", retyped, created, false)));
 }
 
 // --- LimitRange, ResourceQuota ------------------------------------------------------------------
