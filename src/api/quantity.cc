@@ -27,16 +27,21 @@ std::string ToString(int128 v) {
 
 enum class Format { kDecimalSI, kBinarySI, kDecimalExponent };
 
-enum class Parsed { kOk, kInvalid, kOutOfRange };
-
 constexpr std::pair<std::string_view, int> kDecimal[] = {
     {"n", -9}, {"u", -6}, {"m", -3}, {"", 0},   {"k", 3},
     {"M", 6},  {"G", 9},  {"T", 12}, {"P", 15}, {"E", 18}};
 constexpr std::pair<std::string_view, int> kBinary[] = {
     {"Ki", 10}, {"Mi", 20}, {"Gi", 30}, {"Ti", 40}, {"Pi", 50}, {"Ei", 60}};
 
-// The value of `text` in nano units (rounded up) and its format.
-Parsed Parse(std::string_view text, int128* out, Format* out_format) {
+// A parsed quantity: its value in nano units and the format it was written in. `big` when
+// the magnitude is beyond what is kept exactly (then only the text is known).
+struct Parsed {
+  int128 nano = 0;
+  Format format = Format::kDecimalSI;
+  bool big = false;
+};
+
+std::optional<Parsed> Parse(std::string_view text) {
   std::string_view s = text;
   bool neg = false;
   if (!s.empty() && (s[0] == '+' || s[0] == '-')) {
@@ -56,7 +61,7 @@ Parsed Parse(std::string_view text, int128* out, Format* out_format) {
       whole += s[i];
     }
   }
-  if (whole.empty() && frac.empty()) return Parsed::kInvalid;
+  if (whole.empty() && frac.empty()) return std::nullopt;
   std::string_view suffix = s.substr(i);
   Format format = Format::kDecimalSI;
   int exp10 = 0;
@@ -83,23 +88,23 @@ Parsed Parse(std::string_view text, int128* out, Format* out_format) {
       e.remove_prefix(1);
     }
     if (e.empty() || e.size() > 3 || e.find_first_not_of("0123456789") != std::string_view::npos) {
-      return Parsed::kInvalid;
+      return std::nullopt;
     }
     exp10 = std::stoi(std::string(e)) * (eneg ? -1 : 1);
     format = Format::kDecimalExponent;
     known = true;
   }
-  if (!known) return Parsed::kInvalid;
+  if (!known) return std::nullopt;
   // The value in nano units: digits * 10^(exp10 + 9 - len(frac)) * 2^pow2, rounded up.
   std::string digits = whole + frac;
   while (digits.size() > 1 && digits[0] == '0') digits.erase(0, 1);
-  if (digits.size() > 30) return Parsed::kOutOfRange;
+  if (digits.size() > 30) return Parsed{0, format, true};
   int128 mantissa = 0;
   for (char c : digits) mantissa = mantissa * 10 + (c - '0');
   int scale = exp10 + 9 - static_cast<int>(frac.size());
   int128 nano = mantissa;
   if (scale >= 0) {
-    if (scale > 27) return Parsed::kOutOfRange;
+    if (scale > 27) return Parsed{0, format, true};
     nano *= Pow10(scale);
   } else {
     if (-scale > 36) {
@@ -111,27 +116,20 @@ Parsed Parse(std::string_view text, int128* out, Format* out_format) {
   }
   for (int k = 0; k < pow2; ++k) {
     nano *= 2;
-    if (nano > Pow10(36)) return Parsed::kOutOfRange;
+    if (nano > Pow10(36)) return Parsed{0, format, true};
   }
   if (neg) nano = -nano;
-  *out = nano;
-  *out_format = format;
-  return Parsed::kOk;
+  return Parsed{nano, format, false};
 }
 
 }  // namespace
 
 std::optional<std::string> CanonicalQuantity(std::string_view text) {
-  int128 nano = 0;
-  Format format = Format::kDecimalSI;
-  switch (Parse(text, &nano, &format)) {
-    case Parsed::kInvalid:
-      return std::nullopt;
-    case Parsed::kOutOfRange:
-      return std::string(text);
-    case Parsed::kOk:
-      break;
-  }
+  auto p = Parse(text);
+  if (!p) return std::nullopt;
+  if (p->big) return std::string(text);
+  int128 nano = p->nano;
+  Format format = p->format;
   if (nano == 0) return std::string("0");
   int128 mag = nano < 0 ? -nano : nano;
 
@@ -157,11 +155,17 @@ std::optional<std::string> CanonicalQuantity(std::string_view text) {
   return m;
 }
 
+std::optional<int> CompareQuantities(std::string_view a, std::string_view b) {
+  auto x = Parse(a);
+  auto y = Parse(b);
+  if (!x || !y || x->big || y->big) return std::nullopt;
+  return x->nano < y->nano ? -1 : x->nano > y->nano ? 1 : 0;
+}
+
 std::optional<__int128> QuantityNanos(std::string_view text) {
-  int128 nano = 0;
-  Format format = Format::kDecimalSI;
-  if (Parse(text, &nano, &format) != Parsed::kOk) return std::nullopt;
-  return nano;
+  auto p = Parse(text);
+  if (!p || p->big) return std::nullopt;
+  return p->nano;
 }
 
 }  // namespace keelson::api

@@ -13,6 +13,10 @@ namespace keelson::api {
 // beyond the range this handles (magnitudes over about 10^27) come back unchanged.
 std::optional<std::string> CanonicalQuantity(std::string_view text);
 
+// -1, 0 or 1 as `a` is less than, equal to or greater than `b`; nullopt when either is not a
+// quantity or is beyond the range this handles.
+std::optional<int> CompareQuantities(std::string_view a, std::string_view b);
+
 // The value of a quantity in nano units (1 is 10^9, "100m" is 10^8), rounded up as the
 // canonical form is; nullopt when `text` is not a quantity or is out of that range.
 std::optional<__int128> QuantityNanos(std::string_view text);

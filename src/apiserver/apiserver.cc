@@ -200,6 +200,8 @@ ApiError Invalid(const ResourceInfo& r, std::string_view name,
                   : t.starts_with("Duplicate value")   ? "FieldValueDuplicate"
                   : t.starts_with("Forbidden")         ? "FieldValueForbidden"
                   : t.starts_with("Too long")          ? "FieldValueTooLong"
+                  : t.starts_with("Too many")          ? "FieldValueTooMany"
+                  : t.starts_with("Not found")         ? "FieldValueNotFound"
                                                        : "FieldValueInvalid";
     c["message"] = text;
     c["field"] = field;
@@ -213,20 +215,6 @@ ApiError Invalid(const ResourceInfo& r, std::string_view name,
           qualified + " \"" + std::string(name) + "\" is invalid: " +
               (causes.size() > 1 ? "[" + msg + "]" : msg),
           std::move(d)};
-}
-
-bool IsDns1123Subdomain(std::string_view s) {
-  if (s.empty() || s.size() > 253) return false;
-  auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
-  if (!alnum(s.front()) || !alnum(s.back())) return false;
-  for (char c : s) {
-    if (!alnum(c) && c != '-' && c != '.') return false;
-  }
-  return true;
-}
-
-bool IsDns1123Label(std::string_view s) {
-  return s.size() <= 63 && IsDns1123Subdomain(s) && s.find('.') == std::string_view::npos;
 }
 
 // A Job without spec.manualSelector gets upstream's generated selector: its pods carry the
@@ -613,7 +601,7 @@ class ApiServerImpl final : public ApiServer {
   // Upstream's validation of an object about to be written (validate.h); answers 422 and
   // returns false when it fails.
   bool Valid(const ResourceInfo& r, const json::object& obj, const json::object* old,
-             std::string_view name, Exchange& ex);
+             std::string_view name, Exchange& ex, bool events_v1);
   // The create pipeline after decoding and defaulting: names, identity, field management,
   // storage.
   void CreateObject(const HttpRequest& req, const Target& t, json::object obj,
@@ -2410,10 +2398,11 @@ void ApiServerImpl::Create(const HttpRequest& req, const Target& t,
 }
 
 bool ApiServerImpl::Valid(const ResourceInfo& r, const json::object& obj,
-                          const json::object* old, std::string_view name, Exchange& ex) {
+                          const json::object* old, std::string_view name, Exchange& ex,
+                          bool events_v1) {
   const api::TypeDecl* type = api::Schema::BuiltIn().Kind(r.group, r.version, r.kind);
   if (type == nullptr) return true;
-  auto causes = ValidateObject(r, *type, obj, old);
+  auto causes = ValidateObject(r, *type, obj, old, events_v1);
   if (causes.empty()) return true;
   ex.Respond(StatusResponse(Invalid(r, name, causes)));
   return false;
@@ -2438,20 +2427,8 @@ void ApiServerImpl::CreateObject(const HttpRequest& req, const Target& t, json::
           Invalid(r, "", {{"metadata.name", "Required value: name or generateName is required"}})));
     }
   }
-  bool valid = r.resource == "namespaces" ? IsDns1123Label(name) : IsDns1123Subdomain(name);
-  if (!valid) {
-    std::string what = r.resource == "namespaces"
-                           ? "a lowercase RFC 1123 label must consist of lower case alphanumeric "
-                             "characters or '-', and must start and end with an alphanumeric "
-                             "character (e.g. 'my-name',  or '123-abc', regex used for "
-                             "validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')"
-                           : "a lowercase RFC 1123 subdomain must consist of lower case "
-                             "alphanumeric characters, '-' or '.', and must start and end with "
-                             "an alphanumeric character (e.g. 'example.com', regex used for "
-                             "validation is "
-                             "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
-    return ex->Respond(StatusResponse(
-        Invalid(r, name, {{"metadata.name", "Invalid value: \"" + name + "\": " + what}})));
+  if (auto causes = ValidateName(r, name); !causes.empty()) {
+    return ex->Respond(StatusResponse(Invalid(r, name, causes)));
   }
   Target named = t;
   named.name = name;
@@ -2470,7 +2447,7 @@ void ApiServerImpl::CreateObject(const HttpRequest& req, const Target& t, json::
   }
   PrepareStatusForCreate(r, &obj);
   if (r.group == "batch" && r.kind == "Job") GenerateJobSelector(obj);
-  if (!Valid(r, obj, nullptr, name, *ex)) return;
+  if (!Valid(r, obj, nullptr, name, *ex, t.events_v1)) return;
   if (track_fields) {
     if (const api::TypeDecl* type = api::Schema::BuiltIn().Kind(r.group, r.version, r.kind)) {
       TrackUpdate(*type, nullptr, &obj, Manager(req, r));
@@ -2566,7 +2543,7 @@ void ApiServerImpl::Update(const HttpRequest& req, const Target& t,
   }
   KeepStatusOnUpdate(r, *old, &obj);
   if (auto err = Admit(t, "UPDATE", &*old, &obj)) return ex->Respond(StatusResponse(*err));
-  if (!Valid(r, obj, &*old, t.name, *ex)) return;
+  if (!Valid(r, obj, &*old, t.name, *ex, t.events_v1)) return;
   if (const api::TypeDecl* type = api::Schema::BuiltIn().Kind(r.group, r.version, r.kind)) {
     TrackUpdate(*type, &*old, &obj, Manager(req, r));
   }
@@ -2874,7 +2851,7 @@ void ApiServerImpl::Patch(std::shared_ptr<const HttpRequest> req, Target t,
   }
   KeepStatusOnUpdate(r, *old, &obj);
   if (auto err = Admit(t, "UPDATE", &*old, &obj)) return ex->Respond(StatusResponse(*err));
-  if (!Valid(r, obj, &*old, t.name, *ex)) return;
+  if (!Valid(r, obj, &*old, t.name, *ex, t.events_v1)) return;
   if (schema != nullptr) TrackUpdate(*schema, &*old, &obj, Manager(*req, r));
   WriteUpdate(t, *old, std::move(obj), cur->mod_revision, ex, [this, req, t, ex, attempt] {
     // Someone wrote in between: patch the new version, as upstream does.
@@ -2962,7 +2939,7 @@ void ApiServerImpl::Apply(std::shared_ptr<const HttpRequest> req, Target t,
   api::ApplyDefaults(*type, &obj);
   KeepStatusOnUpdate(r, *old, &obj);
   if (auto err = Admit(t, "UPDATE", &*old, &obj)) return ex->Respond(StatusResponse(*err));
-  if (!Valid(r, obj, &*old, t.name, *ex)) return;
+  if (!Valid(r, obj, &*old, t.name, *ex, t.events_v1)) return;
   WriteUpdate(t, *old, std::move(obj), cur->mod_revision, ex, [this, req, t, ex, attempt] {
     if (attempt < 5) return Apply(req, t, ex, attempt + 1);
     ex->Respond(StatusResponse(Conflict(*t.resource, t.name)));

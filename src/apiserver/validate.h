@@ -1,12 +1,14 @@
 // Validation of an object about to be stored, after decoding checks and defaulting, with
-// upstream's field paths and texts: metadata labels and annotations, the fields the schema
-// declares required, and per-kind rules (a workload's selector must match its template's
-// labels and cannot change; a pod's containers need images and unique names; enums).
+// upstream's field paths and texts: object names per kind, metadata labels, annotations and
+// finalizers, the fields the schema declares required, and every served kind's own rules
+// (enums, ranges, cross-field rules, fields that cannot change on update). The rules live in
+// validate_*.cc by API group; docs/apiserver.md lists them.
 #pragma once
 
 #include <boost/json/object.hpp>
 
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -19,9 +21,17 @@ namespace keelson::apiserver {
 
 // (field path, upstream's error body) for each problem, e.g.
 // ("spec.selector", "Required value"). `old` is the stored object on an update, else null.
+// `events_v1` marks an Event written through events.k8s.io/v1 (stored in its core form),
+// which meets upstream's stricter rules for that API.
 std::vector<std::pair<std::string, std::string>> ValidateObject(
     const ResourceInfo& r, const api::TypeDecl& type, const boost::json::object& obj,
-    const boost::json::object* old);
+    const boost::json::object* old, bool events_v1 = false);
+
+// The problems with `name` as the name of a new object of resource `r` (a DNS-1123 label
+// for namespaces, an RFC 1035 label for services, a path segment for RBAC objects and
+// persistent volumes, a DNS-1123 subdomain otherwise), reported at "metadata.name".
+std::vector<std::pair<std::string, std::string>> ValidateName(const ResourceInfo& r,
+                                                              std::string_view name);
 
 // A metav1.LabelSelector object (matchLabels, matchExpressions) as a selector.
 // InvalidArgument when it is not one.

@@ -1183,6 +1183,49 @@ TEST_P(KubectlTest, PerKindValidationRules) {
             std::string::npos) << changed.err;
 }
 
+TEST_P(KubectlTest, ImmutableFieldsSchedulesAndClaimsGetUpstreamsErrors) {
+  // A Service keeps its address.
+  ASSERT_EQ(Kubectl({"create", "service", "clusterip", "web", "--tcp=80:8080"}).exit_code, 0);
+  auto ip = Kubectl({"get", "service", "web", "-o", "jsonpath={.spec.clusterIP}"});
+  ASSERT_FALSE(ip.out.empty());
+  std::string other = ip.out == "10.43.0.200" ? "10.43.0.201" : "10.43.0.200";
+  auto moved = Kubectl({"patch", "service", "web", "-p",
+                        R"({"spec":{"clusterIP":")" + other + R"("}})"});
+  EXPECT_NE(moved.exit_code, 0);
+  EXPECT_NE(moved.err.find("The Service \"web\" is invalid: spec.clusterIPs[0]: Invalid value: "
+                           "[]string{\"" + other + "\"}: may not change once set"),
+            std::string::npos) << moved.err;
+  EXPECT_EQ(Kubectl({"get", "service", "web", "-o", "jsonpath={.spec.clusterIP}"}).out, ip.out);
+  // A binding keeps its role.
+  ASSERT_EQ(Kubectl({"create", "rolebinding", "rb", "--clusterrole=view", "--user=alice"})
+                .exit_code, 0);
+  auto rebound = Kubectl({"patch", "rolebinding", "rb", "--type=merge", "-p",
+                          R"({"roleRef":{"name":"edit"}})"});
+  EXPECT_NE(rebound.exit_code, 0);
+  EXPECT_NE(rebound.err.find("The RoleBinding \"rb\" is invalid: roleRef: Invalid value: "
+                             "rbac.RoleRef{APIGroup:\"rbac.authorization.k8s.io\", "
+                             "Kind:\"ClusterRole\", Name:\"edit\"}: cannot change roleRef"),
+            std::string::npos) << rebound.err;
+  // A schedule is parsed as upstream parses it.
+  auto cron = Kubectl({"create", "cronjob", "cj", "--image=busybox", "--schedule=61 * * * *"});
+  EXPECT_NE(cron.exit_code, 0);
+  EXPECT_NE(cron.err.find("CronJob.batch \"cj\" is invalid: spec.schedule: Invalid value: "
+                          "\"61 * * * *\": end of range (61) above maximum (59): 61"),
+            std::string::npos) << cron.err;
+  EXPECT_EQ(Kubectl({"create", "cronjob", "ok", "--image=busybox", "--schedule=@hourly"})
+                .exit_code, 0);
+  // A claim needs access modes.
+  auto pvc = File("pvc.yaml", "apiVersion: v1\nkind: PersistentVolumeClaim\n"
+                              "metadata: {name: data}\n"
+                              "spec: {resources: {requests: {storage: 1Gi}}}\n");
+  auto claim = Kubectl({"create", "-f", pvc});
+  EXPECT_NE(claim.exit_code, 0);
+  EXPECT_NE(claim.err.find("The PersistentVolumeClaim \"data\" is invalid: spec.accessModes: "
+                           "Required value: at least 1 access mode is required"),
+            std::string::npos) << claim.err;
+  EXPECT_NE(Kubectl({"get", "pvc", "data"}).exit_code, 0);  // nothing stored
+}
+
 TEST_P(KubectlTest, ServiceTypeAndNodePortChangesAllocateAndFree) {
   ASSERT_EQ(Kubectl({"create", "service", "clusterip", "web", "--tcp=80:8080"}).exit_code, 0);
   auto np = Kubectl({"patch", "service", "web", "-p", R"({"spec":{"type":"NodePort"}})"});
@@ -1369,6 +1412,7 @@ TEST_P(KubectlTest, CoreKindsPrintUpstreamColumns) {
       "- apiVersion: v1\n  kind: Event\n  metadata: {name: ev2}\n"
       "  involvedObject: {kind: Node, name: n1}\n  reason: Failed\n  type: Warning\n"
       "  message: broken\n  reportingComponent: ctrl\n  reportingInstance: inst-1\n"
+      "  action: Checking\n"
       "  eventTime: '" + TimeAgo(30h, true) + "'\n"
       "  series: {count: 2, lastObservedTime: '" + TimeAgo(10h, true) + "'}\n"
       "- apiVersion: v1\n  kind: Endpoints\n  metadata: {name: ep1}\n  subsets:\n"
@@ -1477,8 +1521,9 @@ TEST_P(KubectlTest, WorkloadKindsPrintUpstreamColumns) {
       "- apiVersion: apps/v1\n  kind: ControllerRevision\n  metadata:\n    name: web-7d4b9\n"
       "    ownerReferences: [{apiVersion: apps/v1, kind: StatefulSet, name: web,"
       " uid: 6c1a2f3e-0000-4000-8000-000000000001, controller: true}]\n  revision: 2\n"
+      "  data: {spec: {}}\n"
       "- apiVersion: apps/v1\n  kind: ControllerRevision\n  metadata: {name: loose}\n"
-      "  revision: 1\n"
+      "  revision: 1\n  data: {spec: {}}\n"
       "- apiVersion: v1\n  kind: Pod\n  metadata: {name: crash}\n"
       "  spec: {nodeName: n1, containers: [{name: c, image: nginx}]}\n"
       "- apiVersion: v1\n  kind: Pod\n  metadata: {name: init}\n"
