@@ -2104,6 +2104,7 @@ std::optional<ApiError> ApiServerImpl::CheckAndDefault(const HttpRequest& req,
     }
     *ex = std::make_shared<WarningExchange>(std::move(*ex), std::move(warnings));
   }
+  if (r.group.empty() && r.kind == "Secret") MergeSecretStringData(obj);
   if (defaults) api::ApplyDefaults(*type, obj);
   return std::nullopt;
 }
@@ -2913,6 +2914,7 @@ void ApiServerImpl::Apply(std::shared_ptr<const HttpRequest> req, Target t,
   if (!cur.ok() && cur.status().code() == StatusCode::kNotFound) {
     json::object obj = ServerSideApply(*type, nullptr, config, who, force, &conflicts);
     api::ApplyDefaults(*type, &obj);
+    if (r.group.empty() && r.kind == "Secret") MergeSecretStringData(&obj);
     return CreateObject(*req, t, std::move(obj), std::move(ex), /*track_fields=*/false);
   }
   if (!cur.ok()) return ex->Respond(StatusResponse(FromStoreStatus(cur.status())));
@@ -2937,6 +2939,7 @@ void ApiServerImpl::Apply(std::shared_ptr<const HttpRequest> req, Target t,
     return ex->Respond(StatusResponse(e));
   }
   api::ApplyDefaults(*type, &obj);
+  if (r.group.empty() && r.kind == "Secret") MergeSecretStringData(&obj);
   KeepStatusOnUpdate(r, *old, &obj);
   if (auto err = Admit(t, "UPDATE", &*old, &obj)) return ex->Respond(StatusResponse(*err));
   if (!Valid(r, obj, &*old, t.name, *ex, t.events_v1)) return;

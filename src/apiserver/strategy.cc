@@ -1,5 +1,7 @@
 #include "apiserver/strategy.h"
 
+#include <openssl/evp.h>
+
 #include <algorithm>
 #include <map>
 #include <set>
@@ -112,6 +114,26 @@ void PrepareStatusForCreate(const ResourceInfo& r, json::object* obj) {
     }
   }
   (*obj)["status"] = std::move(status);
+}
+
+void MergeSecretStringData(json::object* secret) {
+  auto it = secret->find("stringData");
+  if (it == secret->end()) return;
+  if (it->value().is_object() && !it->value().as_object().empty()) {
+    auto& data = (*secret)["data"];
+    if (!data.is_object()) data = json::object();
+    for (const auto& [key, text] : it->value().as_object()) {
+      if (!text.is_string()) continue;
+      const auto& t = text.as_string();
+      std::string b64(4 * ((t.size() + 2) / 3), '\0');
+      int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(b64.data()),
+                              reinterpret_cast<const unsigned char*>(t.data()),
+                              static_cast<int>(t.size()));
+      b64.resize(static_cast<size_t>(n));
+      data.as_object()[key] = std::move(b64);
+    }
+  }
+  secret->erase(it);
 }
 
 void KeepStatusOnUpdate(const ResourceInfo& r, const json::object& old, json::object* obj) {

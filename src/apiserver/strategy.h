@@ -23,6 +23,10 @@ void PrepareStatusForCreate(const ResourceInfo& r, boost::json::object* obj);
 void KeepStatusOnUpdate(const ResourceInfo& r, const boost::json::object& old,
                         boost::json::object* obj);
 
+// A Secret's stringData is write-only: each of its entries goes into data (base64, over a
+// data entry of the same key) and stringData itself is dropped, as upstream converts it.
+void MergeSecretStringData(boost::json::object* secret);
+
 // A pod's quality of service class from its containers' (and init containers') cpu and
 // memory requests and limits: "Guaranteed", "Burstable" or "BestEffort".
 std::string PodQosClass(const boost::json::object& pod);

@@ -1048,6 +1048,39 @@ TEST_P(KubectlTest, StatusIsWrittenOnlyThroughTheStatusSubresource) {
   EXPECT_EQ(get("svc/web", ".status"), R"({"loadBalancer":{}})");
 }
 
+TEST_P(KubectlTest, SecretStringDataIsStoredAsData) {
+  auto f = File("secret.yaml",
+                "apiVersion: v1\nkind: Secret\nmetadata: {name: login}\n"
+                "data: {user: b2xk, pass: cGFzcw==}\nstringData: {user: admin}\n");
+  auto c = Kubectl({"create", "-f", f});
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  auto get = [&](const std::string& path) {
+    return Kubectl({"get", "secret", "login", "-o", "jsonpath={" + path + "}"}).out;
+  };
+  EXPECT_EQ(get(".data.user"), "YWRtaW4=");  // "admin" wins over the data entry
+  EXPECT_EQ(get(".data.pass"), "cGFzcw==");
+  EXPECT_EQ(get(".stringData"), "");
+  ASSERT_EQ(Kubectl({"patch", "secret", "login", "--type=merge", "-p",
+                     R"({"stringData":{"pass":"s3cr\u00e9t"}})"})
+                .exit_code,
+            0);
+  EXPECT_EQ(get(".data.pass"), "czNjcsOpdA==");
+  EXPECT_EQ(get(".stringData"), "");
+}
+
+TEST_P(KubectlTest, TheBuiltInNamespacesCannotBeDeleted) {
+  for (const char* ns : {"default", "kube-system", "kube-public"}) {
+    auto d = Kubectl({"delete", "namespace", ns, "--wait=false"});
+    EXPECT_NE(d.exit_code, 0);
+    EXPECT_NE(d.err.find("Error from server (Forbidden): namespaces \"" + std::string(ns) +
+                         "\" is forbidden: this namespace may not be deleted"),
+              std::string::npos)
+        << d.err;
+  }
+  EXPECT_EQ(Kubectl({"get", "namespace", "kube-public", "-o", "name"}).out,
+            "namespace/kube-public\n");
+}
+
 TEST_P(KubectlTest, TheKubernetesServicePointsAtTheApiServer) {
   std::string port = server_.url().substr(server_.url().rfind(':') + 1);
   auto svc = Kubectl({"get", "service", "kubernetes", "-o",
@@ -1388,8 +1421,9 @@ Cells Masked(Cells got, const Cells& want) {
 }
 
 // An RFC 3339 time `ago` before now, as the API writes it; `micro` for a MicroTime.
-std::string TimeAgo(std::chrono::seconds ago, bool micro = false) {
-  std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now() - ago);
+std::string TimeAgo(std::chrono::seconds ago, bool micro = false,
+                    std::chrono::system_clock::time_point now = std::chrono::system_clock::now()) {
+  std::time_t t = std::chrono::system_clock::to_time_t(now - ago);
   std::tm tm{};
   gmtime_r(&t, &tm);
   char buf[40];
@@ -1501,7 +1535,9 @@ TEST_P(KubectlTest, CoreKindsPrintUpstreamColumns) {
 }
 
 TEST_P(KubectlTest, WorkloadKindsPrintUpstreamColumns) {
-  const std::string h10 = TimeAgo(10h);
+  const auto now = std::chrono::system_clock::now();
+  const std::string h10 = TimeAgo(10h, false, now);
+  const std::string started = TimeAgo(10h + 65s, false, now);  // 65 s before h10, exactly
   auto f = File(
       "work.yaml",
       "apiVersion: v1\nkind: List\nitems:\n"
@@ -1543,7 +1579,7 @@ TEST_P(KubectlTest, WorkloadKindsPrintUpstreamColumns) {
   auto c = Kubectl({"create", "-f", f});
   ASSERT_EQ(c.exit_code, 0) << c.err;
   SetStatus("job", "j2",
-            "{succeeded: 1, startTime: '" + TimeAgo(10h + 65s) + "', completionTime: '" + h10 +
+            "{succeeded: 1, startTime: '" + started + "', completionTime: '" + h10 +
                 "', conditions: [{type: Complete, status: 'True'}]}");
   SetStatus("cronjob", "cj1", "{lastScheduleTime: '" + h10 + "'}");
   SetStatus("pod", "crash",
