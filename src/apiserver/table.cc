@@ -1028,9 +1028,13 @@ Printer ResourceQuotaPrinter() {
                 "use independent of contention on the node."),
            AgeColumn()},
           [](const json::object& o, const PrintContext& ctx) {
-            std::map<std::string, std::string> hard;  // sorted by resource name
-            for (const auto& [k, v] : Obj(o, {"status", "hard"})) {
-              hard[std::string(k)] = v.is_string() ? std::string(v.as_string()) : "0";
+            // The resources the spec limits, sorted, each with the used and hard amounts
+            // the status reports (0 until the quota controller reports them).
+            const json::object& status_hard = Obj(o, {"status", "hard"});
+            std::map<std::string, std::string> hard;
+            for (const auto& [k, v] : Obj(o, {"spec", "hard"})) {
+              const auto* h = status_hard.if_contains(k);
+              hard[std::string(k)] = h && h->is_string() ? std::string(h->as_string()) : "0";
             }
             const json::object& used = Obj(o, {"status", "used"});
             std::vector<std::string> requests, limits;

@@ -1457,6 +1457,8 @@ TEST_P(KubectlTest, CoreKindsPrintUpstreamColumns) {
       "  spec: {limits: [{type: Container, default: {cpu: 500m}}]}\n"
       "- apiVersion: v1\n  kind: ResourceQuota\n  metadata: {name: rq1}\n"
       "  spec: {hard: {pods: '10', requests.cpu: '1', limits.memory: 2Gi}}\n"
+      "- apiVersion: v1\n  kind: ResourceQuota\n  metadata: {name: rq2}\n"
+      "  spec: {hard: {pods: '5', cpu: '2'}}\n"
       "- apiVersion: v1\n  kind: PersistentVolume\n  metadata: {name: pv1}\n"
       "  spec: {capacity: {storage: 5Gi}, accessModes: [ReadOnlyMany, ReadWriteOnce],"
       " storageClassName: slow, hostPath: {path: /tmp/pv1},"
@@ -1512,6 +1514,9 @@ TEST_P(KubectlTest, CoreKindsPrintUpstreamColumns) {
   EXPECT_EQ(rq.header, Cells({"NAME", "REQUEST", "LIMIT", "AGE"}));
   EXPECT_EQ(Masked(rq.RowWith("rq1"), {"", "", "", "*"}),
             Cells({"rq1", "pods: 1/10, requests.cpu: 500m/1", "limits.memory: 0/2Gi", "*"}));
+  // Before the quota controller reports, every limited resource shows 0/0.
+  EXPECT_EQ(Masked(rq.RowWith("rq2"), {"", "", "", "*"}),
+            Cells({"rq2", "cpu: 0/0, pods: 0/0", "", "*"}));
 
   auto pv = OnlyTable(Kubectl({"get", "pv", "-o", "wide"}).out);
   EXPECT_EQ(pv.header, Cells({"NAME", "CAPACITY", "ACCESS MODES", "RECLAIM POLICY", "STATUS",
