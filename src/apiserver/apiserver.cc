@@ -225,20 +225,26 @@ void GenerateJobSelector(json::object& job) {
     return v.as_object();
   };
   json::object& spec = object_at(job["spec"]);
-  auto manual = spec.if_contains("manualSelector");
-  if (manual && manual->is_bool() && manual->as_bool()) return;
-  const json::object& meta = job["metadata"].as_object();
-  json::value name = meta.at("name"), uid = meta.at("uid");
+  json::object& meta = job["metadata"].as_object();
   json::object& labels = object_at(object_at(object_at(spec["template"])["metadata"])["labels"]);
-  for (const char* key : {"job-name", "batch.kubernetes.io/job-name"}) {
-    if (!labels.contains(key)) labels[key] = name;
+  auto manual = spec.if_contains("manualSelector");
+  if (!manual || !manual->is_bool() || !manual->as_bool()) {
+    json::value name = meta.at("name"), uid = meta.at("uid");
+    for (const char* key : {"job-name", "batch.kubernetes.io/job-name"}) {
+      if (!labels.contains(key)) labels[key] = name;
+    }
+    for (const char* key : {"controller-uid", "batch.kubernetes.io/controller-uid"}) {
+      if (!labels.contains(key)) labels[key] = uid;
+    }
+    json::object& match = object_at(object_at(spec["selector"])["matchLabels"]);
+    if (!match.contains("batch.kubernetes.io/controller-uid")) {
+      match["batch.kubernetes.io/controller-uid"] = uid;
+    }
   }
-  for (const char* key : {"controller-uid", "batch.kubernetes.io/controller-uid"}) {
-    if (!labels.contains(key)) labels[key] = uid;
-  }
-  json::object& match = object_at(object_at(spec["selector"])["matchLabels"]);
-  if (!match.contains("batch.kubernetes.io/controller-uid")) {
-    match["batch.kubernetes.io/controller-uid"] = uid;
+  // A Job without labels of its own carries its pod template's (upstream's defaulting).
+  const auto* own = meta.if_contains("labels");
+  if ((own == nullptr || !own->is_object() || own->as_object().empty()) && !labels.empty()) {
+    meta["labels"] = labels;
   }
 }
 

@@ -1604,6 +1604,11 @@ TEST_P(KubectlTest, WorkloadKindsPrintUpstreamColumns) {
   EXPECT_EQ(jobs.header, Cells({"NAME", "STATUS", "COMPLETIONS", "DURATION", "AGE",
                                 "CONTAINERS", "IMAGES", "SELECTOR"}));
   auto uid = Kubectl({"get", "job", "j1", "-o", "jsonpath={.metadata.uid}"}).out;
+  // A Job without labels of its own carries its template's, the generated ones included.
+  EXPECT_EQ(Kubectl({"get", "job", "j1", "-o",
+                     "jsonpath={.metadata.labels.batch\\.kubernetes\\.io/controller-uid}"})
+                .out,
+            uid);
   EXPECT_EQ(Masked(jobs.RowWith("j1"), {"", "", "", "", "*"}),
             Cells({"j1", "Running", "0/1", "", "*", "c", "busybox",
                    "batch.kubernetes.io/controller-uid=" + uid}));
