@@ -161,6 +161,25 @@ const std::unordered_map<std::string_view, Hook>& Hooks() {
       {"io.k8s.api.apps.v1.StatefulSetUpdateStrategy", RollingUpdate({{"partition", 0}})},
       {"io.k8s.api.apps.v1.DaemonSetUpdateStrategy",
        RollingUpdate({{"maxUnavailable", 1}, {"maxSurge", 0}})},
+      {"io.k8s.api.core.v1.ReplicationController",
+       [](json::object* rc) {
+         // Without labels of its own, a controller carries its template's.
+         const auto* spec = rc->if_contains("spec");
+         const auto* tmpl = spec && spec->is_object() ? spec->as_object().if_contains("template")
+                                                       : nullptr;
+         const auto* tmeta = tmpl && tmpl->is_object() ? tmpl->as_object().if_contains("metadata")
+                                                        : nullptr;
+         const auto* labels = tmeta && tmeta->is_object()
+                                  ? tmeta->as_object().if_contains("labels")
+                                  : nullptr;
+         if (labels == nullptr || !labels->is_object() || labels->as_object().empty()) return;
+         auto& meta = (*rc)["metadata"];
+         if (!meta.is_object()) meta = json::object();
+         const auto* own = meta.as_object().if_contains("labels");
+         if (own == nullptr || !own->is_object() || own->as_object().empty()) {
+           meta.as_object()["labels"] = *labels;
+         }
+       }},
       {"io.k8s.api.core.v1.ReplicationControllerSpec",
        [](json::object* s) {
          // The selector and labels default to the template's labels.

@@ -104,5 +104,25 @@ TEST(DefaultsTest, KeepsWhatTheClientSet) {
   EXPECT_FALSE(strat.at("spec").at("strategy").as_object().contains("rollingUpdate"));
 }
 
+TEST(DefaultsTest, DefaultsThatDependOnOtherFields) {
+  // A pod's requests default to its limits; a controller's labels and selector to its
+  // template's labels.
+  json::object pod = json::parse(R"({"spec":{"containers":[{"name":"a","image":"nginx",
+    "resources":{"limits":{"cpu":"1","memory":"1Gi"},"requests":{"cpu":"500m"}}}]}})")
+                         .as_object();
+  ApplyDefaults(Kind("v1", "Pod"), &pod);
+  EXPECT_EQ(pod.at("spec").at("containers").as_array()[0].at("resources").at("requests"),
+            json::parse(R"({"cpu":"500m","memory":"1Gi"})"));
+  json::object rc = json::parse(R"({"spec":{"template":{"metadata":{"labels":{"app":"web"}},
+    "spec":{"containers":[{"name":"a","image":"nginx"}]}}}})").as_object();
+  ApplyDefaults(Kind("v1", "ReplicationController"), &rc);
+  EXPECT_EQ(rc.at("metadata").at("labels"), json::parse(R"({"app":"web"})"));
+  EXPECT_EQ(rc.at("spec").at("selector"), json::parse(R"({"app":"web"})"));
+  json::object labelled = json::parse(R"({"metadata":{"labels":{"tier":"x"}},"spec":{"template":
+    {"metadata":{"labels":{"app":"web"}}}}})").as_object();
+  ApplyDefaults(Kind("v1", "ReplicationController"), &labelled);
+  EXPECT_EQ(labelled.at("metadata").at("labels"), json::parse(R"({"tier":"x"})"));
+}
+
 }  // namespace
 }  // namespace keelson::api
