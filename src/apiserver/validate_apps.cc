@@ -22,6 +22,48 @@ std::string GoMap(const api::Labels& m) {
   return out + "}";
 }
 
+// Go's fmt %#v of a metav1.LabelSelector, as upstream prints a selector it refuses:
+// v1.LabelSelector{MatchLabels:map[string]string{"app":"web"},
+// MatchExpressions:[]v1.LabelSelectorRequirement(nil)}.
+std::string GoLabelSelector(const json::value& selector) {
+  auto strings = [](const json::value* v) {
+    if (v == nullptr || !v->is_array()) return std::string("[]string(nil)");
+    std::string out = "[]string{";
+    bool first = true;
+    for (const auto& e : v->as_array()) {
+      out += (first ? "" : ", ") + api::GoQuote(e.is_string() ? e.as_string() : "");
+      first = false;
+    }
+    return out + "}";
+  };
+  const json::object* o = selector.is_object() ? &selector.as_object() : nullptr;
+  const json::value* labels = o ? o->if_contains("matchLabels") : nullptr;
+  const json::value* exprs = o ? o->if_contains("matchExpressions") : nullptr;
+  std::string out = "v1.LabelSelector{MatchLabels:";
+  out += labels && labels->is_object() ? GoMap(StringMap(labels)) : "map[string]string(nil)";
+  out += ", MatchExpressions:";
+  if (exprs == nullptr || !exprs->is_array()) {
+    out += "[]v1.LabelSelectorRequirement(nil)";
+  } else {
+    out += "[]v1.LabelSelectorRequirement{";
+    bool first = true;
+    for (const auto& e : exprs->as_array()) {
+      const json::object empty;
+      const json::object& r = e.is_object() ? e.as_object() : empty;
+      auto text = [&](const char* k) {
+        const auto* v = r.if_contains(k);
+        return api::GoQuote(v && v->is_string() ? v->as_string() : "");
+      };
+      out += std::string(first ? "" : ", ") + "v1.LabelSelectorRequirement{Key:" + text("key") +
+             ", Operator:" + text("operator") + ", Values:" + strings(r.if_contains("values")) +
+             "}";
+      first = false;
+    }
+    out += "}";
+  }
+  return out + "}";
+}
+
 bool EmptySelector(const json::object& s) {
   return StringMap(s.if_contains("matchLabels")).empty() &&
          SizeOf(s.if_contains("matchExpressions")) == 0;
@@ -313,7 +355,8 @@ void Workload(const Check& c) {
       std::string what = kind == "StatefulSet" ? "statefulset"
                          : kind == "DaemonSet" ? "daemonset"
                                                : "deployment";
-      Invalid(c.out, "spec.selector", kind == "Deployment" ? "\"null\"" : ValueText(*selector),
+      Invalid(c.out, "spec.selector",
+              kind == "Deployment" ? "\"null\"" : GoLabelSelector(*selector),
               "empty selector is invalid for " + what);
     } else {
       SelectorMatchesTemplate(selector, labels, "spec.template.metadata.labels", c.out);
@@ -338,8 +381,9 @@ void Workload(const Check& c) {
   if (kind == "StatefulSet") {
     StatefulSetUpdate(*spec, *old_spec, c.out);
   } else if (const auto* was = old_spec->if_contains("selector"); was && selector) {
-    if (*was != *selector) Invalid(c.out, "spec.selector", json::serialize(*selector),
-                                   "field is immutable");
+    if (*was != *selector) {
+      Invalid(c.out, "spec.selector", GoLabelSelector(*selector), "field is immutable");
+    }
   }
 }
 
@@ -385,7 +429,12 @@ void Job(const Check& c) {
     Invalid(c.out, "spec.completions", ValueText(*completions),
             "can only be modified in tandem with spec.parallelism");
   }
-  Immutable(selector, old_spec->if_contains("selector"), "spec.selector", c.out);
+  if (const auto* was = old_spec->if_contains("selector");
+      !SameValue(selector, was) && selector != nullptr) {
+    Invalid(c.out, "spec.selector", GoLabelSelector(*selector), "field is immutable");
+  } else if (!SameValue(selector, was)) {
+    Invalid(c.out, "spec.selector", "null", "field is immutable");
+  }
   const auto* tmpl = spec->if_contains("template");
   const auto* old_tmpl = old_spec->if_contains("template");
   const auto* suspended = old_spec->if_contains("suspend");
@@ -472,7 +521,7 @@ void CronJob(const Check& c) {
   if (const auto* js = ObjectAt(*spec, {"jobTemplate", "spec"})) {
     JobSpec(*js, "spec.jobTemplate.spec", c.out);
     if (Has(*js, "selector")) {
-      Invalid(c.out, "spec.jobTemplate.spec.selector", json::serialize(js->at("selector")),
+      Invalid(c.out, "spec.jobTemplate.spec.selector", GoLabelSelector(js->at("selector")),
               "`selector` will be auto-generated");
     }
     const auto* manual = js->if_contains("manualSelector");

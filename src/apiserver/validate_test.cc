@@ -627,9 +627,23 @@ TEST(ValidateJobTest, SelectorAndTemplateAreFixedUnlessSuspendedBeforeStart) {
       "selector":{"matchLabels":{"batch.kubernetes.io/controller-uid":"u1","x":"y"}},
       "template":{"metadata":{"labels":{"batch.kubernetes.io/controller-uid":"u1","x":"y"}},
       "spec":{"restartPolicy":"Never","containers":[{"name":"c","image":"busybox"}]}}}})", old);
+  // The selector is printed as Go prints a v1.LabelSelector, as upstream's message has it.
   EXPECT_TRUE(Reports(sel, "spec.selector",
-                      "Invalid value: {\"matchLabels\":{\"batch.kubernetes.io/controller-uid\":"
-                      "\"u1\",\"x\":\"y\"}}: field is immutable"));
+                      "Invalid value: v1.LabelSelector{MatchLabels:map[string]string{"
+                      "\"batch.kubernetes.io/controller-uid\":\"u1\", \"x\":\"y\"}, "
+                      "MatchExpressions:[]v1.LabelSelectorRequirement(nil)}: field is immutable"));
+  auto exprs = Validate("batch", "Job", R"({"metadata":{"name":"j","uid":"u1"},"spec":{
+      "selector":{"matchLabels":{},"matchExpressions":[{"key":"k","operator":"In",
+      "values":["a","b"]},{"key":"e","operator":"Exists"}]},
+      "template":{"metadata":{"labels":{"k":"a","e":""}},
+      "spec":{"restartPolicy":"Never","containers":[{"name":"c","image":"busybox"}]}}}})", old);
+  EXPECT_TRUE(Reports(exprs, "spec.selector",
+                      "Invalid value: v1.LabelSelector{MatchLabels:map[string]string{}, "
+                      "MatchExpressions:[]v1.LabelSelectorRequirement{"
+                      "v1.LabelSelectorRequirement{Key:\"k\", Operator:\"In\", "
+                      "Values:[]string{\"a\", \"b\"}}, v1.LabelSelectorRequirement{"
+                      "Key:\"e\", Operator:\"Exists\", Values:[]string(nil)}}}: "
+                      "field is immutable"));
 }
 
 std::string CronJob(std::string_view schedule, std::string_view extra = "") {
