@@ -71,7 +71,8 @@ TEST(NamespaceLifecycle, RefusesContentOfMissingOrTerminatingNamespacesAndImmort
     if (name == "live") return json::object{{"metadata", json::object{{"name", "live"}}}};
     if (name == "going") {
       return json::object{
-          {"metadata", json::object{{"name", "going"}, {"deletionTimestamp", "2026-01-01T00:00:00Z"}}}};
+          {"metadata",
+           json::object{{"name", "going"}, {"deletionTimestamp", "2026-01-01T00:00:00Z"}}}};
     }
     return NotFoundError("no such namespace");
   });

@@ -1012,8 +1012,9 @@ TEST_P(KubectlTest, StatusIsWrittenOnlyThroughTheStatusSubresource) {
   EXPECT_EQ(get("rs/rs", ".spec.replicas"), "3");
   EXPECT_EQ(get("rs/rs", ".status.replicas"), "2");
   auto json = Kubectl({"get", "rs", "rs", "-o", "json"}).out;
-  auto replaced = File("replaced.json", std::regex_replace(json, std::regex(R"("readyReplicas": 1)"),
-                                                           R"("readyReplicas": 5)"));
+  auto replaced = File("replaced.json",
+                       std::regex_replace(json, std::regex(R"("readyReplicas": 1)"),
+                                          R"("readyReplicas": 5)"));
   ASSERT_EQ(Kubectl({"replace", "-f", replaced}).exit_code, 0);
   EXPECT_EQ(get("rs/rs", ".status.readyReplicas"), "1");
   auto applied = Kubectl({"apply", "--server-side", "--force-conflicts", "-f", f});
@@ -1482,7 +1483,8 @@ TEST_P(KubectlTest, CoreKindsPrintUpstreamColumns) {
             "{hard: {pods: '10', requests.cpu: '1', limits.memory: 2Gi},"
             " used: {pods: '1', requests.cpu: 500m}}");
   SetStatus("pv", "pv1", "{phase: Bound}");
-  SetStatus("pvc", "pvc1", "{phase: Bound, capacity: {storage: 5Gi}, accessModes: [ReadWriteOnce]}");
+  SetStatus("pvc", "pvc1",
+            "{phase: Bound, capacity: {storage: 5Gi}, accessModes: [ReadWriteOnce]}");
 
   auto ev = OnlyTable(Kubectl({"get", "events"}).out);
   EXPECT_EQ(ev.header, Cells({"LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"}));
