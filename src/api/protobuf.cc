@@ -439,6 +439,10 @@ Result<std::optional<json::value>> DecodeMessage(const TypeDecl& type, std::stri
   if (type.kind != ValueKind::kObject) return DecodeLeaf(type.kind, bytes);
   json::object out;
   KEELSON_RETURN_IF_ERROR(DecodeFields(type, 0, bytes, depth, &out));
+  if (type.name == "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta") {
+    // The wire carries a generation of 0 although it is unset; JSON leaves it out.
+    if (auto* g = out.if_contains("generation"); g && *g == 0) out.erase("generation");
+  }
   return R(json::value(std::move(out)));
 }
 

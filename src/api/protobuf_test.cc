@@ -56,7 +56,9 @@ TEST(ProtobufTest, DecodesKubectlCreateNamespaceBody) {
   EXPECT_EQ(obj->at("kind"), "Namespace");
   const auto& meta = obj->at("metadata").as_object();
   EXPECT_EQ(meta.at("name"), "x");
-  // Empty strings and the zero creation time are left out, as JSON would.
+  // Empty strings, the zero generation and the zero creation time are left out, as JSON
+  // would (the body carries all three).
+  EXPECT_FALSE(meta.contains("generation"));
   EXPECT_FALSE(meta.contains("generateName"));
   EXPECT_FALSE(meta.contains("uid"));
   EXPECT_FALSE(meta.contains("creationTimestamp"));

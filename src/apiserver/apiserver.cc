@@ -2446,7 +2446,11 @@ void ApiServerImpl::CreateObject(const HttpRequest& req, const Target& t, json::
   meta.erase("deletionGracePeriodSeconds");
   meta["uid"] = NewUid();
   meta["creationTimestamp"] = NowRfc3339();
-  if (obj.contains("spec")) meta["generation"] = 1;
+  if (TracksGeneration(r)) {
+    meta["generation"] = 1;
+  } else if (auto* g = meta.if_contains("generation"); g && *g == 0) {
+    meta.erase("generation");
+  }
   if (r.kind == "Namespace") {
     auto& labels = meta["labels"];
     if (!labels.is_object()) labels = json::object();
@@ -2584,7 +2588,7 @@ void ApiServerImpl::WriteUpdate(const Target& t, const json::object& old, json::
     }
   }
   // A change of the spec is a new generation.
-  if (auto* g = meta.if_contains("generation"); g && g->is_int64()) {
+  if (auto* g = meta.if_contains("generation"); g && g->is_int64() && TracksGeneration(r)) {
     const json::value* old_spec = old.if_contains("spec");
     const json::value* new_spec = obj.if_contains("spec");
     bool changed = (old_spec == nullptr) != (new_spec == nullptr) ||

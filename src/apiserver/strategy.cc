@@ -52,6 +52,12 @@ using Sums = std::map<std::string, __int128>;
 
 }  // namespace
 
+bool TracksGeneration(const ResourceInfo& r) {
+  if (r.group.empty()) return r.kind == "Pod" || r.kind == "ReplicationController";
+  if (r.group == "apps") return r.kind != "ControllerRevision";
+  return r.group == "batch" || (r.group == "policy" && r.kind == "PodDisruptionBudget");
+}
+
 bool HasStatusSubresource(const ResourceInfo& r) {
   return std::find(r.subresources.begin(), r.subresources.end(), "status") !=
          r.subresources.end();

@@ -13,6 +13,11 @@
 
 namespace keelson::apiserver {
 
+// Whether objects of `r` count their spec's versions in metadata.generation (1 at create,
+// one more with every change of the spec): pods, the workloads, jobs, cron jobs and
+// disruption budgets, as upstream's strategies have it.
+bool TracksGeneration(const ResourceInfo& r);
+
 // Whether writes of the main resource leave `r`'s status alone (it has a status subresource).
 bool HasStatusSubresource(const ResourceInfo& r);
 

@@ -409,6 +409,23 @@ TEST_P(KubectlTest, GenerationFollowsSpecChanges) {
                 .exit_code,
             0);
   EXPECT_EQ(gen(), "2");
+  // Kinds whose strategies keep no generation have none, whatever the client sent (kubectl
+  // 1.32+ sends a zero generation in its protobuf bodies).
+  ASSERT_EQ(Kubectl({"create", "namespace", "team"}).exit_code, 0);
+  ASSERT_EQ(Kubectl({"create", "service", "clusterip", "db", "--tcp=5432"}).exit_code, 0);
+  ASSERT_EQ(Kubectl({"patch", "service", "db", "--type=merge", "-p",
+                     R"({"spec":{"sessionAffinity":"ClientIP"}})"})
+                .exit_code,
+            0);
+  for (const char* what : {"namespace/team", "service/db"}) {
+    EXPECT_EQ(Kubectl({"get", what, "-o", "jsonpath={.metadata.generation}"}).out, "") << what;
+  }
+  ASSERT_EQ(Kubectl({"create", "deployment", "typed", "--image=nginx"}).exit_code, 0);
+  EXPECT_EQ(Kubectl({"get", "deployment", "typed", "-o", "jsonpath={.metadata.generation}"}).out,
+            "1");
+  auto tmpl =
+      Kubectl({"get", "deployment", "typed", "-o", "jsonpath={.spec.template.metadata}"});
+  EXPECT_EQ(tmpl.out.find("generation"), std::string::npos) << tmpl.out;
 }
 
 TEST_P(KubectlTest, ServicesGetClusterIpsAndNodePorts) {
