@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <optional>
+#include <set>
 #include <ctime>
 #include <unordered_map>
 #include <vector>
@@ -240,6 +241,39 @@ Result<std::optional<json::value>> DecodeMessage(const TypeDecl& type, std::stri
 
 }  // namespace
 Result<json::object> DecodeKubernetesProtobuf(std::string_view body);
+
+// Scalar fields that are plain (not optional) values in Kubernetes' types: the protobuf wire
+// always carries them, zero or not, while their JSON form leaves a zero out. (A zero on the
+// wire of any other scalar field was set by the client, and is kept.)
+bool ZeroIsUnset(std::string_view type, std::string_view field) {
+  static const std::set<std::pair<std::string_view, std::string_view>> kPlain = {
+      {"io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta", "generation"},
+      {"io.k8s.api.core.v1.Container", "stdin"},
+      {"io.k8s.api.core.v1.Container", "stdinOnce"},
+      {"io.k8s.api.core.v1.Container", "tty"},
+      {"io.k8s.api.core.v1.EphemeralContainer", "stdin"},
+      {"io.k8s.api.core.v1.EphemeralContainer", "stdinOnce"},
+      {"io.k8s.api.core.v1.EphemeralContainer", "tty"},
+      {"io.k8s.api.core.v1.ContainerPort", "hostPort"},
+      {"io.k8s.api.core.v1.PodSpec", "hostNetwork"},
+      {"io.k8s.api.core.v1.PodSpec", "hostPID"},
+      {"io.k8s.api.core.v1.PodSpec", "hostIPC"},
+      {"io.k8s.api.core.v1.Probe", "initialDelaySeconds"},
+      {"io.k8s.api.core.v1.VolumeMount", "readOnly"},
+      {"io.k8s.api.core.v1.ServicePort", "nodePort"},
+      {"io.k8s.api.core.v1.ServiceSpec", "publishNotReadyAddresses"},
+      {"io.k8s.api.core.v1.NodeSpec", "unschedulable"},
+      {"io.k8s.api.core.v1.ReplicationControllerSpec", "minReadySeconds"},
+      {"io.k8s.api.apps.v1.DeploymentSpec", "minReadySeconds"},
+      {"io.k8s.api.apps.v1.DeploymentSpec", "paused"},
+      {"io.k8s.api.apps.v1.ReplicaSetSpec", "minReadySeconds"},
+      {"io.k8s.api.apps.v1.StatefulSetSpec", "minReadySeconds"},
+      {"io.k8s.api.apps.v1.DaemonSetSpec", "minReadySeconds"},
+      {"io.k8s.api.scheduling.v1.PriorityClass", "globalDefault"},
+  };
+  return kPlain.contains({type, field});
+}
+
 namespace {
 
 // A message-encoded leaf (Time, Quantity, ...) to its JSON form; nullopt when it is the zero
@@ -346,6 +380,10 @@ Result<std::optional<json::value>> DecodeValue(const FieldDecl& f, int wire, uin
   }
 }
 
+bool IsZero(const json::value& v) {
+  return (v.is_bool() && !v.as_bool()) || (v.is_int64() && v.as_int64() == 0);
+}
+
 // Reads the fields of `bytes` into `out`; `outer` is the number of the embedded struct being
 // read (0 for the message itself).
 Status DecodeFields(const TypeDecl& type, int outer, std::string_view bytes, int depth,
@@ -427,7 +465,9 @@ Status DecodeFields(const TypeDecl& type, int outer, std::string_view bytes, int
     }
     auto v = DecodeValue(*f, wire, num, data, depth);
     if (!v.ok()) return v.status();
-    if (*v) (*out)[f->name] = std::move(**v);
+    if (*v && !(IsZero(**v) && ZeroIsUnset(type.name, f->name))) {
+      (*out)[f->name] = std::move(**v);
+    }
   }
   return Status::Ok();
 }
@@ -439,10 +479,6 @@ Result<std::optional<json::value>> DecodeMessage(const TypeDecl& type, std::stri
   if (type.kind != ValueKind::kObject) return DecodeLeaf(type.kind, bytes);
   json::object out;
   KEELSON_RETURN_IF_ERROR(DecodeFields(type, 0, bytes, depth, &out));
-  if (type.name == "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta") {
-    // The wire carries a generation of 0 although it is unset; JSON leaves it out.
-    if (auto* g = out.if_contains("generation"); g && *g == 0) out.erase("generation");
-  }
   return R(json::value(std::move(out)));
 }
 

@@ -64,6 +64,28 @@ TEST(ProtobufTest, DecodesKubectlCreateNamespaceBody) {
   EXPECT_FALSE(meta.contains("creationTimestamp"));
 }
 
+TEST(ProtobufTest, ZerosOfPlainFieldsAreUnsetAndZerosOfOptionalOnesKept) {
+  // As kubectl 1.32+ sends `create deployment --replicas=0`: the plain fields (paused,
+  // minReadySeconds, stdin, hostNetwork, hostPort) are on the wire at zero; replicas is an
+  // optional field set to 0, containerPort a required one.
+  json::object d = json::parse(R"({"apiVersion":"apps/v1","kind":"Deployment",
+    "metadata":{"name":"d","generation":0},
+    "spec":{"replicas":0,"paused":false,"minReadySeconds":0,"template":{"spec":{
+      "hostNetwork":false,"terminationGracePeriodSeconds":0,"containers":[{"name":"c",
+      "image":"nginx","stdin":false,"ports":[{"containerPort":80,"hostPort":0}]}]}}}})")
+                       .as_object();
+  auto pb = EncodeKubernetesProtobuf(d);
+  ASSERT_TRUE(pb.ok()) << pb.status().ToString();
+  auto back = DecodeKubernetesProtobuf(*pb);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(json::value(*back), json::parse(R"({"apiVersion":"apps/v1","kind":"Deployment",
+    "metadata":{"name":"d"},
+    "spec":{"replicas":0,"template":{"spec":{"terminationGracePeriodSeconds":0,
+      "containers":[{"name":"c","image":"nginx","ports":[{"containerPort":80}]}]}}}})"));
+  EXPECT_TRUE(ZeroIsUnset("io.k8s.api.core.v1.Container", "tty"));
+  EXPECT_FALSE(ZeroIsUnset("io.k8s.api.apps.v1.DeploymentSpec", "replicas"));
+}
+
 TEST(ProtobufTest, DecodesMapsListsIntOrStringQuantityAndTime) {
   using std::string;
   string meta = Len(1, "web") + Len(11, Len(1, "app") + Len(2, "web")) +
