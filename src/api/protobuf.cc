@@ -467,6 +467,11 @@ Status DecodeFields(const TypeDecl& type, int outer, std::string_view bytes, int
     if (!v.ok()) return v.status();
     if (*v && !(IsZero(**v) && ZeroIsUnset(type.name, f->name))) {
       (*out)[f->name] = std::move(**v);
+    } else if (!*v && f->kind == ValueKind::kString &&
+               type.name == "io.k8s.api.core.v1.PersistentVolumeClaimSpec" &&
+               f->name == "storageClassName") {
+      // An optional string whose empty value means something: no class (no provisioning).
+      (*out)[f->name] = "";
     }
   }
   return Status::Ok();

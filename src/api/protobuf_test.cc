@@ -82,6 +82,12 @@ TEST(ProtobufTest, ZerosOfPlainFieldsAreUnsetAndZerosOfOptionalOnesKept) {
     "metadata":{"name":"d"},
     "spec":{"replicas":0,"template":{"spec":{"terminationGracePeriodSeconds":0,
       "containers":[{"name":"c","image":"nginx","ports":[{"containerPort":80}]}]}}}})"));
+  // An empty storage class is kept: it asks for no dynamic provisioning.
+  json::object pvc = json::parse(R"({"apiVersion":"v1","kind":"PersistentVolumeClaim",
+    "metadata":{"name":"c"},"spec":{"storageClassName":"","volumeName":""}})").as_object();
+  auto pvc_back = DecodeKubernetesProtobuf(*EncodeKubernetesProtobuf(pvc));
+  ASSERT_TRUE(pvc_back.ok());
+  EXPECT_EQ(pvc_back->at("spec"), json::parse(R"({"storageClassName":""})"));
   EXPECT_TRUE(ZeroIsUnset("io.k8s.api.core.v1.Container", "tty"));
   EXPECT_FALSE(ZeroIsUnset("io.k8s.api.apps.v1.DeploymentSpec", "replicas"));
 }
