@@ -916,6 +916,13 @@ Status ApiServerImpl::Bootstrap() {
     obj["preemptionPolicy"] = "PreemptLowerPriority";
     KEELSON_RETURN_IF_ERROR(CreateIfMissing(Key(*pc, "", b.name), obj));
   }
+  // The caches load in the background: serving does not wait for them (a LIST that comes
+  // first waits for its own cache, as it would have anyway).
+  if (opts_.start_watch_caches) {
+    for (const auto& r : registry_.all()) {
+      if (r.stored && !(r.group == "events.k8s.io")) CacheFor(r);
+    }
+  }
   bootstrapped_ = true;
   return Status::Ok();
 }

@@ -40,6 +40,10 @@ struct ApiServerOptions {
   size_t watch_cache_ring = 10000;
   size_t max_watcher_backlog = 16 << 20;
   std::chrono::milliseconds bookmark_interval{1000};
+  // Whether Bootstrap() starts the watch cache of every stored resource (as a cluster's
+  // components soon would by watching them all), so that the first LIST is served from
+  // memory; otherwise a resource's cache starts when it is first listed or watched.
+  bool start_watch_caches = true;
   // Signs the service account tokens of POST serviceaccounts/NAME/token (apiserver/token.h);
   // when null, a key made at start that lives as long as the server.
   std::shared_ptr<const TokenSigner> token_signer;
