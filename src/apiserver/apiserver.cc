@@ -20,6 +20,7 @@
 #include "api/protobuf.h"
 #include "api/prune.h"
 #include "api/schema.h"
+#include "api/validation.h"
 #include "api/yaml.h"
 #include "apiserver/apply.h"
 #include "apiserver/chain.h"
@@ -1566,6 +1567,11 @@ void ApiServerImpl::ServeSubresource(const HttpRequest& req, const Target& t,
   } else {
     obj.erase("status");
   }
+  if (!scale) {
+    if (auto causes = ValidateStatusUpdate(r, obj, *old); !causes.empty()) {
+      return ex->Respond(StatusResponse(Invalid(r, t.name, causes)));
+    }
+  }
   if (const api::TypeDecl* type = api::Schema::BuiltIn().Kind(r.group, r.version, r.kind)) {
     TrackUpdate(*type, &*old, &obj, Manager(req, r));
   }
@@ -2428,6 +2434,10 @@ void ApiServerImpl::CreateObject(const HttpRequest& req, const Target& t, json::
   auto& meta = obj["metadata"].as_object();
   std::string name;
   if (auto* n = meta.if_contains("name"); n && n->is_string()) name = std::string(n->as_string());
+  std::string validation_generate_name;
+  if (auto* gn = meta.if_contains("generateName"); gn && gn->is_string()) {
+    validation_generate_name = std::string(gn->as_string());
+  }
   if (name.empty()) {
     auto* gn = meta.if_contains("generateName");
     if (gn && gn->is_string() && !gn->as_string().empty()) {
@@ -2441,9 +2451,9 @@ void ApiServerImpl::CreateObject(const HttpRequest& req, const Target& t, json::
           Invalid(r, "", {{"metadata.name", "Required value: name or generateName is required"}})));
     }
   }
-  if (auto causes = ValidateName(r, name); !causes.empty()) {
-    return ex->Respond(StatusResponse(Invalid(r, name, causes)));
-  }
+  auto causes = ValidateGenerateName(r, validation_generate_name);
+  for (auto& c : ValidateName(r, name)) causes.push_back(std::move(c));
+  if (!causes.empty()) return ex->Respond(StatusResponse(Invalid(r, name, causes)));
   Target named = t;
   named.name = name;
   named.subresource.clear();
@@ -2858,9 +2868,13 @@ void ApiServerImpl::Patch(std::shared_ptr<const HttpRequest> req, Target t,
   for (const char* f : {"name", "namespace", "uid"}) {
     auto* a = meta.if_contains(f);
     auto* b = old_meta.if_contains(f);
+    // A patch that drops the uid keeps the stored one.
+    if (std::string_view(f) == "uid" && (a == nullptr || *a == "")) continue;
     if ((a == nullptr) != (b == nullptr) || (a && *a != *b)) {
-      return ex->Respond(StatusResponse(Invalid(
-          r, t.name, {{std::string("metadata.") + f, "Invalid value: field is immutable"}})));
+      std::string now = a != nullptr && a->is_string() ? std::string(a->as_string()) : "";
+      return ex->Respond(StatusResponse(
+          Invalid(r, t.name, {{std::string("metadata.") + f,
+                               "Invalid value: " + api::GoQuote(now) + ": field is immutable"}})));
     }
   }
   // A resourceVersion in the patch is a precondition.

@@ -75,6 +75,76 @@ void Metadata(const json::object& obj, Causes* out) {
   }
 }
 
+// metadata.ownerReferences (ValidateOwnerReferences): each names its owner fully, the owner is
+// not an Event, and at most one is the controller.
+void OwnerReferences(const json::object& meta, Causes* out) {
+  const auto* refs = validation::AsArray(meta.if_contains("ownerReferences"));
+  if (refs == nullptr) return;
+  const std::string p = "metadata.ownerReferences";
+  std::string first_controller;
+  for (const auto& v : *refs) {
+    const auto* ref = validation::AsObject(&v);
+    if (ref == nullptr) continue;
+    std::string api_version = validation::Str(*ref, "apiVersion");
+    std::string kind = validation::Str(*ref, "kind");
+    // schema.FromAPIVersionAndKind: "group/version", "version", or (more slashes) nothing.
+    std::string group, version = api_version;
+    if (auto slash = api_version.find('/'); slash != std::string::npos) {
+      bool one = api_version.find('/', slash + 1) == std::string::npos;
+      group = one ? api_version.substr(0, slash) : "";
+      version = one ? api_version.substr(slash + 1) : "";
+    }
+    if (version.empty()) {
+      validation::InvalidString(out, p + ".apiVersion", api_version,
+                                "version must not be empty");
+    }
+    if (kind.empty()) validation::InvalidString(out, p + ".kind", kind, "must not be empty");
+    for (const char* f : {"name", "uid"}) {
+      std::string value = validation::Str(*ref, f);
+      if (value.empty()) {
+        validation::InvalidString(out, validation::Child(p, f), value, "must not be empty");
+      }
+    }
+    if (group.empty() && version == "v1" && kind == "Event") {
+      validation::Invalid(out, p, json::serialize(*ref),
+                          "/v1, Kind=Event is disallowed from being an owner");
+    }
+    const auto* controller = ref->if_contains("controller");
+    if (controller == nullptr || !controller->is_bool() || !controller->as_bool()) continue;
+    std::string name = kind + "/" + validation::Str(*ref, "name");
+    if (first_controller.empty()) {
+      first_controller = name;
+    } else {
+      validation::Invalid(out, p, json::serialize(*refs),
+                          "Only one reference can have Controller set to true. Found \"true\" "
+                          "in references for " + first_controller + " and " + name);
+    }
+  }
+}
+
+// ValidateObjectMetaUpdate: what identifies an object stays. An update that leaves uid out
+// keeps the stored one; one that leaves the namespace out is in the request's namespace.
+void MetadataUpdate(const json::object& obj, const json::object& old, Causes* out) {
+  for (const char* f : {"name", "namespace", "uid"}) {
+    const json::value* now = validation::At(obj, {"metadata", f});
+    const json::value* was = validation::At(old, {"metadata", f});
+    if (std::string_view(f) != "name" && validation::Str(now).empty()) continue;
+    if (validation::Str(now) != validation::Str(was)) {
+      validation::InvalidString(out, std::string("metadata.") + f, validation::Str(now),
+                                "field is immutable");
+    }
+  }
+}
+
+void TemplateEphemeralContainers(const json::value* spec, const std::string& base,
+                                 Causes* out) {
+  const auto* s = validation::AsObject(spec);
+  if (s != nullptr && validation::SizeOf(s->if_contains("ephemeralContainers")) > 0) {
+    validation::Forbidden(out, base + ".ephemeralContainers",
+                          "ephemeral containers not allowed in pod template");
+  }
+}
+
 bool IsWorkload(const std::string& kind) {
   return kind == "Deployment" || kind == "ReplicaSet" || kind == "StatefulSet" ||
          kind == "DaemonSet" || kind == "ReplicationController";
@@ -122,21 +192,50 @@ Causes ValidateName(const ResourceInfo& r, std::string_view name) {
   return out;
 }
 
+Causes ValidateGenerateName(const ResourceInfo& r, std::string_view generate_name) {
+  Causes out;
+  if (generate_name.empty()) return out;
+  std::vector<std::string> errs;
+  const std::string& k = r.kind;
+  if (k == "Namespace") {
+    errs = api::NameIsDNSLabel(generate_name, true);
+  } else if (k == "Service") {
+    errs = api::NameIsDNS1035Label(generate_name, true);
+  } else if (r.group == "rbac.authorization.k8s.io" || k == "PersistentVolume") {
+    errs = validation::PathSegmentName(generate_name);
+  } else {
+    errs = api::NameIsDNSSubdomain(generate_name, true);
+  }
+  for (const auto& e : errs) {
+    validation::InvalidString(&out, "metadata.generateName", generate_name, e);
+  }
+  return out;
+}
+
 Causes ValidateObject(const ResourceInfo& r, const api::TypeDecl& type, const json::object& obj,
                       const json::object* old, bool events_v1) {
   Causes out;
   validation::Check c{r, obj, old, &out, events_v1};
   Metadata(obj, &out);
+  if (const auto* m = validation::ObjectAt(obj, {"metadata"})) OwnerReferences(*m, &out);
+  if (old != nullptr) MetadataUpdate(obj, *old, &out);
   Required(type, obj, "", &out, 0);
   const std::string& k = r.kind;
   if (k == "Pod") {
     validation::PodSpec(validation::At(obj, {"spec"}), "spec", &out);
+    // Ephemeral containers are added through their own subresource, never on create.
+    const auto* ephemeral = validation::At(obj, {"spec", "ephemeralContainers"});
+    if (old == nullptr && validation::SizeOf(ephemeral) > 0) {
+      validation::Forbidden(&out, "spec.ephemeralContainers", "cannot be set on create");
+    }
     if (old != nullptr) validation::PodUpdate(obj, *old, &out);
   } else if (const auto* tmpl = validation::At(obj, {"spec", "template", "spec"})) {
     validation::PodSpec(tmpl, "spec.template.spec", &out);
+    TemplateEphemeralContainers(tmpl, "spec.template.spec", &out);
   } else if (const auto* jt =
                  validation::At(obj, {"spec", "jobTemplate", "spec", "template", "spec"})) {
     validation::PodSpec(jt, "spec.jobTemplate.spec.template.spec", &out);
+    TemplateEphemeralContainers(jt, "spec.jobTemplate.spec.template.spec", &out);
   }
   if (IsWorkload(k)) validation::Workload(c);
   if (r.group.empty()) validation::CoreKind(c);
@@ -148,6 +247,19 @@ Causes ValidateObject(const ResourceInfo& r, const api::TypeDecl& type, const js
   if (k == "PodDisruptionBudget") validation::PodDisruptionBudget(c);
   if (k == "PriorityClass") validation::PriorityClass(c);
   if (r.group == "rbac.authorization.k8s.io") validation::Rbac(c);
+  return out;
+}
+
+}  // namespace keelson::apiserver
+
+namespace keelson::apiserver {
+
+Causes ValidateStatusUpdate(const ResourceInfo& r, const json::object& obj,
+                            const json::object& old) {
+  Causes out;
+  MetadataUpdate(obj, old, &out);
+  validation::Check c{r, obj, &old, &out};
+  validation::Status(c);
   return out;
 }
 

@@ -33,6 +33,17 @@ std::vector<std::pair<std::string, std::string>> ValidateObject(
 std::vector<std::pair<std::string, std::string>> ValidateName(const ResourceInfo& r,
                                                               std::string_view name);
 
+// The problems with `generate_name` as the metadata.generateName of a new object of resource
+// `r`: the name rule of its kind, read as a prefix (a trailing '-' is allowed).
+std::vector<std::pair<std::string, std::string>> ValidateGenerateName(
+    const ResourceInfo& r, std::string_view generate_name);
+
+// A write of the status subresource: `obj` is the stored object `old` with the new status.
+// Checks what identifies the object (metadata) and the status rules of its kind (counts,
+// conditions, quantities) with upstream's paths and texts.
+std::vector<std::pair<std::string, std::string>> ValidateStatusUpdate(
+    const ResourceInfo& r, const boost::json::object& obj, const boost::json::object& old);
+
 // A metav1.LabelSelector object (matchLabels, matchExpressions) as a selector.
 // InvalidArgument when it is not one.
 Result<api::LabelSelector> SelectorOf(const boost::json::value& selector);

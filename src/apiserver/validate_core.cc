@@ -65,6 +65,25 @@ void ImmutableData(const Check& c) {
   }
 }
 
+// The number of bytes a base64 text decodes to (data of Secrets, binaryData of ConfigMaps).
+size_t DecodedSize(std::string_view b64) {
+  size_t n = b64.size();
+  if (n % 4 != 0) return n / 4 * 3 + (n % 4 > 1 ? n % 4 - 1 : 0);  // unpadded
+  size_t pad = 0;
+  while (pad < 2 && pad < n && b64[n - 1 - pad] == '=') ++pad;
+  return n / 4 * 3 - pad;
+}
+
+// ConfigMaps and Secrets hold at most 1 MiB (core.MaxSecretSize).
+constexpr size_t kMaxConfigSize = 1024 * 1024;
+
+void SizeLimit(size_t total, const std::string& path, Causes* out) {
+  if (total > kMaxConfigSize) {
+    out->emplace_back(path, "Too long: may not be more than " + std::to_string(kMaxConfigSize) +
+                                " bytes");
+  }
+}
+
 void ConfigMap(const Check& c) {
   ConfigKeys(c.obj.if_contains("data"), "data", c.out);
   ConfigKeys(c.obj.if_contains("binaryData"), "binaryData", c.out);
@@ -76,6 +95,15 @@ void ConfigMap(const Check& c) {
       }
     }
   }
+  size_t total = 0;
+  if (data != nullptr) {
+    for (const auto& [k, v] : *data) total += Str(&v).size();
+  }
+  if (const auto* bin = ObjectAt(c.obj, {"binaryData"})) {
+    for (const auto& [k, v] : *bin) total += DecodedSize(Str(&v));
+  }
+  // Upstream reports the whole object, at the empty path that prints as "[]".
+  SizeLimit(total, "[]", c.out);
   if (c.old != nullptr) ImmutableData(c);
 }
 
@@ -89,6 +117,18 @@ void Secret(const Check& c) {
     }
     return false;
   };
+  // stringData is merged into data, its values replacing data's under the same key.
+  size_t total = 0;
+  const auto* string_data = ObjectAt(c.obj, {"stringData"});
+  if (const auto* data = ObjectAt(c.obj, {"data"})) {
+    for (const auto& [k, v] : *data) {
+      if (string_data == nullptr || !string_data->contains(k)) total += DecodedSize(Str(&v));
+    }
+  }
+  if (string_data != nullptr) {
+    for (const auto& [k, v] : *string_data) total += Str(&v).size();
+  }
+  SizeLimit(total, "data", c.out);
   std::string type = Str(c.obj, "type");
   if (type == "kubernetes.io/service-account-token") {
     if (Str(At(c.obj, {"metadata", "annotations", "kubernetes.io/service-account.name"}))
@@ -144,6 +184,37 @@ void ServiceUpdate(const Check& c, const json::object& spec, const json::object&
   }
 }
 
+// Go's %#v of the core.ServicePort upstream uses as the key of its duplicate check.
+std::string ServicePortKey(std::string_view protocol, int64_t port, int64_t node_port) {
+  return "core.ServicePort{Name:\"\", Protocol:" + api::GoQuote(protocol) +
+         ", AppProtocol:(*string)(nil), Port:" + std::to_string(port) +
+         ", TargetPort:intstr.IntOrString{Type:0, IntVal:0, StrVal:\"\"}, NodePort:" +
+         std::to_string(node_port) + "}";
+}
+
+int64_t IntField(const json::object& o, std::string_view key) {
+  const auto* v = o.if_contains(key);
+  return v != nullptr && v->is_int64() ? v->as_int64() : 0;
+}
+
+// Each (port, protocol) and each (nodePort, protocol) pair at most once.
+void ServicePortsUnique(const json::array& ports, Causes* out) {
+  std::set<std::pair<std::string, int64_t>> seen, node_ports;
+  for (size_t i = 0; i < ports.size(); ++i) {
+    const auto* po = AsObject(&ports[i]);
+    if (po == nullptr) continue;
+    std::string protocol = Str(*po, "protocol");
+    int64_t port = IntField(*po, "port");
+    if (!seen.emplace(protocol, port).second) {
+      Duplicate(out, Index("spec.ports", i), ServicePortKey(protocol, port, 0));
+    }
+    int64_t node_port = IntField(*po, "nodePort");
+    if (node_port != 0 && !node_ports.emplace(protocol, node_port).second) {
+      Duplicate(out, Index("spec.ports", i) + ".nodePort", std::to_string(node_port));
+    }
+  }
+}
+
 void Service(const Check& c) {
   const auto* spec = ObjectAt(c.obj, {"spec"});
   if (spec == nullptr) return;
@@ -191,6 +262,7 @@ void Service(const Check& c) {
         Forbidden(c.out, p + ".nodePort", "may not be used when `type` is 'ClusterIP'");
       }
     }
+    ServicePortsUnique(*ports, c.out);
   }
   NotSupported(spec->if_contains("externalTrafficPolicy"), "spec.externalTrafficPolicy",
                {"Cluster", "Local"}, c.out);
@@ -215,7 +287,28 @@ void Service(const Check& c) {
   if (const auto* ips = AsArray(spec->if_contains("externalIPs"))) {
     for (size_t i = 0; i < ips->size(); ++i) {
       std::string ip = Str(&(*ips)[i]);
-      if (!IsIP(ip)) InvalidString(c.out, Index("spec.externalIPs", i), ip, kInvalidIP);
+      if (!IsIP(ip)) {
+        InvalidString(c.out, Index("spec.externalIPs", i), ip, kInvalidIP);
+      } else {
+        NonSpecialIP(ip, Index("spec.externalIPs", i), c.out);
+      }
+    }
+  }
+  if (const auto* ranges = AsArray(spec->if_contains("loadBalancerSourceRanges"))) {
+    // Upstream spells this path with a capital L.
+    if (!ranges->empty() && type != "LoadBalancer") {
+      Forbidden(c.out, "spec.LoadBalancerSourceRanges",
+                "may only be used when `type` is 'LoadBalancer'");
+    }
+    for (size_t i = 0; i < ranges->size(); ++i) {
+      std::string cidr = Str(&(*ranges)[i]);
+      // Space padding is allowed, a leftover of the annotation this field replaced.
+      size_t b = cidr.find_first_not_of(" \t\n\r\v\f");
+      size_t e = cidr.find_last_not_of(" \t\n\r\v\f");
+      cidr = b == std::string::npos ? "" : cidr.substr(b, e - b + 1);
+      if (!IsCIDR(cidr)) {
+        InvalidString(c.out, Index("spec.LoadBalancerSourceRanges", i), cidr, kInvalidCIDR);
+      }
     }
   }
   if (const auto* cfg = ObjectAt(*spec, {"sessionAffinityConfig", "clientIP"})) {
@@ -631,44 +724,117 @@ void LimitRange(const Check& c) {
   }
 }
 
+// Go's %#v of the scopes, as upstream prints them.
+std::string ScopesText(const json::array* scopes) {
+  if (scopes == nullptr) return "[]core.ResourceQuotaScope(nil)";
+  std::string out = "[]core.ResourceQuotaScope{";
+  for (size_t i = 0; i < scopes->size(); ++i) {
+    out += (i ? ", " : "") + api::GoQuote(Str(&(*scopes)[i]));
+  }
+  return out + "}";
+}
+
+bool IsStandardQuotaResourceName(std::string_view name) {
+  static const std::set<std::string_view> kNames = {
+      "cpu", "memory", "ephemeral-storage", "requests.cpu", "requests.memory",
+      "requests.storage", "requests.ephemeral-storage", "limits.cpu", "limits.memory",
+      "limits.ephemeral-storage", "pods", "resourcequotas", "services",
+      "replicationcontrollers", "secrets", "persistentvolumeclaims", "configmaps",
+      "services.nodeports", "services.loadbalancers"};
+  return kNames.count(name) > 0 || name.starts_with("requests.hugepages-");
+}
+
+// The resources a scope can limit (IsResourceQuotaScopeValidForResource).
+bool ScopeValidForResource(std::string_view scope, std::string_view resource) {
+  static const std::set<std::string_view> kCompute = {
+      "cpu", "memory", "limits.cpu", "limits.memory", "requests.cpu", "requests.memory"};
+  if (scope == "BestEffort") return resource == "pods";
+  if (scope == "Terminating" || scope == "NotTerminating" || scope == "NotBestEffort" ||
+      scope == "PriorityClass" || scope == "CrossNamespacePodAffinity") {
+    return resource == "pods" || kCompute.count(resource) > 0;
+  }
+  return true;
+}
+
+// Quota resources counted in whole units: object counts and extended resources
+// (IsIntegerResourceName), which include count/<resource>.
+bool IsIntegerResourceName(std::string_view name) {
+  static const std::set<std::string_view> kCounts = {
+      "pods", "resourcequotas", "services", "replicationcontrollers", "secrets", "configmaps",
+      "persistentvolumeclaims", "services.nodeports", "services.loadbalancers"};
+  if (kCounts.count(name) > 0) return true;
+  bool native = name.find('/') == std::string_view::npos ||
+                name.find("kubernetes.io/") != std::string_view::npos;
+  if (native || name.starts_with("requests.")) return false;
+  return api::IsQualifiedName("requests." + std::string(name)).empty();
+}
+
+// A quota quantity (spec.hard, status.hard, status.used): not negative, whole where the
+// resource counts units.
+void QuotaQuantity(std::string_view resource, const json::value& v, const std::string& p,
+                   Causes* out) {
+  std::string q = Str(&v);
+  std::string shown = api::CanonicalQuantity(q).value_or(q);
+  if (auto sign = QuantitySign(q); sign && *sign < 0) {
+    InvalidString(out, p, shown, "must be greater than or equal to 0");
+  }
+  auto nanos = api::QuantityNanos(q);
+  if (nanos && IsIntegerResourceName(resource) && *nanos % 1000000000 != 0) {
+    InvalidString(out, p, shown, "must be an integer");
+  }
+}
+
+void QuotaResourceName(std::string_view k, const std::string& p, Causes* out) {
+  size_t before = out->size();
+  QualifiedName(k, p, out);
+  if (out->size() != before || k.find('/') != std::string_view::npos) return;
+  if (!IsStandardResourceName(k)) {
+    InvalidString(out, p, k, "must be a standard resource type or fully qualified");
+  }
+  if (!IsStandardResourceName(k) && !k.starts_with("limits.")) {
+    InvalidString(out, p, k, "must be a standard resource for quota");
+  }
+}
+
 void ResourceQuota(const Check& c) {
+  ResourceQuotaStatus(c.obj, c.out);
   const auto* spec = ObjectAt(c.obj, {"spec"});
   if (spec == nullptr) return;
-  if (const auto* hard = ObjectAt(*spec, {"hard"})) {
+  const auto* hard = ObjectAt(*spec, {"hard"});
+  if (hard != nullptr) {
     for (const auto& [k, v] : *hard) {
       std::string p = Key("spec.hard", k);
-      size_t before = c.out->size();
-      QualifiedName(k, p, c.out);
-      if (c.out->size() == before && k.find('/') == std::string::npos) {
-        if (!IsStandardResourceName(k)) {
-          InvalidString(c.out, p, k, "must be a standard resource type or fully qualified");
-        }
-        if (!IsStandardResourceName(k) && !k.starts_with("limits.")) {
-          InvalidString(c.out, p, k, "must be a standard resource for quota");
-        }
-      }
-      std::string q = Str(&v);
-      if (auto sign = QuantitySign(q); sign && *sign < 0) {
-        InvalidString(c.out, p, q, "must be greater than or equal to 0");
-      }
+      QuotaResourceName(k, p, c.out);
+      QuotaQuantity(k, v, p, c.out);
     }
   }
   const auto* scopes = AsArray(spec->if_contains("scopes"));
-  if (scopes != nullptr) {
+  if (scopes != nullptr && !scopes->empty()) {
     static const std::set<std::string> kScopes = {
         "Terminating", "NotTerminating", "BestEffort", "NotBestEffort", "PriorityClass",
         "CrossNamespacePodAffinity", "VolumeAttributesClass"};
+    std::vector<std::string> resources;
+    if (hard != nullptr) {
+      for (const auto& [k, v] : *hard) resources.emplace_back(k);
+    }
+    std::sort(resources.begin(), resources.end());
     std::set<std::string> set;
     for (const auto& s : *scopes) {
       std::string scope = Str(&s);
       if (!kScopes.count(scope)) {
-        Invalid(c.out, "spec.scopes", json::serialize(*scopes), "unsupported scope");
+        Invalid(c.out, "spec.scopes", ScopesText(scopes), "unsupported scope");
+      }
+      for (const auto& k : resources) {
+        if (IsStandardQuotaResourceName(k) && !ScopeValidForResource(scope, k)) {
+          Invalid(c.out, "spec.scopes", ScopesText(scopes),
+                  "unsupported scope applied to resource");
+        }
       }
       set.insert(scope);
     }
     if ((set.count("BestEffort") && set.count("NotBestEffort")) ||
         (set.count("Terminating") && set.count("NotTerminating"))) {
-      Invalid(c.out, "spec.scopes", json::serialize(*scopes), "conflicting scopes");
+      Invalid(c.out, "spec.scopes", ScopesText(scopes), "conflicting scopes");
     }
   }
   if (c.old != nullptr) {
@@ -678,14 +844,23 @@ void ResourceQuota(const Check& c) {
     std::sort(was.begin(), was.end());
     now.erase(std::unique(now.begin(), now.end()), now.end());
     was.erase(std::unique(was.begin(), was.end()), was.end());
-    if (now != was) {
-      Invalid(c.out, "spec.scopes", scopes ? json::serialize(*scopes) : "null",
-              "field is immutable");
-    }
+    if (now != was) Invalid(c.out, "spec.scopes", ScopesText(scopes), "field is immutable");
   }
 }
 
 }  // namespace
+
+void ResourceQuotaStatus(const json::object& quota, Causes* out) {
+  for (const char* list : {"hard", "used"}) {
+    if (const auto* m = ObjectAt(quota, {"status", list})) {
+      for (const auto& [k, v] : *m) {
+        std::string p = Key(std::string("status.") + list, k);
+        QuotaResourceName(k, p, out);
+        QuotaQuantity(k, v, p, out);
+      }
+    }
+  }
+}
 
 void CoreKind(const Check& c) {
   const std::string& k = c.r.kind;

@@ -28,6 +28,112 @@ void DefaultMode(const json::object& src, const std::string& base, Causes* out) 
   }
 }
 
+// A relative path inside a volume (ValidateLocalNonReservedPath): not absolute, no "..".
+void LocalPath(const std::string& path, const std::string& p, Causes* out) {
+  if (!path.empty() && path.front() == '/') {
+    InvalidString(out, p, path, "must be a relative path");
+  }
+  bool backstep = false;
+  for (size_t start = 0; start <= path.size();) {
+    size_t end = path.find('/', start);
+    if (end == std::string::npos) end = path.size();
+    backstep = backstep || path.compare(start, end - start, "..") == 0;
+    start = end + 1;
+  }
+  if (backstep) InvalidString(out, p, path, "must not contain '..'");
+  if (path.starts_with("..")) InvalidString(out, p, path, "must not start with '..'");
+}
+
+void FileMode(const json::object& o, const std::string& p, Causes* out) {
+  const auto* m = o.if_contains("mode");
+  if (m != nullptr && m->is_int64() && (m->as_int64() < 0 || m->as_int64() > 0777)) {
+    Invalid(out, p + ".mode", std::to_string(m->as_int64()),
+            "must be a number between 0 and 0777 (octal), both inclusive");
+  }
+}
+
+// The items of a secret or configMap source (validateKeyToPath); paths go into `paths` when
+// given, and a repeated one is reported against `conflict_path` (upstream's projected rule).
+void KeyToPaths(const json::object& src, const std::string& sp, std::set<std::string>* paths,
+                const std::string& conflict_path, const std::string& name, Causes* out) {
+  const auto* items = AsArray(src.if_contains("items"));
+  if (items == nullptr) return;
+  for (size_t i = 0; i < items->size(); ++i) {
+    const auto* kp = AsObject(&(*items)[i]);
+    if (kp == nullptr) continue;
+    std::string ip = Index(sp + ".items", i);
+    std::string path = Str(*kp, "path");
+    if (Str(*kp, "key").empty()) Required(out, ip + ".key");
+    if (path.empty()) Required(out, ip + ".path");
+    LocalPath(path, ip + ".path", out);
+    FileMode(*kp, ip, out);
+    if (paths != nullptr && !path.empty() && !paths->insert(path).second) {
+      InvalidString(out, conflict_path, name, "conflicting duplicate paths");
+    }
+  }
+}
+
+void ProjectedSources(const json::object& proj, const std::string& pp, Causes* out) {
+  const auto* sources = AsArray(proj.if_contains("sources"));
+  if (sources == nullptr) return;
+  std::set<std::string> paths;
+  for (size_t i = 0; i < sources->size(); ++i) {
+    const auto* s = AsObject(&(*sources)[i]);
+    if (s == nullptr) continue;
+    std::string sp = Index(pp + ".sources", i);
+    int n = 0;
+    for (const char* kind : {"secret", "configMap"}) {
+      const auto* src = AsObject(s->if_contains(kind));
+      if (src == nullptr) continue;
+      ++n;
+      std::string name = Str(*src, "name");
+      if (name.empty()) Required(out, Child(sp, kind) + ".name");
+      KeyToPaths(*src, Child(sp, kind), &paths, pp, name, out);
+    }
+    if (const auto* dapi = AsObject(s->if_contains("downwardAPI"))) {
+      ++n;
+      if (const auto* items = AsArray(dapi->if_contains("items"))) {
+        for (size_t j = 0; j < items->size(); ++j) {
+          const auto* f = AsObject(&(*items)[j]);
+          if (f == nullptr) continue;
+          std::string ip = Index(sp + ".downwardAPI.items", j);
+          std::string path = Str(*f, "path");
+          if (path.empty()) Required(out, ip + ".path");
+          LocalPath(path, ip + ".path", out);
+          FileMode(*f, ip, out);
+          if (!path.empty() && !paths.insert(path).second) {
+            InvalidString(out, pp, path, "conflicting duplicate paths");
+          }
+        }
+      }
+    }
+    if (const auto* sat = AsObject(s->if_contains("serviceAccountToken"))) {
+      ++n;
+      const auto* exp = sat->if_contains("expirationSeconds");
+      if (exp != nullptr && exp->is_int64()) {
+        int64_t e = exp->as_int64();
+        if (e < 600) {
+          Invalid(out, sp + ".serviceAccountToken.expirationSeconds", std::to_string(e),
+                  "may not specify a duration less than 10 minutes");
+        }
+        if (e > (int64_t{1} << 32)) {
+          Invalid(out, sp + ".serviceAccountToken.expirationSeconds", std::to_string(e),
+                  "may not specify a duration larger than 2^32 seconds");
+        }
+      }
+      // Upstream reports the token's path against the projected volume.
+      std::string path = Str(*sat, "path");
+      if (path.empty()) {
+        Required(out, pp + ".path");
+      } else {
+        LocalPath(path, pp + ".path", out);
+      }
+    }
+    if (Has(*s, "clusterTrustBundle")) ++n;
+    if (n > 1) Forbidden(out, sp, "may not specify more than 1 volume type per source");
+  }
+}
+
 void VolumeSource(const json::object& v, const std::string& p, Causes* out) {
   int sources = 0;
   for (const char* s : kVolumeSources) {
@@ -44,10 +150,12 @@ void VolumeSource(const json::object& v, const std::string& p, Causes* out) {
     if (name == "secret") {
       if (Str(*src, "secretName").empty()) Required(out, sp + ".secretName");
       DefaultMode(*src, sp, out);
+      KeyToPaths(*src, sp, nullptr, "", "", out);
     }
     if (name == "configMap") {
       if (Str(*src, "name").empty()) Required(out, sp + ".name");
       DefaultMode(*src, sp, out);
+      KeyToPaths(*src, sp, nullptr, "", "", out);
     }
     if (name == "persistentVolumeClaim" && Str(*src, "claimName").empty()) {
       Required(out, sp + ".claimName");
@@ -57,6 +165,7 @@ void VolumeSource(const json::object& v, const std::string& p, Causes* out) {
       if (Str(*src, "path").empty()) Required(out, sp + ".path");
     }
     if (name == "projected" || name == "downwardAPI") DefaultMode(*src, sp, out);
+    if (name == "projected") ProjectedSources(*src, sp, out);
   }
   if (sources == 0) Required(out, p, "must specify a volume type");
 }
@@ -98,20 +207,22 @@ void QuantityValue(std::string_view name, std::string_view q, const std::string&
   }
 }
 
-void Probe(const json::value* v, const std::string& p, bool liveness_or_startup, Causes* out) {
-  const auto* probe = AsObject(v);
-  if (probe == nullptr) return;
+// The handler of a probe or a lifecycle hook (validateHandler): exactly one of `kinds`.
+// `grace` is the pod's terminationGracePeriodSeconds, which bounds a sleep action.
+void Handler(const json::object& h, const std::string& p,
+             std::initializer_list<const char*> kinds, const json::value* grace,
+             Causes* out) {
   int handlers = 0;
-  for (const char* h : {"exec", "httpGet", "tcpSocket", "grpc"}) {
-    if (!Has(*probe, h)) continue;
+  for (const char* k : kinds) {
+    if (!Has(h, k)) continue;
     if (++handlers > 1) {
-      Forbidden(out, Child(p, h), "may not specify more than 1 handler type");
+      Forbidden(out, Child(p, k), "may not specify more than 1 handler type");
       continue;
     }
-    const auto* ho = AsObject(probe->if_contains(h));
+    const auto* ho = AsObject(h.if_contains(k));
     if (ho == nullptr) continue;
-    std::string hp = Child(p, h);
-    std::string_view name = h;
+    std::string hp = Child(p, k);
+    std::string_view name = k;
     if (name == "exec" && SizeOf(ho->if_contains("command")) == 0) {
       Required(out, hp + ".command");
     }
@@ -125,8 +236,22 @@ void Probe(const json::value* v, const std::string& p, bool liveness_or_startup,
       PortNumOrName(ho->if_contains("port"), hp + ".port", out);
     }
     if (name == "grpc") PortNumber(*ho, "port", hp + ".port", true, out);
+    const auto* secs = ho->if_contains("seconds");
+    if (name == "sleep" && secs != nullptr && secs->is_int64() && grace != nullptr &&
+        grace->is_int64() &&
+        (secs->as_int64() < 0 || secs->as_int64() > grace->as_int64())) {
+      Invalid(out, hp + ".seconds", std::to_string(secs->as_int64()),
+              "must be non-negative and less than terminationGracePeriodSeconds (" +
+                  std::to_string(grace->as_int64()) + ")");
+    }
   }
   if (handlers == 0) Required(out, p, "must specify a handler type");
+}
+
+void Probe(const json::value* v, const std::string& p, bool liveness_or_startup, Causes* out) {
+  const auto* probe = AsObject(v);
+  if (probe == nullptr) return;
+  Handler(*probe, p, {"exec", "httpGet", "tcpSocket", "grpc"}, nullptr, out);
   for (const char* f : {"initialDelaySeconds", "timeoutSeconds", "periodSeconds",
                         "successThreshold", "failureThreshold"}) {
     NonNegative(*probe, f, Child(p, f), out);
@@ -183,6 +308,7 @@ struct PodContext {
   std::set<std::string> volumes;
   std::set<std::string> container_names;  // across init and regular containers
   bool host_network = false;
+  const json::value* grace = nullptr;  // terminationGracePeriodSeconds
 };
 
 void Container(const json::object& c, const std::string& p, bool init, PodContext* pc,
@@ -257,6 +383,20 @@ void Container(const json::object& c, const std::string& p, bool init, PodContex
     Probe(c.if_contains(probe), Child(p, probe), std::string_view(probe) != "readinessProbe",
           out);
   }
+  if (const auto* lc = AsObject(c.if_contains("lifecycle"))) {
+    if (init && !sidecar) {
+      Forbidden(out, p + ".lifecycle",
+                "may not be set for init containers without restartPolicy=Always");
+    } else {
+      for (const char* hook : {"postStart", "preStop"}) {
+        if (const auto* h = AsObject(lc->if_contains(hook))) {
+          Handler(*h, p + ".lifecycle." + hook, {"exec", "httpGet", "tcpSocket", "sleep"},
+                  pc->grace, out);
+        }
+      }
+    }
+  }
+  ContainerSecurityContext(c.if_contains("securityContext"), p + ".securityContext", out);
   if (const auto* mounts = AsArray(c.if_contains("volumeMounts"))) {
     std::set<std::string> paths;
     for (size_t j = 0; j < mounts->size(); ++j) {
@@ -317,6 +457,7 @@ void Tolerations(const json::value* v, const std::string& base, Causes* out) {
   }
 }
 
+
 }  // namespace
 
 bool IsStandardResourceName(std::string_view name) {
@@ -372,6 +513,7 @@ void PodSpec(const json::value* spec, const std::string& base, Causes* out) {
   PodContext pc;
   const auto* hn = s->if_contains("hostNetwork");
   pc.host_network = hn != nullptr && hn->is_bool() && hn->as_bool();
+  pc.grace = s->if_contains("terminationGracePeriodSeconds");
   if (const auto* vs = AsArray(s->if_contains("volumes"))) {
     for (size_t i = 0; i < vs->size(); ++i) {
       const auto* v = AsObject(&(*vs)[i]);
@@ -389,9 +531,6 @@ void PodSpec(const json::value* spec, const std::string& base, Causes* out) {
                {"Always", "OnFailure", "Never"}, out);
   NotSupported(s->if_contains("dnsPolicy"), base + ".dnsPolicy",
                {"ClusterFirstWithHostNet", "ClusterFirst", "Default", "None"}, out);
-  if (Str(*s, "dnsPolicy") == "None" && !Has(*s, "dnsConfig")) {
-    Required(out, base + ".dnsConfig", "must provide `dnsConfig` when `dnsPolicy` is None");
-  }
   if (const auto* ads = s->if_contains("activeDeadlineSeconds"); ads && ads->is_int64()) {
     int64_t v = ads->as_int64();
     if (v < 1 || v > 2147483647) {
@@ -404,6 +543,7 @@ void PodSpec(const json::value* spec, const std::string& base, Causes* out) {
     if (!v.empty()) DNS1123Label(v, Child(base, f), out);
   }
   LabelMap(s->if_contains("nodeSelector"), base + ".nodeSelector", out);
+  PodLevelFields(*s, base, out);
   Tolerations(s->if_contains("tolerations"), base + ".tolerations", out);
   const auto* containers = s->if_contains("containers");
   if (containers != nullptr && containers->is_array() && containers->as_array().empty()) {
@@ -438,6 +578,7 @@ void PodUpdate(const json::object& obj, const json::object& old, Causes* out) {
     so.erase("activeDeadlineSeconds");
     so.erase("tolerations");
     so.erase("nodeName");  // set once through binding
+    so.erase("schedulingGates");  // may lose gates, checked below
   };
   // Objects stored before a default existed compare as if it had been applied.
   if (const auto* ps = api::Schema::BuiltIn().Type("io.k8s.api.core.v1.PodSpec");
@@ -453,6 +594,23 @@ void PodUpdate(const json::object& obj, const json::object& old, Causes* out) {
               "`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to "
               "existing tolerations),`spec.terminationGracePeriodSeconds` (allow it "
               "to be set to 1 if it was previously negative)");
+  }
+  // Scheduling gates may only be removed.
+  if (const auto* gates = ArrayAt(obj, {"spec", "schedulingGates"})) {
+    std::set<std::string> had;
+    if (const auto* was = ArrayAt(old, {"spec", "schedulingGates"})) {
+      for (const auto& g : *was) {
+        if (const auto* go = AsObject(&g)) had.insert(Str(*go, "name"));
+      }
+    }
+    for (size_t i = 0; i < gates->size(); ++i) {
+      const auto* g = AsObject(&(*gates)[i]);
+      std::string name = g != nullptr ? Str(*g, "name") : "";
+      if (!had.count(name)) {
+        Forbidden(out, Index("spec.schedulingGates", i) + ".name",
+                  "only deletion is allowed, but found new scheduling gate '" + name + "'");
+      }
+    }
   }
   // activeDeadlineSeconds may be set or lowered, never raised or removed.
   const auto* was = At(old, {"spec", "activeDeadlineSeconds"});

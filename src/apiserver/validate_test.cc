@@ -492,15 +492,16 @@ TEST(ValidateResourceQuotaTest, HardValuesAndScopes) {
   EXPECT_TRUE(Reports(c, "spec.hard[widgets]",
                       "Invalid value: \"widgets\": must be a standard resource for quota"));
   EXPECT_TRUE(Reports(c, "spec.scopes",
-                      "Invalid value: [\"BestEffort\",\"NotBestEffort\",\"Sometimes\"]: "
-                      "unsupported scope"));
+                      "Invalid value: []core.ResourceQuotaScope{\"BestEffort\", "
+                      "\"NotBestEffort\", \"Sometimes\"}: unsupported scope"));
   EXPECT_TRUE(Reports(c, "spec.scopes",
-                      "Invalid value: [\"BestEffort\",\"NotBestEffort\",\"Sometimes\"]: "
-                      "conflicting scopes"));
+                      "Invalid value: []core.ResourceQuotaScope{\"BestEffort\", "
+                      "\"NotBestEffort\", \"Sometimes\"}: conflicting scopes"));
   auto changed = Validate("", "ResourceQuota", R"({"metadata":{"name":"q"},"spec":{"hard":{
       "pods":"10"},"scopes":["BestEffort"]}})", ok);
   EXPECT_TRUE(
-      Reports(changed, "spec.scopes", "Invalid value: [\"BestEffort\"]: field is immutable"));
+      Reports(changed, "spec.scopes",
+              "Invalid value: []core.ResourceQuotaScope{\"BestEffort\"}: field is immutable"));
 }
 
 // --- Workloads ----------------------------------------------------------------------------------
@@ -833,6 +834,446 @@ TEST(ValidateRbacTest, BindingsHaveFixedRoleRefsAndKnownSubjects) {
                       "Unsupported value: \"Robot\": supported values: \"ServiceAccount\", "
                       "\"User\", \"Group\""));
   EXPECT_TRUE(Reports(crb, "subjects[1].namespace", "Required value"));
+}
+
+// --- Rules added with affinity, security contexts, sizes and status validation -------------
+
+TEST(ValidatePodTest, NodeAffinityTermsOperatorsAndWeights) {
+  EXPECT_TRUE(Clean(Validate("", "Pod", Pod(R"(,"affinity":{"nodeAffinity":{
+      "requiredDuringSchedulingIgnoredDuringExecution":{"nodeSelectorTerms":[{"matchExpressions":[
+        {"key":"zone","operator":"In","values":["a"]},{"key":"gpu","operator":"Exists"},
+        {"key":"cores","operator":"Gt","values":["4"]}],
+        "matchFields":[{"key":"metadata.name","operator":"In","values":["n1"]}]}]},
+      "preferredDuringSchedulingIgnoredDuringExecution":[{"weight":100,"preference":{
+        "matchExpressions":[{"key":"zone","operator":"In",
+                             "values":["not a label value!"]}]}}]}})"))));
+  auto c = Validate("", "Pod", Pod(R"(,"affinity":{"nodeAffinity":{
+      "requiredDuringSchedulingIgnoredDuringExecution":{"nodeSelectorTerms":[{"matchExpressions":[
+        {"key":"zone","operator":"Near","values":["a"]},{"key":"gpu","operator":"Exists",
+         "values":["x"]},{"key":"cores","operator":"Lt","values":["1","2"]},
+        {"key":"zone","operator":"NotIn"},{"key":"z","operator":"In","values":["bad value"]}],
+        "matchFields":[{"key":"spec.nodeName","operator":"Exists"}]}]},
+      "preferredDuringSchedulingIgnoredDuringExecution":[{"weight":0,"preference":{}}]}})"));
+  std::string t = "spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution."
+                  "nodeSelectorTerms[0]";
+  EXPECT_TRUE(Reports(c, t + ".matchExpressions[0].operator",
+                      "Invalid value: \"Near\": not a valid selector operator"));
+  EXPECT_TRUE(Reports(c, t + ".matchExpressions[1].values",
+                      "Forbidden: may not be specified when `operator` is 'Exists' or "
+                      "'DoesNotExist'"));
+  EXPECT_TRUE(Reports(c, t + ".matchExpressions[2].values",
+                      "Required value: must be specified single value when `operator` is 'Lt' "
+                      "or 'Gt'"));
+  EXPECT_TRUE(Reports(c, t + ".matchExpressions[3].values",
+                      "Required value: must be specified when `operator` is 'In' or 'NotIn'"));
+  EXPECT_TRUE(Reports(c, t + ".matchExpressions[4].values[0]",
+                      "Invalid value: \"bad value\": a valid label must be an empty string or "
+                      "consist of alphanumeric characters, '-', '_' or '.', and must start and "
+                      "end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or "
+                      "'12345', regex used for validation is "
+                      "'(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')"));
+  EXPECT_TRUE(Reports(c, t + ".matchFields[0].operator",
+                      "Invalid value: \"Exists\": not a valid selector operator"));
+  EXPECT_TRUE(Reports(c, t + ".matchFields[0].key",
+                      "Invalid value: \"spec.nodeName\": not a valid field selector key"));
+  EXPECT_TRUE(Reports(c, "spec.affinity.nodeAffinity."
+                         "preferredDuringSchedulingIgnoredDuringExecution[0].weight",
+                      "Invalid value: 0: must be in the range 1-100"));
+  auto empty = Validate("", "Pod", Pod(R"(,"affinity":{"nodeAffinity":{
+      "requiredDuringSchedulingIgnoredDuringExecution":{"nodeSelectorTerms":[]}}})"));
+  EXPECT_TRUE(Reports(empty, "spec.affinity.nodeAffinity."
+                             "requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms",
+                      "Required value: must have at least one node selector term"));
+}
+
+TEST(ValidatePodTest, PodAffinityTermsNeedATopologyKey) {
+  std::string term = R"({"labelSelector":{"matchLabels":{"app":"a"}},"topologyKey":"zone"})";
+  EXPECT_TRUE(Clean(Validate("", "Pod", Pod(R"(,"affinity":{"podAffinity":{
+      "requiredDuringSchedulingIgnoredDuringExecution":[)" + term + R"(]},"podAntiAffinity":{
+      "preferredDuringSchedulingIgnoredDuringExecution":[{"weight":5,"podAffinityTerm":)" +
+                                                term + "}]}}"))));
+  auto c = Validate("", "Pod", Pod(R"(,"affinity":{"podAffinity":{
+      "requiredDuringSchedulingIgnoredDuringExecution":[{"topologyKey":"",
+        "namespaces":["Bad_NS"]}]},"podAntiAffinity":{
+      "preferredDuringSchedulingIgnoredDuringExecution":[{"weight":101,"podAffinityTerm":
+        {"topologyKey":"zone","labelSelector":{"matchExpressions":[{"key":"a",
+         "operator":"Maybe"}]}}}]}})"));
+  std::string req = "spec.affinity.podAffinity.requiredDuringSchedulingIgnoredDuringExecution[0]";
+  EXPECT_TRUE(Reports(c, req + ".topologyKey", "Required value: can not be empty"));
+  EXPECT_TRUE(Reports(c, req + ".namespace",
+                      "Invalid value: \"Bad_NS\": a lowercase RFC 1123 label must consist of "
+                      "lower case alphanumeric characters or '-', and must start and end with "
+                      "an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used "
+                      "for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')"));
+  std::string pref =
+      "spec.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution[0]";
+  EXPECT_TRUE(Reports(c, pref + ".weight", "Invalid value: 101: must be in the range 1-100"));
+  EXPECT_TRUE(Reports(c, pref + ".podAffinityTerm.labelSelector.matchExpressions[0].operator",
+                      "Invalid value: \"Maybe\": not a valid selector operator"));
+}
+
+TEST(ValidatePodTest, TopologySpreadConstraints) {
+  EXPECT_TRUE(Clean(Validate("", "Pod", Pod(R"(,"topologySpreadConstraints":[
+      {"maxSkew":1,"topologyKey":"zone","whenUnsatisfiable":"DoNotSchedule","minDomains":2},
+      {"maxSkew":2,"topologyKey":"zone","whenUnsatisfiable":"ScheduleAnyway"}])"))));
+  auto c = Validate("", "Pod", Pod(R"(,"topologySpreadConstraints":[
+      {"maxSkew":0,"topologyKey":"","whenUnsatisfiable":"Sometimes"},
+      {"maxSkew":1,"topologyKey":"zone","whenUnsatisfiable":"ScheduleAnyway","minDomains":0},
+      {"maxSkew":1,"topologyKey":"zone","whenUnsatisfiable":"ScheduleAnyway",
+       "nodeTaintsPolicy":"Always"}])"));
+  EXPECT_TRUE(Reports(c, "spec.topologySpreadConstraints[0].maxSkew",
+                      "Invalid value: 0: must be greater than zero"));
+  EXPECT_TRUE(Reports(c, "spec.topologySpreadConstraints[0].topologyKey",
+                      "Required value: can not be empty"));
+  EXPECT_TRUE(Reports(c, "spec.topologySpreadConstraints[0].whenUnsatisfiable",
+                      "Unsupported value: \"Sometimes\": supported values: \"DoNotSchedule\", "
+                      "\"ScheduleAnyway\""));
+  EXPECT_TRUE(Reports(c, "spec.topologySpreadConstraints[1].{topologyKey, whenUnsatisfiable}",
+                      "Duplicate value: \"{zone, ScheduleAnyway}\""));
+  EXPECT_TRUE(Reports(c, "spec.topologySpreadConstraints[1].minDomains",
+                      "Invalid value: 0: must be greater than zero"));
+  EXPECT_TRUE(Reports(c, "spec.topologySpreadConstraints[1].minDomains",
+                      "Invalid value: 0: can only use minDomains if "
+                      "whenUnsatisfiable=DoNotSchedule, not ScheduleAnyway"));
+  EXPECT_TRUE(Reports(c, "spec.topologySpreadConstraints[2].nodeTaintsPolicy",
+                      "Unsupported value: \"Always\": supported values: \"Honor\", \"Ignore\""));
+}
+
+TEST(ValidatePodTest, SecurityContexts) {
+  EXPECT_TRUE(Clean(Validate(
+      "", "Pod",
+      Pod(R"(,"securityContext":{"runAsUser":1000,"fsGroup":2000,"supplementalGroups":[3],
+          "seccompProfile":{"type":"Localhost","localhostProfile":"profiles/a.json"}})",
+          R"(,"securityContext":{"privileged":true,"runAsGroup":0,
+          "appArmorProfile":{"type":"RuntimeDefault"}})"))));
+  auto c = Validate(
+      "", "Pod",
+      Pod(R"(,"hostPID":true,"securityContext":{"runAsUser":-1,"fsGroup":-2,
+          "supplementalGroups":[-3],"shareProcessNamespace":true,
+          "fsGroupChangePolicy":"Sometimes","seccompProfile":{"type":"Strict"},
+          "appArmorProfile":{"type":"Localhost"}})",
+          R"(,"securityContext":{"privileged":true,"allowPrivilegeEscalation":false,
+          "runAsGroup":-1,"procMount":"Full","seccompProfile":{"type":"Localhost"}})"));
+  const std::string range = "must be between 0 and 2147483647, inclusive";
+  EXPECT_TRUE(Reports(c, "spec.securityContext.runAsUser", "Invalid value: -1: " + range));
+  EXPECT_TRUE(Reports(c, "spec.securityContext.fsGroup", "Invalid value: -2: " + range));
+  EXPECT_TRUE(
+      Reports(c, "spec.securityContext.supplementalGroups[0]", "Invalid value: -3: " + range));
+  EXPECT_TRUE(Reports(c, "spec.securityContext.shareProcessNamespace",
+                      "Invalid value: true: ShareProcessNamespace and HostPID cannot both be "
+                      "enabled"));
+  EXPECT_TRUE(Reports(c, "spec.securityContext.fsGroupChangePolicy",
+                      "Unsupported value: \"Sometimes\": supported values: \"OnRootMismatch\", "
+                      "\"Always\""));
+  EXPECT_TRUE(Reports(c, "spec.securityContext.seccompProfile.type",
+                      "Unsupported value: \"Strict\": supported values: \"Localhost\", "
+                      "\"RuntimeDefault\", \"Unconfined\""));
+  EXPECT_TRUE(Reports(c, "spec.securityContext.appArmorProfile.localhostProfile",
+                      "Required value: must be set when AppArmor type is Localhost"));
+  std::string sc = "spec.containers[0].securityContext";
+  EXPECT_TRUE(Reports(c, sc + ".runAsGroup", "Invalid value: -1: " + range));
+  EXPECT_TRUE(Reports(c, sc + ".procMount",
+                      "Unsupported value: \"Full\": supported values: \"Default\", "
+                      "\"Unmasked\""));
+  EXPECT_TRUE(Reports(c, sc + ".seccompProfile.localhostProfile",
+                      "Required value: must be set when seccomp type is Localhost"));
+  EXPECT_TRUE(Reports(c, sc,
+                      "Invalid value: {\"privileged\":true,\"allowPrivilegeEscalation\":false,"
+                      "\"runAsGroup\":-1,\"procMount\":\"Full\",\"seccompProfile\":{\"type\":"
+                      "\"Localhost\"}}: cannot set `allowPrivilegeEscalation` to false and "
+                      "`privileged` to true"));
+}
+
+TEST(ValidatePodTest, LifecycleHooksNeedExactlyOneHandler) {
+  EXPECT_TRUE(Clean(Validate("", "Pod", Pod("", R"(,"lifecycle":{
+      "postStart":{"exec":{"command":["true"]}},"preStop":{"sleep":{"seconds":5}}})"))));
+  auto c = Validate("", "Pod", Pod("", R"(,"lifecycle":{"postStart":{},
+      "preStop":{"exec":{"command":["x"]},"httpGet":{"port":80}}})"));
+  EXPECT_TRUE(Reports(c, "spec.containers[0].lifecycle.postStart",
+                      "Required value: must specify a handler type"));
+  EXPECT_TRUE(Reports(c, "spec.containers[0].lifecycle.preStop.httpGet",
+                      "Forbidden: may not specify more than 1 handler type"));
+  auto sleep = Validate("", "Pod", Pod(R"(,"terminationGracePeriodSeconds":10)",
+                                       R"(,"lifecycle":{"preStop":{"sleep":{"seconds":30}}})"));
+  EXPECT_TRUE(Reports(sleep, "spec.containers[0].lifecycle.preStop.sleep.seconds",
+                      "Invalid value: 30: must be non-negative and less than "
+                      "terminationGracePeriodSeconds (10)"));
+}
+
+TEST(ValidatePodTest, ProjectedSourcesAndItemPaths) {
+  EXPECT_TRUE(Clean(Validate("", "Pod", Pod(R"(,"volumes":[{"name":"p","projected":{"sources":[
+      {"serviceAccountToken":{"path":"token","expirationSeconds":3600}},
+      {"configMap":{"name":"cm","items":[{"key":"a","path":"a"}]}}]}}])"))));
+  auto c = Validate("", "Pod", Pod(R"(,"volumes":[{"name":"p","projected":{"sources":[
+      {"serviceAccountToken":{"path":"../token","expirationSeconds":60},
+       "secret":{"name":"s"}},
+      {"configMap":{"name":"cm","items":[{"key":"a","path":"/abs","mode":1024}]}},
+      {"secret":{"name":"s2","items":[{"key":"b","path":"/abs"}]}}]}},
+      {"name":"s","secret":{"secretName":"s","items":[{"key":"","path":"x/../y"}]}}])"));
+  std::string p = "spec.volumes[0].projected";
+  EXPECT_TRUE(Reports(c, p + ".sources[0].serviceAccountToken.expirationSeconds",
+                      "Invalid value: 60: may not specify a duration less than 10 minutes"));
+  EXPECT_TRUE(Reports(c, p + ".path", "Invalid value: \"../token\": must not contain '..'"));
+  EXPECT_TRUE(Reports(c, p + ".sources[0]",
+                      "Forbidden: may not specify more than 1 volume type per source"));
+  EXPECT_TRUE(Reports(c, p + ".sources[1].configMap.items[0].path",
+                      "Invalid value: \"/abs\": must be a relative path"));
+  EXPECT_TRUE(Reports(c, p + ".sources[1].configMap.items[0].mode",
+                      "Invalid value: 1024: must be a number between 0 and 0777 (octal), both "
+                      "inclusive"));
+  EXPECT_TRUE(Reports(c, p, "Invalid value: \"s2\": conflicting duplicate paths"));
+  EXPECT_TRUE(Reports(c, "spec.volumes[1].secret.items[0].key", "Required value"));
+  EXPECT_TRUE(Reports(c, "spec.volumes[1].secret.items[0].path",
+                      "Invalid value: \"x/../y\": must not contain '..'"));
+}
+
+TEST(ValidatePodTest, DNSHostAliasesGatesOSAndPriorityClass) {
+  EXPECT_TRUE(Clean(Validate("", "Pod", Pod(R"(,"dnsPolicy":"None","dnsConfig":{
+      "nameservers":["1.1.1.1"],"searches":["svc.cluster.local","."],"options":[{"name":"ndots"}]},
+      "hostAliases":[{"ip":"10.0.0.1","hostnames":["db.local"]}],"os":{"name":"linux"},
+      "readinessGates":[{"conditionType":"example.com/ready"}],
+      "schedulingGates":[{"name":"example.com/wait"}],"priorityClassName":"high")"))));
+  auto none = Validate("", "Pod", Pod(R"(,"dnsPolicy":"None","dnsConfig":{})"));
+  EXPECT_TRUE(Reports(none, "spec.dnsConfig.nameservers",
+                      "Required value: must provide at least one DNS nameserver when "
+                      "`dnsPolicy` is None"));
+  auto c = Validate("", "Pod", Pod(R"(,"dnsConfig":{
+      "nameservers":["1.1.1.1","1.1.1.2","1.1.1.3","dns.local"],"searches":["-bad"],
+      "options":[{"value":"1"}]},
+      "hostAliases":[{"ip":"not-an-ip","hostnames":["Bad_Host"]}],"os":{"name":"plan9"},
+      "readinessGates":[{"conditionType":"bad gate"}],
+      "schedulingGates":[{"name":"g"},{"name":"g"}],"priorityClassName":"High")"));
+  EXPECT_TRUE(Reports(c, "spec.dnsConfig.nameservers",
+                      "Invalid value: [\"1.1.1.1\",\"1.1.1.2\",\"1.1.1.3\",\"dns.local\"]: must "
+                      "not have more than 3 nameservers"));
+  const std::string ip_msg = "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)";
+  EXPECT_TRUE(Reports(c, "spec.dnsConfig.nameservers[3]",
+                      "Invalid value: \"dns.local\": " + ip_msg));
+  EXPECT_TRUE(Reports(c, "spec.dnsConfig.options[0]", "Required value: must not be empty"));
+  EXPECT_TRUE(Reports(c, "spec.hostAliases[0].ip", "Invalid value: \"not-an-ip\": " + ip_msg));
+  EXPECT_TRUE(Reports(c, "spec.os",
+                      "Unsupported value: \"plan9\": supported values: \"linux\", \"windows\""));
+  EXPECT_TRUE(Reports(c, "spec.schedulingGates[1]", "Duplicate value: \"g\""));
+  bool gate = false, host = false, pcn = false, search = false;
+  for (const auto& [f, m] : c) {
+    gate = gate || f == "spec.readinessGates[0].conditionType";
+    host = host || f == "spec.hostAliases[0].hostnames[0]";
+    pcn = pcn || f == "spec.priorityClassName";
+    search = search || f == "spec.dnsConfig.searches[0]";
+  }
+  EXPECT_TRUE(gate && host && pcn && search) << Print(c);
+}
+
+TEST(ValidatePodTest, EphemeralContainersAndSchedulingGatesOnUpdate) {
+  auto c = Validate("", "Pod", Pod(R"(,"ephemeralContainers":[{"name":"dbg","image":"busybox"}])"));
+  EXPECT_TRUE(Reports(c, "spec.ephemeralContainers", "Forbidden: cannot be set on create"));
+  auto t = Validate("apps", "Deployment", R"({"metadata":{"name":"d","namespace":"n"},"spec":{
+      "selector":{"matchLabels":{"a":"b"}},"template":{"metadata":{"labels":{"a":"b"}},
+      "spec":{"containers":[{"name":"c","image":"i"}],
+              "ephemeralContainers":[{"name":"dbg","image":"busybox"}]}}}})");
+  EXPECT_TRUE(Reports(t, "spec.template.spec.ephemeralContainers",
+                      "Forbidden: ephemeral containers not allowed in pod template"));
+  std::string gated = Pod(R"(,"schedulingGates":[{"name":"a"},{"name":"b"}])");
+  EXPECT_TRUE(Clean(Validate("", "Pod", Pod(R"(,"schedulingGates":[{"name":"b"}])"), gated)));
+  EXPECT_TRUE(Clean(Validate("", "Pod", Pod(""), gated)));
+  auto added = Validate("", "Pod", Pod(R"(,"schedulingGates":[{"name":"a"},{"name":"c"}])"),
+                        gated);
+  EXPECT_TRUE(Reports(added, "spec.schedulingGates[1].name",
+                      "Forbidden: only deletion is allowed, but found new scheduling gate 'c'"));
+}
+
+TEST(ValidateMetadataTest, OwnerReferencesGenerateNameAndIdentity) {
+  std::string ok_refs = R"({"metadata":{"name":"cm","namespace":"d","ownerReferences":[
+      {"apiVersion":"apps/v1","kind":"ReplicaSet","name":"rs","uid":"u1","controller":true},
+      {"apiVersion":"v1","kind":"Pod","name":"p","uid":"u2"}]}})";
+  EXPECT_TRUE(Clean(Validate("", "ConfigMap", ok_refs)));
+  auto c = Validate("", "ConfigMap", R"({"metadata":{"name":"cm","namespace":"d",
+      "ownerReferences":[
+      {"apiVersion":"apps/v1","kind":"ReplicaSet","name":"rs","uid":"u1","controller":true},
+      {"apiVersion":"","kind":"","name":"","uid":""},
+      {"apiVersion":"v1","kind":"Event","name":"e","uid":"u3"},
+      {"apiVersion":"apps/v1","kind":"Deployment","name":"d","uid":"u4","controller":true}]}})");
+  EXPECT_TRUE(Reports(c, "metadata.ownerReferences.apiVersion",
+                      "Invalid value: \"\": version must not be empty"));
+  for (const char* f : {"kind", "name", "uid"}) {
+    EXPECT_TRUE(Reports(c, std::string("metadata.ownerReferences.") + f,
+                        "Invalid value: \"\": must not be empty"));
+  }
+  EXPECT_TRUE(Reports(c, "metadata.ownerReferences",
+                      "Invalid value: {\"apiVersion\":\"v1\",\"kind\":\"Event\",\"name\":\"e\","
+                      "\"uid\":\"u3\"}: /v1, Kind=Event is disallowed from being an owner"));
+  bool controllers = false;
+  for (const auto& [f, m] : c) {
+    controllers = controllers ||
+                  (f == "metadata.ownerReferences" &&
+                   m.ends_with(": Only one reference can have Controller set to true. Found "
+                               "\"true\" in references for ReplicaSet/rs and Deployment/d"));
+  }
+  EXPECT_TRUE(controllers) << Print(c);
+  const ResourceInfo& cm = Resource("", "ConfigMap");
+  EXPECT_TRUE(ValidateGenerateName(cm, "web-").empty());
+  auto gn = ValidateGenerateName(cm, "Web_");
+  ASSERT_FALSE(gn.empty());
+  EXPECT_EQ(gn[0].first, "metadata.generateName");
+  EXPECT_TRUE(gn[0].second.starts_with("Invalid value: \"Web_\": a lowercase RFC 1123 subdomain"))
+      << gn[0].second;
+  auto uid = Validate("", "ConfigMap", R"({"metadata":{"name":"cm","namespace":"d","uid":"b"}})",
+                      R"({"metadata":{"name":"cm","namespace":"d","uid":"a"}})");
+  EXPECT_TRUE(Reports(uid, "metadata.uid", "Invalid value: \"b\": field is immutable"));
+  auto ns = Validate("", "ConfigMap", R"({"metadata":{"name":"cm","namespace":"e"}})",
+                     R"({"metadata":{"name":"cm","namespace":"d"}})");
+  EXPECT_TRUE(Reports(ns, "metadata.namespace", "Invalid value: \"e\": field is immutable"));
+}
+
+TEST(ValidateConfigMapTest, TotalSizeIsAtMostOneMebibyte) {
+  std::string half(512 * 1024, 'a');
+  std::string at_limit = R"({"metadata":{"name":"cm"},"data":{"a":")" + half + R"(","b":")" +
+                         half + R"("}})";
+  EXPECT_TRUE(Clean(Validate("", "ConfigMap", at_limit)));
+  // binaryData counts decoded bytes: 4 base64 characters are 3 bytes.
+  auto over = Validate("", "ConfigMap",
+                       R"({"metadata":{"name":"cm"},"data":{"a":")" + half + R"(","b":")" +
+                           half + R"("},"binaryData":{"c":"AA=="}})");
+  EXPECT_TRUE(Reports(over, "[]", "Too long: may not be more than 1048576 bytes"));
+  std::string b64(1398104, 'A');  // 1048578 bytes once decoded
+  auto secret = Validate("", "Secret", R"({"metadata":{"name":"s"},"data":{"a":")" + b64 +
+                                           R"("}})");
+  EXPECT_TRUE(Reports(secret, "data", "Too long: may not be more than 1048576 bytes"));
+  std::string b64_ok(1398100, 'A');  // 1048575 bytes
+  EXPECT_TRUE(Clean(Validate("", "Secret", R"({"metadata":{"name":"s"},"data":{"a":")" +
+                                               b64_ok + R"("}})")));
+}
+
+TEST(ValidateServiceTest, DuplicatePortsNodePortsSourceRangesAndExternalIPs) {
+  auto c = Validate("", "Service", R"({"metadata":{"name":"s","namespace":"d"},"spec":{
+      "type":"NodePort","ports":[{"name":"a","port":80,"nodePort":30080},
+      {"name":"b","port":80,"nodePort":30080},{"name":"c","port":80,"protocol":"UDP"}],
+      "loadBalancerSourceRanges":["10.0.0.0/8","10.0.0.1"],
+      "externalIPs":["127.0.0.1"]}})");
+  EXPECT_TRUE(Reports(c, "spec.ports[1]",
+                      "Duplicate value: core.ServicePort{Name:\"\", Protocol:\"TCP\", "
+                      "AppProtocol:(*string)(nil), Port:80, TargetPort:intstr.IntOrString{Type:0, "
+                      "IntVal:0, StrVal:\"\"}, NodePort:0}"));
+  EXPECT_TRUE(Reports(c, "spec.ports[1].nodePort", "Duplicate value: 30080"));
+  EXPECT_TRUE(Reports(c, "spec.LoadBalancerSourceRanges",
+                      "Forbidden: may only be used when `type` is 'LoadBalancer'"));
+  EXPECT_TRUE(Reports(c, "spec.LoadBalancerSourceRanges[1]",
+                      "Invalid value: \"10.0.0.1\": must be a valid CIDR value, (e.g. "
+                      "10.9.8.0/24 or 2001:db8::/64)"));
+  EXPECT_TRUE(Reports(c, "spec.externalIPs[0]",
+                      "Invalid value: \"127.0.0.1\": may not be in the loopback range "
+                      "(127.0.0.0/8, ::1/128)"));
+  for (const auto& [f, m] : c) EXPECT_NE(f, "spec.ports[2]") << m;
+  EXPECT_TRUE(Clean(Validate("", "Service", R"({"metadata":{"name":"s","namespace":"d"},"spec":{
+      "type":"LoadBalancer","ports":[{"name":"a","port":80},{"name":"b","port":80,
+      "protocol":"UDP"}],"loadBalancerSourceRanges":[" 10.0.0.0/8 "]}})")));
+}
+
+TEST(ValidateResourceQuotaTest, ScopesFitTheirResourcesAndCountsAreWhole) {
+  EXPECT_TRUE(Clean(Validate("", "ResourceQuota", R"({"metadata":{"name":"q"},"spec":{"hard":{
+      "pods":"10","count/deployments.apps":"3","example.com/gpu":"2","cpu":"1500m"},
+      "scopes":["Terminating"]}})")));
+  auto c = Validate("", "ResourceQuota", R"({"metadata":{"name":"q"},"spec":{"hard":{
+      "pods":"1500m","count/deployments.apps":"2.5","services":"1"},
+      "scopes":["BestEffort"]}})");
+  EXPECT_TRUE(Reports(c, "spec.hard[pods]", "Invalid value: \"1500m\": must be an integer"));
+  EXPECT_TRUE(Reports(c, "spec.hard[count/deployments.apps]",
+                      "Invalid value: \"2500m\": must be an integer"));
+  EXPECT_TRUE(Reports(c, "spec.scopes",
+                      "Invalid value: []core.ResourceQuotaScope{\"BestEffort\"}: unsupported "
+                      "scope applied to resource"));
+}
+
+// --- Status subresource ---------------------------------------------------------------------
+
+Causes ValidateStatus(std::string_view group, std::string_view kind, std::string_view text,
+                      std::string_view old_text) {
+  const ResourceInfo& r = Resource(group, kind);
+  json::object obj = json::parse(text).as_object();
+  json::object old = json::parse(old_text).as_object();
+  return ValidateStatusUpdate(r, obj, old);
+}
+
+TEST(ValidateStatusTest, WorkloadCountsAreNonNegativeAndConsistent) {
+  std::string old = R"({"metadata":{"name":"d","namespace":"n"},"status":{"replicas":1}})";
+  EXPECT_TRUE(Clean(ValidateStatus("apps", "Deployment", R"({"metadata":{"name":"d",
+      "namespace":"n"},"status":{"replicas":3,"readyReplicas":2,"availableReplicas":2,
+      "updatedReplicas":3}})", old)));
+  auto d = ValidateStatus("apps", "Deployment", R"({"metadata":{"name":"d","namespace":"n"},
+      "status":{"replicas":-1,"readyReplicas":2,"availableReplicas":3}})", old);
+  EXPECT_TRUE(Reports(d, "status.replicas",
+                      "Invalid value: -1: must be greater than or equal to 0"));
+  EXPECT_TRUE(Reports(d, "status.readyReplicas",
+                      "Invalid value: 2: cannot be greater than status.replicas"));
+  EXPECT_TRUE(Reports(d, "status.availableReplicas",
+                      "Invalid value: 3: cannot be greater than readyReplicas"));
+  auto rs = ValidateStatus("apps", "ReplicaSet", R"({"metadata":{"name":"r","namespace":"n"},
+      "status":{"replicas":1,"fullyLabeledReplicas":2}})", old);
+  EXPECT_TRUE(Reports(rs, "status.fullyLabeledReplicas",
+                      "Invalid value: 2: cannot be greater than status.replicas"));
+  auto sts = ValidateStatus("apps", "StatefulSet", R"({"metadata":{"name":"s","namespace":"n"},
+      "status":{"replicas":2,"currentReplicas":-1}})", old);
+  EXPECT_TRUE(Reports(sts, "status.currentReplicas",
+                      "Invalid value: -1: must be greater than or equal to 0"));
+  auto ds = ValidateStatus("apps", "DaemonSet", R"({"metadata":{"name":"s","namespace":"n"},
+      "status":{"numberReady":-2}})", old);
+  EXPECT_TRUE(Reports(ds, "status.numberReady",
+                      "Invalid value: -2: must be greater than or equal to 0"));
+  auto job = ValidateStatus("batch", "Job", R"({"metadata":{"name":"j","namespace":"n"},
+      "status":{"active":-1,"uncountedTerminatedPods":{"succeeded":["a","a"]}}})", old);
+  EXPECT_TRUE(Reports(job, "status.active",
+                      "Invalid value: -1: must be greater than or equal to 0"));
+  EXPECT_TRUE(Reports(job, "status.uncountedTerminatedPods.succeeded[1]",
+                      "Duplicate value: \"a\""));
+  // Objects whose spec predates a rule still take status updates: the spec is not checked.
+  EXPECT_TRUE(Clean(ValidateStatus("apps", "Deployment", R"({"metadata":{"name":"d",
+      "namespace":"n"},"spec":{"replicas":-5},"status":{"replicas":0}})", old)));
+}
+
+TEST(ValidateStatusTest, ConditionsAddressesAndIdentity) {
+  std::string old = R"({"metadata":{"name":"x","namespace":"n","uid":"u"}})";
+  EXPECT_TRUE(Clean(ValidateStatus("policy", "PodDisruptionBudget", R"({"metadata":{"name":"x",
+      "namespace":"n","uid":"u"},"status":{"currentHealthy":1,"conditions":[{"type":
+      "DisruptionAllowed","status":"True","reason":"SufficientPods",
+      "lastTransitionTime":"2025-01-01T00:00:00Z"}]}})", old)));
+  auto pdb = ValidateStatus("policy", "PodDisruptionBudget", R"({"metadata":{"name":"x",
+      "namespace":"n"},"status":{"disruptionsAllowed":-1,"conditions":[{"type":"A",
+      "status":"Maybe","reason":"1bad"},{"type":"A","status":"True","reason":"R",
+      "lastTransitionTime":"2025-01-01T00:00:00Z"}]}})", old);
+  EXPECT_TRUE(Reports(pdb, "status.disruptionsAllowed",
+                      "Invalid value: -1: must be greater than or equal to 0"));
+  EXPECT_TRUE(Reports(pdb, "status.conditions[0].status",
+                      "Unsupported value: \"Maybe\": supported values: \"False\", \"True\", "
+                      "\"Unknown\""));
+  EXPECT_TRUE(Reports(pdb, "status.conditions[0].lastTransitionTime",
+                      "Required value: must be set"));
+  EXPECT_TRUE(Reports(pdb, "status.conditions[1].type", "Duplicate value: \"A\""));
+  bool reason = false;
+  for (const auto& [f, m] : pdb) reason = reason || f == "status.conditions[0].reason";
+  EXPECT_TRUE(reason) << Print(pdb);
+  auto node = ValidateStatus("", "Node", R"({"metadata":{"name":"x"},"status":{
+      "capacity":{"cpu":"-1"},"addresses":[{"type":"InternalIP","address":"10.0.0.1"},
+      {"type":"InternalIP","address":"10.0.0.1"}]}})", R"({"metadata":{"name":"x"}})");
+  EXPECT_TRUE(Reports(node, "status.capacity.cpu",
+                      "Invalid value: \"-1\": must be greater than or equal to 0"));
+  EXPECT_TRUE(Reports(node, "status.addresses[1]",
+                      "Duplicate value: core.NodeAddress{Type:\"InternalIP\", "
+                      "Address:\"10.0.0.1\"}"));
+  auto pod = ValidateStatus("", "Pod", R"({"metadata":{"name":"x","namespace":"n"},"status":{
+      "phase":"Running","podIPs":[{"ip":"10.1.0.1"},{"ip":"nope"}],
+      "nominatedNodeName":"Bad_Node"}})", old);
+  EXPECT_TRUE(Reports(pod, "status.podIPs[1].ip",
+                      "Invalid value: \"nope\": must be a valid IP address, (e.g. 10.9.8.7 or "
+                      "2001:db8::ffff)"));
+  bool nominated = false;
+  for (const auto& [f, m] : pod) nominated = nominated || f == "status.nominatedNodeName";
+  EXPECT_TRUE(nominated) << Print(pod);
+  auto quota = ValidateStatus("", "ResourceQuota", R"({"metadata":{"name":"x","namespace":"n"},
+      "status":{"used":{"pods":"-1"}}})", old);
+  EXPECT_TRUE(Reports(quota, "status.used[pods]",
+                      "Invalid value: \"-1\": must be greater than or equal to 0"));
+  auto renamed = ValidateStatus("", "Pod", R"({"metadata":{"name":"y","namespace":"n"}})", old);
+  EXPECT_TRUE(Reports(renamed, "metadata.name", "Invalid value: \"y\": field is immutable"));
 }
 
 }  // namespace

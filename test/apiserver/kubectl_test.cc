@@ -1281,6 +1281,56 @@ TEST_P(KubectlTest, ImmutableFieldsSchedulesAndClaimsGetUpstreamsErrors) {
   EXPECT_NE(Kubectl({"get", "pvc", "data"}).exit_code, 0);  // nothing stored
 }
 
+TEST_P(KubectlTest, AffinitySizesAndStatusWritesGetUpstreamsErrors) {
+  // A Deployment whose template has an unknown node affinity operator is refused.
+  auto bad = File("bad-affinity.yaml",
+                  "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n"
+                  "  selector: {matchLabels: {app: web}}\n  template:\n"
+                  "    metadata: {labels: {app: web}}\n    spec:\n"
+                  "      containers: [{name: c, image: nginx}]\n"
+                  "      affinity:\n        nodeAffinity:\n"
+                  "          requiredDuringSchedulingIgnoredDuringExecution:\n"
+                  "            nodeSelectorTerms:\n"
+                  "            - matchExpressions: [{key: zone, operator: Near, values: [a]}]\n");
+  auto refused = Kubectl({"create", "-f", bad});
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_NE(refused.err.find(
+                "The Deployment \"web\" is invalid: spec.template.spec.affinity.nodeAffinity."
+                "requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0]."
+                "matchExpressions[0].operator: Invalid value: \"Near\": not a valid selector "
+                "operator"),
+            std::string::npos) << refused.err;
+  EXPECT_NE(Kubectl({"get", "deployment", "web"}).exit_code, 0);  // nothing stored
+  // A ConfigMap over 1 MiB is refused; one at the limit is stored.
+  std::string half(512 * 1024, 'x');
+  auto big = File("big.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: big}\n"
+                              "data:\n  a: " + half + "\n  b: " + half + "x\n");
+  auto too_big = Kubectl({"create", "-f", big});
+  EXPECT_NE(too_big.exit_code, 0);
+  EXPECT_NE(too_big.err.find("The ConfigMap \"big\" is invalid: []: Too long: may not be more "
+                             "than 1048576 bytes"),
+            std::string::npos) << too_big.err;
+  auto fits = File("fits.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: fits}\n"
+                                "data:\n  a: " + half + "\n  b: " + half + "\n");
+  EXPECT_EQ(Kubectl({"create", "-f", fits}).exit_code, 0);
+  // A status write is validated: a negative replica count is refused and not stored.
+  ASSERT_EQ(Kubectl({"create", "deployment", "st", "--image=nginx"}).exit_code, 0);
+  auto negative = Kubectl({"patch", "deployment", "st", "--subresource=status", "--type=merge",
+                           "-p", R"({"status":{"replicas":-1}})"});
+  EXPECT_NE(negative.exit_code, 0);
+  // As upstream, the other counts (0) are then above status.replicas too.
+  EXPECT_NE(negative.err.find("The Deployment \"st\" is invalid: \n* status.replicas: Invalid "
+                              "value: -1: must be greater than or equal to 0\n"
+                              "* status.updatedReplicas: Invalid value: 0: cannot be greater "
+                              "than status.replicas"),
+            std::string::npos) << negative.err;
+  auto fine = Kubectl({"patch", "deployment", "st", "--subresource=status", "--type=merge",
+                       "-p", R"({"status":{"observedGeneration":7}})"});
+  EXPECT_EQ(fine.exit_code, 0) << fine.err;
+  EXPECT_EQ(Kubectl({"get", "deployment", "st", "-o", "jsonpath={.status.observedGeneration}"})
+                .out, "7");
+}
+
 TEST_P(KubectlTest, ServiceTypeAndNodePortChangesAllocateAndFree) {
   ASSERT_EQ(Kubectl({"create", "service", "clusterip", "web", "--tcp=80:8080"}).exit_code, 0);
   auto np = Kubectl({"patch", "service", "web", "-p", R"({"spec":{"type":"NodePort"}})"});
