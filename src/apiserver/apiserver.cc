@@ -576,6 +576,9 @@ class ApiServerImpl final : public ApiServer {
   // POST serviceaccounts/NAME/token: a TokenRequest answered with a signed token for the
   // service account (bound to a pod, secret or node when asked), never stored.
   void IssueToken(const HttpRequest& req, const Target& t, std::shared_ptr<Exchange> ex);
+  // PUT namespaces/NAME/finalize: sets the namespace's spec.finalizers (what the namespace
+  // controller clears once the namespace's content is gone), nothing else.
+  void Finalize(const HttpRequest& req, const Target& t, std::shared_ptr<Exchange> ex);
   // POST pods/NAME/eviction: a delete that respects the pod's disruption budgets (429 when
   // one allows no disruption now).
   void Evict(const HttpRequest& req, const Target& t, std::shared_ptr<Exchange> ex);
@@ -994,7 +997,12 @@ void ApiServerImpl::Serve(HttpRequest req, std::shared_ptr<Exchange> ex) {
 
   Target t;
   std::string_view resource;
-  if (rest.size() >= 3 && rest[0] == "namespaces") {
+  // namespaces/NAME/status and namespaces/NAME/finalize are a namespace's subresources;
+  // any other namespaces/NAME/... names a resource in that namespace.
+  const bool ns_subresource =
+      core && rest.size() == 3 && rest[0] == "namespaces" &&
+      (rest[2] == "status" || rest[2] == "finalize");
+  if (rest.size() >= 3 && rest[0] == "namespaces" && !ns_subresource) {
     t.ns = std::string(rest[1]);
     resource = rest[2];
     if (rest.size() >= 4) t.name = std::string(rest[3]);
@@ -1493,6 +1501,47 @@ void ApiServerImpl::Bind(const HttpRequest& req, const Target& t, std::shared_pt
               });
 }
 
+void ApiServerImpl::Finalize(const HttpRequest& req, const Target& t,
+                             std::shared_ptr<Exchange> ex) {
+  const ResourceInfo& r = *t.resource;
+  json::object body;
+  if (auto err = DecodeBody(req, t, &body)) return ex->Respond(StatusResponse(*err));
+  if (auto err = CheckAndDefault(req, r, &body, &ex)) return ex->Respond(StatusResponse(*err));
+  if (const auto* n = body["metadata"].as_object().if_contains("name");
+      n && n->is_string() && n->as_string() != t.name) {
+    return ex->Respond(StatusResponse(
+        BadRequest("the name of the object (" + std::string(n->as_string()) +
+                   ") does not match the name on the URL (" + t.name + ")")));
+  }
+  auto cur = ReadCurrent(t, *ex);
+  if (!cur) return;
+  auto old = Decode(*cur);
+  if (const auto* rv = body["metadata"].as_object().if_contains("resourceVersion");
+      rv && rv->is_string() && !rv->as_string().empty() &&
+      rv->as_string() != std::to_string(cur->mod_revision)) {
+    return ex->Respond(StatusResponse(Conflict(r, t.name)));
+  }
+  json::object obj = *old;
+  auto& spec = obj["spec"];
+  if (!spec.is_object()) spec = json::object();
+  const json::value* want = nullptr;
+  if (const auto* bs = body.if_contains("spec"); bs && bs->is_object()) {
+    want = bs->as_object().if_contains("finalizers");
+  }
+  if (want != nullptr && want->is_array() && !want->as_array().empty()) {
+    spec.as_object()["finalizers"] = *want;
+  } else {
+    spec.as_object().erase("finalizers");
+  }
+  if (!Valid(r, obj, &*old, t.name, *ex, false)) return;
+  if (const api::TypeDecl* type = api::Schema::BuiltIn().Kind(r.group, r.version, r.kind)) {
+    TrackUpdate(*type, &*old, &obj, Manager(req, r));
+  }
+  WriteUpdate(t, *old, std::move(obj), cur->mod_revision, ex, [ex, r = &r, name = t.name] {
+    ex->Respond(StatusResponse(Conflict(*r, name)));
+  });
+}
+
 void ApiServerImpl::ServeSubresource(const HttpRequest& req, const Target& t,
                                      std::shared_ptr<Exchange> ex) {
   const ResourceInfo& r = *t.resource;
@@ -1504,6 +1553,10 @@ void ApiServerImpl::ServeSubresource(const HttpRequest& req, const Target& t,
   if (r.kind == "ServiceAccount" && t.subresource == "token" && !t.name.empty() &&
       req.method == "POST") {
     return IssueToken(req, t, std::move(ex));
+  }
+  if (r.kind == "Namespace" && t.subresource == "finalize" && !t.name.empty() &&
+      req.method == "PUT") {
+    return Finalize(req, t, std::move(ex));
   }
   bool served = (t.subresource == "status" || t.subresource == "scale") &&
                 std::find(subs.begin(), subs.end(), t.subresource) != subs.end();
@@ -1854,6 +1907,8 @@ std::vector<SubresourceInfo> ServedSubresources(const ResourceInfo& r) {
       out.push_back({sub, "policy", "v1", "Eviction", {"create"}});
     } else if (sub == "binding" && r.kind == "Pod") {
       out.push_back({sub, "", "v1", "Binding", {"create"}});
+    } else if (sub == "finalize" && r.kind == "Namespace") {
+      out.push_back({sub, "", "v1", "Namespace", {"update"}});
     } else if (sub == "token" && r.kind == "ServiceAccount") {
       out.push_back({sub, "authentication.k8s.io", "v1", "TokenRequest", {"create"}});
     }
@@ -2472,6 +2527,15 @@ void ApiServerImpl::CreateObject(const HttpRequest& req, const Target& t, json::
     auto& labels = meta["labels"];
     if (!labels.is_object()) labels = json::object();
     labels.as_object()["kubernetes.io/metadata.name"] = name;
+    // The namespace controller's finalizer, which it clears once the content is gone.
+    auto& spec = obj["spec"];
+    if (!spec.is_object()) spec = json::object();
+    auto& fins = spec.as_object()["finalizers"];
+    if (!fins.is_array()) fins = json::array();
+    if (std::find(fins.as_array().begin(), fins.as_array().end(), json::value("kubernetes")) ==
+        fins.as_array().end()) {
+      fins.as_array().push_back("kubernetes");
+    }
   }
   PrepareStatusForCreate(r, &obj);
   if (r.group == "batch" && r.kind == "Job") GenerateJobSelector(obj);

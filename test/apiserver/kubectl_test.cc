@@ -1103,6 +1103,39 @@ TEST_P(KubectlTest, TheBuiltInNamespacesCannotBeDeleted) {
             "namespace/kube-public\n");
 }
 
+TEST_P(KubectlTest, NamespaceFinalizeSetsOnlySpecFinalizers) {
+  ASSERT_EQ(Kubectl({"create", "namespace", "team"}).exit_code, 0);
+  auto fin = [&] {
+    return Kubectl({"get", "namespace", "team", "-o", "jsonpath={.spec.finalizers}"}).out;
+  };
+  EXPECT_EQ(fin(), R"(["kubernetes"])");
+  // namespaces/NAME/status is the namespace's status, not a resource in the namespace.
+  auto status = Kubectl({"patch", "namespace", "team", "--subresource=status", "--type=merge",
+                         "-p", R"({"status":{"conditions":[{"type":"NamespaceContentRemaining",)"
+                               R"("status":"False"}]}})"});
+  ASSERT_EQ(status.exit_code, 0) << status.err;
+  EXPECT_EQ(Kubectl({"get", "namespace", "team", "-o",
+                     "jsonpath={.status.conditions[0].type}"})
+                .out,
+            "NamespaceContentRemaining");
+  // The finalize subresource changes spec.finalizers and nothing else (labels stay).
+  auto body = File("fin.json",
+                   R"({"apiVersion":"v1","kind":"Namespace","metadata":{"name":"team",)"
+                   R"("labels":{"x":"y"}},"spec":{"finalizers":[]}})");
+  auto put = Kubectl({"replace", "--raw", "/api/v1/namespaces/team/finalize", "-f", body});
+  ASSERT_EQ(put.exit_code, 0) << put.err;
+  EXPECT_EQ(fin(), "");
+  EXPECT_EQ(Kubectl({"get", "namespace", "team", "-o", "jsonpath={.metadata.labels.x}"}).out, "");
+  // Finalizer names are validated as upstream does.
+  auto bad = File("bad.json", R"({"apiVersion":"v1","kind":"Namespace","metadata":{"name":"team"},)"
+                              R"("spec":{"finalizers":["Not A Name"]}})");
+  auto refused = Kubectl({"replace", "--raw", "/api/v1/namespaces/team/finalize", "-f", bad});
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_NE(refused.err.find("spec.finalizers: Invalid value: \"Not A Name\""), std::string::npos)
+      << refused.err;
+  EXPECT_EQ(fin(), "");
+}
+
 TEST_P(KubectlTest, TheKubernetesServicePointsAtTheApiServer) {
   std::string port = server_.url().substr(server_.url().rfind(':') + 1);
   auto svc = Kubectl({"get", "service", "kubernetes", "-o",
