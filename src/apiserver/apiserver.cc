@@ -2700,6 +2700,54 @@ void ApiServerImpl::WriteUpdate(const Target& t, const json::object& old, json::
   });
 }
 
+// Upstream's checks of DeleteOptions (from the body or the query): a known propagation
+// policy, not together with orphanDependents, and dry runs of "All" only.
+std::optional<ApiError> DeleteOptionsError(const HttpRequest& req, const json::object& opts) {
+  static const ResourceInfo kDeleteOptions = [] {
+    ResourceInfo r;
+    r.group = "meta.k8s.io";
+    r.version = "v1";
+    r.kind = "DeleteOptions";
+    return r;
+  }();
+  std::optional<std::string> policy;
+  if (const auto* p = opts.if_contains("propagationPolicy"); p && p->is_string()) {
+    policy = std::string(p->as_string());
+  }
+  if (req.HasQuery("propagationPolicy")) policy = std::string(req.Query("propagationPolicy"));
+  bool orphan = (opts.contains("orphanDependents") && !opts.at("orphanDependents").is_null()) ||
+                req.HasQuery("orphanDependents");
+  std::vector<std::string> dry_run;
+  if (const auto* d = opts.if_contains("dryRun"); d && d->is_array()) {
+    for (const auto& v : d->as_array()) {
+      dry_run.push_back(v.is_string() ? std::string(v.as_string()) : json::serialize(v));
+    }
+  }
+  for (const auto& [k, v] : req.query) {
+    if (k == "dryRun") dry_run.push_back(v);
+  }
+  std::vector<std::pair<std::string, std::string>> causes;
+  if (policy && orphan) {
+    causes.emplace_back("propagationPolicy",
+                        "Invalid value: " + api::GoQuote(*policy) +
+                            ": orphanDependents and deletionPropagation cannot be both set");
+  }
+  if (policy && *policy != "Foreground" && *policy != "Background" && *policy != "Orphan") {
+    causes.emplace_back("propagationPolicy",
+                        "Unsupported value: " + api::GoQuote(*policy) +
+                            ": supported values: \"Foreground\", \"Background\", \"Orphan\", "
+                            "\"nil\"");
+  }
+  if (std::any_of(dry_run.begin(), dry_run.end(), [](const auto& d) { return d != "All"; })) {
+    std::string list;
+    for (const auto& d : dry_run) list += (list.empty() ? "" : ", ") + api::GoQuote(d);
+    causes.emplace_back("dryRun", "Unsupported value: []string{" + list +
+                                      "}: supported values: \"All\"");
+  }
+  if (causes.empty()) return std::nullopt;
+  return Invalid(kDeleteOptions, "", causes);
+}
+
 void ApiServerImpl::Delete(std::shared_ptr<const HttpRequest> req, Target t,
                            std::shared_ptr<Exchange> ex, int attempt) {
   const ResourceInfo& r = *t.resource;
@@ -2730,6 +2778,7 @@ void ApiServerImpl::Delete(std::shared_ptr<const HttpRequest> req, Target t,
       return ex->Respond(StatusResponse(BadRequest("invalid gracePeriodSeconds: " + std::string(q))));
     }
   }
+  if (auto err = DeleteOptionsError(*req, opts)) return ex->Respond(StatusResponse(*err));
   std::string key = Key(r, t.ns, t.name);
   auto cur = ReadCurrent(t, *ex);
   if (!cur) return;

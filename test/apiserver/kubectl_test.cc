@@ -683,6 +683,30 @@ TEST_P(NewestKubectlTest, BadInputGetsTheRight4xxAndStoresNothing) {
   ASSERT_EQ(left.exit_code, 0) << left.err;
   EXPECT_EQ(left.out.find("configmap/a"), std::string::npos) << left.out;
   EXPECT_EQ(left.out.find("configmap/b"), std::string::npos) << left.out;
+
+  // Bad DeleteOptions are refused with upstream's causes, and nothing is deleted.
+  ASSERT_EQ(Kubectl({"create", "configmap", "keep"}).exit_code, 0);
+  const std::vector<std::pair<std::string, std::string>> deletes = {
+      {R"({"propagationPolicy":"Sideways"})",
+       "DeleteOptions.meta.k8s.io \"\" is invalid: propagationPolicy: Unsupported value: "
+       "\"Sideways\": supported values: \"Foreground\", \"Background\", \"Orphan\", "
+       "\"nil\""},
+      {R"({"propagationPolicy":"Orphan","orphanDependents":true})",
+       "propagationPolicy: Invalid value: \"Orphan\": orphanDependents and deletionPropagation "
+       "cannot be both set"},
+      {R"({"dryRun":["Some"]})",
+       "dryRun: Unsupported value: []string{\"Some\"}: supported values: \"All\""},
+  };
+  for (const auto& [options, message] : deletes) {
+    auto [code, body] = send("DELETE", cms + "/keep", options);
+    EXPECT_EQ(code, "422") << options << ": " << body;
+    boost::system::error_code ec;
+    auto status = boost::json::parse(body, ec);
+    ASSERT_FALSE(ec) << body;
+    std::string text(status.at("message").as_string());
+    EXPECT_NE(text.find(message), std::string::npos) << options << ": " << text;
+  }
+  EXPECT_EQ(Kubectl({"get", "configmap", "keep", "-o", "name"}).out, "configmap/keep\n");
 }
 
 // A Table watch sends the column definitions with its first row only, as upstream does.
