@@ -260,6 +260,8 @@ struct Target {
   bool events_v1 = false;
   // Who asks what (authentication and routing); null for requests the server makes itself.
   std::shared_ptr<const RequestAttributes> attrs = nullptr;
+  // ?dryRun=All: every stage runs, nothing is written.
+  bool dry_run = false;
 };
 
 // --- selectors --------------------------------------------------------------------------------
@@ -1029,6 +1031,7 @@ void ApiServerImpl::Serve(HttpRequest req, std::shared_ptr<Exchange> ex) {
         {403, "Forbidden", ForbiddenMessage(*attrs, d.reason), std::move(details)}));
   }
   t.attrs = std::move(attrs);
+  t.dry_run = req.Query("dryRun") == "All";
   if (!t.subresource.empty()) return ServeSubresource(req, t, std::move(ex));
   if (t.resource->group == "events.k8s.io") return ServeEventsV1(std::move(req), t, std::move(ex));
   ServeResource(req, t, std::move(ex));
@@ -1495,7 +1498,9 @@ void ApiServerImpl::Bind(const HttpRequest& req, const Target& t, std::shared_pt
   if (const api::TypeDecl* type = api::Schema::BuiltIn().Kind(r.group, r.version, r.kind)) {
     TrackUpdate(*type, &*old, &obj, Manager(req, r));
   }
-  WriteUpdate(Target{&r, t.ns, t.name, ""}, *old, std::move(obj), cur->mod_revision,
+  Target pod = t;
+  pod.subresource.clear();
+  WriteUpdate(pod, *old, std::move(obj), cur->mod_revision,
               std::make_shared<SuccessExchange>(ex, 201), [ex, r = &r, name = t.name] {
                 ex->Respond(StatusResponse(Conflict(*r, name)));
               });
@@ -2689,6 +2694,15 @@ void ApiServerImpl::WriteUpdate(const Target& t, const json::object& old, json::
   } else {
     txn.success.push_back(store::RequestOp{store::PutRequest{key, json::serialize(obj)}});
   }
+  if (t.dry_run) {
+    // What the write would store, at the revision it was computed from; nothing is written.
+    if (const auto* rv = old.at("metadata").as_object().if_contains("resourceVersion")) {
+      meta["resourceVersion"] = *rv;
+    }
+    HttpResponse resp;
+    resp.body = json::serialize(obj);
+    return ex->Respond(std::move(resp));
+  }
   store_->TxnAsync(std::move(txn), [ex, obj = std::move(obj), on_conflict = std::move(on_conflict)](
                                        Result<store::TxnResponse> res) mutable {
     if (!res.ok()) return ex->Respond(StatusResponse(FromStoreStatus(res.status())));
@@ -2863,6 +2877,12 @@ void ApiServerImpl::Delete(std::shared_ptr<const HttpRequest> req, Target t,
       }
     }
   }
+  // A dry run answers what the delete would answer, and writes nothing.
+  bool dry_run = req->Query("dryRun") == "All";
+  if (const auto* d = opts.if_contains("dryRun"); d && d->is_array()) {
+    for (const auto& v : d->as_array()) dry_run = dry_run || v == "All";
+  }
+  if (dry_run) return respond_object(std::move(*obj));
   store_->TxnAsync(std::move(txn), [this, req, t, ex, attempt, mark, obj = std::move(*obj),
                                     respond_object](Result<store::TxnResponse> res) mutable {
     if (!res.ok()) return ex->Respond(StatusResponse(FromStoreStatus(res.status())));

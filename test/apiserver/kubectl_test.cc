@@ -1160,6 +1160,46 @@ TEST_P(KubectlTest, NamespaceFinalizeSetsOnlySpecFinalizers) {
   EXPECT_EQ(fin(), "");
 }
 
+TEST_P(KubectlTest, ServerDryRunsWriteNothing) {
+  ASSERT_EQ(Kubectl({"create", "namespace", "dry"}).exit_code, 0);
+  ASSERT_EQ(Kubectl({"-n", "dry", "create", "configmap", "cm", "--from-literal=a=1"}).exit_code,
+            0);
+  ASSERT_EQ(Kubectl({"-n", "dry", "create", "deployment", "web", "--image=nginx"}).exit_code, 0);
+  auto state = [&] {
+    return Kubectl({"-n", "dry", "get", "configmap,deployment", "-o",
+                    "jsonpath={range .items[*]}{.metadata.resourceVersion} {.data} "
+                    "{.metadata.labels} {.spec.replicas};{end}"})
+        .out;
+  };
+  const std::string before = state();
+  ASSERT_FALSE(before.empty());
+  auto changed = File("cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm, "
+                                 "namespace: dry}\ndata: {a: '2'}\n");
+  for (std::vector<std::string> args :
+       {std::vector<std::string>{"label", "configmap", "cm", "x=y", "--dry-run=server"},
+        {"patch", "configmap", "cm", "-p", R"({"data":{"a":"3"}})", "--dry-run=server"},
+        {"apply", "--server-side", "--force-conflicts", "-f", changed, "--dry-run=server"},
+        {"replace", "-f", changed, "--dry-run=server"},
+        {"scale", "deployment", "web", "--replicas=5", "--dry-run=server"},
+        {"delete", "configmap", "cm", "--dry-run=server"},
+        {"delete", "namespace", "dry", "--dry-run=server"}}) {
+    const std::string verb = args[0];
+    if (verb != "delete" || args[1] != "namespace") args.insert(args.begin(), {"-n", "dry"});
+    auto r = Kubectl(args);
+    EXPECT_EQ(r.exit_code, 0) << verb << ": " << r.err;
+    if (verb != "patch") {  // kubectl patch does not say so
+      EXPECT_NE(r.out.find("(server dry run)"), std::string::npos) << verb << ": " << r.out;
+    }
+    EXPECT_EQ(state(), before) << "after " << verb;
+  }
+  // kubectl diff asks the server what an apply would change, as a dry run.
+  auto diff = Kubectl({"diff", "-f", changed});
+  EXPECT_EQ(diff.exit_code, 1) << diff.err;  // 1: there are differences
+  EXPECT_NE(diff.out.find("+  a: \"2\""), std::string::npos) << diff.out;
+  EXPECT_EQ(diff.out.find("resourceVersion"), std::string::npos) << diff.out;
+  EXPECT_EQ(state(), before);
+}
+
 TEST_P(KubectlTest, TheKubernetesServicePointsAtTheApiServer) {
   std::string port = server_.url().substr(server_.url().rfind(':') + 1);
   auto svc = Kubectl({"get", "service", "kubernetes", "-o",
