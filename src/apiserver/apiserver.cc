@@ -402,6 +402,41 @@ class ObservingExchange final : public ForwardingExchange {
 constexpr auto kFreshWait = std::chrono::seconds(3);
 
 // upstream's answer to list options that do not go together: 422 Invalid on ListOptions.
+// The cause upstream gives for dry-run values other than "All"; nullopt when all are "All".
+std::optional<std::pair<std::string, std::string>> UnsupportedDryRun(
+    const std::vector<std::string>& values) {
+  if (std::all_of(values.begin(), values.end(), [](const auto& d) { return d == "All"; })) {
+    return std::nullopt;
+  }
+  std::string list;
+  for (const auto& d : values) list += (list.empty() ? "" : ", ") + api::GoQuote(d);
+  return std::pair<std::string, std::string>(
+      "dryRun", "Unsupported value: []string{" + list + "}: supported values: \"All\"");
+}
+
+ResourceInfo OptionsKind(std::string kind) {
+  ResourceInfo r;
+  r.group = "meta.k8s.io";
+  r.version = "v1";
+  r.kind = std::move(kind);
+  return r;
+}
+
+// The query's dryRun values of a create, update or patch, checked as upstream checks its
+// CreateOptions, UpdateOptions and PatchOptions.
+std::optional<ApiError> WriteOptionsError(const HttpRequest& req) {
+  std::vector<std::string> dry_run;
+  for (const auto& [k, v] : req.query) {
+    if (k == "dryRun") dry_run.push_back(v);
+  }
+  auto cause = UnsupportedDryRun(dry_run);
+  if (!cause) return std::nullopt;
+  const char* kind = req.method == "POST" ? "CreateOptions"
+                     : req.method == "PUT" ? "UpdateOptions"
+                                           : "PatchOptions";
+  return Invalid(OptionsKind(kind), "", {*cause});
+}
+
 ApiError InvalidListOptions(const std::vector<api::FieldError>& errs) {
   json::object d;
   d["group"] = "meta.k8s.io";
@@ -1031,6 +1066,9 @@ void ApiServerImpl::Serve(HttpRequest req, std::shared_ptr<Exchange> ex) {
         {403, "Forbidden", ForbiddenMessage(*attrs, d.reason), std::move(details)}));
   }
   t.attrs = std::move(attrs);
+  if (req.method == "POST" || req.method == "PUT" || req.method == "PATCH") {
+    if (auto err = WriteOptionsError(req)) return ex->Respond(StatusResponse(*err));
+  }
   t.dry_run = req.Query("dryRun") == "All";
   if (!t.subresource.empty()) return ServeSubresource(req, t, std::move(ex));
   if (t.resource->group == "events.k8s.io") return ServeEventsV1(std::move(req), t, std::move(ex));
@@ -2717,13 +2755,7 @@ void ApiServerImpl::WriteUpdate(const Target& t, const json::object& old, json::
 // Upstream's checks of DeleteOptions (from the body or the query): a known propagation
 // policy, not together with orphanDependents, and dry runs of "All" only.
 std::optional<ApiError> DeleteOptionsError(const HttpRequest& req, const json::object& opts) {
-  static const ResourceInfo kDeleteOptions = [] {
-    ResourceInfo r;
-    r.group = "meta.k8s.io";
-    r.version = "v1";
-    r.kind = "DeleteOptions";
-    return r;
-  }();
+  static const ResourceInfo kDeleteOptions = OptionsKind("DeleteOptions");
   std::optional<std::string> policy;
   if (const auto* p = opts.if_contains("propagationPolicy"); p && p->is_string()) {
     policy = std::string(p->as_string());
@@ -2752,12 +2784,7 @@ std::optional<ApiError> DeleteOptionsError(const HttpRequest& req, const json::o
                             ": supported values: \"Foreground\", \"Background\", \"Orphan\", "
                             "\"nil\"");
   }
-  if (std::any_of(dry_run.begin(), dry_run.end(), [](const auto& d) { return d != "All"; })) {
-    std::string list;
-    for (const auto& d : dry_run) list += (list.empty() ? "" : ", ") + api::GoQuote(d);
-    causes.emplace_back("dryRun", "Unsupported value: []string{" + list +
-                                      "}: supported values: \"All\"");
-  }
+  if (auto cause = UnsupportedDryRun(dry_run)) causes.push_back(std::move(*cause));
   if (causes.empty()) return std::nullopt;
   return Invalid(kDeleteOptions, "", causes);
 }

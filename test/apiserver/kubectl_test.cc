@@ -1192,6 +1192,18 @@ TEST_P(KubectlTest, ServerDryRunsWriteNothing) {
     }
     EXPECT_EQ(state(), before) << "after " << verb;
   }
+  // A dry-run value other than All is refused (not taken for a real write).
+  auto typo = testing::RunCommand(
+      {"curl", "-s", "-X", "PATCH", "-H", "Content-Type: application/merge-patch+json",
+       "--data", R"({"data":{"a":"9"}})",
+       server_.url() + "/api/v1/namespaces/dry/configmaps/cm?dryRun=all"});
+  // (The body is JSON: its quotes are escaped.)
+  EXPECT_NE(typo.out.find("PatchOptions.meta.k8s.io \\\"\\\" is invalid: dryRun: "
+                          "Unsupported value: []string{\\\"all\\\"}: supported values: "
+                          "\\\"All\\\""),
+            std::string::npos)
+      << typo.out;
+  EXPECT_EQ(state(), before);
   // kubectl diff asks the server what an apply would change, as a dry run.
   auto diff = Kubectl({"diff", "-f", changed});
   EXPECT_EQ(diff.exit_code, 1) << diff.err;  // 1: there are differences
