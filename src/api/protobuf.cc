@@ -7,12 +7,12 @@
 #include <cstdlib>
 #include <cstring>
 #include <optional>
-#include <set>
 #include <ctime>
 #include <unordered_map>
 #include <vector>
 
 #include "api/wire.h"
+#include "common/base64.h"
 
 namespace keelson::api {
 namespace {
@@ -56,33 +56,6 @@ class Reader {
   std::string_view s_;
 };
 
-std::string Base64(std::string_view in) {
-  static const char* kAlphabet =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    uint32_t v = (uint32_t{static_cast<unsigned char>(in[i])} << 16) |
-                 (uint32_t{static_cast<unsigned char>(in[i + 1])} << 8) |
-                 static_cast<unsigned char>(in[i + 2]);
-    for (int s = 18; s >= 0; s -= 6) out += kAlphabet[(v >> s) & 63];
-  }
-  if (i + 1 == in.size()) {
-    uint32_t v = uint32_t{static_cast<unsigned char>(in[i])} << 16;
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-    out += "==";
-  } else if (i + 2 == in.size()) {
-    uint32_t v = (uint32_t{static_cast<unsigned char>(in[i])} << 16) |
-                 (uint32_t{static_cast<unsigned char>(in[i + 1])} << 8);
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-    out += kAlphabet[(v >> 6) & 63];
-    out += '=';
-  }
-  return out;
-}
-
 // Go's time.Duration.String().
 std::string GoDuration(int64_t ns) {
   if (ns == 0) return "0s";
@@ -121,32 +94,6 @@ std::string Rfc3339(int64_t seconds, int64_t nanos, bool micro) {
     out += f;
   }
   return out + "Z";
-}
-
-// The inverse of Base64(); false on text that is not base64.
-bool FromBase64(std::string_view in, std::string* out) {
-  auto val = [](char c) -> int {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
-    return -1;
-  };
-  while (!in.empty() && in.back() == '=') in.remove_suffix(1);
-  uint32_t acc = 0;
-  int bits = 0;
-  for (char c : in) {
-    int v = val(c);
-    if (v < 0) return false;
-    acc = (acc << 6) | static_cast<uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out->push_back(static_cast<char>((acc >> bits) & 0xff));
-    }
-  }
-  return true;
 }
 
 // Go's time.ParseDuration, to nanoseconds.
@@ -242,37 +189,6 @@ Result<std::optional<json::value>> DecodeMessage(const TypeDecl& type, std::stri
 }  // namespace
 Result<json::object> DecodeKubernetesProtobuf(std::string_view body);
 
-// Scalar fields that are plain (not optional) values in Kubernetes' types: the protobuf wire
-// always carries them, zero or not, while their JSON form leaves a zero out. (A zero on the
-// wire of any other scalar field was set by the client, and is kept.)
-bool ZeroIsUnset(std::string_view type, std::string_view field) {
-  static const std::set<std::pair<std::string_view, std::string_view>> kPlain = {
-      {"io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta", "generation"},
-      {"io.k8s.api.core.v1.Container", "stdin"},
-      {"io.k8s.api.core.v1.Container", "stdinOnce"},
-      {"io.k8s.api.core.v1.Container", "tty"},
-      {"io.k8s.api.core.v1.EphemeralContainer", "stdin"},
-      {"io.k8s.api.core.v1.EphemeralContainer", "stdinOnce"},
-      {"io.k8s.api.core.v1.EphemeralContainer", "tty"},
-      {"io.k8s.api.core.v1.ContainerPort", "hostPort"},
-      {"io.k8s.api.core.v1.PodSpec", "hostNetwork"},
-      {"io.k8s.api.core.v1.PodSpec", "hostPID"},
-      {"io.k8s.api.core.v1.PodSpec", "hostIPC"},
-      {"io.k8s.api.core.v1.Probe", "initialDelaySeconds"},
-      {"io.k8s.api.core.v1.VolumeMount", "readOnly"},
-      {"io.k8s.api.core.v1.ServicePort", "nodePort"},
-      {"io.k8s.api.core.v1.ServiceSpec", "publishNotReadyAddresses"},
-      {"io.k8s.api.core.v1.NodeSpec", "unschedulable"},
-      {"io.k8s.api.core.v1.ReplicationControllerSpec", "minReadySeconds"},
-      {"io.k8s.api.apps.v1.DeploymentSpec", "minReadySeconds"},
-      {"io.k8s.api.apps.v1.DeploymentSpec", "paused"},
-      {"io.k8s.api.apps.v1.ReplicaSetSpec", "minReadySeconds"},
-      {"io.k8s.api.apps.v1.StatefulSetSpec", "minReadySeconds"},
-      {"io.k8s.api.apps.v1.DaemonSetSpec", "minReadySeconds"},
-      {"io.k8s.api.scheduling.v1.PriorityClass", "globalDefault"},
-  };
-  return kPlain.contains({type, field});
-}
 
 namespace {
 
@@ -354,7 +270,7 @@ Result<std::optional<json::value>> DecodeValue(const FieldDecl& f, int wire, uin
       return R(json::string(data));
     case ValueKind::kBytes:
       if (wire != 2) return Malformed("bytes");
-      return R(json::string(Base64(data)));
+      return R(json::string(Base64Encode(data)));
     case ValueKind::kBool:
       if (wire != 0) return Malformed("bool");
       return R(json::value(num != 0));
@@ -465,12 +381,9 @@ Status DecodeFields(const TypeDecl& type, int outer, std::string_view bytes, int
     }
     auto v = DecodeValue(*f, wire, num, data, depth);
     if (!v.ok()) return v.status();
-    if (*v && !(IsZero(**v) && ZeroIsUnset(type.name, f->name))) {
+    if (*v && !(f->zero_is_unset && IsZero(**v))) {
       (*out)[f->name] = std::move(**v);
-    } else if (!*v && f->kind == ValueKind::kString &&
-               type.name == "io.k8s.api.core.v1.PersistentVolumeClaimSpec" &&
-               f->name == "storageClassName") {
-      // An optional string whose empty value means something: no class (no provisioning).
+    } else if (!*v && f->empty_is_value) {
       (*out)[f->name] = "";
     }
   }
@@ -563,9 +476,10 @@ Status EncodeValue(const FieldDecl& f, int number, const json::value& v, std::st
       PutBytes(out, number, v.as_string());
       return Status::Ok();
     case ValueKind::kBytes: {
-      std::string raw;
-      if (!v.is_string() || !FromBase64(v.as_string(), &raw)) return TypeError(path, "base64");
-      PutBytes(out, number, raw);
+      if (!v.is_string()) return TypeError(path, "base64");
+      auto raw = Base64Decode(v.as_string());
+      if (!raw.ok()) return TypeError(path, "base64");
+      PutBytes(out, number, *raw);
       return Status::Ok();
     }
     case ValueKind::kBool:

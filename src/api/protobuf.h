@@ -8,7 +8,7 @@
 // IntOrString a number or a string, RawExtension and FieldsV1 embedded JSON, maps objects.
 // Empty strings are left out on decoding, as Go's omitempty does for the optional string
 // fields that Go's encoder always writes; so are the zeros of the plain (non-optional)
-// scalar fields the wire always carries (ZeroIsUnset).
+// scalar fields the wire always carries (FieldDecl::zero_is_unset).
 //
 // Thread-safe.
 #pragma once
@@ -32,11 +32,6 @@ inline constexpr std::string_view kProtobufWatchContentType =
 // apiVersion and kind. Errors: InvalidArgument (no magic, malformed wire data, an unknown
 // kind, a content encoding other than none).
 Result<boost::json::object> DecodeKubernetesProtobuf(std::string_view body);
-
-// Whether `field` of `type` (a definition name) is a plain scalar whose zero the protobuf
-// wire always carries and whose JSON form leaves out (ObjectMeta.generation, Container.stdin,
-// PodSpec.hostNetwork, DeploymentSpec.paused, ...).
-bool ZeroIsUnset(std::string_view type, std::string_view field);
 
 // Decodes one message of a declared type (or of the fully qualified protobuf message name).
 Result<boost::json::value> DecodeProtoMessage(const TypeDecl& type, std::string_view bytes);

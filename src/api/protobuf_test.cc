@@ -88,8 +88,9 @@ TEST(ProtobufTest, ZerosOfPlainFieldsAreUnsetAndZerosOfOptionalOnesKept) {
   auto pvc_back = DecodeKubernetesProtobuf(*EncodeKubernetesProtobuf(pvc));
   ASSERT_TRUE(pvc_back.ok());
   EXPECT_EQ(pvc_back->at("spec"), json::parse(R"({"storageClassName":""})"));
-  EXPECT_TRUE(ZeroIsUnset("io.k8s.api.core.v1.Container", "tty"));
-  EXPECT_FALSE(ZeroIsUnset("io.k8s.api.apps.v1.DeploymentSpec", "replicas"));
+  const auto& schema = Schema::BuiltIn();
+  EXPECT_TRUE(schema.Type("io.k8s.api.core.v1.Container")->Field("tty")->zero_is_unset);
+  EXPECT_FALSE(schema.Type("io.k8s.api.apps.v1.DeploymentSpec")->Field("replicas")->zero_is_unset);
 }
 
 TEST(ProtobufTest, DecodesMapsListsIntOrStringQuantityAndTime) {

@@ -1,6 +1,8 @@
 #include "api/schema.h"
 
 #include <algorithm>
+#include <span>
+#include <utility>
 
 namespace keelson::api {
 namespace {
@@ -83,6 +85,43 @@ ValueKind ScalarKind(std::string_view shape, std::string_view format) {
 
 long NumberKey(int outer, int number) { return (static_cast<long>(outer) << 32) | number; }
 
+// Facts of the Go types that the wire facts do not carry (FieldDecl::zero_is_unset and
+// empty_is_value): the plain scalar fields, and the optional strings whose empty value means
+// something.
+constexpr std::pair<std::string_view, std::string_view> kPlainScalars[] = {
+    {"io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta", "generation"},
+    {"io.k8s.api.core.v1.Container", "stdin"},
+    {"io.k8s.api.core.v1.Container", "stdinOnce"},
+    {"io.k8s.api.core.v1.Container", "tty"},
+    {"io.k8s.api.core.v1.EphemeralContainer", "stdin"},
+    {"io.k8s.api.core.v1.EphemeralContainer", "stdinOnce"},
+    {"io.k8s.api.core.v1.EphemeralContainer", "tty"},
+    {"io.k8s.api.core.v1.ContainerPort", "hostPort"},
+    {"io.k8s.api.core.v1.PodSpec", "hostNetwork"},
+    {"io.k8s.api.core.v1.PodSpec", "hostPID"},
+    {"io.k8s.api.core.v1.PodSpec", "hostIPC"},
+    {"io.k8s.api.core.v1.Probe", "initialDelaySeconds"},
+    {"io.k8s.api.core.v1.VolumeMount", "readOnly"},
+    {"io.k8s.api.core.v1.ServicePort", "nodePort"},
+    {"io.k8s.api.core.v1.ServiceSpec", "publishNotReadyAddresses"},
+    {"io.k8s.api.core.v1.NodeSpec", "unschedulable"},
+    {"io.k8s.api.core.v1.ReplicationControllerSpec", "minReadySeconds"},
+    {"io.k8s.api.apps.v1.DeploymentSpec", "minReadySeconds"},
+    {"io.k8s.api.apps.v1.DeploymentSpec", "paused"},
+    {"io.k8s.api.apps.v1.ReplicaSetSpec", "minReadySeconds"},
+    {"io.k8s.api.apps.v1.StatefulSetSpec", "minReadySeconds"},
+    {"io.k8s.api.apps.v1.DaemonSetSpec", "minReadySeconds"},
+    {"io.k8s.api.scheduling.v1.PriorityClass", "globalDefault"},
+};
+constexpr std::pair<std::string_view, std::string_view> kEmptyIsValue[] = {
+    {"io.k8s.api.core.v1.PersistentVolumeClaimSpec", "storageClassName"},  // no provisioning
+};
+
+bool Listed(std::string_view type, std::string_view field,
+            std::span<const std::pair<std::string_view, std::string_view>> list) {
+  return std::find(list.begin(), list.end(), std::pair(type, field)) != list.end();
+}
+
 }  // namespace
 
 const FieldDecl* TypeDecl::Field(std::string_view json_name) const {
@@ -161,6 +200,8 @@ Schema::Schema() {
     f.proto_number = r.proto_number;
     f.proto_outer = r.proto_outer;
     f.proto_map = std::string_view(r.proto_type).substr(0, 4) == "map<";
+    f.zero_is_unset = Listed(r.type, r.name, kPlainScalars);
+    f.empty_is_value = Listed(r.type, r.name, kEmptyIsValue);
     owner->fields.push_back(std::move(f));
   }
   for (size_t i = 0; i < types_.size(); ++i) {

@@ -55,6 +55,12 @@ struct FieldDecl {
   int proto_number = 0;
   int proto_outer = 0;
   bool proto_map = false;
+  // Facts of the Go types behind the API that the wire facts leave out. A plain scalar (not a
+  // pointer): the protobuf wire always carries it, and its zero means unset, as its JSON form
+  // leaves the zero out. An optional string whose empty value is a value (a claim's
+  // storageClassName "": no dynamic provisioning).
+  bool zero_is_unset = false;
+  bool empty_is_value = false;
 };
 
 struct GroupVersionKind {

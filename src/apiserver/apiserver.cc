@@ -689,6 +689,9 @@ class ApiServerImpl final : public ApiServer {
   std::optional<ApiError> CheckAndDefault(const HttpRequest& req, const ResourceInfo& r,
                                           json::object* obj, std::shared_ptr<Exchange>* ex,
                                           bool defaults = true);
+  // What every write of the main resource passes before it is stored: the stored status
+  // kept, admission, validation. Answers the error and returns false when one refuses.
+  bool PrepareUpdate(const Target& t, const json::object& old, json::object* obj, Exchange& ex);
   // The admission plugins' verdict on a write of `r` (operation CREATE, UPDATE or DELETE).
   std::optional<ApiError> Admit(const Target& t, std::string_view operation,
                                 const json::object* old, json::object* obj);
@@ -2233,6 +2236,17 @@ Result<json::object> ApiServerImpl::ReadObject(const ResourceInfo& r, const std:
   return Decode(*kv);
 }
 
+bool ApiServerImpl::PrepareUpdate(const Target& t, const json::object& old, json::object* obj,
+                                  Exchange& ex) {
+  const ResourceInfo& r = *t.resource;
+  KeepStatusOnUpdate(r, old, obj);
+  if (auto err = Admit(t, "UPDATE", &old, obj)) {
+    ex.Respond(StatusResponse(*err));
+    return false;
+  }
+  return Valid(r, *obj, &old, t.name, ex, t.events_v1);
+}
+
 std::optional<ApiError> ApiServerImpl::Admit(const Target& t, std::string_view operation,
                                              const json::object* old, json::object* obj) {
   const ResourceInfo& r = *t.resource;
@@ -2676,9 +2690,7 @@ void ApiServerImpl::Update(const HttpRequest& req, const Target& t,
     }
     if (expect != cur->mod_revision) return ex->Respond(StatusResponse(Conflict(r, t.name)));
   }
-  KeepStatusOnUpdate(r, *old, &obj);
-  if (auto err = Admit(t, "UPDATE", &*old, &obj)) return ex->Respond(StatusResponse(*err));
-  if (!Valid(r, obj, &*old, t.name, *ex, t.events_v1)) return;
+  if (!PrepareUpdate(t, *old, &obj, *ex)) return;
   if (const api::TypeDecl* type = api::Schema::BuiltIn().Kind(r.group, r.version, r.kind)) {
     TrackUpdate(*type, &*old, &obj, Manager(req, r));
   }
@@ -3041,9 +3053,7 @@ void ApiServerImpl::Patch(std::shared_ptr<const HttpRequest> req, Target t,
   if (auto* rv = meta.if_contains("resourceVersion"); rv && *rv != old_meta["resourceVersion"]) {
     return ex->Respond(StatusResponse(Conflict(r, t.name)));
   }
-  KeepStatusOnUpdate(r, *old, &obj);
-  if (auto err = Admit(t, "UPDATE", &*old, &obj)) return ex->Respond(StatusResponse(*err));
-  if (!Valid(r, obj, &*old, t.name, *ex, t.events_v1)) return;
+  if (!PrepareUpdate(t, *old, &obj, *ex)) return;
   if (schema != nullptr) TrackUpdate(*schema, &*old, &obj, Manager(*req, r));
   WriteUpdate(t, *old, std::move(obj), cur->mod_revision, ex, [this, req, t, ex, attempt] {
     // Someone wrote in between: patch the new version, as upstream does.
@@ -3131,9 +3141,7 @@ void ApiServerImpl::Apply(std::shared_ptr<const HttpRequest> req, Target t,
   }
   api::ApplyDefaults(*type, &obj);
   if (r.group.empty() && r.kind == "Secret") MergeSecretStringData(&obj);
-  KeepStatusOnUpdate(r, *old, &obj);
-  if (auto err = Admit(t, "UPDATE", &*old, &obj)) return ex->Respond(StatusResponse(*err));
-  if (!Valid(r, obj, &*old, t.name, *ex, t.events_v1)) return;
+  if (!PrepareUpdate(t, *old, &obj, *ex)) return;
   WriteUpdate(t, *old, std::move(obj), cur->mod_revision, ex, [this, req, t, ex, attempt] {
     if (attempt < 5) return Apply(req, t, ex, attempt + 1);
     ex->Respond(StatusResponse(Conflict(*t.resource, t.name)));

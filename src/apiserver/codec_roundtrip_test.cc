@@ -29,8 +29,8 @@ json::object SampleObject(const TypeDecl& t, int depth, int* seq) {
   for (const FieldDecl& f : t.fields) {
     if (f.proto_number == 0) continue;  // no protobuf form: not part of the comparison
     json::value v = Sample(f.kind, f.type, depth + 1, seq);
-    // A plain field's zero is left out by both encodings' readers (api::ZeroIsUnset).
-    if (v == false && api::ZeroIsUnset(t.name, f.name)) v = true;
+    // A plain field's zero is left out by the protobuf reader (FieldDecl::zero_is_unset).
+    if (v == false && f.zero_is_unset) v = true;
     if (f.container == Container::kArray) {
       o[f.name] = json::array{v, Sample(f.kind, f.type, depth + 1, seq)};
     } else if (f.container == Container::kMap) {

@@ -182,41 +182,51 @@ std::vector<AllocError> ServiceAllocator::AllocateForCreate(json::object* svc,
         auto& po = Obj(p);
         int64_t np = IntOf(po, "nodePort");
         std::string field = "spec.ports[" + std::to_string(index++) + "].nodePort";
-        if (np != 0) {
-          if (np < opts_.node_port_min || np > opts_.node_port_max) {
-            errs.push_back({field, "Invalid value: " + std::to_string(np) +
-                                       ": provided port is not in the valid range. The range "
-                                       "of valid ports is " +
-                                       std::to_string(opts_.node_port_min) + "-" +
-                                       std::to_string(opts_.node_port_max)});
-            continue;
-          }
-          if (taken.count(np)) {
-            errs.push_back({field, "Invalid value: " + std::to_string(np) +
-                                       ": provided port is already allocated"});
-            continue;
-          }
-        } else {
-          int64_t span = opts_.node_port_max - opts_.node_port_min + 1;
-          if (static_cast<int64_t>(taken.size()) >= span) {
-            errs.push_back({field, "Internal error: failed to allocate a nodePort: range is full"});
-            continue;
-          }
-          for (int i = 0; i < 64 && np == 0; ++i) {
-            int64_t cand = opts_.node_port_min + static_cast<int64_t>(rng() % span);
-            if (!taken.count(cand)) np = cand;
-          }
-          for (int64_t cand = opts_.node_port_min; np == 0 && cand <= opts_.node_port_max; ++cand) {
-            if (!taken.count(cand)) np = cand;
-          }
-          po["nodePort"] = np;
+        if (auto err = PickNodePort(&np, taken, field)) {
+          errs.push_back(std::move(*err));
+          continue;
         }
+        po["nodePort"] = np;
         taken.insert(np);
         Claim(txn, PortKey(np), owner);
       }
     }
   }
   return errs;
+}
+
+std::optional<AllocError> ServiceAllocator::PickNodePort(int64_t* port,
+                                                        const std::set<int64_t>& taken,
+                                                        const std::string& field) const {
+  int64_t np = *port;
+  if (np != 0) {
+    if (np < opts_.node_port_min || np > opts_.node_port_max) {
+      return AllocError{field, "Invalid value: " + std::to_string(np) +
+                                   ": provided port is not in the valid range. The range of "
+                                   "valid ports is " + std::to_string(opts_.node_port_min) +
+                                   "-" + std::to_string(opts_.node_port_max)};
+    }
+    if (taken.count(np)) {
+      return AllocError{field, "Invalid value: " + std::to_string(np) +
+                                   ": provided port is already allocated"};
+    }
+    return std::nullopt;
+  }
+  // A free port at random, or the first free one when a few draws find none.
+  thread_local std::mt19937 rng{std::random_device{}()};
+  int64_t span = opts_.node_port_max - opts_.node_port_min + 1;
+  for (int i = 0; i < 64 && np == 0; ++i) {
+    int64_t cand = opts_.node_port_min + static_cast<int64_t>(rng() % span);
+    if (!taken.count(cand)) np = cand;
+  }
+  for (int64_t cand = opts_.node_port_min; np == 0 && cand <= opts_.node_port_max; ++cand) {
+    if (!taken.count(cand)) np = cand;
+  }
+  if (np == 0) {
+    return AllocError{field, "Internal error: failed to allocate a nodePort: range is full"};
+  }
+  *port = np;
+  return std::nullopt;
 }
 
 std::vector<AllocError> ServiceAllocator::CheckUpdate(const json::object& old, json::object* svc,
@@ -279,7 +289,6 @@ std::vector<AllocError> ServiceAllocator::CheckUpdate(const json::object& old, j
   std::set<int64_t> taken;
   bool loaded = false;
   std::set<int64_t> kept;
-  thread_local std::mt19937 rng{std::random_device{}()};
   if (auto* ps = spec.if_contains("ports"); ps && ps->is_array()) {
     int index = 0;
     for (auto& p : ps->as_array()) {
@@ -304,32 +313,9 @@ std::vector<AllocError> ServiceAllocator::CheckUpdate(const json::object& old, j
         for (const auto& u : Used("/registry/servicenodeports/")) taken.insert(std::atoll(u.c_str()));
         loaded = true;
       }
-      if (np != 0) {
-        if (np < opts_.node_port_min || np > opts_.node_port_max) {
-          errs.push_back({field, "Invalid value: " + std::to_string(np) +
-                                     ": provided port is not in the valid range. The range of "
-                                     "valid ports is " + std::to_string(opts_.node_port_min) +
-                                     "-" + std::to_string(opts_.node_port_max)});
-          continue;
-        }
-        if (taken.count(np)) {
-          errs.push_back({field, "Invalid value: " + std::to_string(np) +
-                                     ": provided port is already allocated"});
-          continue;
-        }
-      } else {
-        int64_t span = opts_.node_port_max - opts_.node_port_min + 1;
-        for (int i = 0; i < 64 && np == 0; ++i) {
-          int64_t cand = opts_.node_port_min + static_cast<int64_t>(rng() % span);
-          if (!taken.count(cand)) np = cand;
-        }
-        for (int64_t cand = opts_.node_port_min; np == 0 && cand <= opts_.node_port_max; ++cand) {
-          if (!taken.count(cand)) np = cand;
-        }
-        if (np == 0) {
-          errs.push_back({field, "Internal error: failed to allocate a nodePort: range is full"});
-          continue;
-        }
+      if (auto err = PickNodePort(&np, taken, field)) {
+        errs.push_back(std::move(*err));
+        continue;
       }
       po["nodePort"] = np;
       taken.insert(np);

@@ -14,6 +14,8 @@
 #include <boost/json/object.hpp>
 
 #include <cstdint>
+#include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -72,6 +74,10 @@ class ServiceAllocator {
       : store_(store), opts_(std::move(o)), base_(base), size_(size) {}
 
   std::vector<std::string> Used(const std::string& prefix) const;
+  // The node port for the Service port at `field`: *port when it is in range and not taken;
+  // when *port is 0, a free one (written to *port). An error otherwise.
+  std::optional<AllocError> PickNodePort(int64_t* port, const std::set<int64_t>& taken,
+                                         const std::string& field) const;
 
   store::Store* store_;
   ServiceAllocOptions opts_;

@@ -1,7 +1,5 @@
 #include "apiserver/strategy.h"
 
-#include <openssl/evp.h>
-
 #include <algorithm>
 #include <map>
 #include <optional>
@@ -9,6 +7,7 @@
 
 #include "api/quantity.h"
 #include "api/schema.h"
+#include "common/base64.h"
 
 namespace keelson::apiserver {
 
@@ -131,13 +130,7 @@ void MergeSecretStringData(json::object* secret) {
     if (!data.is_object()) data = json::object();
     for (const auto& [key, text] : it->value().as_object()) {
       if (!text.is_string()) continue;
-      const auto& t = text.as_string();
-      std::string b64(4 * ((t.size() + 2) / 3), '\0');
-      int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(b64.data()),
-                              reinterpret_cast<const unsigned char*>(t.data()),
-                              static_cast<int>(t.size()));
-      b64.resize(static_cast<size_t>(n));
-      data.as_object()[key] = std::move(b64);
+      data.as_object()[key] = Base64Encode(text.as_string());
     }
   }
   secret->erase(it);

@@ -21,14 +21,13 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/base64.h"
+
 namespace keelson::apiserver {
 
 namespace json = boost::json;
 
 namespace {
-
-constexpr char kAlphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 std::string OpenSslError(std::string_view what) {
   unsigned long e = ERR_get_error();  // NOLINT(runtime/int): OpenSSL's type
@@ -58,43 +57,6 @@ std::string BigNum(EVP_PKEY* pkey, const char* param) {
 }
 
 }  // namespace
-
-std::string Base64UrlEncode(std::string_view bytes) {
-  std::string out;
-  out.reserve((bytes.size() + 2) / 3 * 4);
-  size_t i = 0;
-  auto at = [&](size_t k) { return static_cast<uint32_t>(static_cast<unsigned char>(bytes[k])); };
-  for (; i + 3 <= bytes.size(); i += 3) {
-    uint32_t n = at(i) << 16 | at(i + 1) << 8 | at(i + 2);
-    for (int s = 18; s >= 0; s -= 6) out.push_back(kAlphabet[(n >> s) & 63]);
-  }
-  if (size_t rest = bytes.size() - i; rest > 0) {
-    uint32_t n = at(i) << 16 | (rest == 2 ? at(i + 1) << 8 : 0);
-    out.push_back(kAlphabet[(n >> 18) & 63]);
-    out.push_back(kAlphabet[(n >> 12) & 63]);
-    if (rest == 2) out.push_back(kAlphabet[(n >> 6) & 63]);
-  }
-  return out;
-}
-
-Result<std::string> Base64UrlDecode(std::string_view text) {
-  std::string out;
-  out.reserve(text.size() * 3 / 4);
-  uint32_t acc = 0;
-  int bits = 0;
-  for (char c : text) {
-    const char* p = c == '\0' ? nullptr : std::strchr(kAlphabet, c);
-    if (p == nullptr) return InvalidArgumentError("not base64url");
-    acc = acc << 6 | static_cast<uint32_t>(p - kAlphabet);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((acc >> bits) & 0xff));
-    }
-  }
-  if (bits >= 6) return InvalidArgumentError("not base64url");  // a lone trailing character
-  return out;
-}
 
 struct TokenSigner::Key {
   EVP_PKEY* pkey = nullptr;

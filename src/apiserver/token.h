@@ -45,8 +45,4 @@ class TokenSigner {
   std::string key_id_;
 };
 
-std::string Base64UrlEncode(std::string_view bytes);
-// Empty optional-like: InvalidArgument on characters outside the base64url alphabet.
-Result<std::string> Base64UrlDecode(std::string_view text);
-
 }  // namespace keelson::apiserver

@@ -8,6 +8,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "common/base64.h"
+
 namespace keelson::apiserver {
 namespace {
 

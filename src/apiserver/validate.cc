@@ -175,38 +175,32 @@ Result<api::LabelSelector> SelectorOf(const json::value& selector) {
                                        exprs);
 }
 
-Causes ValidateName(const ResourceInfo& r, std::string_view name) {
-  std::vector<std::string> errs;
-  const std::string& k = r.kind;
-  if (k == "Namespace") {
-    errs = api::NameIsDNSLabel(name, false);
-  } else if (k == "Service") {
-    errs = api::NameIsDNS1035Label(name, false);
-  } else if (r.group == "rbac.authorization.k8s.io" || k == "PersistentVolume") {
-    errs = validation::PathSegmentName(name);
-  } else {
-    errs = api::NameIsDNSSubdomain(name, false);
+namespace {
+
+// The problems of `name` (or, as `prefix`, of a generateName) under the rule of r's kind.
+std::vector<std::string> NameErrors(const ResourceInfo& r, std::string_view name, bool prefix) {
+  if (r.kind == "Namespace") return api::NameIsDNSLabel(name, prefix);
+  if (r.kind == "Service") return api::NameIsDNS1035Label(name, prefix);
+  if (r.group == "rbac.authorization.k8s.io" || r.kind == "PersistentVolume") {
+    return validation::PathSegmentName(name);
   }
+  return api::NameIsDNSSubdomain(name, prefix);
+}
+
+}  // namespace
+
+Causes ValidateName(const ResourceInfo& r, std::string_view name) {
   Causes out;
-  for (const auto& e : errs) validation::InvalidString(&out, "metadata.name", name, e);
+  for (const auto& e : NameErrors(r, name, false)) {
+    validation::InvalidString(&out, "metadata.name", name, e);
+  }
   return out;
 }
 
 Causes ValidateGenerateName(const ResourceInfo& r, std::string_view generate_name) {
   Causes out;
   if (generate_name.empty()) return out;
-  std::vector<std::string> errs;
-  const std::string& k = r.kind;
-  if (k == "Namespace") {
-    errs = api::NameIsDNSLabel(generate_name, true);
-  } else if (k == "Service") {
-    errs = api::NameIsDNS1035Label(generate_name, true);
-  } else if (r.group == "rbac.authorization.k8s.io" || k == "PersistentVolume") {
-    errs = validation::PathSegmentName(generate_name);
-  } else {
-    errs = api::NameIsDNSSubdomain(generate_name, true);
-  }
-  for (const auto& e : errs) {
+  for (const auto& e : NameErrors(r, generate_name, true)) {
     validation::InvalidString(&out, "metadata.generateName", generate_name, e);
   }
   return out;

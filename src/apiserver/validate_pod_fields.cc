@@ -14,38 +14,6 @@ namespace {
 
 // --- Scheduling: affinity and topology spread -----------------------------------------------
 
-void NodeSelectorRequirement(const json::object& rq, const std::string& p, bool check_values,
-                             Causes* out) {
-  std::string op = Str(rq, "operator");
-  const auto* values = AsArray(rq.if_contains("values"));
-  size_t n = values ? values->size() : 0;
-  if (op == "In" || op == "NotIn") {
-    if (n == 0) {
-      Required(out, p + ".values", "must be specified when `operator` is 'In' or 'NotIn'");
-    }
-  } else if (op == "Exists" || op == "DoesNotExist") {
-    if (n > 0) {
-      Forbidden(out, p + ".values",
-                "may not be specified when `operator` is 'Exists' or 'DoesNotExist'");
-    }
-  } else if (op == "Gt" || op == "Lt") {
-    if (n != 1) {
-      Required(out, p + ".values",
-               "must be specified single value when `operator` is 'Lt' or 'Gt'");
-    }
-  } else {
-    InvalidString(out, p + ".operator", op, "not a valid selector operator");
-  }
-  QualifiedName(Str(rq, "key"), p + ".key", out);
-  if (!check_values) return;
-  for (size_t j = 0; j < n; ++j) {
-    std::string v = Str(&(*values)[j]);
-    for (const auto& m : api::IsValidLabelValue(v)) {
-      InvalidString(out, Index(p + ".values", j), v, m);
-    }
-  }
-}
-
 void NodeFieldSelectorRequirement(const json::object& rq, const std::string& p, Causes* out) {
   std::string op = Str(rq, "operator");
   const auto* values = AsArray(rq.if_contains("values"));
@@ -76,7 +44,7 @@ void NodeSelectorTerm(const json::object& term, const std::string& p, bool check
   if (const auto* exprs = AsArray(term.if_contains("matchExpressions"))) {
     for (size_t j = 0; j < exprs->size(); ++j) {
       if (const auto* rq = AsObject(&(*exprs)[j])) {
-        NodeSelectorRequirement(*rq, Index(p + ".matchExpressions", j), check_values, out);
+        SelectorRequirement(*rq, Index(p + ".matchExpressions", j), true, check_values, out);
       }
     }
   }

@@ -234,28 +234,38 @@ void LabelSelector(const json::value* v, const std::string& path, Causes* out) {
   for (size_t i = 0; i < exprs->size(); ++i) {
     const auto* e = AsObject(&(*exprs)[i]);
     if (e == nullptr) continue;
-    std::string p = Index(Child(path, "matchExpressions"), i);
-    std::string op = Str(*e, "operator");
-    const auto* values = AsArray(e->if_contains("values"));
-    size_t n = values ? values->size() : 0;
-    if (op == "In" || op == "NotIn") {
-      if (n == 0) {
-        Required(out, p + ".values", "must be specified when `operator` is 'In' or 'NotIn'");
-      }
-    } else if (op == "Exists" || op == "DoesNotExist") {
-      if (n > 0) {
-        Forbidden(out, p + ".values",
-                  "may not be specified when `operator` is 'Exists' or 'DoesNotExist'");
-      }
-    } else {
-      InvalidString(out, p + ".operator", op, "not a valid selector operator");
+    SelectorRequirement(*e, Index(Child(path, "matchExpressions"), i), false, true, out);
+  }
+}
+
+void SelectorRequirement(const json::object& rq, const std::string& p, bool numeric,
+                         bool check_values, Causes* out) {
+  std::string op = Str(rq, "operator");
+  const auto* values = AsArray(rq.if_contains("values"));
+  size_t n = values ? values->size() : 0;
+  if (op == "In" || op == "NotIn") {
+    if (n == 0) {
+      Required(out, p + ".values", "must be specified when `operator` is 'In' or 'NotIn'");
     }
-    QualifiedName(Str(*e, "key"), p + ".key", out);
-    for (size_t j = 0; j < n; ++j) {
-      std::string val = Str(&(*values)[j]);
-      for (const auto& m : api::IsValidLabelValue(val)) {
-        InvalidString(out, Index(p + ".values", j), val, m);
-      }
+  } else if (op == "Exists" || op == "DoesNotExist") {
+    if (n > 0) {
+      Forbidden(out, p + ".values",
+                "may not be specified when `operator` is 'Exists' or 'DoesNotExist'");
+    }
+  } else if (numeric && (op == "Gt" || op == "Lt")) {
+    if (n != 1) {
+      Required(out, p + ".values",
+               "must be specified single value when `operator` is 'Lt' or 'Gt'");
+    }
+  } else {
+    InvalidString(out, p + ".operator", op, "not a valid selector operator");
+  }
+  QualifiedName(Str(rq, "key"), p + ".key", out);
+  if (!check_values) return;
+  for (size_t j = 0; j < n; ++j) {
+    std::string v = Str(&(*values)[j]);
+    for (const auto& m : api::IsValidLabelValue(v)) {
+      InvalidString(out, Index(p + ".values", j), v, m);
     }
   }
 }

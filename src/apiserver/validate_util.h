@@ -109,6 +109,11 @@ void QualifiedName(std::string_view value, const std::string& path, Causes* out)
 void LabelMap(const json::value* v, const std::string& path, Causes* out);
 // A metav1.LabelSelector: operators, values and keys as ValidateLabelSelector checks them.
 void LabelSelector(const json::value* v, const std::string& path, Causes* out);
+// One requirement of a selector at `p`: In/NotIn need values, Exists/DoesNotExist none, and
+// with `numeric` (node selectors) Gt/Lt one; the key; with `check_values`, the values as
+// label values.
+void SelectorRequirement(const json::object& rq, const std::string& p, bool numeric,
+                         bool check_values, Causes* out);
 
 // IP addresses: an IPv4 or IPv6 address as Go's net.ParseIP reads it.
 bool IsIPv4(std::string_view s);
