@@ -38,26 +38,58 @@ json::value Scalar(const YAML::Node& node) {
   return json::string(s);
 }
 
-Result<json::value> Convert(const YAML::Node& node, int depth) {
+// What a document may decode to, bounded by its own size: yaml-cpp shares the node an alias
+// names, so a few hundred bytes of nested anchors ("billion laughs") describe an exponential
+// tree that only appears while it is converted. Every node and scalar byte produced counts
+// against the budget, and the conversion stops as soon as it is spent.
+struct Budget {
+  size_t nodes_left;
+  size_t bytes_left;
+  size_t input_size;
+
+  Status Spend(size_t bytes) {
+    if (nodes_left == 0 || bytes_left < bytes) {
+      return InvalidArgumentError(
+          "yaml: document contains excessive aliasing: it expands to more than " +
+          std::to_string(nodes_left == 0 ? kYamlMaxExpansion * input_size + kYamlMinNodes
+                                         : kYamlMaxExpansion * input_size + kYamlMinBytes) +
+          (nodes_left == 0 ? " nodes" : " bytes") + " (at most " +
+          std::to_string(kYamlMaxExpansion) + " per byte of the " + std::to_string(input_size) +
+          "-byte document)");
+    }
+    --nodes_left;
+    bytes_left -= bytes;
+    return Status::Ok();
+  }
+};
+
+Result<json::value> Convert(const YAML::Node& node, int depth, Budget* budget) {
   if (depth > 100) return InvalidArgumentError("yaml: the document is nested too deeply");
   switch (node.Type()) {
     case YAML::NodeType::Null:
-    case YAML::NodeType::Undefined: return json::value(nullptr);
-    case YAML::NodeType::Scalar: return Scalar(node);
+    case YAML::NodeType::Undefined:
+      KEELSON_RETURN_IF_ERROR(budget->Spend(1));
+      return json::value(nullptr);
+    case YAML::NodeType::Scalar:
+      KEELSON_RETURN_IF_ERROR(budget->Spend(node.Scalar().size() + 1));
+      return Scalar(node);
     case YAML::NodeType::Sequence: {
+      KEELSON_RETURN_IF_ERROR(budget->Spend(1));
       json::array a;
       for (const auto& e : node) {
-        auto v = Convert(e, depth + 1);
+        auto v = Convert(e, depth + 1, budget);
         if (!v.ok()) return v.status();
         a.push_back(std::move(*v));
       }
       return json::value(std::move(a));
     }
     case YAML::NodeType::Map: {
+      KEELSON_RETURN_IF_ERROR(budget->Spend(1));
       json::object o;
       for (const auto& kv : node) {
         if (!kv.first.IsScalar()) return InvalidArgumentError("yaml: a map key is not a scalar");
-        auto v = Convert(kv.second, depth + 1);
+        KEELSON_RETURN_IF_ERROR(budget->Spend(kv.first.Scalar().size() + 1));
+        auto v = Convert(kv.second, depth + 1, budget);
         if (!v.ok()) return v.status();
         o[kv.first.Scalar()] = std::move(*v);
       }
@@ -114,7 +146,9 @@ Result<json::value> YamlToJson(std::string_view text) {
   KEELSON_RETURN_IF_ERROR(CheckNesting(text));
   try {
     YAML::Node root = YAML::Load(std::string(text));
-    return Convert(root, 0);
+    Budget budget{kYamlMaxExpansion * text.size() + kYamlMinNodes,
+                  kYamlMaxExpansion * text.size() + kYamlMinBytes, text.size()};
+    return Convert(root, 0, &budget);
   } catch (const YAML::Exception& e) {
     return InvalidArgumentError("error converting YAML to JSON: yaml: line " +
                                 std::to_string(e.mark.line + 1) + ": " + e.msg);

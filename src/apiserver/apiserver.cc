@@ -2160,11 +2160,25 @@ std::optional<ApiError> ApiServerImpl::DecodeBody(const HttpRequest& req, const 
     if (!v.is_object()) return BadRequest("the request body must be a JSON object");
     *obj = std::move(v.as_object());
   }
-  auto* api_version = obj->if_contains("apiVersion");
-  auto* kind = obj->if_contains("kind");
-  if (kind == nullptr || !kind->is_string() || kind->as_string().empty()) {
-    return BadRequest("Object 'Kind' is missing in '" + req.body.substr(0, 200) + "'");
+  // As upstream's decoder: a body that leaves apiVersion or kind out (the client libraries'
+  // typed objects often do) is taken as the kind the URL names; one that gives them must
+  // agree with it.
+  auto unset = [](const json::value* v) {
+    return v == nullptr || v->is_null() || (v->is_string() && v->as_string().empty());
+  };
+  if (unset(obj->if_contains("kind")) || unset(obj->if_contains("apiVersion"))) {
+    json::object typed;
+    typed["kind"] = unset(obj->if_contains("kind")) ? json::value(r.kind) : obj->at("kind");
+    typed["apiVersion"] = unset(obj->if_contains("apiVersion")) ? json::value(r.GroupVersion())
+                                                                : obj->at("apiVersion");
+    for (auto& [k, v] : *obj) {
+      if (k != "kind" && k != "apiVersion") typed[k] = std::move(v);
+    }
+    *obj = std::move(typed);
   }
+  auto* kind = obj->if_contains("kind");
+  auto* api_version = obj->if_contains("apiVersion");
+  if (!kind->is_string()) return BadRequest("Object 'Kind' is missing in '" + req.body.substr(0, 200) + "'");
   if (kind->as_string() != r.kind) {
     return BadRequest("the kind in the data (" + std::string(kind->as_string()) +
                       ") does not match the expected kind (" + r.kind + ")");
