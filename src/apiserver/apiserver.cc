@@ -106,7 +106,7 @@ bool IsTrue(std::string_view v) { return v == "true" || v == "1"; }
 
 // Who makes a write, for managedFields: the fieldManager parameter, else the client's name
 // from its User-Agent ("kubectl/v1.33.1 (linux/amd64) ..." is "kubectl").
-ManagerInfo Manager(const HttpRequest& req, const ResourceInfo& r) {
+ManagerInfo Manager(const HttpRequest& req, const api::ResourceInfo& r) {
   std::string manager(req.Query("fieldManager"));
   if (manager.empty()) {
     std::string_view ua = req.Header("user-agent");
@@ -140,7 +140,7 @@ HttpResponse StatusResponse(const ApiError& e) {
   return r;
 }
 
-json::object Details(const ResourceInfo& r, std::string_view name) {
+json::object Details(const api::ResourceInfo& r, std::string_view name) {
   json::object d;
   if (!name.empty()) d["name"] = name;
   if (!r.group.empty()) d["group"] = r.group;
@@ -148,19 +148,19 @@ json::object Details(const ResourceInfo& r, std::string_view name) {
   return d;
 }
 
-ApiError NotFound(const ResourceInfo& r, std::string_view name) {
+ApiError NotFound(const api::ResourceInfo& r, std::string_view name) {
   std::string qualified = r.group.empty() ? r.resource : r.resource + "." + r.group;
   return {404, "NotFound", qualified + " \"" + std::string(name) + "\" not found",
           Details(r, name)};
 }
 
-ApiError AlreadyExists(const ResourceInfo& r, std::string_view name) {
+ApiError AlreadyExists(const api::ResourceInfo& r, std::string_view name) {
   std::string qualified = r.group.empty() ? r.resource : r.resource + "." + r.group;
   return {409, "AlreadyExists", qualified + " \"" + std::string(name) + "\" already exists",
           Details(r, name)};
 }
 
-ApiError Conflict(const ResourceInfo& r, std::string_view name) {
+ApiError Conflict(const api::ResourceInfo& r, std::string_view name) {
   std::string qualified = r.group.empty() ? r.resource : r.resource + "." + r.group;
   return {409, "Conflict",
           "Operation cannot be fulfilled on " + qualified + " \"" + std::string(name) +
@@ -187,7 +187,7 @@ ApiError FromStoreStatus(const Status& st) {
 }
 
 // Invalid: 422 with field causes.
-ApiError Invalid(const ResourceInfo& r, std::string_view name,
+ApiError Invalid(const api::ResourceInfo& r, std::string_view name,
                  const std::vector<std::pair<std::string, std::string>>& causes) {
   json::object d = Details(r, name);
   d["kind"] = r.kind;
@@ -252,7 +252,7 @@ void GenerateJobSelector(json::object& job) {
 // --- the request, resolved -------------------------------------------------------------------
 
 struct Target {
-  const ResourceInfo* resource = nullptr;
+  const api::ResourceInfo* resource = nullptr;
   std::string ns;
   std::string name;
   std::string subresource;
@@ -268,7 +268,7 @@ struct Target {
 
 // The field labels each kind can be selected by, beyond metadata.name and metadata.namespace
 // (upstream's per-kind field label conversion functions).
-const std::vector<std::string>& ExtraFieldLabels(const ResourceInfo& r) {
+const std::vector<std::string>& ExtraFieldLabels(const api::ResourceInfo& r) {
   static const std::vector<std::string> kNone;
   static const std::unordered_map<std::string, std::vector<std::string>> kByKind = {
       {"Pod",
@@ -292,7 +292,7 @@ const std::vector<std::string>& ExtraFieldLabels(const ResourceInfo& r) {
 
 // metadata.name, metadata.namespace and the kind's field labels, sorted: what the watch cache
 // indexes for field selectors.
-std::vector<std::string> SupportedFieldPaths(const ResourceInfo& r) {
+std::vector<std::string> SupportedFieldPaths(const api::ResourceInfo& r) {
   std::set<std::string> supported = {"metadata.name", "metadata.namespace"};
   for (const auto& f : ExtraFieldLabels(r)) supported.insert(f);
   return {supported.begin(), supported.end()};
@@ -336,7 +336,7 @@ struct Selection {
   }
 };
 
-std::optional<ApiError> ParseSelection(const HttpRequest& req, const ResourceInfo& r,
+std::optional<ApiError> ParseSelection(const HttpRequest& req, const api::ResourceInfo& r,
                                        Selection* out) {
   auto ls = api::LabelSelector::Parse(req.Query("labelSelector"));
   if (!ls.ok()) return BadRequest(ls.status().message());
@@ -414,8 +414,8 @@ std::optional<std::pair<std::string, std::string>> UnsupportedDryRun(
       "dryRun", "Unsupported value: []string{" + list + "}: supported values: \"All\"");
 }
 
-ResourceInfo OptionsKind(std::string kind) {
-  ResourceInfo r;
+api::ResourceInfo OptionsKind(std::string kind) {
+  api::ResourceInfo r;
   r.group = "meta.k8s.io";
   r.version = "v1";
   r.kind = std::move(kind);
@@ -484,7 +484,7 @@ std::string ErrorEvent(const ApiError& e) {
 // they are or as one-row Tables.
 class ExchangeWatchSink final : public WatchSink {
  public:
-  ExchangeWatchSink(const ResourceInfo* r, std::shared_ptr<Exchange> ex, bool as_table,
+  ExchangeWatchSink(const api::ResourceInfo* r, std::shared_ptr<Exchange> ex, bool as_table,
                     std::string include_object)
       : resource_(r), ex_(std::move(ex)), as_table_(as_table),
         include_object_(std::move(include_object)) {}
@@ -530,7 +530,7 @@ class ExchangeWatchSink final : public WatchSink {
   void End() override { ex_->EndStream(); }
 
  private:
-  const ResourceInfo* resource_;
+  const api::ResourceInfo* resource_;
   std::shared_ptr<Exchange> ex_;
   bool as_table_;
   std::string include_object_;
@@ -555,7 +555,7 @@ struct ListQuery {
 class ApiServerImpl final : public ApiServer {
  public:
   ApiServerImpl(Store* store, ApiServerOptions opts, ServiceAllocator alloc)
-      : store_(store), opts_(std::move(opts)), registry_(ResourceRegistry::BuiltIn()),
+      : store_(store), opts_(std::move(opts)), registry_(api::ResourceRegistry::BuiltIn()),
         openapi_(registry_, opts_.git_version),
         alloc_(std::move(alloc)) {
     admission_.push_back(NamespaceLifecycle([this](const std::string& name) {
@@ -600,8 +600,8 @@ class ApiServerImpl final : public ApiServer {
   // /healthz, /livez, /readyz (and /<endpoint>/<check>), with ?verbose and ?exclude=.
   HttpResponse Health(const HttpRequest& req, const std::vector<std::string_view>& parts);
   HttpResponse Discovery(const HttpRequest& req, const std::vector<std::string_view>& parts);
-  json::object ResourceListEntry(const ResourceInfo& r) const;
-  json::object AggregatedResource(const ResourceInfo& r) const;
+  json::object ResourceListEntry(const api::ResourceInfo& r) const;
+  json::object AggregatedResource(const api::ResourceInfo& r) const;
   HttpResponse Aggregated(bool core, const std::string& version) const;
 
   void ServeResource(const HttpRequest& req, const Target& t, std::shared_ptr<Exchange> ex);
@@ -641,13 +641,13 @@ class ApiServerImpl final : public ApiServer {
   // WATCH, from the watch cache.
   void Watch(const HttpRequest& req, const Target& t, std::shared_ptr<Exchange> ex);
   // The watch cache of `r`, started on first use.
-  WatchCache* CacheFor(const ResourceInfo& r);
+  WatchCache* CacheFor(const api::ResourceInfo& r);
   // The store's current revision.
   Result<int64_t> CurrentRevision(const std::string& key);
   void Create(const HttpRequest& req, const Target& t, std::shared_ptr<Exchange> ex);
   // Upstream's validation of an object about to be written (validate.h); answers 422 and
   // returns false when it fails.
-  bool Valid(const ResourceInfo& r, const json::object& obj, const json::object* old,
+  bool Valid(const api::ResourceInfo& r, const json::object& obj, const json::object* old,
              std::string_view name, Exchange& ex, bool events_v1);
   // The create pipeline after decoding and defaulting: names, identity, field management,
   // storage.
@@ -675,10 +675,10 @@ class ApiServerImpl final : public ApiServer {
   void Apply(std::shared_ptr<const HttpRequest> req, Target t, std::shared_ptr<Exchange> ex,
              int attempt);
 
-  std::string Key(const ResourceInfo& r, std::string_view ns, std::string_view name) const {
+  std::string Key(const api::ResourceInfo& r, std::string_view ns, std::string_view name) const {
     return r.StoragePrefix() + (r.namespaced ? std::string(ns) + "/" : "") + std::string(name);
   }
-  std::string CollectionPrefix(const ResourceInfo& r, std::string_view ns) const {
+  std::string CollectionPrefix(const api::ResourceInfo& r, std::string_view ns) const {
     return r.StoragePrefix() + (r.namespaced && !ns.empty() ? std::string(ns) + "/" : "");
   }
   // Decodes and checks a request body for `t`. Fills `obj`.
@@ -686,7 +686,7 @@ class ApiServerImpl final : public ApiServer {
   // The decoding checks of an object about to be written, per its kind's declaration: unknown
   // fields (an error with fieldValidation=Strict, a warning by default, nothing with Ignore),
   // values of the wrong type, then defaulting. Wraps `ex` to carry the warnings.
-  std::optional<ApiError> CheckAndDefault(const HttpRequest& req, const ResourceInfo& r,
+  std::optional<ApiError> CheckAndDefault(const HttpRequest& req, const api::ResourceInfo& r,
                                           json::object* obj, std::shared_ptr<Exchange>* ex,
                                           bool defaults = true);
   // What every write of the main resource passes before it is stored: the stored status
@@ -696,7 +696,7 @@ class ApiServerImpl final : public ApiServer {
   std::optional<ApiError> Admit(const Target& t, std::string_view operation,
                                 const json::object* old, json::object* obj);
   // A stored object as clients see it; NotFound when there is none.
-  Result<json::object> ReadObject(const ResourceInfo& r, const std::string& ns,
+  Result<json::object> ReadObject(const api::ResourceInfo& r, const std::string& ns,
                                   const std::string& name);
 
   void WorkerLoop();
@@ -706,7 +706,7 @@ class ApiServerImpl final : public ApiServer {
   std::vector<std::shared_ptr<const AdmissionPlugin>> admission_;
   std::mutex external_mu_;
   std::string external_url_;  // where clients reach the API (PublishEndpoint); external_mu_
-  const ResourceRegistry& registry_;
+  const api::ResourceRegistry& registry_;
   const OpenApi openapi_;
   ServiceAllocator alloc_;
 
@@ -717,7 +717,7 @@ class ApiServerImpl final : public ApiServer {
   std::vector<std::thread> workers_;
 
   std::mutex caches_mu_;
-  std::map<const ResourceInfo*, std::unique_ptr<WatchCache>> caches_;  // guarded by caches_mu_
+  std::map<const api::ResourceInfo*, std::unique_ptr<WatchCache>> caches_;  // guarded by caches_mu_
   bool caches_stopped_ = false;                                        // guarded by caches_mu_
   std::atomic<bool> bootstrapped_{false};
   RequestMetrics metrics_;
@@ -753,7 +753,7 @@ Status ApiServerImpl::PublishEndpoint(const std::string& address, int port) {
     std::lock_guard l(external_mu_);
     external_url_ = "http://" + address + ":" + std::to_string(port);
   }
-  const ResourceInfo* svcs = registry_.Find("", "v1", "services");
+  const api::ResourceInfo* svcs = registry_.Find("", "v1", "services");
   std::string svc_key = Key(*svcs, "default", "kubernetes");
   for (int attempt = 0; attempt < 5; ++attempt) {
     auto cur = store_->Get(svc_key);
@@ -795,7 +795,7 @@ Status ApiServerImpl::PublishEndpoint(const std::string& address, int port) {
                         {"conditions", json::object{{"ready", true}}}}}},
       {"ports", json::array{port_entry}}};
   for (auto* obj : {&endpoints, &slice}) {
-    const ResourceInfo* r = obj == &endpoints
+    const api::ResourceInfo* r = obj == &endpoints
                                 ? registry_.Find("", "v1", "endpoints")
                                 : registry_.Find("discovery.k8s.io", "v1", "endpointslices");
     std::string key = Key(*r, "default", "kubernetes");
@@ -840,7 +840,7 @@ void ApiServerImpl::Shutdown() {
   for (auto& t : workers_) t.join();
 }
 
-WatchCache* ApiServerImpl::CacheFor(const ResourceInfo& r) {
+WatchCache* ApiServerImpl::CacheFor(const api::ResourceInfo& r) {
   std::lock_guard l(caches_mu_);
   if (caches_stopped_) return nullptr;
   auto& c = caches_[&r];
@@ -891,7 +891,7 @@ Status ApiServerImpl::CreateIfMissing(const std::string& key, const json::object
 Status ApiServerImpl::Bootstrap() {
   // Before serving: reconcile Service address and port allocations with the Services.
   KEELSON_RETURN_IF_ERROR(alloc_.Repair());
-  const ResourceInfo* ns = registry_.Find("", "v1", "namespaces");
+  const api::ResourceInfo* ns = registry_.Find("", "v1", "namespaces");
   for (const char* name : {"default", "kube-system", "kube-public", "kube-node-lease"}) {
     json::object obj;
     obj["apiVersion"] = "v1";
@@ -913,7 +913,7 @@ Status ApiServerImpl::Bootstrap() {
     KEELSON_RETURN_IF_ERROR(CreateIfMissing(Key(*ns, "", name), obj));
   }
   // The `kubernetes` Service, on the first address of the service range.
-  const ResourceInfo* svcs = registry_.Find("", "v1", "services");
+  const api::ResourceInfo* svcs = registry_.Find("", "v1", "services");
   std::string svc_key = Key(*svcs, "default", "kubernetes");
   if (auto cur = store_->Get(svc_key); !cur.ok() && cur.status().code() == StatusCode::kNotFound) {
     json::object svc = json::parse(R"({"apiVersion":"v1","kind":"Service","metadata":{
@@ -934,7 +934,7 @@ Status ApiServerImpl::Bootstrap() {
     if (!res.ok()) return res.status();
   }
   // The two built-in priority classes, as upstream creates them.
-  const ResourceInfo* pc = registry_.Find("scheduling.k8s.io", "v1", "priorityclasses");
+  const api::ResourceInfo* pc = registry_.Find("scheduling.k8s.io", "v1", "priorityclasses");
   struct Builtin {
     const char* name;
     int64_t value;
@@ -1079,7 +1079,7 @@ void ApiServerImpl::Serve(HttpRequest req, std::shared_ptr<Exchange> ex) {
 }
 
 void ApiServerImpl::ServeEventsV1(HttpRequest req, Target t, std::shared_ptr<Exchange> ex) {
-  const ResourceInfo& v1 = *t.resource;
+  const api::ResourceInfo& v1 = *t.resource;
   t.resource = registry_.Find("", "v1", "events");
   t.events_v1 = true;
   const std::string& m = req.method;
@@ -1198,7 +1198,7 @@ class TransformExchange final : public ForwardingExchange {
 
 void ApiServerImpl::Review(const HttpRequest& req, const Target& t,
                            std::shared_ptr<Exchange> ex) {
-  const ResourceInfo& r = *t.resource;
+  const api::ResourceInfo& r = *t.resource;
   json::object obj;
   if (auto err = DecodeBody(req, t, &obj)) return ex->Respond(StatusResponse(*err));
   if (auto err = CheckAndDefault(req, r, &obj, &ex)) return ex->Respond(StatusResponse(*err));
@@ -1258,8 +1258,8 @@ void ApiServerImpl::Review(const HttpRequest& req, const Target& t,
 
 void ApiServerImpl::IssueToken(const HttpRequest& req, const Target& t,
                                std::shared_ptr<Exchange> ex) {
-  static const ResourceInfo kTokenRequest = [] {
-    ResourceInfo r;
+  static const api::ResourceInfo kTokenRequest = [] {
+    api::ResourceInfo r;
     r.group = "authentication.k8s.io";
     r.version = "v1";
     r.resource = "tokenrequests";
@@ -1318,7 +1318,7 @@ void ApiServerImpl::IssueToken(const HttpRequest& req, const Target& t,
     std::string name = FieldText(ref->as_object(), "name");
     std::string want_uid = FieldText(ref->as_object(), "uid");
     const bool core = api_version.find('/') == std::string::npos;
-    const ResourceInfo* target = nullptr;
+    const api::ResourceInfo* target = nullptr;
     if (core && kind == "Pod") target = registry_.Find("", "v1", "pods");
     if (core && kind == "Secret") target = registry_.Find("", "v1", "secrets");
     if (core && kind == "Node") target = registry_.Find("", "v1", "nodes");
@@ -1344,7 +1344,7 @@ void ApiServerImpl::IssueToken(const HttpRequest& req, const Target& t,
       bound["pod"] = json::object{{"name", name}, {"uid", uid}};
       if (std::string node = FieldText(*o, "spec.nodeName"); !node.empty()) {
         json::object n{{"name", node}};
-        const ResourceInfo* nodes = registry_.Find("", "v1", "nodes");
+        const api::ResourceInfo* nodes = registry_.Find("", "v1", "nodes");
         if (auto nkv = store_->Get(Key(*nodes, "", node)); nkv.ok()) {
           if (auto nobj = Decode(*nkv); nobj.ok()) n["uid"] = FieldText(*nobj, "metadata.uid");
         }
@@ -1419,7 +1419,7 @@ class SuccessExchange final : public ForwardingExchange {
 }  // namespace
 
 void ApiServerImpl::Evict(const HttpRequest& req, const Target& t, std::shared_ptr<Exchange> ex) {
-  const ResourceInfo& r = *t.resource;
+  const api::ResourceInfo& r = *t.resource;
   boost::system::error_code ec;
   json::value body;
   std::string_view ct = req.Header("content-type");
@@ -1447,7 +1447,7 @@ void ApiServerImpl::Evict(const HttpRequest& req, const Target& t, std::shared_p
   if (!cur) return;
   auto pod = Decode(*cur);
   // Disruption budgets of the namespace that select the pod must allow one more disruption.
-  const ResourceInfo* pdbs = registry_.Find("policy", "v1", "poddisruptionbudgets");
+  const api::ResourceInfo* pdbs = registry_.Find("policy", "v1", "poddisruptionbudgets");
   store::RangeRequest rr;
   rr.key = CollectionPrefix(*pdbs, t.ns);
   rr.range_end = store::PrefixEnd(rr.key);
@@ -1505,7 +1505,7 @@ void ApiServerImpl::Evict(const HttpRequest& req, const Target& t, std::shared_p
 }
 
 void ApiServerImpl::Bind(const HttpRequest& req, const Target& t, std::shared_ptr<Exchange> ex) {
-  const ResourceInfo& r = *t.resource;
+  const api::ResourceInfo& r = *t.resource;
   boost::system::error_code ec;
   json::value body = json::parse(req.body, ec);
   const json::value* target = nullptr;
@@ -1549,7 +1549,7 @@ void ApiServerImpl::Bind(const HttpRequest& req, const Target& t, std::shared_pt
 
 void ApiServerImpl::Finalize(const HttpRequest& req, const Target& t,
                              std::shared_ptr<Exchange> ex) {
-  const ResourceInfo& r = *t.resource;
+  const api::ResourceInfo& r = *t.resource;
   json::object body;
   if (auto err = DecodeBody(req, t, &body)) return ex->Respond(StatusResponse(*err));
   if (auto err = CheckAndDefault(req, r, &body, &ex)) return ex->Respond(StatusResponse(*err));
@@ -1590,7 +1590,7 @@ void ApiServerImpl::Finalize(const HttpRequest& req, const Target& t,
 
 void ApiServerImpl::ServeSubresource(const HttpRequest& req, const Target& t,
                                      std::shared_ptr<Exchange> ex) {
-  const ResourceInfo& r = *t.resource;
+  const api::ResourceInfo& r = *t.resource;
   const auto& subs = r.subresources;
   if (r.kind == "Pod" && !t.name.empty() && req.method == "POST") {
     if (t.subresource == "eviction") return Evict(req, t, std::move(ex));
@@ -1745,12 +1745,12 @@ HttpResponse ApiServerImpl::Metrics() {
       "check split by kind. In case of a fetching error, the value will be -1.\n"
       "# TYPE apiserver_storage_objects gauge\n";
   // Resources with a watch cache are counted there; the others in the store.
-  std::map<const ResourceInfo*, WatchCacheStats> cached;
+  std::map<const api::ResourceInfo*, WatchCacheStats> cached;
   {
     std::lock_guard l(caches_mu_);
     for (const auto& [r, c] : caches_) cached[r] = c->Stats();
   }
-  auto name_of = [](const ResourceInfo& r) {
+  auto name_of = [](const api::ResourceInfo& r) {
     return r.group.empty() ? r.resource : r.resource + "." + r.group;
   };
   for (const auto& r : registry_.all()) {
@@ -1923,7 +1923,7 @@ HttpResponse ApiServerImpl::Version() const {
 }
 
 // verbs, shortNames and categories, shared by both discovery forms.
-void AddVerbsAndNames(const ResourceInfo& r, json::object* e) {
+void AddVerbsAndNames(const api::ResourceInfo& r, json::object* e) {
   auto strings = [](const std::vector<std::string>& v) {
     json::array a;
     for (const auto& s : v) a.push_back(json::string(s));
@@ -1942,7 +1942,7 @@ struct SubresourceInfo {
 };
 
 // The subresources of `r` that are served (see ServeSubresource), as discovery lists them.
-std::vector<SubresourceInfo> ServedSubresources(const ResourceInfo& r) {
+std::vector<SubresourceInfo> ServedSubresources(const api::ResourceInfo& r) {
   std::vector<SubresourceInfo> out;
   for (const auto& sub : r.subresources) {
     if (sub == "status") {
@@ -1970,7 +1970,7 @@ json::array Strings(const std::vector<std::string>& v) {
 
 }  // namespace
 
-json::object ApiServerImpl::ResourceListEntry(const ResourceInfo& r) const {
+json::object ApiServerImpl::ResourceListEntry(const api::ResourceInfo& r) const {
   json::object e;
   e["name"] = r.resource;
   e["singularName"] = r.singular;
@@ -1980,7 +1980,7 @@ json::object ApiServerImpl::ResourceListEntry(const ResourceInfo& r) const {
   return e;
 }
 
-json::object ApiServerImpl::AggregatedResource(const ResourceInfo& r) const {
+json::object ApiServerImpl::AggregatedResource(const api::ResourceInfo& r) const {
   json::object e;
   e["resource"] = r.resource;
   json::object kind;
@@ -2135,7 +2135,7 @@ HttpResponse ApiServerImpl::Discovery(const HttpRequest& req,
 
 std::optional<ApiError> ApiServerImpl::DecodeBody(const HttpRequest& req, const Target& t,
                                                   json::object* obj) {
-  const ResourceInfo& r = *t.resource;
+  const api::ResourceInfo& r = *t.resource;
   std::string_view ct = req.Header("content-type");
   ct = ct.substr(0, ct.find(';'));
   if (ct == api::kProtobufContentType) {
@@ -2209,7 +2209,7 @@ std::optional<ApiError> ApiServerImpl::DecodeBody(const HttpRequest& req, const 
 }
 
 std::optional<ApiError> ApiServerImpl::CheckAndDefault(const HttpRequest& req,
-                                                       const ResourceInfo& r, json::object* obj,
+                                                       const api::ResourceInfo& r, json::object* obj,
                                                        std::shared_ptr<Exchange>* ex,
                                                        bool defaults) {
   const api::TypeDecl* type = api::Schema::BuiltIn().Kind(r.group, r.version, r.kind);
@@ -2243,7 +2243,7 @@ std::optional<ApiError> ApiServerImpl::CheckAndDefault(const HttpRequest& req,
   return std::nullopt;
 }
 
-Result<json::object> ApiServerImpl::ReadObject(const ResourceInfo& r, const std::string& ns,
+Result<json::object> ApiServerImpl::ReadObject(const api::ResourceInfo& r, const std::string& ns,
                                                const std::string& name) {
   auto kv = store_->Get(Key(r, ns, name));
   if (!kv.ok()) return kv.status();
@@ -2252,7 +2252,7 @@ Result<json::object> ApiServerImpl::ReadObject(const ResourceInfo& r, const std:
 
 bool ApiServerImpl::PrepareUpdate(const Target& t, const json::object& old, json::object* obj,
                                   Exchange& ex) {
-  const ResourceInfo& r = *t.resource;
+  const api::ResourceInfo& r = *t.resource;
   KeepStatusOnUpdate(r, old, obj);
   if (auto err = Admit(t, "UPDATE", &old, obj)) {
     ex.Respond(StatusResponse(*err));
@@ -2263,7 +2263,7 @@ bool ApiServerImpl::PrepareUpdate(const Target& t, const json::object& old, json
 
 std::optional<ApiError> ApiServerImpl::Admit(const Target& t, std::string_view operation,
                                              const json::object* old, json::object* obj) {
-  const ResourceInfo& r = *t.resource;
+  const api::ResourceInfo& r = *t.resource;
   RequestAttributes a;
   if (t.attrs) {
     a = *t.attrs;
@@ -2306,7 +2306,7 @@ void ApiServerImpl::Get(const HttpRequest& req, const Target& t, Exchange& ex) {
 
 void ApiServerImpl::List(const HttpRequest& req, const Target& t,
                          std::shared_ptr<Exchange> ex) {
-  const ResourceInfo& r = *t.resource;
+  const api::ResourceInfo& r = *t.resource;
   auto opts = ParseListOptions(req);
   if (!opts.ok()) return ex->Respond(StatusResponse(BadRequest(opts.status().message())));
   if (auto errs = ValidateListOptions(*opts); !errs.empty()) {
@@ -2364,7 +2364,7 @@ void ApiServerImpl::List(const HttpRequest& req, const Target& t,
 
 void ApiServerImpl::ListFromCache(std::shared_ptr<const ListQuery> q, int64_t revision,
                                   std::shared_ptr<Exchange> ex) {
-  const ResourceInfo& r = *q->target.resource;
+  const api::ResourceInfo& r = *q->target.resource;
   WatchCache* cache = CacheFor(r);
   if (cache == nullptr) return ListFromStore(q, revision, ex);
   CacheListRequest cr;
@@ -2434,7 +2434,7 @@ void ApiServerImpl::ListFromCache(std::shared_ptr<const ListQuery> q, int64_t re
 void ApiServerImpl::ListFromStore(std::shared_ptr<const ListQuery> q, int64_t revision,
                                   std::shared_ptr<Exchange> exp) {
   Exchange& ex = *exp;
-  const ResourceInfo& r = *q->target.resource;
+  const api::ResourceInfo& r = *q->target.resource;
   if (q->limit <= 0 && !q->continued && !q->table) {
     return StreamList(q->target, q->sel, q->prefix, revision, exp);
   }
@@ -2486,7 +2486,7 @@ void ApiServerImpl::ListFromStore(std::shared_ptr<const ListQuery> q, int64_t re
 
 void ApiServerImpl::StreamList(const Target& t, Selection sel, std::string prefix,
                                int64_t revision, std::shared_ptr<Exchange> ex) {
-  const ResourceInfo& r = *t.resource;
+  const api::ResourceInfo& r = *t.resource;
   constexpr int64_t kPage = 500;
   constexpr size_t kChunk = 256 * 1024;
   constexpr size_t kMaxBacklog = 8 << 20;
@@ -2536,14 +2536,14 @@ void ApiServerImpl::StreamList(const Target& t, Selection sel, std::string prefi
 
 void ApiServerImpl::Create(const HttpRequest& req, const Target& t,
                            std::shared_ptr<Exchange> ex) {
-  const ResourceInfo& r = *t.resource;
+  const api::ResourceInfo& r = *t.resource;
   json::object obj;
   if (auto err = DecodeBody(req, t, &obj)) return ex->Respond(StatusResponse(*err));
   if (auto err = CheckAndDefault(req, r, &obj, &ex)) return ex->Respond(StatusResponse(*err));
   CreateObject(req, t, std::move(obj), std::move(ex), true);
 }
 
-bool ApiServerImpl::Valid(const ResourceInfo& r, const json::object& obj,
+bool ApiServerImpl::Valid(const api::ResourceInfo& r, const json::object& obj,
                           const json::object* old, std::string_view name, Exchange& ex,
                           bool events_v1) {
   const api::TypeDecl* type = api::Schema::BuiltIn().Kind(r.group, r.version, r.kind);
@@ -2556,7 +2556,7 @@ bool ApiServerImpl::Valid(const ResourceInfo& r, const json::object& obj,
 
 void ApiServerImpl::CreateObject(const HttpRequest& req, const Target& t, json::object obj,
                                  std::shared_ptr<Exchange> ex, bool track_fields) {
-  const ResourceInfo& r = *t.resource;
+  const api::ResourceInfo& r = *t.resource;
   auto& meta = obj["metadata"].as_object();
   std::string name;
   if (auto* n = meta.if_contains("name"); n && n->is_string()) name = std::string(n->as_string());
@@ -2643,7 +2643,7 @@ void ApiServerImpl::CreateObject(const HttpRequest& req, const Target& t, json::
 
 void ApiServerImpl::CreateService(json::object obj, const std::string& ns,
                                   const std::string& name, std::shared_ptr<Exchange> ex) {
-  const ResourceInfo& r = *registry_.Find("", "v1", "services");
+  const api::ResourceInfo& r = *registry_.Find("", "v1", "services");
   std::string key = Key(r, ns, name);
   // A concurrent create may claim an address between our look and our write: try again with
   // fresh allocations a few times.
@@ -2677,7 +2677,7 @@ void ApiServerImpl::CreateService(json::object obj, const std::string& ns,
 
 void ApiServerImpl::Update(const HttpRequest& req, const Target& t,
                            std::shared_ptr<Exchange> ex) {
-  const ResourceInfo& r = *t.resource;
+  const api::ResourceInfo& r = *t.resource;
   json::object obj;
   if (auto err = DecodeBody(req, t, &obj)) return ex->Respond(StatusResponse(*err));
   if (auto err = CheckAndDefault(req, r, &obj, &ex)) return ex->Respond(StatusResponse(*err));
@@ -2716,7 +2716,7 @@ void ApiServerImpl::Update(const HttpRequest& req, const Target& t,
 void ApiServerImpl::WriteUpdate(const Target& t, const json::object& old, json::object obj,
                                 int64_t expect, std::shared_ptr<Exchange> ex,
                                 std::function<void()> on_conflict) {
-  const ResourceInfo& r = *t.resource;
+  const api::ResourceInfo& r = *t.resource;
   store::TxnRequest txn;
   if (r.kind == "Service") {
     auto errs = alloc_.CheckUpdate(old, &obj, t.ns + "/" + t.name, &txn);
@@ -2781,7 +2781,7 @@ void ApiServerImpl::WriteUpdate(const Target& t, const json::object& old, json::
 // Upstream's checks of DeleteOptions (from the body or the query): a known propagation
 // policy, not together with orphanDependents, and dry runs of "All" only.
 std::optional<ApiError> DeleteOptionsError(const HttpRequest& req, const json::object& opts) {
-  static const ResourceInfo kDeleteOptions = OptionsKind("DeleteOptions");
+  static const api::ResourceInfo kDeleteOptions = OptionsKind("DeleteOptions");
   std::optional<std::string> policy;
   if (const auto* p = opts.if_contains("propagationPolicy"); p && p->is_string()) {
     policy = std::string(p->as_string());
@@ -2817,7 +2817,7 @@ std::optional<ApiError> DeleteOptionsError(const HttpRequest& req, const json::o
 
 void ApiServerImpl::Delete(std::shared_ptr<const HttpRequest> req, Target t,
                            std::shared_ptr<Exchange> ex, int attempt) {
-  const ResourceInfo& r = *t.resource;
+  const api::ResourceInfo& r = *t.resource;
   // DeleteOptions come in the body and/or the query.
   json::object opts;
   std::string_view ct = req->Header("content-type");
@@ -2912,7 +2912,7 @@ void ApiServerImpl::Delete(std::shared_ptr<const HttpRequest> req, Target t,
       // Until the namespace controller runs, the namespace's contents go with it, in the same
       // transaction, so that nothing is left behind to reappear in a namespace of that name.
       // Its Services' addresses and node ports are freed with them.
-      const ResourceInfo* svcs = registry_.Find("", "v1", "services");
+      const api::ResourceInfo* svcs = registry_.Find("", "v1", "services");
       std::string svc_prefix = svcs->StoragePrefix() + t.name + "/";
       store::RangeRequest in_ns;
       in_ns.key = svc_prefix;
@@ -2976,7 +2976,7 @@ class CapturingExchange final : public Exchange {
 
 void ApiServerImpl::DeleteCollection(std::shared_ptr<const HttpRequest> req, Target t,
                                      std::shared_ptr<Exchange> ex) {
-  const ResourceInfo& r = *t.resource;
+  const api::ResourceInfo& r = *t.resource;
   if (std::find(r.verbs.begin(), r.verbs.end(), "deletecollection") == r.verbs.end()) {
     return ex->Respond(StatusResponse(
         {405, "MethodNotAllowed",
@@ -3020,7 +3020,7 @@ void ApiServerImpl::DeleteCollection(std::shared_ptr<const HttpRequest> req, Tar
 
 void ApiServerImpl::Patch(std::shared_ptr<const HttpRequest> req, Target t,
                           std::shared_ptr<Exchange> ex, int attempt) {
-  const ResourceInfo& r = *t.resource;
+  const api::ResourceInfo& r = *t.resource;
   std::string_view ct = req->Header("content-type");
   if (ct.substr(0, ct.find(';')) == "application/apply-patch+yaml") {
     return Apply(std::move(req), std::move(t), std::move(ex), attempt);
@@ -3078,7 +3078,7 @@ void ApiServerImpl::Patch(std::shared_ptr<const HttpRequest> req, Target t,
 
 void ApiServerImpl::Apply(std::shared_ptr<const HttpRequest> req, Target t,
                           std::shared_ptr<Exchange> ex, int attempt) {
-  const ResourceInfo& r = *t.resource;
+  const api::ResourceInfo& r = *t.resource;
   const api::TypeDecl* type = api::Schema::BuiltIn().Kind(r.group, r.version, r.kind);
   if (type == nullptr) {
     return ex->Respond(StatusResponse(
@@ -3165,7 +3165,7 @@ void ApiServerImpl::Apply(std::shared_ptr<const HttpRequest> req, Target t,
 // --- watch ------------------------------------------------------------------------------------
 
 void ApiServerImpl::Watch(const HttpRequest& req, const Target& t, std::shared_ptr<Exchange> ex) {
-  const ResourceInfo& r = *t.resource;
+  const api::ResourceInfo& r = *t.resource;
   auto opts = ParseListOptions(req);
   if (!opts.ok()) return ex->Respond(StatusResponse(BadRequest(opts.status().message())));
   if (auto errs = ValidateListOptions(*opts); !errs.empty()) {

@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "apiserver/http.h"
-#include "apiserver/resources.h"
+#include "api/resources.h"
 #include "common/status.h"
 #include "store/store.h"
 

@@ -8,7 +8,7 @@
 
 #include "api/protobuf.h"
 #include "api/schema.h"
-#include "apiserver/resources.h"
+#include "api/resources.h"
 
 namespace keelson::apiserver {
 namespace {
@@ -72,13 +72,13 @@ json::value Sample(ValueKind kind, const TypeDecl* type, int depth, int* seq) {
 TEST(CodecRoundTripTest, EveryServedKindAndItsListSurviveProtobufAsTheyDoJson) {
   const auto& schema = api::Schema::BuiltIn();
   int kinds = 0;
-  std::vector<ResourceInfo> served = ResourceRegistry::BuiltIn().all();
+  std::vector<api::ResourceInfo> served = api::ResourceRegistry::BuiltIn().all();
   // The kinds of the subresources: scale, eviction, binding and serviceaccounts/token.
   for (auto [group, version, kind] : {std::tuple{"autoscaling", "v1", "Scale"},
                                       std::tuple{"policy", "v1", "Eviction"},
                                       std::tuple{"", "v1", "Binding"},
                                       std::tuple{"authentication.k8s.io", "v1", "TokenRequest"}}) {
-    ResourceInfo r;
+    api::ResourceInfo r;
     r.group = group;
     r.version = version;
     r.kind = kind;

@@ -1,5 +1,5 @@
-// The HTTP surface the API server's handlers see: plain request/response values and an
-// Exchange to answer through, so that no handler includes Boost.Beast or Asio.
+// The HTTP surface the API server's handlers see: the request/response values of api/http.h
+// and an Exchange to answer through, so that no handler includes Boost.Beast or Asio.
 //
 // Thread-safety: an Exchange may be used from any thread; the server serialises its writes.
 #pragma once
@@ -11,30 +11,12 @@
 #include <utility>
 #include <vector>
 
+#include "api/http.h"
+
 namespace keelson::apiserver {
 
-struct HttpRequest {
-  std::string method;  // "GET", "POST", ...
-  std::string target;  // path and query as sent
-  std::string path;    // percent-decoded path
-  // Query parameters in order, percent-decoded ("+" is a space), repeated keys kept.
-  std::vector<std::pair<std::string, std::string>> query;
-  // Header names lowercased.
-  std::vector<std::pair<std::string, std::string>> headers;
-  std::string body;
-
-  // The first header or query value with this name, or "".
-  std::string_view Header(std::string_view lowercase_name) const;
-  std::string_view Query(std::string_view name) const;
-  bool HasQuery(std::string_view name) const;
-};
-
-struct HttpResponse {
-  int status = 200;
-  std::string content_type = "application/json";
-  std::vector<std::pair<std::string, std::string>> headers;
-  std::string body;
-};
+using api::HttpRequest;
+using api::HttpResponse;
 
 // One request's answer: either one Respond(), or StartStream() followed by any number of
 // Write()s and one EndStream() (sent with chunked transfer encoding).
@@ -61,8 +43,7 @@ class Handler {
   virtual void Serve(HttpRequest req, std::shared_ptr<Exchange> ex) = 0;
 };
 
-// Percent-decoding helpers shared by the server and tests.
-std::string PercentDecode(std::string_view s, bool plus_is_space);
-std::vector<std::pair<std::string, std::string>> ParseQuery(std::string_view query);
+using api::ParseQuery;
+using api::PercentDecode;
 
 }  // namespace keelson::apiserver

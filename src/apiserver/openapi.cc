@@ -133,7 +133,7 @@ json::object Param(std::string_view name, std::string_view in, std::string_view 
   return p;
 }
 
-json::object Operation(const ResourceInfo& r, std::string_view action, std::string_view id,
+json::object Operation(const api::ResourceInfo& r, std::string_view action, std::string_view id,
                        std::vector<std::string_view> query, bool body, bool v3,
                        std::string_view ref_prefix, std::string_view response_type) {
   json::object op;
@@ -180,7 +180,7 @@ json::object Operation(const ResourceInfo& r, std::string_view action, std::stri
 }
 
 // The paths of one resource, keyed by path.
-void ResourcePaths(const ResourceInfo& r, const api::Schema& schema, bool v3,
+void ResourcePaths(const api::ResourceInfo& r, const api::Schema& schema, bool v3,
                    std::string_view ref_prefix, json::object* paths) {
   const TypeDecl* kind = schema.Kind(r.group, r.version, r.kind);
   const TypeDecl* list = schema.Kind(r.group, r.version, r.kind + "List");
@@ -229,7 +229,7 @@ void ResourcePaths(const ResourceInfo& r, const api::Schema& schema, bool v3,
 }
 
 // The types a set of resources reaches, plus what every group-version speaks.
-std::set<std::string> TypesOf(const std::vector<const ResourceInfo*>& rs,
+std::set<std::string> TypesOf(const std::vector<const api::ResourceInfo*>& rs,
                               const api::Schema& schema) {
   std::set<std::string> names;
   for (const auto* r : rs) {
@@ -432,11 +432,11 @@ std::string DocumentPb(const json::object& doc) {
 
 }  // namespace
 
-OpenApi::OpenApi(const ResourceRegistry& registry, std::string server_version) {
+OpenApi::OpenApi(const api::ResourceRegistry& registry, std::string server_version) {
   const api::Schema& schema = api::Schema::BuiltIn();
   json::object index_paths;
   for (const auto& gv : registry.GroupVersions()) {
-    std::vector<const ResourceInfo*> rs;
+    std::vector<const api::ResourceInfo*> rs;
     for (const auto& r : registry.all()) {
       if (r.GroupVersion() == gv) rs.push_back(&r);
     }
@@ -458,7 +458,7 @@ OpenApi::OpenApi(const ResourceRegistry& registry, std::string server_version) {
   }
   v3_index_ = json::serialize(json::object{{"paths", std::move(index_paths)}});
 
-  std::vector<const ResourceInfo*> all;
+  std::vector<const api::ResourceInfo*> all;
   json::object paths;
   for (const auto& r : registry.all()) {
     all.push_back(&r);

@@ -17,13 +17,13 @@
 #include <string>
 #include <string_view>
 
-#include "apiserver/resources.h"
+#include "api/resources.h"
 
 namespace keelson::apiserver {
 
 class OpenApi {
  public:
-  OpenApi(const ResourceRegistry& registry, std::string server_version);
+  OpenApi(const api::ResourceRegistry& registry, std::string server_version);
 
   // GET /openapi/v3
   const std::string& V3Index() const { return v3_index_; }

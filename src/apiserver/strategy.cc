@@ -16,7 +16,7 @@ namespace json = boost::json;
 namespace {
 
 // The status type of a kind, as the schema declares it.
-const api::TypeDecl* StatusType(const ResourceInfo& r) {
+const api::TypeDecl* StatusType(const api::ResourceInfo& r) {
   const api::TypeDecl* kind = api::Schema::BuiltIn().Kind(r.group, r.version, r.kind);
   const api::FieldDecl* status = kind ? kind->Field("status") : nullptr;
   return status && status->kind == api::ValueKind::kObject ? status->type : nullptr;
@@ -52,13 +52,13 @@ using Sums = std::map<std::string, __int128>;
 
 }  // namespace
 
-bool TracksGeneration(const ResourceInfo& r) {
+bool TracksGeneration(const api::ResourceInfo& r) {
   if (r.group.empty()) return r.kind == "Pod" || r.kind == "ReplicationController";
   if (r.group == "apps") return r.kind != "ControllerRevision";
   return r.group == "batch" || (r.group == "policy" && r.kind == "PodDisruptionBudget");
 }
 
-bool HasStatusSubresource(const ResourceInfo& r) {
+bool HasStatusSubresource(const api::ResourceInfo& r) {
   return std::find(r.subresources.begin(), r.subresources.end(), "status") !=
          r.subresources.end();
 }
@@ -104,7 +104,7 @@ std::string PodQosClass(const json::object& pod) {
   return guaranteed && requests.size() == limits.size() ? "Guaranteed" : "Burstable";
 }
 
-void PrepareStatusForCreate(const ResourceInfo& r, json::object* obj) {
+void PrepareStatusForCreate(const api::ResourceInfo& r, json::object* obj) {
   if (!HasStatusSubresource(r) || r.kind == "Node") return;  // a kubelet registers its node
   json::object status = ZeroStatus(StatusType(r));
   if (r.group.empty()) {
@@ -136,7 +136,7 @@ void MergeSecretStringData(json::object* secret) {
   secret->erase(it);
 }
 
-void KeepStatusOnUpdate(const ResourceInfo& r, const json::object& old, json::object* obj) {
+void KeepStatusOnUpdate(const api::ResourceInfo& r, const json::object& old, json::object* obj) {
   if (!HasStatusSubresource(r)) return;
   if (const json::value* status = old.if_contains("status")) {
     (*obj)["status"] = *status;

@@ -9,23 +9,23 @@
 
 #include <string>
 
-#include "apiserver/resources.h"
+#include "api/resources.h"
 
 namespace keelson::apiserver {
 
 // Whether objects of `r` count their spec's versions in metadata.generation (1 at create,
 // one more with every change of the spec): pods, the workloads, jobs, cron jobs and
 // disruption budgets, as upstream's strategies have it.
-bool TracksGeneration(const ResourceInfo& r);
+bool TracksGeneration(const api::ResourceInfo& r);
 
 // Whether writes of the main resource leave `r`'s status alone (it has a status subresource).
-bool HasStatusSubresource(const ResourceInfo& r);
+bool HasStatusSubresource(const api::ResourceInfo& r);
 
 // Sets the status a new object of kind `r` starts with.
-void PrepareStatusForCreate(const ResourceInfo& r, boost::json::object* obj);
+void PrepareStatusForCreate(const api::ResourceInfo& r, boost::json::object* obj);
 
 // Gives `obj`, the new version of `old` written through the main resource, the stored status.
-void KeepStatusOnUpdate(const ResourceInfo& r, const boost::json::object& old,
+void KeepStatusOnUpdate(const api::ResourceInfo& r, const boost::json::object& old,
                         boost::json::object* obj);
 
 // A Secret's stringData is write-only: each of its entries goes into data (base64, over a

@@ -9,8 +9,8 @@ namespace {
 
 namespace json = boost::json;
 
-const ResourceInfo& Resource(std::string_view group, std::string_view resource) {
-  const ResourceInfo* r = ResourceRegistry::BuiltIn().Find(group, "v1", resource);
+const api::ResourceInfo& Resource(std::string_view group, std::string_view resource) {
+  const api::ResourceInfo* r = api::ResourceRegistry::BuiltIn().Find(group, "v1", resource);
   EXPECT_NE(r, nullptr) << resource;
   return *r;
 }
@@ -44,7 +44,7 @@ TEST(PodQosClass, FollowsCpuAndMemoryRequestsAndLimitsOfEveryContainer) {
 }
 
 TEST(Strategy, NewObjectsStartWithTheirKindsStatus) {
-  auto created = [](const ResourceInfo& r, const char* body) {
+  auto created = [](const api::ResourceInfo& r, const char* body) {
     json::object o = json::parse(body).as_object();
     PrepareStatusForCreate(r, &o);
     return o.contains("status") ? o.at("status") : json::value();
@@ -91,7 +91,7 @@ TEST(Strategy, SecretStringDataIsMergedIntoData) {
 TEST(Strategy, GenerationIsCountedForPodsWorkloadsJobsAndBudgets) {
   EXPECT_TRUE(TracksGeneration(Resource("", "pods")));
   EXPECT_TRUE(TracksGeneration(Resource("apps", "deployments")));
-  EXPECT_TRUE(TracksGeneration(*ResourceRegistry::BuiltIn().Find("batch", "v1", "cronjobs")));
+  EXPECT_TRUE(TracksGeneration(*api::ResourceRegistry::BuiltIn().Find("batch", "v1", "cronjobs")));
   EXPECT_FALSE(TracksGeneration(Resource("", "namespaces")));
   EXPECT_FALSE(TracksGeneration(Resource("", "services")));
   EXPECT_FALSE(TracksGeneration(Resource("apps", "controllerrevisions")));

@@ -1273,7 +1273,7 @@ const std::unordered_map<std::string, Printer>& Printers() {
   return *printers;
 }
 
-const Printer& PrinterFor(const ResourceInfo& r) {
+const Printer& PrinterFor(const api::ResourceInfo& r) {
   static const Printer* fallback = new Printer(DefaultPrinter());
   auto it = Printers().find(r.group + "/" + r.kind);
   return it == Printers().end() ? *fallback : it->second;
@@ -1294,7 +1294,7 @@ bool WantsTable(std::string_view accept) {
          accept.find("g=meta.k8s.io") != std::string_view::npos;
 }
 
-bool HasPrinter(const ResourceInfo&) { return true; }
+bool HasPrinter(const api::ResourceInfo&) { return true; }
 
 std::string HumanDuration(std::chrono::seconds d) {
   int64_t seconds = d.count();
@@ -1329,7 +1329,7 @@ std::string HumanDuration(std::chrono::seconds d) {
   return std::to_string(hours / 24 / 365) + "y";
 }
 
-json::object ToTable(const ResourceInfo& r, const json::array& items,
+json::object ToTable(const api::ResourceInfo& r, const json::array& items,
                      const std::string& resource_version, const std::string& continue_token,
                      std::string_view include_object, std::chrono::system_clock::time_point now) {
   const Printer& p = PrinterFor(r);

@@ -11,7 +11,7 @@
 #include <optional>
 #include <string>
 
-#include "apiserver/resources.h"
+#include "api/resources.h"
 
 namespace keelson::apiserver {
 
@@ -20,13 +20,13 @@ bool WantsTable(std::string_view accept);
 
 // Whether `r` answers Tables. Every kind does, as in upstream: kinds without a printer of
 // their own (Role, ClusterRole, LimitRange) get the default NAME and CREATED AT columns.
-bool HasPrinter(const ResourceInfo& r);
+bool HasPrinter(const api::ResourceInfo& r);
 
 // A Table of `items` (full objects) for `r`; each row carries the object's metadata as
 // PartialObjectMetadata. `resource_version` and `continue_token` go into the list metadata.
 // `include_object` is the request's includeObject: "Object" puts whole objects in the rows,
 // "None" nothing, anything else (the default "Metadata") PartialObjectMetadata.
-boost::json::object ToTable(const ResourceInfo& r, const boost::json::array& items,
+boost::json::object ToTable(const api::ResourceInfo& r, const boost::json::array& items,
                             const std::string& resource_version,
                             const std::string& continue_token, std::string_view include_object,
                             std::chrono::system_clock::time_point now);

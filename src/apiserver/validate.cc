@@ -178,7 +178,7 @@ Result<api::LabelSelector> SelectorOf(const json::value& selector) {
 namespace {
 
 // The problems of `name` (or, as `prefix`, of a generateName) under the rule of r's kind.
-std::vector<std::string> NameErrors(const ResourceInfo& r, std::string_view name, bool prefix) {
+std::vector<std::string> NameErrors(const api::ResourceInfo& r, std::string_view name, bool prefix) {
   if (r.kind == "Namespace") return api::NameIsDNSLabel(name, prefix);
   if (r.kind == "Service") return api::NameIsDNS1035Label(name, prefix);
   if (r.group == "rbac.authorization.k8s.io" || r.kind == "PersistentVolume") {
@@ -189,7 +189,7 @@ std::vector<std::string> NameErrors(const ResourceInfo& r, std::string_view name
 
 }  // namespace
 
-Causes ValidateName(const ResourceInfo& r, std::string_view name) {
+Causes ValidateName(const api::ResourceInfo& r, std::string_view name) {
   Causes out;
   for (const auto& e : NameErrors(r, name, false)) {
     validation::InvalidString(&out, "metadata.name", name, e);
@@ -197,7 +197,7 @@ Causes ValidateName(const ResourceInfo& r, std::string_view name) {
   return out;
 }
 
-Causes ValidateGenerateName(const ResourceInfo& r, std::string_view generate_name) {
+Causes ValidateGenerateName(const api::ResourceInfo& r, std::string_view generate_name) {
   Causes out;
   if (generate_name.empty()) return out;
   for (const auto& e : NameErrors(r, generate_name, true)) {
@@ -206,7 +206,7 @@ Causes ValidateGenerateName(const ResourceInfo& r, std::string_view generate_nam
   return out;
 }
 
-Causes ValidateObject(const ResourceInfo& r, const api::TypeDecl& type, const json::object& obj,
+Causes ValidateObject(const api::ResourceInfo& r, const api::TypeDecl& type, const json::object& obj,
                       const json::object* old, bool events_v1) {
   Causes out;
   validation::Check c{r, obj, old, &out, events_v1};
@@ -248,7 +248,7 @@ Causes ValidateObject(const ResourceInfo& r, const api::TypeDecl& type, const js
 
 namespace keelson::apiserver {
 
-Causes ValidateStatusUpdate(const ResourceInfo& r, const json::object& obj,
+Causes ValidateStatusUpdate(const api::ResourceInfo& r, const json::object& obj,
                             const json::object& old) {
   Causes out;
   MetadataUpdate(obj, old, &out);

@@ -15,12 +15,12 @@ namespace {
 namespace json = boost::json;
 using Causes = std::vector<std::pair<std::string, std::string>>;
 
-const ResourceInfo& Resource(std::string_view group, std::string_view kind) {
-  for (const auto& r : ResourceRegistry::BuiltIn().all()) {
+const api::ResourceInfo& Resource(std::string_view group, std::string_view kind) {
+  for (const auto& r : api::ResourceRegistry::BuiltIn().all()) {
     if (r.group == group && r.kind == kind) return r;
   }
   ADD_FAILURE() << "no resource " << group << "/" << kind;
-  return ResourceRegistry::BuiltIn().all().front();
+  return api::ResourceRegistry::BuiltIn().all().front();
 }
 
 // The object as the server sees it: parsed and defaulted.
@@ -33,7 +33,7 @@ json::object Defaulted(const api::TypeDecl& type, std::string_view text) {
 // Validates `text` as a new object, or as an update of `old_text`.
 Causes Validate(std::string_view group, std::string_view kind, std::string_view text,
                 std::string_view old_text = {}, bool events_v1 = false) {
-  const ResourceInfo& r = Resource(group, kind);
+  const api::ResourceInfo& r = Resource(group, kind);
   const api::TypeDecl* type = api::Schema::BuiltIn().Kind(r.group, r.version, r.kind);
   EXPECT_NE(type, nullptr);
   json::object obj = Defaulted(*type, text);
@@ -1110,7 +1110,7 @@ TEST(ValidateMetadataTest, OwnerReferencesGenerateNameAndIdentity) {
                                "\"true\" in references for ReplicaSet/rs and Deployment/d"));
   }
   EXPECT_TRUE(controllers) << Print(c);
-  const ResourceInfo& cm = Resource("", "ConfigMap");
+  const api::ResourceInfo& cm = Resource("", "ConfigMap");
   EXPECT_TRUE(ValidateGenerateName(cm, "web-").empty());
   auto gn = ValidateGenerateName(cm, "Web_");
   ASSERT_FALSE(gn.empty());
@@ -1188,7 +1188,7 @@ TEST(ValidateResourceQuotaTest, ScopesFitTheirResourcesAndCountsAreWhole) {
 
 Causes ValidateStatus(std::string_view group, std::string_view kind, std::string_view text,
                       std::string_view old_text) {
-  const ResourceInfo& r = Resource(group, kind);
+  const api::ResourceInfo& r = Resource(group, kind);
   json::object obj = json::parse(text).as_object();
   json::object old = json::parse(old_text).as_object();
   return ValidateStatusUpdate(r, obj, old);

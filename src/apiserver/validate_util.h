@@ -19,7 +19,7 @@
 
 #include "api/labels.h"
 #include "api/validation.h"
-#include "apiserver/resources.h"
+#include "api/resources.h"
 
 namespace keelson::apiserver::validation {
 
@@ -31,7 +31,7 @@ using Causes = std::vector<std::pair<std::string, std::string>>;
 // What a kind's rules see: the object, the stored object on an update (else null), and where
 // to report.
 struct Check {
-  const ResourceInfo& r;
+  const api::ResourceInfo& r;
   const json::object& obj;
   const json::object* old;
   Causes* out;

@@ -53,25 +53,6 @@ std::string_view TakeString(const char*& p) {
 
 }  // namespace
 
-std::string FieldText(const json::object& obj, std::string_view path) {
-  const json::value* cur = nullptr;
-  const json::object* o = &obj;
-  while (true) {
-    auto dot = path.find('.');
-    cur = o->if_contains(path.substr(0, dot));
-    if (cur == nullptr) return "";
-    if (dot == std::string_view::npos) break;
-    if (!cur->is_object()) return "";
-    o = &cur->as_object();
-    path.remove_prefix(dot + 1);
-  }
-  if (cur->is_string()) return std::string(cur->as_string());
-  if (cur->is_bool()) return cur->as_bool() ? "true" : "false";
-  if (cur->is_int64()) return std::to_string(cur->as_int64());
-  if (cur->is_uint64()) return std::to_string(cur->as_uint64());
-  return "";
-}
-
 class CachedObjectBuilder {
  public:
   // The header and `data` (JSON, key, index) in one allocation.

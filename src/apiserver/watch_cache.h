@@ -38,15 +38,14 @@
 #include <vector>
 
 #include "api/fields.h"
+#include "api/object.h"
 #include "api/validation.h"
 #include "common/status.h"
 #include "store/store.h"
 
 namespace keelson::apiserver {
 
-// The value of a dotted field path in an object as a field selector sees it: strings as they
-// are, booleans and integers as text, "" when absent or of another type.
-std::string FieldText(const boost::json::object& obj, std::string_view path);
+using api::FieldText;
 
 class CachedObject;
 // Shared ownership of a CachedObject (an intrusive count: one allocation per object).

@@ -7,6 +7,7 @@
 
 #include <cassert>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <variant>
 
@@ -64,17 +65,23 @@ inline Status FailedPreconditionError(std::string m) {
   return {StatusCode::kFailedPrecondition, std::move(m)};
 }
 
-// Either a value or a non-OK Status.
-template <typename T>
+// Either a value or an error: a non-OK Status by default, or another error type (the API's
+// metav1.Status errors are api::ApiError, see api/errors.h).
+template <typename T, typename E = Status>
 class [[nodiscard]] Result {
  public:
   Result(T value) : v_(std::move(value)) {}           // NOLINT: implicit by design
-  Result(Status status) : v_(std::move(status)) {     // NOLINT: implicit by design
-    assert(!std::get<Status>(v_).ok());
+  Result(E error) : v_(std::move(error)) {            // NOLINT: implicit by design
+    if constexpr (std::is_same_v<E, Status>) assert(!std::get<E>(v_).ok());
   }
 
   bool ok() const { return std::holds_alternative<T>(v_); }
-  const Status& status() const {
+  // The error; only when !ok().
+  const E& error() const { return std::get<E>(v_); }
+  // The Status: OK when there is a value.
+  const Status& status() const
+    requires std::is_same_v<E, Status>
+  {
     static const Status kOk;
     return ok() ? kOk : std::get<Status>(v_);
   }
@@ -87,7 +94,7 @@ class [[nodiscard]] Result {
   const T& operator*() const& { return value(); }
 
  private:
-  std::variant<T, Status> v_;
+  std::variant<T, E> v_;
 };
 
 }  // namespace keelson

@@ -1,10 +1,10 @@
-#include "apiserver/resources.h"
+#include "api/resources.h"
 
 #include <algorithm>
 #include <map>
 #include <tuple>
 
-namespace keelson::apiserver {
+namespace keelson::api {
 namespace {
 
 const std::vector<std::string> kAllVerbs = {"create", "delete", "deletecollection", "get",
@@ -148,4 +148,4 @@ std::vector<std::string> ResourceRegistry::Groups() const {
   return out;
 }
 
-}  // namespace keelson::apiserver
+}  // namespace keelson::api

@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-namespace keelson::apiserver {
+namespace keelson::api {
 
 struct ResourceInfo {
   std::string group;    // "" for the core group
@@ -48,4 +48,4 @@ class ResourceRegistry {
   std::vector<ResourceInfo> resources_;
 };
 
-}  // namespace keelson::apiserver
+}  // namespace keelson::api
