@@ -3,6 +3,9 @@
 #include <boost/json.hpp>
 
 #include <algorithm>
+#include <cstdio>
+#include <ctime>
+#include <random>
 
 namespace keelson::api {
 namespace {
@@ -19,8 +22,8 @@ std::string_view MetaString(const Object& obj, std::string_view key) {
   return StringAt(GetMetadata(obj), key);
 }
 
-std::map<std::string, std::string> StringMap(const Object& obj, std::string_view key) {
-  std::map<std::string, std::string> out;
+std::map<std::string, std::string, std::less<>> StringMap(const Object& obj, std::string_view key) {
+  std::map<std::string, std::string, std::less<>> out;
   const Object* m = GetMetadata(obj);
   const auto* v = m ? m->if_contains(key) : nullptr;
   if (v == nullptr || !v->is_object()) return out;
@@ -90,11 +93,11 @@ int64_t GetGeneration(const Object& obj) {
   return v != nullptr && v->is_int64() ? v->as_int64() : 0;
 }
 
-std::map<std::string, std::string> GetLabels(const Object& obj) {
+std::map<std::string, std::string, std::less<>> GetLabels(const Object& obj) {
   return StringMap(obj, "labels");
 }
 
-std::map<std::string, std::string> GetAnnotations(const Object& obj) {
+std::map<std::string, std::string, std::less<>> GetAnnotations(const Object& obj) {
   return StringMap(obj, "annotations");
 }
 
@@ -213,6 +216,28 @@ std::string FieldText(const Object& obj, std::string_view path) {
   if (cur->is_int64()) return std::to_string(cur->as_int64());
   if (cur->is_uint64()) return std::to_string(cur->as_uint64());
   return "";
+}
+
+std::string NewUid() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  uint64_t a = rng(), b = rng();
+  a = (a & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;  // version 4
+  b = (b & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;  // variant 10
+  char buf[40];
+  std::snprintf(buf, sizeof(buf), "%08x-%04x-%04x-%04x-%012llx",
+                static_cast<unsigned>(a >> 32), static_cast<unsigned>((a >> 16) & 0xffff),
+                static_cast<unsigned>(a & 0xffff), static_cast<unsigned>(b >> 48),
+                static_cast<unsigned long long>(b & 0xffffffffffffULL));
+  return buf;
+}
+
+std::string FormatTime(std::chrono::system_clock::time_point t) {
+  std::time_t secs = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
 }
 
 }  // namespace keelson::api

@@ -9,6 +9,7 @@
 
 #include <boost/json/object.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -49,8 +50,8 @@ bool IsBeingDeleted(const Object& obj);
 std::optional<int64_t> GetDeletionGracePeriodSeconds(const Object& obj);
 int64_t GetGeneration(const Object& obj);
 // String-valued entries only.
-std::map<std::string, std::string> GetLabels(const Object& obj);
-std::map<std::string, std::string> GetAnnotations(const Object& obj);
+std::map<std::string, std::string, std::less<>> GetLabels(const Object& obj);
+std::map<std::string, std::string, std::less<>> GetAnnotations(const Object& obj);
 std::vector<std::string> GetFinalizers(const Object& obj);
 bool HasFinalizer(const Object& obj, std::string_view finalizer);
 std::vector<OwnerReference> GetOwnerReferences(const Object& obj);
@@ -71,6 +72,11 @@ void SetOwnerReferences(Object* obj, const std::vector<OwnerReference>& refs);
 // The value of a dotted field path ("spec.nodeName") as a field selector sees it: strings as
 // they are, booleans and integers as text, "" when absent or of another type.
 std::string FieldText(const Object& obj, std::string_view path);
+
+// A new object uid (a random version 4 UUID).
+std::string NewUid();
+// A timestamp as the API writes them: RFC 3339 in UTC, whole seconds ("2024-05-01T10:00:00Z").
+std::string FormatTime(std::chrono::system_clock::time_point t);
 
 // The JSON form of an owner reference, as upstream serialises it.
 boost::json::object ToJson(const OwnerReference& ref);

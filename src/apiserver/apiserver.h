@@ -1,10 +1,13 @@
-// The Kubernetes API server: discovery, and get/list/watch/create/update/delete of the
-// registered resources over the Store, answering through the HTTP layer (apiserver/http.h).
-// LIST and WATCH are served from a watch cache per resource (apiserver/watch_cache.h).
+// The Kubernetes API server: discovery, and the REST verbs of the registered resources over
+// the Store, answering through the HTTP layer (apiserver/http.h). The layers, in the order a
+// request meets them (docs/apiserver.md has the map):
 //
-// Request handling is a chain of stages (apiserver/chain.h): authentication -> routing ->
-// authorization -> decoding, defaulting -> admission -> validation -> storage. Errors are
-// metav1.Status objects with upstream's reason, code and details.
+//   router (router.h) -> authentication, authorization (chain.h) -> verb handler
+//   (handlers/handlers.h) -> storage of the path (registry/rest.h: the generic store of
+//   registry/store.h or a subresource's) -> admission (chain.h) -> strategy of the kind
+//   (strategy.h) -> store and watch cache (store/store.h, watch_cache.h)
+//
+// Errors are metav1.Status objects (api::ApiError) with upstream's reason, code and details.
 //
 // Thread-safety: Serve() may be called from any number of server threads at once.
 #pragma once
@@ -13,10 +16,12 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "apiserver/http.h"
-#include "api/resources.h"
+#include "apiserver/registry/rest.h"
+#include "common/clock.h"
 #include "common/status.h"
 #include "store/store.h"
 
@@ -55,6 +60,12 @@ struct ApiServerOptions {
   std::shared_ptr<const Authenticator> authenticator;
   std::shared_ptr<const Authorizer> authorizer;
   std::vector<std::shared_ptr<const AdmissionPlugin>> admission;
+  // Where time comes from (timestamps, deadlines, watch cache intervals); the system's clock
+  // when null.
+  std::shared_ptr<const Clock> clock;
+  // Threads of the request executor: handlers run there, never on the HTTP threads, since
+  // they may wait on the store.
+  int request_threads = 4;
 };
 
 class ApiServer : public Handler {
@@ -71,6 +82,11 @@ class ApiServer : public Handler {
   virtual Status PublishEndpoint(const std::string& address, int port) = 0;
   // Ends open watches.
   virtual void Shutdown() = 0;
+
+  // The storage of a path (a resource, or one of its subresources), to drive the server
+  // in-process as its handlers do; null when nothing serves it. Owned by the server.
+  virtual RestStorage* Storage(std::string_view group, std::string_view resource,
+                               std::string_view subresource = "") = 0;
 };
 
 }  // namespace keelson::apiserver

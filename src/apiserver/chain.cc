@@ -34,14 +34,14 @@ class NamespaceLifecyclePlugin final : public AdmissionPlugin {
 
   std::string_view name() const override { return "NamespaceLifecycle"; }
 
-  std::optional<AdmissionError> Admit(const AdmissionRequest& r) const override {
+  std::optional<api::ApiError> Admit(const AdmissionRequest& r) const override {
     const RequestAttributes& a = r.attributes;
     if (a.api_group.empty() && a.resource == "namespaces" && a.subresource.empty() &&
         r.operation == "DELETE") {
       static constexpr std::array<std::string_view, 3> kImmortal = {"default", "kube-system",
                                                                     "kube-public"};
       if (std::find(kImmortal.begin(), kImmortal.end(), a.name) != kImmortal.end()) {
-        return AdmissionError{403, "Forbidden",
+        return api::ApiError{403, "Forbidden",
                               "namespaces " + Quote(a.name) +
                                   " is forbidden: this namespace may not be deleted",
                               json::object{{"name", a.name}, {"kind", "namespaces"}}};
@@ -52,10 +52,10 @@ class NamespaceLifecyclePlugin final : public AdmissionPlugin {
     auto ns = read_(a.ns);
     if (!ns.ok()) {
       if (ns.status().code() == StatusCode::kNotFound) {
-        return AdmissionError{404, "NotFound", "namespaces " + Quote(a.ns) + " not found",
+        return api::ApiError{404, "NotFound", "namespaces " + Quote(a.ns) + " not found",
                               json::object{{"name", a.ns}, {"kind", "namespaces"}}};
       }
-      return AdmissionError{500, "InternalError",
+      return api::ApiError{500, "InternalError",
                             "Internal error occurred: " + ns.status().message(), {}};
     }
     const auto* meta = ns->if_contains("metadata");
@@ -63,7 +63,7 @@ class NamespaceLifecyclePlugin final : public AdmissionPlugin {
       json::object d{{"name", a.name}, {"kind", a.resource}};
       if (!a.api_group.empty()) d["group"] = a.api_group;
       std::string qualified = a.api_group.empty() ? a.resource : a.resource + "." + a.api_group;
-      return AdmissionError{403, "Forbidden",
+      return api::ApiError{403, "Forbidden",
                             qualified + " " + Quote(a.name) +
                                 " is forbidden: unable to create new content in namespace " +
                                 a.ns + " because it is being terminated",
@@ -145,6 +145,13 @@ std::string ForbiddenMessage(const RequestAttributes& a, std::string_view reason
   }
   if (!reason.empty()) msg += ": " + std::string(reason);
   return msg;
+}
+
+std::optional<api::ApiError> AdmissionChain::Admit(const AdmissionRequest& r) const {
+  for (const auto& plugin : plugins_) {
+    if (auto err = plugin->Admit(r)) return err;
+  }
+  return std::nullopt;
 }
 
 std::shared_ptr<const AdmissionPlugin> NamespaceLifecycle(

@@ -21,6 +21,7 @@
 #include <string_view>
 #include <vector>
 
+#include "api/errors.h"
 #include "apiserver/http.h"
 #include "common/status.h"
 
@@ -85,19 +86,23 @@ struct AdmissionRequest {
   boost::json::object* object = nullptr;  // a mutating plugin may change it
 };
 
-// A plugin's refusal, answered as a Status.
-struct AdmissionError {
-  int code = 403;
-  std::string reason = "Forbidden";
-  std::string message;
-  boost::json::object details;
-};
-
 class AdmissionPlugin {
  public:
   virtual ~AdmissionPlugin() = default;
   virtual std::string_view name() const = 0;
-  virtual std::optional<AdmissionError> Admit(const AdmissionRequest& r) const = 0;
+  // A refusal is answered as it is (a metav1.Status); nullopt admits.
+  virtual std::optional<api::ApiError> Admit(const AdmissionRequest& r) const = 0;
+};
+
+// The admission plugins of a server, in order: the first refusal is the answer.
+class AdmissionChain {
+ public:
+  explicit AdmissionChain(std::vector<std::shared_ptr<const AdmissionPlugin>> plugins)
+      : plugins_(std::move(plugins)) {}
+  std::optional<api::ApiError> Admit(const AdmissionRequest& r) const;
+
+ private:
+  std::vector<std::shared_ptr<const AdmissionPlugin>> plugins_;
 };
 
 // The namespace an object is created in must exist and not be terminating; default,

@@ -112,4 +112,36 @@ std::string RequestMetrics::Text() const {
   return out;
 }
 
+ObservingExchange::ObservingExchange(std::shared_ptr<Exchange> inner, RequestMetrics* metrics,
+                                     RequestLabels labels)
+    : ForwardingExchange(std::move(inner)), metrics_(metrics), labels_(std::move(labels)),
+      start_(std::chrono::steady_clock::now()) {
+  metrics_->Begin(labels_);
+}
+
+ObservingExchange::~ObservingExchange() {
+  if (!recorded_.exchange(true)) metrics_->End(labels_);
+}
+
+void ObservingExchange::Respond(HttpResponse response) {
+  Record(response.status);
+  inner_->Respond(std::move(response));
+}
+
+void ObservingExchange::StartStream(int status, std::string content_type) {
+  status_ = status;
+  inner_->StartStream(status, std::move(content_type));
+}
+
+void ObservingExchange::EndStream() {
+  Record(status_);
+  inner_->EndStream();
+}
+
+void ObservingExchange::Record(int code) {
+  if (recorded_.exchange(true)) return;
+  metrics_->Observe(labels_, code, std::chrono::steady_clock::now() - start_);
+  metrics_->End(labels_);
+}
+
 }  // namespace keelson::apiserver

@@ -7,12 +7,15 @@
 // Thread-safe.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <map>
 #include <mutex>
 #include <string>
 #include <vector>
+
+#include "apiserver/negotiation.h"
 
 namespace keelson::apiserver {
 
@@ -49,6 +52,29 @@ class RequestMetrics {
   int64_t inflight_read_ = 0;                                 // guarded by mu_
   int64_t inflight_mutating_ = 0;                             // guarded by mu_
   std::map<RequestLabels, int64_t> longrunning_;              // guarded by mu_
+};
+
+// Records a request's code and duration when it is answered (for a streamed answer, when the
+// stream ends), then passes everything through. `metrics` must outlive it.
+class ObservingExchange final : public ForwardingExchange {
+ public:
+  ObservingExchange(std::shared_ptr<Exchange> inner, RequestMetrics* metrics,
+                    RequestLabels labels);
+  // A request dropped without an answer still ends.
+  ~ObservingExchange() override;
+
+  void Respond(HttpResponse response) override;
+  void StartStream(int status, std::string content_type) override;
+  void EndStream() override;
+
+ private:
+  void Record(int code);
+
+  RequestMetrics* metrics_;
+  RequestLabels labels_;
+  std::chrono::steady_clock::time_point start_;
+  std::atomic<int> status_{200};
+  std::atomic<bool> recorded_{false};
 };
 
 }  // namespace keelson::apiserver

@@ -129,7 +129,7 @@ std::string MetadataExchange::RewriteEvent(json::object event) {
 }
 
 void WarningExchange::Respond(HttpResponse response) {
-  for (const auto& w : warnings_) {
+  for (const auto& w : warnings_->Take()) {
     std::string quoted;
     for (char c : w) {
       if (c == '"' || c == '\\') quoted += '\\';

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "apiserver/http.h"
+#include "apiserver/warnings.h"
 
 namespace keelson::apiserver {
 
@@ -92,16 +93,17 @@ class MetadataExchange final : public RewritingExchange {
   const std::string version_;
 };
 
-// Adds `Warning: 299 - "<text>"` headers (upstream's warning format) to the answer.
+// Adds the request's warnings as `Warning: 299 - "<text>"` headers (upstream's warning
+// format) to the answer.
 class WarningExchange final : public ForwardingExchange {
  public:
-  WarningExchange(std::shared_ptr<Exchange> inner, std::vector<std::string> warnings)
+  WarningExchange(std::shared_ptr<Exchange> inner, std::shared_ptr<Warnings> warnings)
       : ForwardingExchange(std::move(inner)), warnings_(std::move(warnings)) {}
 
   void Respond(HttpResponse response) override;
 
  private:
-  std::vector<std::string> warnings_;
+  std::shared_ptr<Warnings> warnings_;
 };
 
 }  // namespace keelson::apiserver

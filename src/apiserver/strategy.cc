@@ -1,12 +1,17 @@
 #include "apiserver/strategy.h"
 
+#include <boost/json.hpp>
+
 #include <algorithm>
 #include <map>
 #include <optional>
 #include <set>
 
 #include "api/quantity.h"
+#include "api/object.h"
 #include "api/schema.h"
+#include "api/validation.h"
+#include "apiserver/validate.h"
 #include "common/base64.h"
 
 namespace keelson::apiserver {
@@ -14,13 +19,6 @@ namespace keelson::apiserver {
 namespace json = boost::json;
 
 namespace {
-
-// The status type of a kind, as the schema declares it.
-const api::TypeDecl* StatusType(const api::ResourceInfo& r) {
-  const api::TypeDecl* kind = api::Schema::BuiltIn().Kind(r.group, r.version, r.kind);
-  const api::FieldDecl* status = kind ? kind->Field("status") : nullptr;
-  return status && status->kind == api::ValueKind::kObject ? status->type : nullptr;
-}
 
 // The empty status of `type`: the fields the API always writes (its required scalars) at
 // their zero values, as a freshly created object shows them.
@@ -51,17 +49,6 @@ json::object ZeroStatus(const api::TypeDecl* type) {
 using Sums = std::map<std::string, __int128>;
 
 }  // namespace
-
-bool TracksGeneration(const api::ResourceInfo& r) {
-  if (r.group.empty()) return r.kind == "Pod" || r.kind == "ReplicationController";
-  if (r.group == "apps") return r.kind != "ControllerRevision";
-  return r.group == "batch" || (r.group == "policy" && r.kind == "PodDisruptionBudget");
-}
-
-bool HasStatusSubresource(const api::ResourceInfo& r) {
-  return std::find(r.subresources.begin(), r.subresources.end(), "status") !=
-         r.subresources.end();
-}
 
 std::string PodQosClass(const json::object& pod) {
   Sums requests, limits;
@@ -104,24 +91,6 @@ std::string PodQosClass(const json::object& pod) {
   return guaranteed && requests.size() == limits.size() ? "Guaranteed" : "Burstable";
 }
 
-void PrepareStatusForCreate(const api::ResourceInfo& r, json::object* obj) {
-  if (!HasStatusSubresource(r) || r.kind == "Node") return;  // a kubelet registers its node
-  json::object status = ZeroStatus(StatusType(r));
-  if (r.group.empty()) {
-    if (r.kind == "Pod") {
-      status["phase"] = "Pending";
-      status["qosClass"] = PodQosClass(*obj);
-    } else if (r.kind == "Namespace") {
-      status["phase"] = "Active";
-    } else if (r.kind == "PersistentVolume" || r.kind == "PersistentVolumeClaim") {
-      status["phase"] = "Pending";  // until bound
-    } else if (r.kind == "Service") {
-      status["loadBalancer"] = json::object();
-    }
-  }
-  (*obj)["status"] = std::move(status);
-}
-
 void MergeSecretStringData(json::object* secret) {
   auto it = secret->find("stringData");
   if (it == secret->end()) return;
@@ -136,13 +105,125 @@ void MergeSecretStringData(json::object* secret) {
   secret->erase(it);
 }
 
-void KeepStatusOnUpdate(const api::ResourceInfo& r, const json::object& old, json::object* obj) {
-  if (!HasStatusSubresource(r)) return;
-  if (const json::value* status = old.if_contains("status")) {
-    (*obj)["status"] = *status;
-  } else {
-    obj->erase("status");
+Strategy::Strategy(const api::ResourceInfo& resource)
+    : resource_(resource),
+      type_(api::Schema::BuiltIn().Kind(resource.group, resource.version, resource.kind)) {}
+
+std::vector<std::string> Strategy::NameErrors(std::string_view name, bool prefix) const {
+  return api::NameIsDNSSubdomain(name, prefix);
+}
+
+void Strategy::Canonicalize(api::Object*) const {}
+
+bool Strategy::HasStatusSubresource() const {
+  const auto& subs = resource_.subresources;
+  return std::find(subs.begin(), subs.end(), "status") != subs.end();
+}
+
+api::Object Strategy::InitialStatus(const api::Object&) const {
+  const api::FieldDecl* status = type_ ? type_->Field("status") : nullptr;
+  return ZeroStatus(status && status->kind == api::ValueKind::kObject ? status->type : nullptr);
+}
+
+void Strategy::PrepareForCreate(api::Object* obj) const {
+  auto& meta = api::MutableMetadata(obj);
+  if (TracksGeneration()) {
+    meta["generation"] = 1;
+  } else if (const auto* g = meta.if_contains("generation"); g && *g == 0) {
+    meta.erase("generation");  // the zero a protobuf body carries
   }
+  if (HasStatusSubresource()) (*obj)["status"] = InitialStatus(*obj);
+}
+
+api::FieldCauses Strategy::Validate(const api::Object& obj) const {
+  return type_ ? ValidateObjectMeta(*type_, obj, nullptr) : api::FieldCauses();
+}
+
+void Strategy::PrepareForUpdate(api::Object* obj, const api::Object& old) const {
+  if (HasStatusSubresource()) {
+    if (const json::value* status = old.if_contains("status")) {
+      (*obj)["status"] = *status;
+    } else {
+      obj->erase("status");
+    }
+  }
+  // A change of the spec is a new generation; otherwise it stays.
+  auto& meta = api::MutableMetadata(obj);
+  int64_t generation = api::GetGeneration(old);
+  if (TracksGeneration() && generation > 0) {
+    const json::value* old_spec = old.if_contains("spec");
+    const json::value* new_spec = obj->if_contains("spec");
+    bool changed = (old_spec == nullptr) != (new_spec == nullptr) ||
+                   (old_spec && *old_spec != *new_spec);
+    meta["generation"] = changed ? generation + 1 : generation;
+  } else if (const api::Object* om = api::GetMetadata(old); om && om->contains("generation")) {
+    meta["generation"] = om->at("generation");
+  } else {
+    meta.erase("generation");
+  }
+}
+
+api::FieldCauses Strategy::ValidateUpdate(const api::Object& obj, const api::Object& old) const {
+  return type_ ? ValidateObjectMeta(*type_, obj, &old) : api::FieldCauses();
+}
+
+api::FieldCauses Strategy::ValidateStatusUpdate(const api::Object&, const api::Object&) const {
+  return {};
+}
+
+std::optional<int64_t> Strategy::GracePeriod(const api::Object&, std::optional<int64_t>) const {
+  return std::nullopt;
+}
+
+void Strategy::PrepareForDelete(api::Object*) const {}
+
+const std::vector<std::string>& Strategy::FieldLabels() const {
+  static const std::vector<std::string> kNone;
+  return kNone;
+}
+
+std::vector<std::string> Strategy::SelectableFields() const {
+  std::set<std::string> fields = {"metadata.name", "metadata.namespace"};
+  for (const auto& f : FieldLabels()) fields.insert(f);
+  return {fields.begin(), fields.end()};
+}
+
+const TablePrinter& Strategy::Printer() const { return *printers::Default(); }
+
+StatusStrategy::StatusStrategy(const Strategy& main) : Strategy(main.resource()), main_(main) {}
+
+void StatusStrategy::PrepareForUpdate(api::Object* obj, const api::Object& old) const {
+  // The stored object with the new status: nothing else changes through /status.
+  api::Object updated = old;
+  if (const json::value* st = obj->if_contains("status")) {
+    updated["status"] = *st;
+  } else {
+    updated.erase("status");
+  }
+  // The request's identity stays, for the identity checks of ValidateUpdate.
+  auto& meta = api::MutableMetadata(&updated);
+  for (const char* f : {"name", "namespace", "uid"}) {
+    if (const auto* m = api::GetMetadata(*obj); m && m->contains(f)) {
+      meta[f] = m->at(f);
+    }
+  }
+  *obj = std::move(updated);
+}
+
+api::FieldCauses StatusStrategy::ValidateUpdate(const api::Object& obj,
+                                                const api::Object& old) const {
+  api::FieldCauses out = ValidateStatusMeta(obj, old);
+  for (auto& c : main_.ValidateStatusUpdate(obj, old)) out.push_back(std::move(c));
+  return out;
+}
+
+const Strategy* StrategyRegistry::Find(const api::ResourceInfo& r) const {
+  auto it = by_resource_.find({r.group, r.resource});
+  return it == by_resource_.end() ? nullptr : it->second.get();
+}
+
+void StrategyRegistry::Add(const api::ResourceInfo& served, std::unique_ptr<Strategy> s) {
+  by_resource_[{served.group, served.resource}] = std::move(s);
 }
 
 }  // namespace keelson::apiserver

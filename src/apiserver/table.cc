@@ -230,12 +230,16 @@ struct Column {
 
 using Cells = std::function<json::array(const json::object& obj, const PrintContext& ctx)>;
 
-struct Printer {
+}  // namespace
+
+struct TablePrinter {
   std::vector<Column> columns;
   Cells cells;
   // Row conditions (a pod that has completed), when the kind has them.
   std::function<json::array(const json::object& obj)> conditions = nullptr;
 };
+
+namespace {
 
 constexpr const char* kNameDesc =
     "Name must be unique within a namespace. Is required when creating resources, although "
@@ -413,7 +417,7 @@ json::array PodConditions(const json::object& pod) {
   return json::array{std::move(c)};
 }
 
-Printer PodPrinter() {
+TablePrinter PodPrinter() {
   return {{NameColumn(),
            Text("Ready", "The aggregate readiness state of this pod for accepting traffic."),
            Text("Status", "The aggregate status of the containers in this pod."),
@@ -471,7 +475,7 @@ std::string NodeAddress(const json::object& o, std::string_view type) {
   return "<none>";
 }
 
-Printer NodePrinter() {
+TablePrinter NodePrinter() {
   constexpr const char* kAddresses =
       "List of addresses reachable to the node. Queried from cloud provider, if available.";
   return {{NameColumn(), Text("Status", "The status of the node"),
@@ -542,7 +546,7 @@ std::string ServicePorts(const json::object& o) {
   return OrDefault(Join(out), "<none>");
 }
 
-Printer ServicePrinter() {
+TablePrinter ServicePrinter() {
   return {{NameColumn(), Text("Type", "type determines how the Service is exposed."),
            Text("Cluster-IP", "clusterIP is the IP address of the service."),
            Text("External-IP",
@@ -664,7 +668,7 @@ json::array EventCells(const json::object& o, const PrintContext& ctx, const Eve
                      json::string(Name(o))};
 }
 
-Printer EventPrinter(const EventFields& fields) {
+TablePrinter EventPrinter(const EventFields& fields) {
   return {{Text("Last Seen",
                 "The time at which the most recent occurrence of this event was "
                 "recorded."),
@@ -721,7 +725,7 @@ std::string PhaseOrTerminating(const json::object& o) {
   return Str(o, {"status", "phase"});
 }
 
-Printer PersistentVolumePrinter() {
+TablePrinter PersistentVolumePrinter() {
   return {{NameColumn(),
            Text("Capacity",
                 "capacity is the description of the persistent volume's resources "
@@ -765,7 +769,7 @@ Printer PersistentVolumePrinter() {
           }};
 }
 
-Printer PersistentVolumeClaimPrinter() {
+TablePrinter PersistentVolumeClaimPrinter() {
   return {
       {NameColumn(), Text("Status", "phase represents the current phase of PersistentVolumeClaim."),
        Text("Volume",
@@ -809,7 +813,7 @@ std::string ReadyOfDesired(const json::object& o) {
 }
 
 // ReplicaSets and ReplicationControllers print alike; an RC's selector is a plain map.
-Printer ReplicaPrinter(bool map_selector) {
+TablePrinter ReplicaPrinter(bool map_selector) {
   return {{NameColumn(), Integer("Desired", "Replicas is the number of desired replicas."),
            Integer("Current", "Replicas is the most recently observed number of replicas."),
            Integer("Ready", "The number of ready replicas for this replica set."), AgeColumn(),
@@ -828,7 +832,7 @@ Printer ReplicaPrinter(bool map_selector) {
           }};
 }
 
-Printer DeploymentPrinter() {
+TablePrinter DeploymentPrinter() {
   return {{NameColumn(), Text("Ready", "Number of the pod with ready state"),
            Text("Up-to-date",
                 "Total number of non-terminated pods targeted by this deployment "
@@ -851,7 +855,7 @@ Printer DeploymentPrinter() {
           }};
 }
 
-Printer StatefulSetPrinter() {
+TablePrinter StatefulSetPrinter() {
   return {{NameColumn(), Text("Ready", "Number of the pod with ready state"), AgeColumn(),
            Wide("Containers", kContainersDesc), Wide("Images", kImagesDesc)},
           [](const json::object& o, const PrintContext& ctx) {
@@ -862,7 +866,7 @@ Printer StatefulSetPrinter() {
           }};
 }
 
-Printer DaemonSetPrinter() {
+TablePrinter DaemonSetPrinter() {
   return {{NameColumn(),
            Integer("Desired",
                    "The total number of nodes that should be running the daemon "
@@ -901,7 +905,7 @@ Printer DaemonSetPrinter() {
           }};
 }
 
-Printer ControllerRevisionPrinter() {
+TablePrinter ControllerRevisionPrinter() {
   return {{NameColumn(), Text("Controller", "Controller of the object"),
            Text("Revision", "Revision indicates the revision of the state represented by Data."),
            AgeColumn()},
@@ -927,7 +931,7 @@ Printer ControllerRevisionPrinter() {
           }};
 }
 
-Printer JobPrinter() {
+TablePrinter JobPrinter() {
   return {
       {NameColumn(), Text("Status", "Status of the job."),
        Text("Completions", "The number of pods which reached phase Succeeded."),
@@ -973,7 +977,7 @@ Printer JobPrinter() {
       }};
 }
 
-Printer CronJobPrinter() {
+TablePrinter CronJobPrinter() {
   return {{NameColumn(),
            Text("Schedule",
                 "The schedule in Cron format, see "
@@ -1018,7 +1022,7 @@ Printer CronJobPrinter() {
 
 // --- the rest ------------------------------------------------------------------------------------
 
-Printer ResourceQuotaPrinter() {
+TablePrinter ResourceQuotaPrinter() {
   return {{NameColumn(),
            Text("Request",
                 "Request represents a minimum amount of cpu/memory that a container "
@@ -1051,7 +1055,7 @@ Printer ResourceQuotaPrinter() {
           }};
 }
 
-Printer LeasePrinter() {
+TablePrinter LeasePrinter() {
   return {{NameColumn(),
            Text("Holder",
                 "holderIdentity contains the identity of the holder of a current "
@@ -1064,7 +1068,7 @@ Printer LeasePrinter() {
           }};
 }
 
-Printer EndpointsPrinter() {
+TablePrinter EndpointsPrinter() {
   return {{NameColumn(), Text("Endpoints", "The set of all endpoints is the union of all subsets."),
            AgeColumn()},
           [](const json::object& o, const PrintContext& ctx) {
@@ -1073,7 +1077,7 @@ Printer EndpointsPrinter() {
           }};
 }
 
-Printer EndpointSlicePrinter() {
+TablePrinter EndpointSlicePrinter() {
   return {
       {NameColumn(),
        Text("AddressType",
@@ -1104,7 +1108,7 @@ Printer EndpointSlicePrinter() {
       }};
 }
 
-Printer PodDisruptionBudgetPrinter() {
+TablePrinter PodDisruptionBudgetPrinter() {
   return {
       {NameColumn(), Text("Min Available", "The minimum number of pods that must be available."),
        Text("Max Unavailable", "The maximum number of pods that may be unavailable."),
@@ -1121,7 +1125,7 @@ Printer PodDisruptionBudgetPrinter() {
       }};
 }
 
-Printer PriorityClassPrinter() {
+TablePrinter PriorityClassPrinter() {
   return {{NameColumn(),
            Integer("Value",
                    "value represents the integer value of this priority class. This "
@@ -1145,7 +1149,7 @@ Printer PriorityClassPrinter() {
 }
 
 // RoleBindings and ClusterRoleBindings print alike; the descriptions name the kind.
-Printer BindingPrinter(const char* users_desc, const char* groups_desc, const char* sas_desc) {
+TablePrinter BindingPrinter(const char* users_desc, const char* groups_desc, const char* sas_desc) {
   return {{NameColumn(),
            Text("Role",
                 "RoleRef can reference a Role in the current namespace or a ClusterRole "
@@ -1176,7 +1180,7 @@ Printer BindingPrinter(const char* users_desc, const char* groups_desc, const ch
 
 // What the API server answers for kinds without a printer of their own (upstream's default
 // table convertor: Roles, ClusterRoles, LimitRanges): the name and the creation time.
-Printer DefaultPrinter() {
+TablePrinter DefaultPrinter() {
   return {{NameColumn(), {"Created At", "date", 0, kCreationDesc}},
           [](const json::object& o, const PrintContext&) {
             std::string created;
@@ -1197,29 +1201,31 @@ Printer DefaultPrinter() {
           }};
 }
 
-Printer SimplePrinter(std::vector<Column> columns, Cells cells) {
+TablePrinter SimplePrinter(std::vector<Column> columns, Cells cells) {
   return {std::move(columns), std::move(cells)};
 }
 
-// Every kind with a printer, by "group/Kind".
-const std::unordered_map<std::string, Printer>& Printers() {
-  static const auto* printers = new std::unordered_map<std::string, Printer>{
-      {"/Namespace",
-       SimplePrinter({NameColumn(), Text("Status", "The status of the namespace"), AgeColumn()},
+TablePrinter NamespacePrinter() {
+  return SimplePrinter({NameColumn(), Text("Status", "The status of the namespace"), AgeColumn()},
                      [](const json::object& o, const PrintContext& ctx) {
                        return json::array{json::string(Name(o)),
                                           json::string(Str(o, {"status", "phase"})),
                                           json::string(ctx.Age(o))};
-                     })},
-      {"/ConfigMap",
-       SimplePrinter(
+                     });
+}
+
+TablePrinter ConfigMapPrinter() {
+  return SimplePrinter(
            {NameColumn(), Text("Data", "Data contains the configuration data."), AgeColumn()},
            [](const json::object& o, const PrintContext& ctx) {
              auto n = Obj(o, {"data"}).size() + Obj(o, {"binaryData"}).size();
              return json::array{json::string(Name(o)), json::value(static_cast<int64_t>(n)),
                                 json::string(ctx.Age(o))};
-           })},
-      {"/Secret", SimplePrinter({NameColumn(),
+           });
+}
+
+TablePrinter SecretPrinter() {
+  return SimplePrinter({NameColumn(),
                                  Text("Type",
                                       "Used to facilitate programmatic handling of "
                                       "secret data."),
@@ -1229,9 +1235,11 @@ const std::unordered_map<std::string, Printer>& Printers() {
                                   return json::array{json::string(Name(o)),
                                                      json::string(Str(o, {"type"})), json::value(n),
                                                      json::string(ctx.Age(o))};
-                                })},
-      {"/ServiceAccount",
-       SimplePrinter(
+                                });
+}
+
+TablePrinter ServiceAccountPrinter() {
+  return SimplePrinter(
            {NameColumn(),
             Text("Secrets",
                  "Secrets is a list of the secrets in the "
@@ -1241,42 +1249,7 @@ const std::unordered_map<std::string, Printer>& Printers() {
            [](const json::object& o, const PrintContext& ctx) {
              auto n = static_cast<int64_t>(Arr(o, {"secrets"}).size());
              return json::array{json::string(Name(o)), json::value(n), json::string(ctx.Age(o))};
-           })},
-      {"/Pod", PodPrinter()},
-      {"/Node", NodePrinter()},
-      {"/Service", ServicePrinter()},
-      {"/Endpoints", EndpointsPrinter()},
-      {"/Event", EventPrinter(kCoreEvent)},
-      {"events.k8s.io/Event", EventPrinter(kEventsV1Event)},
-      {"/ReplicationController", ReplicaPrinter(/*map_selector=*/true)},
-      {"/ResourceQuota", ResourceQuotaPrinter()},
-      {"/PersistentVolume", PersistentVolumePrinter()},
-      {"/PersistentVolumeClaim", PersistentVolumeClaimPrinter()},
-      {"apps/Deployment", DeploymentPrinter()},
-      {"apps/ReplicaSet", ReplicaPrinter(/*map_selector=*/false)},
-      {"apps/StatefulSet", StatefulSetPrinter()},
-      {"apps/DaemonSet", DaemonSetPrinter()},
-      {"apps/ControllerRevision", ControllerRevisionPrinter()},
-      {"batch/Job", JobPrinter()},
-      {"batch/CronJob", CronJobPrinter()},
-      {"coordination.k8s.io/Lease", LeasePrinter()},
-      {"discovery.k8s.io/EndpointSlice", EndpointSlicePrinter()},
-      {"policy/PodDisruptionBudget", PodDisruptionBudgetPrinter()},
-      {"scheduling.k8s.io/PriorityClass", PriorityClassPrinter()},
-      {"rbac.authorization.k8s.io/RoleBinding",
-       BindingPrinter("Users in the roleBinding", "Groups in the roleBinding",
-                      "ServiceAccounts in the roleBinding")},
-      {"rbac.authorization.k8s.io/ClusterRoleBinding",
-       BindingPrinter("Users in the clusterRoleBinding", "Groups in the clusterRoleBinding",
-                      "ServiceAccounts in the clusterRoleBinding")},
-  };
-  return *printers;
-}
-
-const Printer& PrinterFor(const api::ResourceInfo& r) {
-  static const Printer* fallback = new Printer(DefaultPrinter());
-  auto it = Printers().find(r.group + "/" + r.kind);
-  return it == Printers().end() ? *fallback : it->second;
+           });
 }
 
 json::object PartialObjectMetadata(const json::object& obj) {
@@ -1289,12 +1262,78 @@ json::object PartialObjectMetadata(const json::object& obj) {
 
 }  // namespace
 
+namespace printers {
+namespace {
+
+TablePrinterPtr Make(TablePrinter p) { return std::make_shared<const TablePrinter>(std::move(p)); }
+
+}  // namespace
+
+TablePrinterPtr Default() { static const auto p = Make(DefaultPrinter()); return p; }
+TablePrinterPtr Namespace() { static const auto p = Make(NamespacePrinter()); return p; }
+TablePrinterPtr ConfigMap() { static const auto p = Make(ConfigMapPrinter()); return p; }
+TablePrinterPtr Secret() { static const auto p = Make(SecretPrinter()); return p; }
+TablePrinterPtr ServiceAccount() { static const auto p = Make(ServiceAccountPrinter()); return p; }
+TablePrinterPtr Pod() { static const auto p = Make(PodPrinter()); return p; }
+TablePrinterPtr Node() { static const auto p = Make(NodePrinter()); return p; }
+TablePrinterPtr Service() { static const auto p = Make(ServicePrinter()); return p; }
+TablePrinterPtr Endpoints() { static const auto p = Make(EndpointsPrinter()); return p; }
+TablePrinterPtr CoreEvent() { static const auto p = Make(EventPrinter(kCoreEvent)); return p; }
+TablePrinterPtr EventsV1Event() {
+  static const auto p = Make(EventPrinter(kEventsV1Event));
+  return p;
+}
+TablePrinterPtr ReplicationController() {
+  static const auto p = Make(ReplicaPrinter(/*map_selector=*/true));
+  return p;
+}
+TablePrinterPtr ResourceQuota() { static const auto p = Make(ResourceQuotaPrinter()); return p; }
+TablePrinterPtr PersistentVolume() {
+  static const auto p = Make(PersistentVolumePrinter());
+  return p;
+}
+TablePrinterPtr PersistentVolumeClaim() {
+  static const auto p = Make(PersistentVolumeClaimPrinter());
+  return p;
+}
+TablePrinterPtr Deployment() { static const auto p = Make(DeploymentPrinter()); return p; }
+TablePrinterPtr ReplicaSet() {
+  static const auto p = Make(ReplicaPrinter(/*map_selector=*/false));
+  return p;
+}
+TablePrinterPtr StatefulSet() { static const auto p = Make(StatefulSetPrinter()); return p; }
+TablePrinterPtr DaemonSet() { static const auto p = Make(DaemonSetPrinter()); return p; }
+TablePrinterPtr ControllerRevision() {
+  static const auto p = Make(ControllerRevisionPrinter());
+  return p;
+}
+TablePrinterPtr Job() { static const auto p = Make(JobPrinter()); return p; }
+TablePrinterPtr CronJob() { static const auto p = Make(CronJobPrinter()); return p; }
+TablePrinterPtr Lease() { static const auto p = Make(LeasePrinter()); return p; }
+TablePrinterPtr EndpointSlice() { static const auto p = Make(EndpointSlicePrinter()); return p; }
+TablePrinterPtr PodDisruptionBudget() {
+  static const auto p = Make(PodDisruptionBudgetPrinter());
+  return p;
+}
+TablePrinterPtr PriorityClass() { static const auto p = Make(PriorityClassPrinter()); return p; }
+TablePrinterPtr RoleBinding() {
+  static const auto p = Make(BindingPrinter("Users in the roleBinding", "Groups in the roleBinding",
+                                            "ServiceAccounts in the roleBinding"));
+  return p;
+}
+TablePrinterPtr ClusterRoleBinding() {
+  static const auto p = Make(BindingPrinter("Users in the clusterRoleBinding",
+                                            "Groups in the clusterRoleBinding",
+                                            "ServiceAccounts in the clusterRoleBinding"));
+  return p;
+}
+
+}  // namespace printers
+
 bool WantsTable(std::string_view accept) {
   return accept.find("as=Table") != std::string_view::npos &&
          accept.find("g=meta.k8s.io") != std::string_view::npos;
 }
-
-bool HasPrinter(const api::ResourceInfo&) { return true; }
 
 std::string HumanDuration(std::chrono::seconds d) {
   int64_t seconds = d.count();
@@ -1329,10 +1368,9 @@ std::string HumanDuration(std::chrono::seconds d) {
   return std::to_string(hours / 24 / 365) + "y";
 }
 
-json::object ToTable(const api::ResourceInfo& r, const json::array& items,
+json::object ToTable(const TablePrinter& p, const json::array& items,
                      const std::string& resource_version, const std::string& continue_token,
                      std::string_view include_object, std::chrono::system_clock::time_point now) {
-  const Printer& p = PrinterFor(r);
   json::object t;
   t["kind"] = "Table";
   t["apiVersion"] = "meta.k8s.io/v1";

@@ -145,11 +145,6 @@ void TemplateEphemeralContainers(const json::value* spec, const std::string& bas
   }
 }
 
-bool IsWorkload(const std::string& kind) {
-  return kind == "Deployment" || kind == "ReplicaSet" || kind == "StatefulSet" ||
-         kind == "DaemonSet" || kind == "ReplicationController";
-}
-
 }  // namespace
 
 Result<api::LabelSelector> SelectorOf(const json::value& selector) {
@@ -175,86 +170,54 @@ Result<api::LabelSelector> SelectorOf(const json::value& selector) {
                                        exprs);
 }
 
-namespace {
-
-// The problems of `name` (or, as `prefix`, of a generateName) under the rule of r's kind.
-std::vector<std::string> NameErrors(const api::ResourceInfo& r, std::string_view name, bool prefix) {
-  if (r.kind == "Namespace") return api::NameIsDNSLabel(name, prefix);
-  if (r.kind == "Service") return api::NameIsDNS1035Label(name, prefix);
-  if (r.group == "rbac.authorization.k8s.io" || r.kind == "PersistentVolume") {
-    return validation::PathSegmentName(name);
-  }
-  return api::NameIsDNSSubdomain(name, prefix);
-}
-
-}  // namespace
-
-Causes ValidateName(const api::ResourceInfo& r, std::string_view name) {
+Causes ValidateObjectMeta(const api::TypeDecl& type, const json::object& obj,
+                          const json::object* old) {
   Causes out;
-  for (const auto& e : NameErrors(r, name, false)) {
-    validation::InvalidString(&out, "metadata.name", name, e);
-  }
-  return out;
-}
-
-Causes ValidateGenerateName(const api::ResourceInfo& r, std::string_view generate_name) {
-  Causes out;
-  if (generate_name.empty()) return out;
-  for (const auto& e : NameErrors(r, generate_name, true)) {
-    validation::InvalidString(&out, "metadata.generateName", generate_name, e);
-  }
-  return out;
-}
-
-Causes ValidateObject(const api::ResourceInfo& r, const api::TypeDecl& type, const json::object& obj,
-                      const json::object* old, bool events_v1) {
-  Causes out;
-  validation::Check c{r, obj, old, &out, events_v1};
   Metadata(obj, &out);
   if (const auto* m = validation::ObjectAt(obj, {"metadata"})) OwnerReferences(*m, &out);
   if (old != nullptr) MetadataUpdate(obj, *old, &out);
   Required(type, obj, "", &out, 0);
-  const std::string& k = r.kind;
-  if (k == "Pod") {
-    validation::PodSpec(validation::At(obj, {"spec"}), "spec", &out);
-    // Ephemeral containers are added through their own subresource, never on create.
-    const auto* ephemeral = validation::At(obj, {"spec", "ephemeralContainers"});
-    if (old == nullptr && validation::SizeOf(ephemeral) > 0) {
-      validation::Forbidden(&out, "spec.ephemeralContainers", "cannot be set on create");
-    }
-    if (old != nullptr) validation::PodUpdate(obj, *old, &out);
-  } else if (const auto* tmpl = validation::At(obj, {"spec", "template", "spec"})) {
-    validation::PodSpec(tmpl, "spec.template.spec", &out);
-    TemplateEphemeralContainers(tmpl, "spec.template.spec", &out);
-  } else if (const auto* jt =
-                 validation::At(obj, {"spec", "jobTemplate", "spec", "template", "spec"})) {
-    validation::PodSpec(jt, "spec.jobTemplate.spec.template.spec", &out);
-    TemplateEphemeralContainers(jt, "spec.jobTemplate.spec.template.spec", &out);
-  }
-  if (IsWorkload(k)) validation::Workload(c);
-  if (r.group.empty()) validation::CoreKind(c);
-  if (k == "ControllerRevision") validation::ControllerRevision(c);
-  if (r.group == "batch" && k == "Job") validation::Job(c);
-  if (r.group == "batch" && k == "CronJob") validation::CronJob(c);
-  if (k == "Lease") validation::Lease(c);
-  if (k == "EndpointSlice") validation::EndpointSlice(c);
-  if (k == "PodDisruptionBudget") validation::PodDisruptionBudget(c);
-  if (k == "PriorityClass") validation::PriorityClass(c);
-  if (r.group == "rbac.authorization.k8s.io") validation::Rbac(c);
   return out;
 }
 
-}  // namespace keelson::apiserver
+Causes NameCauses(std::string_view field, std::string_view value,
+                  const std::vector<std::string>& errors) {
+  Causes out;
+  for (const auto& e : errors) validation::InvalidString(&out, std::string(field), value, e);
+  return out;
+}
 
-namespace keelson::apiserver {
-
-Causes ValidateStatusUpdate(const api::ResourceInfo& r, const json::object& obj,
-                            const json::object& old) {
+Causes ValidateStatusMeta(const json::object& obj, const json::object& old) {
   Causes out;
   MetadataUpdate(obj, old, &out);
-  validation::Check c{r, obj, &old, &out};
-  validation::Status(c);
   return out;
 }
 
+namespace validation {
+
+void ValidatePod(const Check& c) {
+  PodSpec(At(c.obj, {"spec"}), "spec", c.out);
+  // Ephemeral containers are added through their own subresource, never on create.
+  const auto* ephemeral = At(c.obj, {"spec", "ephemeralContainers"});
+  if (c.old == nullptr && SizeOf(ephemeral) > 0) {
+    Forbidden(c.out, "spec.ephemeralContainers", "cannot be set on create");
+  }
+  if (c.old != nullptr) PodUpdate(c.obj, *c.old, c.out);
+}
+
+void ValidatePodTemplate(const Check& c) {
+  if (const auto* tmpl = At(c.obj, {"spec", "template", "spec"})) {
+    PodSpec(tmpl, "spec.template.spec", c.out);
+    TemplateEphemeralContainers(tmpl, "spec.template.spec", c.out);
+  }
+}
+
+void ValidateJobTemplate(const Check& c) {
+  if (const auto* jt = At(c.obj, {"spec", "jobTemplate", "spec", "template", "spec"})) {
+    PodSpec(jt, "spec.jobTemplate.spec.template.spec", c.out);
+    TemplateEphemeralContainers(jt, "spec.jobTemplate.spec.template.spec", c.out);
+  }
+}
+
+}  // namespace validation
 }  // namespace keelson::apiserver

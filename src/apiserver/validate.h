@@ -1,8 +1,8 @@
 // Validation of an object about to be stored, after decoding checks and defaulting, with
-// upstream's field paths and texts: object names per kind, metadata labels, annotations and
-// finalizers, the fields the schema declares required, and every served kind's own rules
-// (enums, ranges, cross-field rules, fields that cannot change on update). The rules live in
-// validate_*.cc by API group; docs/apiserver.md lists them.
+// upstream's field paths and texts. What every kind meets is here; each kind's own rules
+// (enums, ranges, cross-field rules, fields that cannot change on update) are called by its
+// strategy (strategies/*.cc) from validate_kinds.h, and live in validate_*.cc by API group;
+// docs/apiserver.md lists them.
 #pragma once
 
 #include <boost/json/object.hpp>
@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "api/errors.h"
 #include "api/labels.h"
 #include "api/schema.h"
 #include "common/status.h"
@@ -19,30 +20,25 @@
 
 namespace keelson::apiserver {
 
-// (field path, upstream's error body) for each problem, e.g.
-// ("spec.selector", "Required value"). `old` is the stored object on an update, else null.
-// `events_v1` marks an Event written through events.k8s.io/v1 (stored in its core form),
-// which meets upstream's stricter rules for that API.
-std::vector<std::pair<std::string, std::string>> ValidateObject(
-    const api::ResourceInfo& r, const api::TypeDecl& type, const boost::json::object& obj,
-    const boost::json::object* old, bool events_v1 = false);
+// (field path, upstream's error body) for each problem, e.g. ("spec.selector", "Required
+// value").
+using Causes = api::FieldCauses;
 
-// The problems with `name` as the name of a new object of resource `r` (a DNS-1123 label
-// for namespaces, an RFC 1035 label for services, a path segment for RBAC objects and
-// persistent volumes, a DNS-1123 subdomain otherwise), reported at "metadata.name".
-std::vector<std::pair<std::string, std::string>> ValidateName(const api::ResourceInfo& r,
-                                                              std::string_view name);
+// What every object meets whatever its kind (upstream's ValidateObjectMeta and the schema's
+// required fields): labels, annotations and finalizers, ownerReferences, the fields the schema
+// declares required, and, on an update (`old` set), an unchanged name, namespace and uid. Each
+// kind's own rules are its strategy's (strategy.h).
+Causes ValidateObjectMeta(const api::TypeDecl& type, const boost::json::object& obj,
+                          const boost::json::object* old);
 
-// The problems with `generate_name` as the metadata.generateName of a new object of resource
-// `r`: the name rule of its kind, read as a prefix (a trailing '-' is allowed).
-std::vector<std::pair<std::string, std::string>> ValidateGenerateName(
-    const api::ResourceInfo& r, std::string_view generate_name);
+// What a write of the status subresource meets whatever the kind: name, namespace and uid
+// unchanged. The kind's status rules are its strategy's ValidateStatusUpdate.
+Causes ValidateStatusMeta(const boost::json::object& obj, const boost::json::object& old);
 
-// A write of the status subresource: `obj` is the stored object `old` with the new status.
-// Checks what identifies the object (metadata) and the status rules of its kind (counts,
-// conditions, quantities) with upstream's paths and texts.
-std::vector<std::pair<std::string, std::string>> ValidateStatusUpdate(
-    const api::ResourceInfo& r, const boost::json::object& obj, const boost::json::object& old);
+// `errors` (a name rule's messages for `value`) as causes at `field`
+// ("metadata.name: Invalid value: \"x\": ...").
+Causes NameCauses(std::string_view field, std::string_view value,
+                  const std::vector<std::string>& errors);
 
 // A metav1.LabelSelector object (matchLabels, matchExpressions) as a selector.
 // InvalidArgument when it is not one.

@@ -862,19 +862,16 @@ void ResourceQuotaStatus(const json::object& quota, Causes* out) {
   }
 }
 
-void CoreKind(const Check& c) {
-  const std::string& k = c.r.kind;
-  if (k == "Service") Service(c);
-  if (k == "ConfigMap") ConfigMap(c);
-  if (k == "Secret") Secret(c);
-  if (k == "PersistentVolumeClaim") PersistentVolumeClaim(c);
-  if (k == "PersistentVolume") PersistentVolume(c);
-  if (k == "Node") Node(c);
-  if (k == "Namespace") Namespace(c);
-  if (k == "Endpoints") Endpoints(c);
-  if (k == "Event") Event(c);
-  if (k == "LimitRange") LimitRange(c);
-  if (k == "ResourceQuota") ResourceQuota(c);
-}
+void ValidateService(const Check& c) { Service(c); }
+void ValidateConfigMap(const Check& c) { ConfigMap(c); }
+void ValidateSecret(const Check& c) { Secret(c); }
+void ValidatePersistentVolumeClaim(const Check& c) { PersistentVolumeClaim(c); }
+void ValidatePersistentVolume(const Check& c) { PersistentVolume(c); }
+void ValidateNode(const Check& c) { Node(c); }
+void ValidateNamespace(const Check& c) { Namespace(c); }
+void ValidateEndpoints(const Check& c) { Endpoints(c); }
+void ValidateEvent(const Check& c) { Event(c); }
+void ValidateLimitRange(const Check& c) { LimitRange(c); }
+void ValidateResourceQuota(const Check& c) { ResourceQuota(c); }
 
 }  // namespace keelson::apiserver::validation

@@ -1,6 +1,6 @@
-// The per-kind rules of ValidateObject, by API group (validate_pod.cc, validate_core.cc,
-// validate_apps.cc, validate_groups.cc). Each reports into `c.out` with upstream's field
-// paths and texts. Internal to the API server's validation.
+// The per-kind rules, by API group (validate_pod.cc, validate_core.cc, validate_apps.cc,
+// validate_groups.cc, validate_status.cc), called by each kind's strategy. Each reports into
+// `c.out` with upstream's field paths and texts.
 #pragma once
 
 #include <string>
@@ -26,13 +26,40 @@ void ResourceRequirements(const json::value* res, const std::string& base, Cause
 // Upstream's standard resource names (cpu, memory, pods, requests.storage, hugepages-...).
 bool IsStandardResourceName(std::string_view name);
 
-// Core kinds other than Pod: Service, ConfigMap, Secret, PersistentVolume(Claim), Node,
-// Namespace, Endpoints, Event, LimitRange, ResourceQuota, ServiceAccount.
-void CoreKind(const Check& c);
+// A Pod: its spec (PodSpec), no ephemeral containers on create, and on update only what
+// may change (PodUpdate).
+void ValidatePod(const Check& c);
+// The pod template of a workload or Job (spec.template.spec), and of a CronJob's job
+// template: a PodSpec without ephemeral containers.
+void ValidatePodTemplate(const Check& c);
+void ValidateJobTemplate(const Check& c);
+
+// Core kinds other than Pod (validate_core.cc).
+void ValidateService(const Check& c);
+void ValidateConfigMap(const Check& c);
+void ValidateSecret(const Check& c);
+void ValidatePersistentVolumeClaim(const Check& c);
+void ValidatePersistentVolume(const Check& c);
+void ValidateNode(const Check& c);
+void ValidateNamespace(const Check& c);
+void ValidateEndpoints(const Check& c);
+void ValidateEvent(const Check& c);
+void ValidateLimitRange(const Check& c);
+void ValidateResourceQuota(const Check& c);
 // A ResourceQuota's status.hard and status.used: resource names and quantities.
 void ResourceQuotaStatus(const json::object& quota, Causes* out);
-// The status rules of a status subresource write (validate_status.cc).
-void Status(const Check& c);
+
+// The status rules of a status subresource write, per kind (validate_status.cc).
+void DeploymentStatus(const Check& c);
+void ReplicaSetStatus(const Check& c);  // ReplicaSets and ReplicationControllers
+void StatefulSetStatus(const Check& c);
+void DaemonSetStatus(const Check& c);
+void JobStatus(const Check& c);
+void PodDisruptionBudgetStatus(const Check& c);
+void PodStatus(const Check& c);
+void NodeStatus(const Check& c);
+void ResourceQuotaStatus(const Check& c);
+
 // apps/v1 and ReplicationController: selectors, templates, strategies, immutability.
 void Workload(const Check& c);
 void ControllerRevision(const Check& c);

@@ -194,29 +194,59 @@ void Node(const json::object& st, Causes* out) {
 
 }  // namespace
 
-void Status(const Check& c) {
-  const auto* st = ObjectAt(c.obj, {"status"});
-  if (st == nullptr) return;
-  const auto* old_st = c.old ? ObjectAt(*c.old, {"status"}) : nullptr;
-  const std::string& k = c.r.kind;
-  if (k == "Deployment") Deployment(*st, old_st, c.out);
-  if (k == "ReplicaSet" || k == "ReplicationController") ReplicaSetLike(*st, c.out);
-  if (k == "StatefulSet") StatefulSet(*st, c.out);
-  if (k == "DaemonSet") {
+namespace {
+
+// The status of `c.obj` and of the stored object, when there is one.
+const json::object* NewStatus(const Check& c) { return ObjectAt(c.obj, {"status"}); }
+const json::object* OldStatus(const Check& c) {
+  return c.old ? ObjectAt(*c.old, {"status"}) : nullptr;
+}
+
+}  // namespace
+
+void DeploymentStatus(const Check& c) {
+  if (const auto* st = NewStatus(c)) Deployment(*st, OldStatus(c), c.out);
+}
+
+void ReplicaSetStatus(const Check& c) {
+  if (const auto* st = NewStatus(c)) ReplicaSetLike(*st, c.out);
+}
+
+void StatefulSetStatus(const Check& c) {
+  if (const auto* st = NewStatus(c)) StatefulSet(*st, c.out);
+}
+
+void DaemonSetStatus(const Check& c) {
+  if (const auto* st = NewStatus(c)) {
     NonNegativeCounts(*st, {"currentNumberScheduled", "numberMisscheduled",
                             "desiredNumberScheduled", "numberReady", "observedGeneration",
                             "updatedNumberScheduled", "numberAvailable", "numberUnavailable",
                             "collisionCount"}, c.out);
   }
-  if (c.r.group == "batch" && k == "Job") Job(*st, c.out);
-  if (k == "PodDisruptionBudget") {
+}
+
+void JobStatus(const Check& c) {
+  if (const auto* st = NewStatus(c)) Job(*st, c.out);
+}
+
+void PodDisruptionBudgetStatus(const Check& c) {
+  if (const auto* st = NewStatus(c)) {
     MetaConditions(*st, c.out);
     NonNegativeCounts(*st, {"disruptionsAllowed", "currentHealthy", "desiredHealthy",
                             "expectedPods"}, c.out);
   }
-  if (k == "Pod") Pod(*st, old_st, c.out);
-  if (k == "Node") Node(*st, c.out);
-  if (k == "ResourceQuota") ResourceQuotaStatus(c.obj, c.out);
+}
+
+void PodStatus(const Check& c) {
+  if (const auto* st = NewStatus(c)) Pod(*st, OldStatus(c), c.out);
+}
+
+void NodeStatus(const Check& c) {
+  if (const auto* st = NewStatus(c)) Node(*st, c.out);
+}
+
+void ResourceQuotaStatus(const Check& c) {
+  if (NewStatus(c) != nullptr) ResourceQuotaStatus(c.obj, c.out);
 }
 
 }  // namespace keelson::apiserver::validation

@@ -1,3 +1,4 @@
+#include "apiserver/strategy.h"
 #include "apiserver/validate.h"
 
 #include <gtest/gtest.h>
@@ -30,16 +31,36 @@ json::object Defaulted(const api::TypeDecl& type, std::string_view text) {
   return o;
 }
 
-// Validates `text` as a new object, or as an update of `old_text`.
+// The strategy of a kind, as the server registers it (events.k8s.io/v1 Events have their own).
+const Strategy& StrategyOf(const api::ResourceInfo& r, bool events_v1 = false) {
+  static const StrategyRegistry strategies = BuiltInStrategies(api::ResourceRegistry::BuiltIn());
+  const api::ResourceInfo* served =
+      events_v1 ? api::ResourceRegistry::BuiltIn().Find("events.k8s.io", "v1", "events") : &r;
+  const Strategy* s = strategies.Find(*served);
+  EXPECT_NE(s, nullptr) << r.resource;
+  return *s;
+}
+
+// Validates `text` as a new object, or as an update of `old_text`, as the kind's strategy does.
 Causes Validate(std::string_view group, std::string_view kind, std::string_view text,
                 std::string_view old_text = {}, bool events_v1 = false) {
   const api::ResourceInfo& r = Resource(group, kind);
   const api::TypeDecl* type = api::Schema::BuiltIn().Kind(r.group, r.version, r.kind);
   EXPECT_NE(type, nullptr);
+  const Strategy& s = StrategyOf(r, events_v1);
   json::object obj = Defaulted(*type, text);
-  if (old_text.empty()) return ValidateObject(r, *type, obj, nullptr, events_v1);
+  if (old_text.empty()) return s.Validate(obj);
   json::object old = Defaulted(*type, old_text);
-  return ValidateObject(r, *type, obj, &old, events_v1);
+  return s.ValidateUpdate(obj, old);
+}
+
+// The problems of a new object's name and generateName under the kind's name rule.
+Causes ValidateName(const api::ResourceInfo& r, std::string_view name) {
+  return NameCauses("metadata.name", name, StrategyOf(r).NameErrors(name, false));
+}
+Causes ValidateGenerateName(const api::ResourceInfo& r, std::string_view name) {
+  if (name.empty()) return {};
+  return NameCauses("metadata.generateName", name, StrategyOf(r).NameErrors(name, true));
 }
 
 std::string Print(const Causes& causes) {
@@ -1191,7 +1212,7 @@ Causes ValidateStatus(std::string_view group, std::string_view kind, std::string
   const api::ResourceInfo& r = Resource(group, kind);
   json::object obj = json::parse(text).as_object();
   json::object old = json::parse(old_text).as_object();
-  return ValidateStatusUpdate(r, obj, old);
+  return StatusStrategy(StrategyOf(r)).ValidateUpdate(obj, old);
 }
 
 TEST(ValidateStatusTest, WorkloadCountsAreNonNegativeAndConsistent) {

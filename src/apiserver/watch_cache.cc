@@ -18,7 +18,7 @@ namespace keelson::apiserver {
 namespace {
 
 namespace json = boost::json;
-using Clock = std::chrono::steady_clock;
+using Steady = std::chrono::steady_clock;
 
 void PutVarint(std::string& s, size_t v) {
   while (v >= 0x80) {
@@ -177,10 +177,11 @@ class WatchCacheImpl;
 class Watcher final : public CacheWatch {
  public:
   Watcher(CacheWatchRequest req, std::shared_ptr<WatchSink> sink, int64_t start, bool live,
-          FieldPaths paths, size_t max_backlog, std::chrono::milliseconds bookmark_interval)
+          FieldPaths paths, size_t max_backlog, std::chrono::milliseconds bookmark_interval,
+          Steady::time_point now)
       : req_(std::move(req)), sink_(std::move(sink)), start_(start), paths_(std::move(paths)),
         max_backlog_(max_backlog), bookmark_interval_(bookmark_interval), live_(live),
-        next_bookmark_(Clock::now() + bookmark_interval) {}
+        next_bookmark_(now + bookmark_interval) {}
 
   void Stop() override {
     std::lock_guard l(mu_);
@@ -221,7 +222,7 @@ class Watcher final : public CacheWatch {
 
   // Feed thread: a bookmark at `revision` when one is due; ends the watch at its deadline.
   // Returns true when the watcher was closed for falling behind.
-  bool Tick(Clock::time_point now, int64_t revision) {
+  bool Tick(Steady::time_point now, int64_t revision) {
     std::lock_guard l(mu_);
     if (closed_) return false;
     if (now >= req_.deadline) {
@@ -318,12 +319,12 @@ class Watcher final : public CacheWatch {
   bool closed_ = false;  // guarded by mu_
   std::vector<Change> pending_;  // guarded by mu_
   size_t pending_bytes_ = 0;     // guarded by mu_
-  Clock::time_point next_bookmark_;  // guarded by mu_
+  Steady::time_point next_bookmark_;  // guarded by mu_
 };
 
 struct Waiter {
   int64_t min_revision;
-  Clock::time_point deadline;
+  Steady::time_point deadline;
   std::function<void(Result<int64_t>)> done;
 };
 
@@ -333,11 +334,12 @@ class WatchCacheImpl final : public WatchCache {
       : store_(store), prefix_(std::move(prefix)), opts_(std::move(options)),
         paths_(std::make_shared<const std::vector<std::string>>(opts_.field_paths)) {
     opts_.ring_capacity = std::max<size_t>(opts_.ring_capacity, 1);
+    if (opts_.clock == nullptr) opts_.clock = RealClock();
     feed_ = std::thread([this] { Run(); });
   }
   ~WatchCacheImpl() override { Stop(); }
 
-  void WhenFresh(int64_t min_revision, Clock::time_point deadline,
+  void WhenFresh(int64_t min_revision, Steady::time_point deadline,
                  std::function<void(Result<int64_t>)> done) override;
   Result<CacheListResult> List(const CacheListRequest& req) override;
   Result<std::shared_ptr<CacheWatch>> Watch(CacheWatchRequest req,
@@ -370,8 +372,8 @@ class WatchCacheImpl final : public WatchCache {
   Status OpenStream(int64_t from);
   void Apply(const store::WatchBatch& batch);
   void Dispatch(const std::vector<Change>& changes);
-  void Housekeeping(Clock::time_point now);
-  void RunWaiters(Clock::time_point now);
+  void Housekeeping(Steady::time_point now);
+  void RunWaiters(Steady::time_point now);
   void RequestProgress();
   std::vector<std::shared_ptr<Watcher>> LiveWatchers();
   void CloseAllWatchers();
@@ -401,7 +403,7 @@ class WatchCacheImpl final : public WatchCache {
   // The store watch: replaced by the feed thread, asked for progress by anyone.
   std::mutex stream_mu_;
   std::unique_ptr<store::WatchStream> stream_;  // guarded by stream_mu_ (for replacing)
-  Clock::time_point last_progress_request_;    // guarded by stream_mu_
+  Steady::time_point last_progress_request_;    // guarded by stream_mu_
 
   mutable std::mutex watchers_mu_;
   std::vector<std::shared_ptr<Watcher>> watchers_;  // guarded by watchers_mu_
@@ -441,11 +443,11 @@ void WatchCacheImpl::Stop() {
 void WatchCacheImpl::RequestProgress() {
   std::lock_guard l(stream_mu_);
   if (!stream_) return;
-  last_progress_request_ = Clock::now();
+  last_progress_request_ = opts_.clock->Monotonic();
   stream_->RequestProgress();
 }
 
-void WatchCacheImpl::WhenFresh(int64_t min_revision, Clock::time_point deadline,
+void WatchCacheImpl::WhenFresh(int64_t min_revision, Steady::time_point deadline,
                                std::function<void(Result<int64_t>)> done) {
   int64_t rev = 0;
   bool ready = false;
@@ -472,7 +474,7 @@ void WatchCacheImpl::WhenFresh(int64_t min_revision, Clock::time_point deadline,
   if (ready) RequestProgress();
 }
 
-void WatchCacheImpl::RunWaiters(Clock::time_point now) {
+void WatchCacheImpl::RunWaiters(Steady::time_point now) {
   std::vector<std::pair<std::function<void(Result<int64_t>)>, Result<int64_t>>> run;
   {
     std::lock_guard l(waiters_mu_);
@@ -580,7 +582,8 @@ Result<std::shared_ptr<CacheWatch>> WatchCacheImpl::Watch(CacheWatchRequest req,
     }
     live = objects.empty() && replay.empty() && !req.initial_events_end;
     w = std::make_shared<Watcher>(std::move(req), std::move(sink), start, live, paths_,
-                                  opts_.max_watcher_backlog, opts_.bookmark_interval);
+                                  opts_.max_watcher_backlog, opts_.bookmark_interval,
+                                  opts_.clock->Monotonic());
     std::lock_guard wl(watchers_mu_);
     watchers_.push_back(w);
   }
@@ -755,7 +758,7 @@ void WatchCacheImpl::Dispatch(const std::vector<Change>& changes) {
   events_dispatched_ += sent;
 }
 
-void WatchCacheImpl::Housekeeping(Clock::time_point now) {
+void WatchCacheImpl::Housekeeping(Steady::time_point now) {
   for (auto& w : LiveWatchers()) {
     if (w->Tick(now, revision_)) ++terminated_;
   }
@@ -764,7 +767,7 @@ void WatchCacheImpl::Housekeeping(Clock::time_point now) {
     std::lock_guard l(waiters_mu_);
     waiting = !waiters_.empty();
   }
-  Clock::time_point last;
+  Steady::time_point last;
   {
     std::lock_guard l(stream_mu_);
     last = last_progress_request_;
@@ -782,14 +785,14 @@ void WatchCacheImpl::Run() {
     if (need_list) {
       Status st = ListAndWatch();
       if (!st.ok()) {
-        RunWaiters(Clock::now());
+        RunWaiters(opts_.clock->Monotonic());
         Sleep(backoff);
         backoff = std::min(backoff * 2, std::chrono::milliseconds(2000));
         continue;
       }
       need_list = false;
       backoff = std::chrono::milliseconds(50);
-      RunWaiters(Clock::now());
+      RunWaiters(opts_.clock->Monotonic());
     }
     store::WatchStream* stream;
     {
@@ -831,7 +834,7 @@ void WatchCacheImpl::Run() {
       if (Status st = OpenStream(revision_ + 1); !st.ok()) need_list = true;
       continue;
     }
-    auto now = Clock::now();
+    auto now = opts_.clock->Monotonic();
     RunWaiters(now);
     Housekeeping(now);
   }

@@ -40,6 +40,7 @@
 #include "api/fields.h"
 #include "api/object.h"
 #include "api/validation.h"
+#include "common/clock.h"
 #include "common/status.h"
 #include "store/store.h"
 
@@ -146,6 +147,9 @@ struct WatchCacheOptions {
   std::chrono::milliseconds progress_interval{1000};
   // Objects read per store range while listing.
   int64_t list_page = 1000;
+  // Where intervals and deadlines are read (bookmarks, progress requests, WhenFresh and watch
+  // deadlines); the system's steady clock when null.
+  std::shared_ptr<const Clock> clock;
   // Runs a watch's initial events (which may wait on a slow client) off the caller's thread.
   // Unset: a thread of its own per watch start.
   std::function<void(std::function<void()>)> post;

@@ -1,0 +1,50 @@
+// PATCH: JSON merge, JSON and strategic merge patches, and server-side apply
+// (application/apply-patch+yaml: 201 when it creates the object).
+#include <boost/json.hpp>
+
+#include "api/yaml.h"
+#include "apiserver/handlers/handlers.h"
+
+namespace keelson::apiserver {
+namespace {
+
+namespace json = boost::json;
+
+void HandleApply(const RequestScope& scope, const HttpRequest& req,
+                 std::shared_ptr<Exchange> ex) {
+  // The body is YAML (JSON being YAML too); JSON is read directly.
+  boost::system::error_code ec;
+  json::value body = json::parse(req.body, ec);
+  if (ec) {
+    auto y = api::YamlToJson(req.body);
+    if (!y.ok()) return WriteError(*ex, api::NewBadRequest(y.status().message()));
+    body = std::move(*y);
+  }
+  if (!body.is_object()) {
+    return WriteError(*ex, api::NewBadRequest("the apply configuration must be an object"));
+  }
+  std::string_view force = req.Query("force");
+  scope.route->storage->Apply(scope.ctx, std::move(body.as_object()),
+                              force == "true" || force == "1",
+                              [ex](api::ApiResult<api::Object> r, bool created) {
+                                if (!r.ok()) return WriteError(*ex, r.error());
+                                WriteObject(*ex, created ? 201 : 200, *r);
+                              });
+}
+
+}  // namespace
+
+void HandlePatch(const RequestScope& scope, const HttpRequest& req, std::shared_ptr<Exchange> ex) {
+  std::string_view ct = req.Header("content-type");
+  if (ct.substr(0, ct.find(';')) == "application/apply-patch+yaml") {
+    return HandleApply(scope, req, std::move(ex));
+  }
+  auto type = PatchTypeOf(ct);
+  if (!type.ok()) return WriteError(*ex, api::NewUnsupportedMediaType(type.status().message()));
+  scope.route->storage->Patch(scope.ctx, *type, req.body, [ex](api::ApiResult<api::Object> r) {
+    if (!r.ok()) return WriteError(*ex, r.error());
+    WriteObject(*ex, 200, *r);
+  });
+}
+
+}  // namespace keelson::apiserver
