@@ -1,5 +1,7 @@
 #include "api/http.h"
 
+#include <cctype>
+
 namespace keelson::api {
 
 std::string_view HttpRequest::Header(std::string_view name) const {
@@ -19,6 +21,18 @@ std::string_view HttpRequest::Query(std::string_view name) const {
 bool HttpRequest::HasQuery(std::string_view name) const {
   for (const auto& [k, v] : query) {
     if (k == name) return true;
+  }
+  return false;
+}
+
+bool HttpRequest::QueryBool(std::string_view name) const {
+  for (const auto& [k, v] : query) {
+    if (k != name) continue;
+    if (v == "0" || v.size() != 5) return v != "0";
+    for (size_t i = 0; i < 5; ++i) {
+      if (std::tolower(static_cast<unsigned char>(v[i])) != "false"[i]) return true;
+    }
+    return false;
   }
   return false;
 }

@@ -24,6 +24,9 @@ struct HttpRequest {
   std::string_view Header(std::string_view lowercase_name) const;
   std::string_view Query(std::string_view name) const;
   bool HasQuery(std::string_view name) const;
+  // A boolean parameter as upstream reads it: absent is false, "0" and "false" (any case) are
+  // false, anything else (even an empty value) is true.
+  bool QueryBool(std::string_view name) const;
 };
 
 struct HttpResponse {

@@ -100,8 +100,7 @@ RequestAttributes AttributesOf(const HttpRequest& req, UserInfo user, std::strin
   a.ns = ns;
   a.name = name;
   if (m == "GET" || m == "HEAD") {
-    std::string_view watch = req.Query("watch");
-    if (watch == "true" || watch == "1") {
+    if (req.QueryBool("watch")) {
       a.verb = "watch";
     } else {
       a.verb = name.empty() ? "list" : "get";

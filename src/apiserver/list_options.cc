@@ -12,8 +12,6 @@ std::optional<int64_t> ParseInt(std::string_view s) {
   return v;
 }
 
-bool IsTrue(std::string_view v) { return v == "true" || v == "1"; }
-
 api::FieldError Forbidden(std::string detail) {
   return {api::FieldError::Type::kForbidden, "resourceVersionMatch", "", std::move(detail)};
 }
@@ -27,7 +25,7 @@ api::FieldError NotSupported(const std::string& value, std::string supported) {
 
 Result<ListOptions> ParseListOptions(const HttpRequest& req) {
   ListOptions o;
-  o.watch = IsTrue(req.Query("watch"));
+  o.watch = req.QueryBool("watch");
   o.resource_version = std::string(req.Query("resourceVersion"));
   if (!o.resource_version.empty()) {
     auto v = ParseInt(o.resource_version);
@@ -44,9 +42,9 @@ Result<ListOptions> ParseListOptions(const HttpRequest& req) {
   }
   o.continue_token = std::string(req.Query("continue"));
   if (req.HasQuery("sendInitialEvents")) {
-    o.send_initial_events = IsTrue(req.Query("sendInitialEvents"));
+    o.send_initial_events = req.QueryBool("sendInitialEvents");
   }
-  o.allow_bookmarks = IsTrue(req.Query("allowWatchBookmarks"));
+  o.allow_bookmarks = req.QueryBool("allowWatchBookmarks");
   if (auto t = req.Query("timeoutSeconds"); !t.empty()) {
     auto v = ParseInt(t);
     if (!v) return InvalidArgumentError("invalid timeoutSeconds");

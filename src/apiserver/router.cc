@@ -15,8 +15,7 @@ std::string Lower(std::string s) {
 std::string Verb(const HttpRequest& req, bool named) {
   const std::string& m = req.method;
   if (m == "GET" || m == "HEAD") {
-    std::string_view watch = req.Query("watch");
-    if (watch == "true" || watch == "1") return "watch";
+    if (req.QueryBool("watch")) return "watch";
     return named ? "get" : "list";
   }
   if (m == "POST") return "create";

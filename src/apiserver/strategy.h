@@ -89,6 +89,10 @@ class Strategy {
                                              std::optional<int64_t> requested) const;
   // Changes an object gets when it is marked for deletion (a namespace goes Terminating).
   virtual void PrepareForDelete(api::Object* obj) const;
+  // Whether a delete that removes the object answers with it (upstream's ReturnDeletedObject:
+  // pods, services, ...) rather than with a Status Success. An object only marked for deletion
+  // is always the answer.
+  virtual bool ReturnsDeletedObject() const { return false; }
 
   // --- reads
   // The field labels a field selector may name besides metadata.name and metadata.namespace

@@ -33,19 +33,30 @@ std::vector<std::string> Strings(const json::value* v) {
 }
 
 // A config key (ConfigMap and Secret data): [-._a-zA-Z0-9]+, at most 253 characters.
+// upstream's IsConfigMapKey, each problem reported at "<field>[<key>]".
 void ConfigKeys(const json::value* data, const std::string& field, Causes* out) {
   const auto* d = AsObject(data);
   if (d == nullptr) return;
   for (const auto& [k, v] : *d) {
     std::string key(k);
-    bool ok = !key.empty() && key.size() <= 253 &&
-              key.find_first_not_of("-._abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                    "0123456789") == std::string::npos;
-    if (!ok) {
-      InvalidString(out, field, key,
+    const std::string path = Key(field, key);
+    if (key.size() > 253) {
+      InvalidString(out, path, key, "must be no more than 253 characters");
+    }
+    if (key.empty() ||
+        key.find_first_not_of("-._abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                              "0123456789") != std::string::npos) {
+      InvalidString(out, path, key,
                     "a valid config key must consist of alphanumeric characters, '-', '_' or "
                     "'.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for "
                     "validation is '[-._a-zA-Z0-9]+')");
+    }
+    if (key == ".") {
+      InvalidString(out, path, key, "must not be '.'");
+    } else if (key == "..") {
+      InvalidString(out, path, key, "must not be '..'");
+    } else if (key.starts_with("..")) {
+      InvalidString(out, path, key, "must not start with '..'");
     }
   }
 }

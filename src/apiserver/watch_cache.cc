@@ -545,7 +545,10 @@ Result<CacheListResult> WatchCacheImpl::List(const CacheListRequest& req) {
     if (*candidate == nullptr || (req.filter && !req.filter(**candidate))) continue;
     if (res.items.size() == limit) {
       res.more = true;
-      break;
+      // Without selectors the rest is counted, as upstream reports remainingItemCount.
+      if (req.filter) break;
+      res.remaining = res.remaining.value_or(0) + 1;
+      continue;
     }
     res.items.push_back(*candidate);
   }

@@ -33,6 +33,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -171,6 +172,8 @@ struct CacheListResult {
   int64_t revision = 0;
   std::vector<ObjectPtr> items;
   bool more = false;  // more matching objects follow the last item
+  // How many, when the list has no filter (upstream's remainingItemCount).
+  std::optional<int64_t> remaining;
 };
 
 struct CacheListRequest {

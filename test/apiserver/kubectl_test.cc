@@ -1320,8 +1320,10 @@ TEST_P(KubectlTest, PerKindValidationRules) {
                             "data: {\"bad key\": v}\n");
   auto c = Kubectl({"create", "-f", cm});
   EXPECT_NE(c.exit_code, 0);
-  EXPECT_NE(c.err.find("data: Invalid value: \"bad key\": a valid config key must consist of"),
-            std::string::npos) << c.err;
+  EXPECT_NE(c.err.find("data[bad key]: Invalid value: \"bad key\": a valid config key must "
+                       "consist of"),
+            std::string::npos)
+      << c.err;
   auto frozen = File("frozen.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: f}\n"
                                     "immutable: true\ndata: {k: v}\n");
   ASSERT_EQ(Kubectl({"create", "-f", frozen}).exit_code, 0);

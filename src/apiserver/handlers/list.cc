@@ -33,6 +33,9 @@ std::string ListHead(const api::ResourceInfo& r, const ListResult& list) {
   if (!list.continue_token.empty()) {
     head += ",\"continue\":" + json::serialize(json::string(list.continue_token));
   }
+  if (list.remaining_item_count) {
+    head += ",\"remainingItemCount\":" + std::to_string(*list.remaining_item_count);
+  }
   return head + "},\"items\":[";
 }
 

@@ -23,13 +23,28 @@ void HandleApply(const RequestScope& scope, const HttpRequest& req,
   if (!body.is_object()) {
     return WriteError(*ex, api::NewBadRequest("the apply configuration must be an object"));
   }
-  std::string_view force = req.Query("force");
-  scope.route->storage->Apply(scope.ctx, std::move(body.as_object()),
-                              force == "true" || force == "1",
+  scope.route->storage->Apply(scope.ctx, std::move(body.as_object()), req.QueryBool("force"),
                               [ex](api::ApiResult<api::Object> r, bool created) {
                                 if (!r.ok()) return WriteError(*ex, r.error());
                                 WriteObject(*ex, created ? 201 : 200, *r);
                               });
+}
+
+// A JSON patch must be a list of operations; anything else is upstream's 400 decoding error
+// (a patch that fails to apply is a 422, from the storage).
+std::optional<api::ApiError> PatchDecodeError(PatchType type, std::string_view body) {
+  if (type != PatchType::kJson) return std::nullopt;
+  boost::system::error_code ec;
+  json::value ops = json::parse(body, ec);
+  if (ec) return api::NewBadRequest("error decoding patch: " + ec.message());
+  const char* kind = ops.is_object()   ? "object"
+                     : ops.is_string() ? "string"
+                     : ops.is_bool()   ? "bool"
+                     : ops.is_number() ? "number"
+                                       : nullptr;
+  if (kind == nullptr) return std::nullopt;
+  return api::NewBadRequest(std::string("error decoding patch: json: cannot unmarshal ") + kind +
+                            " into Go value of type []handlers.jsonPatchOp");
 }
 
 }  // namespace
@@ -41,6 +56,7 @@ void HandlePatch(const RequestScope& scope, const HttpRequest& req, std::shared_
   }
   auto type = PatchTypeOf(ct);
   if (!type.ok()) return WriteError(*ex, api::NewUnsupportedMediaType(type.status().message()));
+  if (auto err = PatchDecodeError(*type, req.body)) return WriteError(*ex, *err);
   scope.route->storage->Patch(scope.ctx, *type, req.body, [ex](api::ApiResult<api::Object> r) {
     if (!r.ok()) return WriteError(*ex, r.error());
     WriteObject(*ex, 200, *r);

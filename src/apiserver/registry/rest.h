@@ -78,6 +78,8 @@ struct ListRequest {
 struct ListResult {
   int64_t revision = 0;
   std::string continue_token;  // "" on the last page
+  // Objects after this page, when known (lists without selectors): remainingItemCount.
+  std::optional<int64_t> remaining_item_count;
   std::vector<ObjectPtr> items;
   // Set when the list is a whole collection read from the store in pages: each call returns
   // the next page (empty at the end), so that memory stays small however large the list.

@@ -459,11 +459,24 @@ void GenericStore::ApplyAttempt(std::shared_ptr<const RequestContext> ctx, api::
 
 void GenericStore::Delete(const RequestContext& ctx, const DeleteOptions& opts,
                           ObjectCallback done) {
-  DeleteAttempt(std::make_shared<const RequestContext>(ctx), opts, 0, std::move(done));
+  DeleteAttempt(std::make_shared<const RequestContext>(ctx), opts, 0,
+                strategy_.ReturnsDeletedObject(), std::move(done));
+}
+
+api::Object GenericStore::Deleted(const api::Object& obj) const {
+  json::object details{{"name", api::GetName(obj)}};
+  if (!resource_.group.empty()) details["group"] = resource_.group;
+  details["kind"] = resource_.resource;
+  details["uid"] = api::GetUid(obj);
+  return {{"kind", "Status"},
+          {"apiVersion", "v1"},
+          {"metadata", json::object()},
+          {"status", "Success"},
+          {"details", std::move(details)}};
 }
 
 void GenericStore::DeleteAttempt(std::shared_ptr<const RequestContext> ctx, DeleteOptions opts,
-                                 int attempt, ObjectCallback done) {
+                                 int attempt, bool return_object, ObjectCallback done) {
   const std::string key = Key(ctx->ns, ctx->name);
   auto cur = deps_.store->Get(key);
   if (!cur.ok()) {
@@ -508,19 +521,24 @@ void GenericStore::DeleteAttempt(std::shared_ptr<const RequestContext> ctx, Dele
     txn.success.push_back(store::RequestOp{store::DeleteRangeRequest{key, "", false}});
     if (hooks_ != nullptr) hooks_->OnDelete(obj, &txn);
   }
-  if (ctx->dry_run) return done(std::move(obj));
-  deps_.store->TxnAsync(std::move(txn), [this, ctx, opts, attempt, mark, obj = std::move(obj),
+  // What a delete answers: the object marked for deletion, or gone (as the object or as a
+  // Status, by kind).
+  const bool as_object = mark || return_object;
+  if (ctx->dry_run) return done(as_object ? std::move(obj) : Deleted(obj));
+  deps_.store->TxnAsync(std::move(txn), [this, ctx, opts, attempt, mark, return_object,
+                                         as_object, obj = std::move(obj),
                                          done = std::move(done)](
                                             Result<store::TxnResponse> res) mutable {
     if (!res.ok()) return done(api::ApiError::FromStatus(res.status()));
     if (!res->succeeded) {
       if (attempt + 1 >= kMaxAttempts) return done(api::NewConflict(resource_, ctx->name));
-      return deps_.executor->Post([this, ctx, opts, attempt, done = std::move(done)]() mutable {
-        DeleteAttempt(ctx, opts, attempt + 1, std::move(done));
-      });
+      return deps_.executor->Post(
+          [this, ctx, opts, attempt, return_object, done = std::move(done)]() mutable {
+            DeleteAttempt(ctx, opts, attempt + 1, return_object, std::move(done));
+          });
     }
     if (mark) api::SetResourceVersion(&obj, res->revision);
-    done(std::move(obj));
+    done(as_object ? std::move(obj) : Deleted(obj));
   });
 }
 
@@ -556,7 +574,8 @@ void GenericStore::DeleteNext(std::shared_ptr<CollectionDelete> run) {
   item.name = std::string(api::GetName(obj));
   item.ns = std::string(api::GetNamespace(obj));
   // Each delete is answered on a store thread: go on from the executor.
-  Delete(item, run->opts, [this, run](api::ApiResult<api::Object> r) {
+  auto ctx = std::make_shared<const RequestContext>(std::move(item));
+  DeleteAttempt(ctx, run->opts, 0, /*return_object=*/true, [this, run](api::ApiResult<api::Object> r) {
     if (!r.ok() && !api::IsNotFound(r.error())) return run->done(r.error());
     if (r.ok()) run->out.items.push_back(std::move(*r));  // a NotFound went meanwhile
     deps_.executor->Post([this, run] { DeleteNext(run); });
@@ -655,6 +674,7 @@ void GenericStore::ListFromCache(std::shared_ptr<const ListRequest> req, std::st
   out.revision = res->revision;
   if (res->more && !res->items.empty()) {
     out.continue_token = EncodeContinue(res->revision, res->items.back()->key());
+    out.remaining_item_count = res->remaining;
   }
   out.items = std::move(res->items);
   done(std::move(out));
@@ -668,10 +688,10 @@ void GenericStore::ListFromStore(std::shared_ptr<const ListRequest> req, std::st
   rr.key = continued ? after + '\0' : prefix;
   rr.range_end = store::PrefixEnd(prefix);
   rr.revision = revision;
-  // A whole collection is read in pages of 500 at one revision; a page as asked. Counting the
-  // rest of the collection on every page would make paging quadratic: no remainingItemCount.
+  // A whole collection is read in pages of 500 at one revision; a page as asked, counting the
+  // rest of the collection for remainingItemCount when the list has no selectors.
   rr.limit = whole ? 500 : req->options.limit;
-  rr.skip_count = true;
+  rr.skip_count = whole || !req->selection.Everything();
   auto res = deps_.store->Range(rr);
   if (!res.ok()) {
     if (res.status().code() == StatusCode::kGone && continued) {
@@ -707,6 +727,9 @@ void GenericStore::ListFromStore(std::shared_ptr<const ListRequest> req, std::st
     };
   } else if (res->more && !res->kvs.empty()) {
     out.continue_token = EncodeContinue(out.revision, res->kvs.back().key);
+    if (!rr.skip_count) {
+      out.remaining_item_count = res->count - static_cast<int64_t>(res->kvs.size());
+    }
   }
   done(std::move(out));
 }

@@ -113,8 +113,11 @@ class GenericStore final : public RestStorage {
                     ObjectCallback done);
   void CommitCreate(std::shared_ptr<const RequestContext> ctx, api::Object obj, int attempt,
                     ObjectCallback done);
+  // `return_object`: answer a removed object itself rather than a Status Success.
   void DeleteAttempt(std::shared_ptr<const RequestContext> ctx, DeleteOptions opts, int attempt,
-                     ObjectCallback done);
+                     bool return_object, ObjectCallback done);
+  // The Status Success of a delete of `obj`.
+  api::Object Deleted(const api::Object& obj) const;
   void ApplyAttempt(std::shared_ptr<const RequestContext> ctx, api::Object config, bool force,
                     int attempt, ApplyCallback done);
   std::optional<api::ApiError> Admit(const RequestContext& ctx, std::string_view operation,

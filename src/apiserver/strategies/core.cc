@@ -22,7 +22,8 @@ class PodStrategy final : public KindStrategy {
                                           "spec.schedulerName", "spec.serviceAccountName",
                                           "spec.hostNetwork", "status.phase", "status.podIP",
                                           "status.nominatedNodeName"},
-                         .printer = printers::Pod()}) {}
+                         .printer = printers::Pod(),
+                         .returns_deleted_object = true}) {}
 
   std::optional<int64_t> GracePeriod(const api::Object& pod,
                                      std::optional<int64_t> requested) const override {
@@ -53,7 +54,8 @@ class NamespaceStrategy final : public KindStrategy {
       : KindStrategy(r, {.rules = {validation::ValidateNamespace},
                          .field_labels = {"status.phase"},
                          .printer = printers::Namespace(),
-                         .name_rule = api::NameIsDNSLabel}) {}
+                         .name_rule = api::NameIsDNSLabel,
+                         .returns_deleted_object = true}) {}
 
   void PrepareForCreate(api::Object* ns) const override {
     KindStrategy::PrepareForCreate(ns);
@@ -102,7 +104,8 @@ class ServiceStrategy final : public KindStrategy {
   explicit ServiceStrategy(const api::ResourceInfo& r)
       : KindStrategy(r, {.rules = {validation::ValidateService},
                          .printer = printers::Service(),
-                         .name_rule = api::NameIsDNS1035Label}) {}
+                         .name_rule = api::NameIsDNS1035Label,
+                         .returns_deleted_object = true}) {}
 
  protected:
   api::Object InitialStatus(const api::Object&) const override {
@@ -164,7 +167,8 @@ std::unique_ptr<Strategy> NewConfigMapStrategy(const api::ResourceInfo& r) {
 }
 
 std::unique_ptr<Strategy> NewServiceAccountStrategy(const api::ResourceInfo& r) {
-  return std::make_unique<KindStrategy>(r, KindSpec{.printer = printers::ServiceAccount()});
+  return std::make_unique<KindStrategy>(
+      r, KindSpec{.printer = printers::ServiceAccount(), .returns_deleted_object = true});
 }
 
 // Event field labels, shared by the core and events.k8s.io strategies (both store the core
@@ -210,13 +214,15 @@ std::unique_ptr<Strategy> NewPersistentVolumeStrategy(const api::ResourceInfo& r
                   .printer = printers::PersistentVolume(),
                   .name_rule = [](std::string_view name, bool) {
                     return validation::PathSegmentName(name);
-                  }});
+                  },
+                  .returns_deleted_object = true});
 }
 
 std::unique_ptr<Strategy> NewPersistentVolumeClaimStrategy(const api::ResourceInfo& r) {
   return std::make_unique<VolumeStrategy>(
       r, KindSpec{.rules = {validation::ValidatePersistentVolumeClaim},
-                  .printer = printers::PersistentVolumeClaim()});
+                  .printer = printers::PersistentVolumeClaim(),
+                  .returns_deleted_object = true});
 }
 
 }  // namespace keelson::apiserver::strategies

@@ -30,6 +30,7 @@ struct KindSpec {
   TablePrinterPtr printer;         // null: the default NAME / CREATED AT
   NameRule name_rule = nullptr;    // null: a DNS-1123 subdomain
   bool events_v1 = false;          // an Event written through events.k8s.io/v1
+  bool returns_deleted_object = false;  // a delete answers with the object, not a Status
 };
 
 class KindStrategy : public Strategy {
@@ -44,6 +45,7 @@ class KindStrategy : public Strategy {
                                         const api::Object& old) const override;
   const std::vector<std::string>& FieldLabels() const override { return spec_.field_labels; }
   const TablePrinter& Printer() const override;
+  bool ReturnsDeletedObject() const override { return spec_.returns_deleted_object; }
 
  private:
   api::FieldCauses Run(const std::vector<Rule>& rules, const api::Object& obj,
