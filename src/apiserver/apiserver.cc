@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <condition_variable>
 #include <ctime>
@@ -102,7 +103,16 @@ std::vector<std::string_view> SplitPath(std::string_view path) {
   return out;
 }
 
-bool IsTrue(std::string_view v) { return v == "true" || v == "1"; }
+// A boolean query parameter as upstream's parameter codec reads it: any value but "0" and
+// "false" (in any case) is true, so Python's "True" is too.
+bool IsTrue(std::string_view v) {
+  if (v.empty() || v == "0") return false;
+  if (v.size() != 5) return true;
+  for (size_t i = 0; i < 5; ++i) {
+    if (std::tolower(static_cast<unsigned char>(v[i])) != "false"[i]) return true;
+  }
+  return false;
+}
 
 // Who makes a write, for managedFields: the fieldManager parameter, else the client's name
 // from its User-Agent ("kubectl/v1.33.1 (linux/amd64) ..." is "kubectl").
