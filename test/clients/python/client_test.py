@@ -654,6 +654,67 @@ def watch_from_resource_version(ctx):
 
 
 @case
+def watch_bookmarks(ctx):
+    # allow_watch_bookmarks=True: upstream's watch cache sends a BOOKMARK 2 s before the watch's
+    # timeout (and about every minute), at the latest resourceVersion.
+    ns = ctx.namespace()
+    ctx.core.create_namespaced_config_map(ns, client.V1ConfigMap(metadata=M(name="cm")))
+    rv = ctx.core.list_namespaced_config_map(ns).metadata.resource_version
+    types = []
+    bookmark_rvs = []
+    for ev in watch.Watch().stream(ctx.core.list_namespaced_config_map, ns, resource_version=rv,
+                                   allow_watch_bookmarks=True, timeout_seconds=4):
+        types.append(ev["type"])
+        if ev["type"] == "BOOKMARK":
+            bookmark_rvs.append(int(ev["raw_object"]["metadata"]["resourceVersion"]))
+    check("BOOKMARK" in types, "no BOOKMARK event in a 4 s watch with allowWatchBookmarks=True: %s" % types)
+    check(all(b >= int(rv) for b in bookmark_rvs), "bookmark resourceVersions %s before %s" % (bookmark_rvs, rv))
+    eq([t for t in types if t != "BOOKMARK"], [], "events other than bookmarks")
+
+
+@case
+def server_side_apply(ctx):
+    # The dynamic client's server_side_apply (application/apply-patch+yaml, force=True as
+    # Python writes it).
+    ns = ctx.namespace()
+    dyn = dynamic.DynamicClient(ctx.api)
+    cms = dyn.resources.get(api_version="v1", kind="ConfigMap")
+    body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "applied", "namespace": ns},
+            "data": {"owner": "a"}}
+    first = dyn.server_side_apply(cms, body=json.dumps(body), name="applied", namespace=ns, field_manager="mgr-a")
+    eq(ctx.rec.last("PATCH")["content_type"], "application/apply-patch+yaml", "Content-Type of an apply")
+    eq(dict(first.data), {"owner": "a"}, "data after the first apply")
+    managers = [(m["manager"], m["operation"]) for m in first.metadata.managedFields]
+    eq(managers, [("mgr-a", "Apply")], "managedFields after the first apply")
+    body["data"]["owner"] = "b"
+    try:
+        dyn.server_side_apply(cms, body=json.dumps(body), name="applied", namespace=ns, field_manager="mgr-b")
+        check(False, "a conflicting apply succeeded")
+    except ApiException as e:
+        eq(e.status, 409, "status of a conflicting apply")
+        st = json.loads(e.body)
+        eq(st.get("reason"), "Conflict", "reason of a conflicting apply")
+        check('conflict with "mgr-a"' in st.get("message", ""), "message: %s" % st.get("message"))
+    forced = dyn.server_side_apply(cms, body=json.dumps(body), name="applied", namespace=ns, field_manager="mgr-b",
+                                   force_conflicts=True)
+    check("force=True" in ctx.rec.last("PATCH")["url"], "force sent as %s" % ctx.rec.last("PATCH")["url"])
+    eq(dict(forced.data), {"owner": "b"}, "data after the forced apply")
+
+
+@case
+def delete_collection(ctx):
+    ns = ctx.namespace()
+    for name, app in (("a", "x"), ("b", "x"), ("c", "y")):
+        ctx.core.create_namespaced_config_map(ns, client.V1ConfigMap(metadata=M(name=name, labels={"app": app})))
+    code, answer = raw(ctx.core.delete_collection_namespaced_config_map, ns, label_selector="app=x")
+    eq(code, 200, "status of deletecollection")
+    # Upstream answers the list of what it deleted.
+    eq(answer.get("kind"), "ConfigMapList", "kind of the deletecollection answer")
+    eq(sorted(i["metadata"]["name"] for i in answer.get("items", [])), ["a", "b"], "items deleted")
+    eq([c.metadata.name for c in ctx.core.list_namespaced_config_map(ns).items], ["c"], "what is left")
+
+
+@case
 def errors_are_status(ctx):
     ns = ctx.namespace()
     st = api_error(lambda: ctx.core.read_namespaced_config_map("missing", ns), 404, "NotFound",
@@ -701,6 +762,37 @@ def errors_are_status(ctx):
         422, "Invalid")
     eq(sorted(c.get("field") for c in st["details"]["causes"]), ["data[bad key!]", "metadata.labels"],
        "fields of two causes")
+
+
+@case
+def more_errors_and_options(ctx):
+    ns = ctx.namespace()
+    api_error(lambda: ctx.core.read_namespaced_config_map("x", "no-such-ns"), 404, "NotFound",
+              'configmaps "x" not found')
+    st = api_error(lambda: ctx.core.create_namespace(client.V1Namespace(metadata=M(name="Bad"))), 422, "Invalid")
+    check(st["message"].startswith('Namespace "Bad" is invalid: metadata.name: Invalid value: "Bad": '
+                                   'a lowercase RFC 1123 label must consist of'), "message: %s" % st["message"])
+    api_error(lambda: ctx.core.delete_namespace("default"), 403, "Forbidden",
+              'namespaces "default" is forbidden: this namespace may not be deleted')
+    # PUT of a configmap that does not exist: 404 (configmaps are not created on update).
+    api_error(lambda: ctx.core.replace_namespaced_config_map(
+        "missing", ns, client.V1ConfigMap(metadata=M(name="missing"))), 404, "NotFound")
+    api_error(lambda: ctx.core.replace_namespaced_config_map(
+        "other", ns, client.V1ConfigMap(metadata=M(name="x"))), 400, "BadRequest",
+        "the name of the object (x) does not match the name on the URL (other)")
+    api_error(lambda: ctx.apps.read_namespaced_deployment_scale("nope", ns), 404, "NotFound",
+              'deployments.apps "nope" not found')
+    # generateName, and a dry run that stores nothing.
+    made = ctx.core.create_namespaced_config_map(ns, client.V1ConfigMap(metadata=M(generate_name="gen-")))
+    check(made.metadata.name.startswith("gen-") and len(made.metadata.name) == 9, "name %r" % made.metadata.name)
+    dry = ctx.core.create_namespaced_config_map(ns, client.V1ConfigMap(metadata=M(name="dry")), dry_run="All")
+    eq(dry.metadata.name, "dry", "name of a dry-run create")
+    api_error(lambda: ctx.core.read_namespaced_config_map("dry", ns), 404, "NotFound")
+    # Status of a deployment through its subresource.
+    ctx.apps.create_namespaced_deployment(ns, deployment("st"))
+    ctx.apps.patch_namespaced_deployment_status("st", ns, {"status": {"replicas": 2, "observedGeneration": 1}})
+    got = ctx.apps.read_namespaced_deployment_status("st", ns)
+    eq((got.status.replicas, got.status.observed_generation), (2, 1), "status written through /status")
 
 
 MULTI_DOC = """\
