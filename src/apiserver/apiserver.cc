@@ -181,6 +181,23 @@ ApiError Conflict(const ResourceInfo& r, std::string_view name) {
 
 ApiError BadRequest(std::string message) { return {400, "BadRequest", std::move(message), {}}; }
 
+// A JSON patch that is not a list of operations does not decode: upstream's 400, with its
+// decoder's words (a patch that decodes but does not apply is a 422).
+std::optional<ApiError> PatchDecodeError(PatchType type, std::string_view body) {
+  if (type != PatchType::kJson) return std::nullopt;
+  boost::system::error_code ec;
+  json::value ops = json::parse(body, ec);
+  if (ec) return BadRequest("error decoding patch: " + ec.message());
+  const char* kind = ops.is_object() ? "object"
+                     : ops.is_string() ? "string"
+                     : ops.is_bool()   ? "bool"
+                     : ops.is_number() ? "number"
+                                       : nullptr;
+  if (kind == nullptr) return std::nullopt;
+  return BadRequest(std::string("error decoding patch: json: cannot unmarshal ") + kind +
+                    " into Go value of type []handlers.jsonPatchOp");
+}
+
 ApiError FromStoreStatus(const Status& st) {
   switch (st.code()) {
     case StatusCode::kGone:
@@ -1116,6 +1133,7 @@ void ApiServerImpl::ServeEventsV1(HttpRequest req, Target t, std::shared_ptr<Exc
       return ex->Respond(StatusResponse({415, "UnsupportedMediaType", type.status().message(), {}}));
     }
     const api::TypeDecl* schema = api::Schema::BuiltIn().Kind("events.k8s.io", "v1", "Event");
+    if (auto err = PatchDecodeError(*type, req.body)) return ex->Respond(StatusResponse(*err));
     if (Status st = ApplyPatch(*type, req.body, schema, &doc); !st.ok()) {
       return ex->Respond(StatusResponse({422, "Invalid", st.message(), {}}));
     }
@@ -1656,6 +1674,7 @@ void ApiServerImpl::ServeSubresource(const HttpRequest& req, const Target& t,
     const api::TypeDecl* schema =
         scale ? api::Schema::BuiltIn().Type("io.k8s.api.autoscaling.v1.Scale")
               : api::Schema::BuiltIn().Kind(r.group, r.version, r.kind);
+    if (auto err = PatchDecodeError(*type, req.body)) return ex->Respond(StatusResponse(*err));
     if (Status st = ApplyPatch(*type, req.body, schema, &part); !st.ok()) {
       return ex->Respond(StatusResponse({422, "Invalid", st.message(), {}}));
     }
@@ -3045,6 +3064,7 @@ void ApiServerImpl::Patch(std::shared_ptr<const HttpRequest> req, Target t,
   auto old = Decode(*cur);
   json::value doc = *old;
   const api::TypeDecl* schema = api::Schema::BuiltIn().Kind(r.group, r.version, r.kind);
+  if (auto err = PatchDecodeError(*type, req->body)) return ex->Respond(StatusResponse(*err));
   if (Status st = ApplyPatch(*type, req->body, schema, &doc); !st.ok()) {
     return ex->Respond(StatusResponse({422, "Invalid", st.message(), {}}));
   }
