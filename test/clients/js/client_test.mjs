@@ -43,7 +43,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 class Server {
   constructor(binary) {
-    this.binary = binary;
+    this.binary = path.resolve(binary);
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'keelson-jsclient-'));
     this.log = path.join(this.dir, 'server.log');
   }
@@ -64,7 +64,7 @@ class Server {
       if (this.proc.exitCode !== null) throw new Error(`keelson server exited:\n${text}`);
       await sleep(20);
     }
-    throw new Error('keelson server did not start in 30 s');
+    throw new Error(`keelson server did not start in 30 s:\n${this.logTail()}`);
   }
 
   get kubeconfig() { return path.join(this.dir, 'data', 'kubeconfig.yaml'); }
@@ -566,6 +566,13 @@ async function main() {
   if (!binary) {
     console.log('usage: node client_test.mjs KEELSON_BINARY [CASE...]');
     return 2;
+  }
+  try {
+    fs.accessSync(binary, fs.constants.X_OK);
+  } catch {
+    console.log(`FAIL: ${binary} is not an executable keelson binary`);
+    console.log('0 passed, 1 failed');
+    return 1;
   }
   const server = new Server(binary);
   for (const sig of ['SIGINT', 'SIGTERM']) {

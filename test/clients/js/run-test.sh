@@ -8,5 +8,7 @@ if ! command -v node >/dev/null 2>&1; then
   echo "0 passed, 1 failed"
   exit 1
 fi
+binary=$(realpath "$1")
+shift
 cd "$dir"
-exec node client_test.mjs "$@"
+exec node client_test.mjs "$binary" "$@"
