@@ -12,7 +12,19 @@ PACKAGES=(
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   etcd-server etcd-client procps wrk curl python3
+  # the client library tests (test/clients): the official Python client for Debian's python3
+  python3-kubernetes
 )
+
+# The JavaScript client test (test/clients/js) runs @kubernetes/client-node on Node.js with
+# the modules `npm ci` installs: Debian's nodejs and npm where the machine has none (a newer
+# Node.js installed otherwise is kept).
+if ! command -v node >/dev/null 2>&1; then
+  PACKAGES+=(nodejs)
+fi
+if ! command -v npm >/dev/null 2>&1; then
+  PACKAGES+=(npm)
+fi
 
 # The API server tests drive real kubectl: the machine's kubectl package (with its versioned
 # kubectl.1.27 ... kubectl.1.33) where it is installed, else Debian's kubernetes-client.
