@@ -7,7 +7,9 @@
 #     creates/s for 5 s.
 #
 #   bench/apiserver_bench.sh [create-seconds]   (default 10; COLD=1: creates before the
-#                                                pods' watch cache has started)
+#                                                pods' watch cache has started; KEELSON=path
+#                                                and WATCH_LATENCY=path: other binaries, as
+#                                                bench/apiserver_compare.sh runs them)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECS=${1:-10}
@@ -15,7 +17,9 @@ BUILD_DIR=${BUILD_DIR:-build}
 command -v wrk >/dev/null || { echo "wrk not installed: scripts/install-deps.sh" >&2; exit 1; }
 WORK=$(mktemp -d /var/tmp/keelson-apibench-XXXXXX)
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$BUILD_DIR/keelson" server --data-dir "$WORK/data" --port "$PORT" >"$WORK/server.log" 2>&1 &
+KEELSON=${KEELSON:-$BUILD_DIR/keelson}
+WATCH_LATENCY=${WATCH_LATENCY:-$BUILD_DIR/bench/watch_latency}
+"$KEELSON" server --data-dir "$WORK/data" --port "$PORT" >"$WORK/server.log" 2>&1 &
 PID=$!
 trap 'kill $PID 2>/dev/null || true; wait $PID 2>/dev/null || true; rm -rf "$WORK"' EXIT
 for _ in $(seq 1 200); do curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null && break; sleep 0.05; done
@@ -45,4 +49,4 @@ echo "== server memory with $COUNT pods"
 awk '/VmRSS|RssAnon/ {printf "%s %.1f MB\n", $1, $2/1024}' "/proc/$PID/status"
 echo "== watch delivery, 1000 watchers, 100 creates/s for 5 s"
 ulimit -n 4096 2>/dev/null || true
-"$BUILD_DIR/bench/watch_latency" --port="$PORT" --watchers=1000 --rate=100 --seconds=5 || true
+"$WATCH_LATENCY" --port="$PORT" --watchers=1000 --rate=100 --seconds=5 || true

@@ -166,7 +166,7 @@ ApiServerImpl::ApiServerImpl(Store* store, ApiServerOptions opts, ServiceAllocat
   deps.allocator = &alloc_;
   deps.tokens = TokenIssuer{opts_.token_signer, opts_.service_account_issuer, opts_.clock};
   deps.authorizer = opts_.authorizer;
-  storages_ = InstallStorages(deps);
+  InstallStorages(deps, &storages_);
 }
 
 RestStorage* ApiServerImpl::Storage(std::string_view group, std::string_view resource,
@@ -316,7 +316,8 @@ Status ApiServerImpl::CreateIfMissing(const std::string& key, const json::object
   store::TxnRequest txn;
   txn.compare.push_back(store::Compare{store::Compare::Result::kEqual,
                                        store::Compare::Target::kCreate, key, "", 0, ""});
-  txn.success.push_back(store::RequestOp{store::PutRequest{key, json::serialize(obj)}});
+  store::RequestOp put{store::PutRequest{key, json::serialize(obj)}};
+  txn.success.push_back(std::move(put));
   auto r = store_->Txn(std::move(txn));
   return r.ok() ? Status::Ok() : r.status();
 }

@@ -162,6 +162,11 @@ std::vector<AllocError> ServiceAllocator::AllocateForCreate(json::object* svc,
         std::string cand = FormatIp(base_ + off);
         if (!taken.count(cand)) ip = cand;
       }
+      if (ip.empty()) {
+        errs.push_back({"spec.clusterIPs", "Internal error: failed to allocate a serviceIP: "
+                                           "range is full"});
+        return errs;
+      }
     }
     spec["clusterIP"] = ip;
     spec["clusterIPs"] = json::array{json::string(ip)};

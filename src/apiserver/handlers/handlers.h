@@ -48,10 +48,9 @@ void WriteError(Exchange& ex, const api::ApiError& e);
 void WriteObject(Exchange& ex, int code, const api::Object& obj);
 
 // The request body as an object of `kind` (JSON, YAML or protobuf, by Content-Type). A body
-// that leaves apiVersion or kind out is taken as `kind`, one that names another is refused;
-// its namespace must be the URL's (and is set from it). Errors: 400, 415.
-api::ApiResult<api::Object> DecodeBody(const HttpRequest& req, const api::ResourceInfo& kind,
-                                       const RequestContext& ctx);
+// that leaves apiVersion or kind out is taken as `kind`, one that names another is refused.
+// (Its namespace is the storage's to check.) Errors: 400, 415.
+api::ApiResult<api::Object> DecodeBody(const HttpRequest& req, const api::ResourceInfo& kind);
 // The options and selectors of a LIST or WATCH; nullopt after answering what is wrong with
 // them (400, or upstream's 422 on ListOptions).
 std::optional<ListRequest> ReadListRequest(const RequestScope& scope, const HttpRequest& req,

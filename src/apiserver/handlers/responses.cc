@@ -76,8 +76,7 @@ void DefaultTypeMeta(const api::ResourceInfo& kind, api::Object* obj) {
 
 }  // namespace
 
-api::ApiResult<api::Object> DecodeBody(const HttpRequest& req, const api::ResourceInfo& kind,
-                                       const RequestContext& ctx) {
+api::ApiResult<api::Object> DecodeBody(const HttpRequest& req, const api::ResourceInfo& kind) {
   auto parsed = ParseBody(req);
   if (!parsed.ok()) return parsed;
   api::Object obj = std::move(*parsed);
@@ -100,17 +99,6 @@ api::ApiResult<api::Object> DecodeBody(const HttpRequest& req, const api::Resour
   auto& meta = obj["metadata"];
   if (meta.is_null()) meta = json::object();
   if (!meta.is_object()) return api::NewBadRequest("metadata must be an object");
-  auto& m = meta.as_object();
-  if (auto* ns = m.if_contains("namespace"); ns && ns->is_string() && !ns->as_string().empty()) {
-    if (!kind.namespaced) {
-      m.erase("namespace");
-    } else if (ns->as_string() != ctx.ns) {
-      return api::NewBadRequest(
-          "the namespace of the provided object does not match the namespace sent on the "
-          "request");
-    }
-  }
-  if (kind.namespaced) m["namespace"] = ctx.ns;
   return obj;
 }
 

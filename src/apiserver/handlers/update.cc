@@ -6,7 +6,7 @@ namespace keelson::apiserver {
 void HandleUpdate(const RequestScope& scope, const HttpRequest& req,
                   std::shared_ptr<Exchange> ex) {
   RestStorage& storage = *scope.route->storage;
-  auto obj = DecodeBody(req, storage.kind(), scope.ctx);
+  auto obj = DecodeBody(req, storage.kind());
   if (!obj.ok()) return WriteError(*ex, obj.error());
   // The object must name the URL's (a subresource's body may leave its name out).
   std::string_view name = api::GetName(*obj);

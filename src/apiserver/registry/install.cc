@@ -35,9 +35,9 @@ void Storages::AddRoute(Route route, std::unique_ptr<RestStorage> owned) {
   if (owned) owned_.push_back(std::move(owned));
 }
 
-Storages InstallStorages(const StorageDeps& deps) {
+void InstallStorages(const StorageDeps& deps, Storages* storages) {
   const api::ResourceRegistry& registry = *deps.registry;
-  Storages out;
+  Storages& out = *storages;
   // Every stored resource: a generic store with its kind's strategy. Services and namespaces
   // carry write hooks. events.k8s.io/v1 Events are the core Events in another form.
   for (const auto& r : registry.all()) {
@@ -58,8 +58,8 @@ Storages InstallStorages(const StorageDeps& deps) {
     auto store = std::make_unique<GenericStore>(r, *s, deps.store, hooks.get());
     out.AddStore(std::move(store), std::move(hooks));
   }
-  auto lookup = [&out](std::string_view group, std::string_view resource) {
-    return out.Store(group, resource);
+  auto lookup = [storages](std::string_view group, std::string_view resource) {
+    return storages->Store(group, resource);
   };
   // Subresources, over the stores of their resources.
   const std::vector<std::string> kReadWrite = {"get", "patch", "update"};
@@ -94,7 +94,6 @@ Storages InstallStorages(const StorageDeps& deps) {
     Route route{&r, "", storage.get(), nullptr, {}};
     out.AddRoute(std::move(route), std::move(storage));
   }
-  return out;
 }
 
 }  // namespace keelson::apiserver

@@ -32,8 +32,8 @@ struct Route {
 class Storages {
  public:
   Storages() = default;
-  Storages(Storages&&) = default;
-  Storages& operator=(Storages&&) = default;
+  Storages(const Storages&) = delete;
+  Storages& operator=(const Storages&) = delete;
 
   // The route of `r` (and `subresource`); null when nothing serves that path.
   const Route* Find(const api::ResourceInfo& r, std::string_view subresource) const;
@@ -61,7 +61,8 @@ struct StorageDeps {
   std::shared_ptr<const Authorizer> authorizer;
 };
 
-// Every storage of the server: the one list of which storage serves which path.
-Storages InstallStorages(const StorageDeps& deps);
+// Every storage of the server, into `out` (which the storages refer to, so it must stay where
+// it is): the one list of which storage serves which path.
+void InstallStorages(const StorageDeps& deps, Storages* out);
 
 }  // namespace keelson::apiserver

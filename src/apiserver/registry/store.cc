@@ -143,8 +143,24 @@ void GenericStore::Create(const RequestContext& ctx, api::Object obj, ObjectCall
   CreateObject(ctx, std::move(obj), /*track_fields=*/true, std::move(done));
 }
 
+std::optional<api::ApiError> GenericStore::SetNamespace(const RequestContext& ctx,
+                                                        api::Object* obj) const {
+  auto& meta = api::MutableMetadata(obj);
+  if (!resource_.namespaced) {
+    meta.erase("namespace");
+    return std::nullopt;
+  }
+  if (std::string_view ns = api::GetNamespace(*obj); !ns.empty() && ns != ctx.ns) {
+    return api::NewBadRequest(
+        "the namespace of the provided object does not match the namespace sent on the request");
+  }
+  meta["namespace"] = ctx.ns;
+  return std::nullopt;
+}
+
 void GenericStore::CreateObject(const RequestContext& ctx, api::Object obj, bool track_fields,
                                 ObjectCallback done) {
+  if (auto err = SetNamespace(ctx, &obj)) return done(std::move(*err));
   std::string name(api::GetName(obj));
   const std::string generate_name(api::GetGenerateName(obj));
   if (name.empty()) {
@@ -194,7 +210,8 @@ void GenericStore::CommitCreate(std::shared_ptr<const RequestContext> ctx, api::
       return done(api::NewInvalid(resource_, name, causes));
     }
   }
-  txn.success.push_back(store::RequestOp{store::PutRequest{key, Stored(stored)}});
+  store::RequestOp put{store::PutRequest{key, Stored(stored)}};
+  txn.success.push_back(std::move(put));
   deps_.store->TxnAsync(std::move(txn), [this, ctx, obj = std::move(obj), stored, attempt, key,
                                          name, done = std::move(done)](
                                             Result<store::TxnResponse> res) mutable {
@@ -267,6 +284,7 @@ void GenericStore::UpdateAttempt(std::shared_ptr<UpdateRun> run, int attempt) {
   auto next = run->change(*old);
   if (!next.ok()) return run->done(next.error());
   api::Object obj = std::move(*next);
+  if (auto err = SetNamespace(ctx, &obj)) return run->done(std::move(*err));
   run->strategy->PrepareForUpdate(&obj, *old);
   if (auto err = Admit(ctx, "UPDATE", ctx.name, &*old, &obj)) return run->done(std::move(*err));
   if (auto problems = run->strategy->ValidateUpdate(obj, *old); !problems.empty()) {

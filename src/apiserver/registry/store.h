@@ -124,6 +124,9 @@ class GenericStore final : public RestStorage {
                                      std::string_view name, const api::Object* old,
                                      api::Object* obj) const;
   ManagerInfo Manager(const RequestContext& ctx) const;
+  // The request's namespace on a namespaced object (400 when the object names another), none
+  // on a cluster-scoped one, as upstream's BeforeCreate and BeforeUpdate set it.
+  std::optional<api::ApiError> SetNamespace(const RequestContext& ctx, api::Object* obj) const;
   void ListFromCache(std::shared_ptr<const ListRequest> req, std::string prefix,
                      int64_t revision, std::string after, ListCallback done);
   void ListFromStore(std::shared_ptr<const ListRequest> req, std::string prefix,
