@@ -113,9 +113,9 @@ std::string RequestMetrics::Text() const {
 }
 
 ObservingExchange::ObservingExchange(std::shared_ptr<Exchange> inner, RequestMetrics* metrics,
-                                     RequestLabels labels)
+                                     RequestLabels labels, const Clock* clock)
     : ForwardingExchange(std::move(inner)), metrics_(metrics), labels_(std::move(labels)),
-      start_(std::chrono::steady_clock::now()) {
+      clock_(clock), start_(clock->Monotonic()) {
   metrics_->Begin(labels_);
 }
 
@@ -140,7 +140,7 @@ void ObservingExchange::EndStream() {
 
 void ObservingExchange::Record(int code) {
   if (recorded_.exchange(true)) return;
-  metrics_->Observe(labels_, code, std::chrono::steady_clock::now() - start_);
+  metrics_->Observe(labels_, code, clock_->Monotonic() - start_);
   metrics_->End(labels_);
 }
 

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "apiserver/negotiation.h"
+#include "common/clock.h"
 
 namespace keelson::apiserver {
 
@@ -55,11 +56,11 @@ class RequestMetrics {
 };
 
 // Records a request's code and duration when it is answered (for a streamed answer, when the
-// stream ends), then passes everything through. `metrics` must outlive it.
+// stream ends), then passes everything through. `metrics` and `clock` must outlive it.
 class ObservingExchange final : public ForwardingExchange {
  public:
   ObservingExchange(std::shared_ptr<Exchange> inner, RequestMetrics* metrics,
-                    RequestLabels labels);
+                    RequestLabels labels, const Clock* clock);
   // A request dropped without an answer still ends.
   ~ObservingExchange() override;
 
@@ -72,7 +73,8 @@ class ObservingExchange final : public ForwardingExchange {
 
   RequestMetrics* metrics_;
   RequestLabels labels_;
-  std::chrono::steady_clock::time_point start_;
+  const Clock* clock_;
+  Clock::MonoTime start_;
   std::atomic<int> status_{200};
   std::atomic<bool> recorded_{false};
 };

@@ -282,7 +282,8 @@ std::shared_ptr<Exchange> ApiServerImpl::Encoders(const HttpRequest& req, const 
                                                   const RequestContext& ctx,
                                                   std::shared_ptr<Exchange> ex) {
   const bool watch = info.verb == "watch";
-  ex = std::make_shared<ObservingExchange>(std::move(ex), &metrics_, LabelsOf(req, info));
+  ex = std::make_shared<ObservingExchange>(std::move(ex), &metrics_, LabelsOf(req, info),
+                                           opts_.clock.get());
   if (auto version = MetadataExchange::Wanted(req.Header("accept")); !version.empty()) {
     ex = std::make_shared<MetadataExchange>(std::move(ex), watch, std::move(version));
   } else if (api::AcceptsProtobuf(req.Header("accept"))) {

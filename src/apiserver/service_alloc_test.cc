@@ -122,7 +122,8 @@ TEST_F(ServiceAllocTest, NodePortsAreAllocatedCheckedAndFreedWithTheType) {
   EXPECT_FALSE(Claimed(ServiceAllocator::PortKey(30003)));
   // A changed ClusterIP is refused.
   json::object moved = np;
-  moved["spec"].as_object()["clusterIP"] = "10.96.0.9";
+  moved["spec"].as_object()["clusterIP"] =
+      np["spec"].at("clusterIP") == "10.96.0.9" ? "10.96.0.10" : "10.96.0.9";
   store::TxnRequest none;
   auto moved_errs = alloc_->CheckUpdate(np, &moved, "default/np", &none);
   ASSERT_FALSE(moved_errs.empty());

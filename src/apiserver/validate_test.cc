@@ -337,7 +337,10 @@ TEST(ValidateConfigMapTest, KeysAreConfigKeysAndUnique) {
       "binaryData":{"a":"eA=="}})");
   EXPECT_TRUE(
       Reports(c, "binaryData[a]", "Invalid value: \"a\": duplicate of key present in data"));
-  EXPECT_EQ(c[0].first, "data");
+  // Each bad key is reported at its own path, as upstream's field.NewPath("data").Key(key).
+  EXPECT_EQ(c[0].first, "data[bad key]");
+  EXPECT_TRUE(Reports(Validate("", "ConfigMap", R"({"metadata":{"name":"c"},"data":{"..x":"1"}})"),
+                      "data[..x]", "Invalid value: \"..x\": must not start with '..'"));
 }
 
 // --- Volumes ------------------------------------------------------------------------------------

@@ -88,10 +88,14 @@ void InstallStorages(const StorageDeps& deps, Storages* storages) {
     }
   }
   // The reviews: answered at once, never stored.
-  for (const auto& r : registry.all()) {
-    if (r.stored) continue;
-    auto storage = NewReviewStorage(r, deps.authorizer);
-    Route route{&r, "", storage.get(), nullptr, {}};
+  if (const auto* r = registry.Find("authorization.k8s.io", "v1", "selfsubjectaccessreviews")) {
+    auto storage = NewAccessReviewStorage(*r, deps.authorizer);
+    Route route{r, "", storage.get(), nullptr, {}};
+    out.AddRoute(std::move(route), std::move(storage));
+  }
+  if (const auto* r = registry.Find("authentication.k8s.io", "v1", "selfsubjectreviews")) {
+    auto storage = NewSelfSubjectReviewStorage(*r);
+    Route route{r, "", storage.get(), nullptr, {}};
     out.AddRoute(std::move(route), std::move(storage));
   }
 }

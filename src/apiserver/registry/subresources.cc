@@ -365,19 +365,16 @@ class FinalizeStorage final : public RestStorage {
 
 // --- reviews --------------------------------------------------------------------------------
 
-class ReviewStorage final : public RestStorage {
+// What both reviews share: answered for the requesting user, never stored.
+class ReviewStorage : public RestStorage {
  public:
-  ReviewStorage(const api::ResourceInfo& review, std::shared_ptr<const Authorizer> authorizer)
-      : review_(review), authorizer_(std::move(authorizer)) {}
+  explicit ReviewStorage(const api::ResourceInfo& review) : review_(review) {}
 
   const api::ResourceInfo& kind() const override { return review_; }
 
   void Create(const RequestContext& ctx, api::Object obj, ObjectCallback done) override {
     if (auto err = DecodeChecks(review_, nullptr, ctx, &obj)) return done(std::move(*err));
-    // The reviews answer for the requesting user: what the authorizer would decide, who the
-    // authenticator says they are.
-    UserInfo user = ctx.attrs ? ctx.attrs->user : UserInfo{};
-    auto status = review_.kind == "SelfSubjectAccessReview" ? Access(obj, user) : Identity(user);
+    auto status = Answer(obj, ctx.attrs ? ctx.attrs->user : UserInfo{});
     if (!status.ok()) return done(status.error());
     obj["status"] = std::move(*status);
     auto& meta = api::MutableMetadata(&obj);
@@ -386,8 +383,24 @@ class ReviewStorage final : public RestStorage {
     done(std::move(obj));
   }
 
+ protected:
+  // The review's status for `user`.
+  virtual api::ApiResult<api::Object> Answer(const api::Object& review,
+                                             const UserInfo& user) const = 0;
+
+  const api::ResourceInfo& review_;
+};
+
+// SelfSubjectAccessReview (`kubectl auth can-i`): what the authorizer decides for the user.
+class AccessReviewStorage final : public ReviewStorage {
+ public:
+  AccessReviewStorage(const api::ResourceInfo& review,
+                      std::shared_ptr<const Authorizer> authorizer)
+      : ReviewStorage(review), authorizer_(std::move(authorizer)) {}
+
  private:
-  api::ApiResult<api::Object> Access(const api::Object& review, const UserInfo& user) const {
+  api::ApiResult<api::Object> Answer(const api::Object& review,
+                                     const UserInfo& user) const override {
     const json::object* spec = nullptr;
     if (const auto* sp = review.if_contains("spec"); sp && sp->is_object()) {
       spec = &sp->as_object();
@@ -424,17 +437,23 @@ class ReviewStorage final : public RestStorage {
     return status;
   }
 
-  static api::Object Identity(const UserInfo& user) {
+  std::shared_ptr<const Authorizer> authorizer_;
+};
+
+// SelfSubjectReview (`kubectl auth whoami`): who the authenticator says the user is.
+class SelfSubjectReviewStorage final : public ReviewStorage {
+ public:
+  using ReviewStorage::ReviewStorage;
+
+ private:
+  api::ApiResult<api::Object> Answer(const api::Object&, const UserInfo& user) const override {
     json::object info{{"username", user.name}};
     if (!user.uid.empty()) info["uid"] = user.uid;
     json::array groups;
     for (const auto& g : user.groups) groups.push_back(json::string(g));
     if (!groups.empty()) info["groups"] = std::move(groups);
-    return {{"userInfo", std::move(info)}};
+    return api::Object{{"userInfo", std::move(info)}};
   }
-
-  const api::ResourceInfo& review_;
-  std::shared_ptr<const Authorizer> authorizer_;
 };
 
 // --- events.k8s.io/v1 -----------------------------------------------------------------------
@@ -550,9 +569,13 @@ std::unique_ptr<RestStorage> NewFinalizeStorage(GenericStore& namespaces) {
   return std::make_unique<FinalizeStorage>(namespaces);
 }
 
-std::unique_ptr<RestStorage> NewReviewStorage(const api::ResourceInfo& review,
-                                              std::shared_ptr<const Authorizer> authorizer) {
-  return std::make_unique<ReviewStorage>(review, std::move(authorizer));
+std::unique_ptr<RestStorage> NewAccessReviewStorage(const api::ResourceInfo& review,
+                                                    std::shared_ptr<const Authorizer> authorizer) {
+  return std::make_unique<AccessReviewStorage>(review, std::move(authorizer));
+}
+
+std::unique_ptr<RestStorage> NewSelfSubjectReviewStorage(const api::ResourceInfo& review) {
+  return std::make_unique<SelfSubjectReviewStorage>(review);
 }
 
 std::unique_ptr<RestStorage> NewEventsV1Storage(const api::ResourceInfo& v1,

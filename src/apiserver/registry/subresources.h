@@ -40,10 +40,11 @@ struct TokenIssuer {
 std::unique_ptr<RestStorage> NewTokenStorage(GenericStore& service_accounts, StoreLookup stores,
                                              TokenIssuer issuer);
 
-// `review` is the resource (selfsubjectaccessreviews or selfsubjectreviews); the answer comes
-// from the requester (RequestContext::attrs) and `authorizer`.
-std::unique_ptr<RestStorage> NewReviewStorage(const api::ResourceInfo& review,
-                                              std::shared_ptr<const Authorizer> authorizer);
+// The reviews, answered for the requester (RequestContext::attrs): selfsubjectaccessreviews
+// from `authorizer`, selfsubjectreviews from who the request was authenticated as.
+std::unique_ptr<RestStorage> NewAccessReviewStorage(const api::ResourceInfo& review,
+                                                    std::shared_ptr<const Authorizer> authorizer);
+std::unique_ptr<RestStorage> NewSelfSubjectReviewStorage(const api::ResourceInfo& review);
 
 // events.k8s.io/v1: `core_events` is a generic store over the core Events with the
 // events.k8s.io strategy; bodies are converted to the core form on the way in (answers are
