@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs bench/apiserver_bench.sh for two builds of keelson side by side on this machine, each
 # ROUNDS times alternating (A B A B ...), and prints each figure and the ratio B/A of their
-# medians: pod creates/s, LIST of every pod (s), RSS holding them (MB), and watch delivery
-# p99 (ms).
+# medians: pod creates/s, the server's CPU per create (µs), LIST of every pod (s), RSS holding
+# them (MB), and watch delivery p99 (ms).
 #
 #   bench/apiserver_compare.sh A_DIR B_DIR [create-seconds] [rounds]
 #
@@ -39,11 +39,13 @@ def figures(text):
     if m: f["RSS MB"] = float(m.group(1))
     m = re.search(r"p99_ms=([\d.]+)", text)
     if m: f["watch p99 ms"] = float(m.group(1))
+    m = re.search(r"server CPU per create: ([\d.]+) us", text)
+    if m: f["CPU us/create"] = float(m.group(1))
     m = re.search(r"pods listed: (\d+)", text)
     if m: f["pods"] = float(m.group(1))
     return f
 runs = {s: [figures(open(f"{out}/{s}.{r}").read()) for r in range(1, rounds + 1)] for s in "AB"}
-keys = ["creates/s", "LIST s (best)", "RSS MB", "watch p99 ms", "pods"]
+keys = ["creates/s", "CPU us/create", "LIST s (best)", "RSS MB", "watch p99 ms", "pods"]
 print(f"{'figure':<16}{'A (each run)':<28}{'B (each run)':<28}{'B/A (medians)':>14}")
 for k in keys:
     a = [r[k] for r in runs["A"] if k in r]

@@ -152,8 +152,9 @@ ApiServerImpl::ApiServerImpl(Store* store, ApiServerOptions opts, ServiceAllocat
       discovery_(registry_, storages_) {
   // NamespaceLifecycle first, then the configured plugins.
   std::vector<std::shared_ptr<const AdmissionPlugin>> plugins = {
+      // As upstream's plugin reads an informer's cache, with a live lookup on a miss.
       NamespaceLifecycle([this](const std::string& name) -> Result<json::object> {
-        auto ns = storages_.Store("", "namespaces")->Read("", name);
+        auto ns = storages_.Store("", "namespaces")->ReadCached("", name);
         if (!ns.ok()) return ns.error().ToStatus();
         return std::move(*ns);
       })};
@@ -273,6 +274,9 @@ void ApiServerImpl::ServeResource(const RequestInfo& info, HttpRequest req, User
   Handle handle = HandlerFor(info);
   ex = Encoders(req, info, ctx, std::move(ex));
   if (handle == nullptr) return WriteError(*ex, api::NewMethodNotAllowed());
+  // A create that waits on nothing runs here; anything that may wait on the store runs on the
+  // request executor.
+  if (handle == HandleCreate && route->storage->CreateNeverBlocks()) return handle(scope, req, ex);
   pool_.Post([handle, scope = std::move(scope), req = std::move(req), ex = std::move(ex)] {
     handle(scope, req, ex);
   });

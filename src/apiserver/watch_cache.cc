@@ -342,6 +342,7 @@ class WatchCacheImpl final : public WatchCache {
   void WhenFresh(int64_t min_revision, Steady::time_point deadline,
                  std::function<void(Result<int64_t>)> done) override;
   Result<CacheListResult> List(const CacheListRequest& req) override;
+  Result<ObjectPtr> Get(std::string_view key) override;
   Result<std::shared_ptr<CacheWatch>> Watch(CacheWatchRequest req,
                                             std::shared_ptr<WatchSink> sink) override;
   WatchCacheStats Stats() const override;
@@ -553,6 +554,13 @@ Result<CacheListResult> WatchCacheImpl::List(const CacheListRequest& req) {
     res.items.push_back(*candidate);
   }
   return res;
+}
+
+Result<ObjectPtr> WatchCacheImpl::Get(std::string_view key) {
+  std::shared_lock l(mu_);
+  if (!ready_) return FailedPreconditionError("watch cache not ready");
+  auto it = objects_.find(key);
+  return it == objects_.end() ? ObjectPtr() : *it;
 }
 
 Result<std::shared_ptr<CacheWatch>> WatchCacheImpl::Watch(CacheWatchRequest req,

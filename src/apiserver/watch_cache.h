@@ -221,6 +221,11 @@ class WatchCache {
   // the revision asked for (older than its ring, or newer than its state).
   virtual Result<CacheListResult> List(const CacheListRequest& req) = 0;
 
+  // The object at `key` in the cache's current state; null when there is none. FailedPrecondition
+  // when the cache is not ready. (The cache may lag the store by the time a change takes to
+  // arrive: callers that need the latest state read the store.)
+  virtual Result<ObjectPtr> Get(std::string_view key) = 0;
+
   // Starts a watch writing to `sink`. Errors: Gone with upstream's "too old resource version:
   // N (M)" when changes after N are no longer held; Unavailable when not ready.
   virtual Result<std::shared_ptr<CacheWatch>> Watch(CacheWatchRequest req,

@@ -134,6 +134,10 @@ class RestStorage {
   virtual void Delete(const RequestContext& ctx, const DeleteOptions& opts, ObjectCallback done);
   virtual void DeleteCollection(const RequestContext& ctx, const DeleteOptions& opts,
                                 const Selection& selection, DeletedCallback done);
+
+  // Whether Create never waits on the store (it only submits a write), so that it may run on
+  // an HTTP thread rather than the request executor.
+  virtual bool CreateNeverBlocks() const { return false; }
 };
 
 }  // namespace keelson::apiserver

@@ -30,10 +30,11 @@ store::Compare Absent(const std::string& key) {
                         "", 0, ""};
 }
 
-// The stored form: everything but metadata.resourceVersion (the store's revision).
-std::string Stored(api::Object obj) {
-  api::MutableMetadata(&obj).erase("resourceVersion");
-  return json::serialize(obj);
+// The stored form: everything but metadata.resourceVersion (the store's revision), which is
+// taken out of `obj`.
+std::string Serialized(api::Object* obj) {
+  api::MutableMetadata(obj).erase("resourceVersion");
+  return json::serialize(*obj);
 }
 
 std::string GenerateName(std::string_view prefix) {
@@ -106,6 +107,18 @@ api::ApiResult<api::Object> GenericStore::Read(std::string_view ns, std::string_
     return api::ApiError::FromStatus(kv.status());
   }
   return Decode(*kv);
+}
+
+api::ApiResult<api::Object> GenericStore::ReadCached(std::string_view ns, std::string_view name) {
+  if (WatchCache* cache = Cache()) {
+    auto cached = cache->Get(Key(ns, name));
+    if (cached.ok() && *cached) {
+      boost::system::error_code ec;
+      json::value v = json::parse((*cached)->json(), ec);
+      if (!ec && v.is_object()) return std::move(v.as_object());
+    }
+  }
+  return Read(ns, name);
 }
 
 api::ApiResult<api::Object> GenericStore::Get(const RequestContext& ctx) {
@@ -202,28 +215,32 @@ void GenericStore::CommitCreate(std::shared_ptr<const RequestContext> ctx, api::
                                 int attempt, ObjectCallback done) {
   const std::string name(api::GetName(obj));
   const std::string key = Key(ctx->ns, name);
-  api::Object stored = obj;
   store::TxnRequest txn;
   txn.compare.push_back(Absent(key));
+  // The hooks complete the object (its claims): a try after a lost claim starts from the
+  // object as it was.
+  std::optional<api::Object> original;
   if (hooks_ != nullptr) {
-    if (auto causes = hooks_->OnCreate(&stored, &txn); !causes.empty()) {
+    original = obj;
+    if (auto causes = hooks_->OnCreate(&obj, &txn); !causes.empty()) {
       return done(api::NewInvalid(resource_, name, causes));
     }
   }
-  store::RequestOp put{store::PutRequest{key, Stored(stored)}};
+  store::RequestOp put{store::PutRequest{key, Serialized(&obj)}};
   txn.success.push_back(std::move(put));
-  deps_.store->TxnAsync(std::move(txn), [this, ctx, obj = std::move(obj), stored, attempt, key,
-                                         name, done = std::move(done)](
+  deps_.store->TxnAsync(std::move(txn), [this, ctx, obj = std::move(obj),
+                                         original = std::move(original), attempt, key, name,
+                                         done = std::move(done)](
                                             Result<store::TxnResponse> res) mutable {
     if (!res.ok()) return done(api::ApiError::FromStatus(res.status()));
     if (res->succeeded) {
-      api::SetResourceVersion(&stored, res->revision);
-      return done(std::move(stored));
+      api::SetResourceVersion(&obj, res->revision);
+      return done(std::move(obj));
     }
-    if (hooks_ == nullptr) return done(api::NewAlreadyExists(resource_, name));
+    if (!original) return done(api::NewAlreadyExists(resource_, name));
     // A claim of the hooks may have been taken meanwhile: try again with fresh claims, off
     // the store's thread (the hooks read the store).
-    deps_.executor->Post([this, ctx, obj = std::move(obj), attempt, key, name,
+    deps_.executor->Post([this, ctx, obj = std::move(*original), attempt, key, name,
                           done = std::move(done)]() mutable {
       if (deps_.store->Get(key).ok()) return done(api::NewAlreadyExists(resource_, name));
       if (attempt + 1 >= kMaxAttempts) {
@@ -324,7 +341,7 @@ void GenericStore::WriteUpdate(std::shared_ptr<UpdateRun> run, const api::Object
     txn.success.push_back(store::RequestOp{store::DeleteRangeRequest{key, "", false}});
     if (hooks_ != nullptr) hooks_->OnDelete(old, &txn);
   } else {
-    txn.success.push_back(store::RequestOp{store::PutRequest{key, Stored(obj)}});
+    txn.success.push_back(store::RequestOp{store::PutRequest{key, Serialized(&obj)}});
   }
   txn.compare.push_back(ModRevisionIs(key, expect));
   if (ctx.dry_run) {
@@ -534,7 +551,8 @@ void GenericStore::DeleteAttempt(std::shared_ptr<const RequestContext> ctx, Dele
         api::FormatTime(deps_.clock->Now() + std::chrono::seconds(period));
     meta["deletionGracePeriodSeconds"] = period;
     strategy_.PrepareForDelete(&obj);
-    txn.success.push_back(store::RequestOp{store::PutRequest{key, Stored(obj)}});
+    txn.success.push_back(store::RequestOp{store::PutRequest{key, Serialized(&obj)}});
+    api::SetResourceVersion(&obj, cur->mod_revision);  // a dry run's answer
   } else {
     txn.success.push_back(store::RequestOp{store::DeleteRangeRequest{key, "", false}});
     if (hooks_ != nullptr) hooks_->OnDelete(obj, &txn);

@@ -79,6 +79,9 @@ class GenericStore final : public RestStorage {
   // Deletes each matching object as Delete would, one after the other.
   void DeleteCollection(const RequestContext& ctx, const DeleteOptions& opts,
                         const Selection& selection, DeletedCallback done) override;
+  // A create waits on nothing (the write is submitted, its answer comes from the commit)
+  // unless hooks read the store for their claims.
+  bool CreateNeverBlocks() const override { return hooks_ == nullptr; }
 
   // An update through `strategy` (a subresource's: status, scale, finalize, binding): reads
   // the object, asks `change` for the new one, prepares and validates it with `strategy` and
@@ -90,6 +93,10 @@ class GenericStore final : public RestStorage {
   // The object as clients see it (resourceVersion set), read from the store; NotFound when
   // there is none.
   api::ApiResult<api::Object> Read(std::string_view ns, std::string_view name);
+  // The object as the watch cache holds it (it may lag the store by the time a change takes to
+  // arrive), or from the store when the cache is not ready or does not have it. For checks
+  // that upstream makes against an informer's cache (admission).
+  api::ApiResult<api::Object> ReadCached(std::string_view ns, std::string_view name);
   // Every object of the collection (all namespaces for ns ""), read from the store, with the
   // revision it was read at.
   api::ApiResult<std::pair<int64_t, std::vector<api::Object>>> ReadCollection(
