@@ -182,18 +182,23 @@ std::vector<AllocError> ServiceAllocator::AllocateForCreate(json::object* svc,
     for (const auto& u : used) taken.insert(std::atoll(u.c_str()));
     auto* ports = spec.if_contains("ports");
     if (ports && ports->is_array()) {
-      int index = 0;
-      for (auto& p : ports->as_array()) {
-        auto& po = Obj(p);
-        int64_t np = IntOf(po, "nodePort");
-        std::string field = "spec.ports[" + std::to_string(index++) + "].nodePort";
-        if (auto err = PickNodePort(&np, taken, field)) {
-          errs.push_back(std::move(*err));
-          continue;
+      // The ports asked for first, then free ones for the rest, so that a port picked at
+      // random never takes one the Service itself asks for.
+      for (bool asked : {true, false}) {
+        int index = 0;
+        for (auto& p : ports->as_array()) {
+          auto& po = Obj(p);
+          int64_t np = IntOf(po, "nodePort");
+          std::string field = "spec.ports[" + std::to_string(index++) + "].nodePort";
+          if ((np != 0) != asked) continue;
+          if (auto err = PickNodePort(&np, taken, field)) {
+            errs.push_back(std::move(*err));
+            continue;
+          }
+          po["nodePort"] = np;
+          taken.insert(np);
+          Claim(txn, PortKey(np), owner);
         }
-        po["nodePort"] = np;
-        taken.insert(np);
-        Claim(txn, PortKey(np), owner);
       }
     }
   }
@@ -295,37 +300,44 @@ std::vector<AllocError> ServiceAllocator::CheckUpdate(const json::object& old, j
   bool loaded = false;
   std::set<int64_t> kept;
   if (auto* ps = spec.if_contains("ports"); ps && ps->is_array()) {
-    int index = 0;
-    for (auto& p : ps->as_array()) {
-      auto& po = Obj(p);
-      std::string field = "spec.ports[" + std::to_string(index++) + "].nodePort";
-      if (!po.contains("protocol")) po["protocol"] = "TCP";
-      if (!po.contains("targetPort") && po.contains("port")) po["targetPort"] = po["port"];
-      if (!wants) {
-        po.erase("nodePort");
-        continue;
-      }
-      auto it = old_ports.find({IntOf(po, "port"), StrOf(po, "protocol")});
-      int64_t old_np = it == old_ports.end() ? 0 : it->second;
-      int64_t np = IntOf(po, "nodePort");
-      if (np == 0 && old_np != 0) np = old_np;
-      if (np != 0 && held.count(np)) {  // ours already
+    // The ports given (or kept) first, then free ones for the rest, so that a port picked at
+    // random never takes one the Service itself asks for.
+    for (bool given : {true, false}) {
+      int index = 0;
+      for (auto& p : ps->as_array()) {
+        auto& po = Obj(p);
+        std::string field = "spec.ports[" + std::to_string(index++) + "].nodePort";
+        if (!po.contains("protocol")) po["protocol"] = "TCP";
+        if (!po.contains("targetPort") && po.contains("port")) po["targetPort"] = po["port"];
+        if (!wants) {
+          po.erase("nodePort");
+          continue;
+        }
+        auto it = old_ports.find({IntOf(po, "port"), StrOf(po, "protocol")});
+        int64_t old_np = it == old_ports.end() ? 0 : it->second;
+        int64_t np = IntOf(po, "nodePort");
+        if (np == 0 && old_np != 0) np = old_np;
+        if ((np != 0) != given) continue;
+        if (np != 0 && held.count(np)) {  // ours already
+          po["nodePort"] = np;
+          kept.insert(np);
+          continue;
+        }
+        if (!loaded) {
+          for (const auto& u : Used("/registry/servicenodeports/")) {
+            taken.insert(std::atoll(u.c_str()));
+          }
+          loaded = true;
+        }
+        if (auto err = PickNodePort(&np, taken, field)) {
+          errs.push_back(std::move(*err));
+          continue;
+        }
         po["nodePort"] = np;
+        taken.insert(np);
         kept.insert(np);
-        continue;
+        Claim(txn, PortKey(np), owner);
       }
-      if (!loaded) {
-        for (const auto& u : Used("/registry/servicenodeports/")) taken.insert(std::atoll(u.c_str()));
-        loaded = true;
-      }
-      if (auto err = PickNodePort(&np, taken, field)) {
-        errs.push_back(std::move(*err));
-        continue;
-      }
-      po["nodePort"] = np;
-      taken.insert(np);
-      kept.insert(np);
-      Claim(txn, PortKey(np), owner);
     }
   }
   for (int64_t np : held) {

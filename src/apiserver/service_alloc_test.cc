@@ -131,6 +131,20 @@ TEST_F(ServiceAllocTest, NodePortsAreAllocatedCheckedAndFreedWithTheType) {
   EXPECT_NE(moved_errs[0].message.find("may not change once set"), std::string::npos);
 }
 
+TEST_F(ServiceAllocTest, PortsPickedAtRandomNeverTakeOnesTheServiceAsksFor) {
+  // Four ports left to pick from, the last asked for by the same Service: whatever the draw,
+  // the first port must not take it.
+  for (int i = 0; i < 20; ++i) {
+    json::object svc = Service(R"({"type":"NodePort","ports":[{"port":80},{"port":81,
+      "nodePort":30004}]})");
+    ASSERT_TRUE(Create("s" + std::to_string(i), &svc).empty()) << i;
+    EXPECT_NE(svc["spec"].at("ports").at(0).at("nodePort"), 30004);
+    store::TxnRequest txn;
+    alloc_->Release(svc, &txn);
+    ASSERT_TRUE(store_->Txn(std::move(txn)).ok());
+  }
+}
+
 TEST_F(ServiceAllocTest, ReleaseAndRepairKeepClaimsAndServicesInStep) {
   json::object svc = Service(R"({"type":"NodePort","ports":[{"port":80}]})");
   ASSERT_TRUE(Create("web", &svc).empty());
