@@ -100,6 +100,9 @@ class Strategy {
   virtual const std::vector<std::string>& FieldLabels() const;
   // metadata.name, metadata.namespace and FieldLabels(), sorted: what the watch cache indexes.
   std::vector<std::string> SelectableFields() const;
+  // A field label lists and watches often ask one value of (pods: spec.nodeName, each
+  // kubelet its own), which the watch cache keeps an index of. "" for none.
+  virtual std::string IndexedField() const { return ""; }
   // Upstream's Table columns for the kind.
   virtual const TablePrinter& Printer() const;
 

@@ -13,6 +13,7 @@
 #include <set>
 #include <shared_mutex>
 #include <thread>
+#include <unordered_map>
 
 namespace keelson::apiserver {
 namespace {
@@ -195,12 +196,16 @@ class Watcher final : public CacheWatch {
 
   // Feed thread: the changes of one batch. Returns how many events were written; sets
   // *overflowed when the watcher was closed for falling behind.
+  // `only`, when set, lists the changes (by index) that may concern this watcher.
   size_t Deliver(const std::vector<Change>& changes, std::vector<ObjectPtr>& memo,
-                 bool* overflowed) {
+                 bool* overflowed, const std::vector<size_t>* only = nullptr) {
     std::lock_guard l(mu_);
     if (closed_) return 0;
+    const size_t count = only ? only->size() : changes.size();
+    auto index = [&](size_t k) { return only ? (*only)[k] : k; };
     if (!live_) {
-      for (const auto& c : changes) {
+      for (size_t k = 0; k < count; ++k) {
+        const Change& c = changes[index(k)];
         if (c.revision <= start_) continue;
         pending_.push_back(c);
         pending_bytes_ += c.object->json().size();
@@ -212,13 +217,17 @@ class Watcher final : public CacheWatch {
       return 0;
     }
     size_t n = 0;
-    for (size_t i = 0; i < changes.size(); ++i) {
+    for (size_t k = 0; k < count; ++k) {
+      size_t i = index(k);
       if (changes[i].revision <= start_) continue;
       n += Render(changes[i], req_.prefix, req_.filter, paths_, &memo[i], *sink_) ? 1 : 0;
     }
     if (n > 0) FlushLocked(overflowed);
     return n;
   }
+
+  // The indexed field's value this watcher is for, if it names one.
+  const std::optional<std::string>& index_value() const { return req_.index_value; }
 
   // Feed thread: a bookmark at `revision` when one is due; ends the watch at its deadline.
   // Returns true when the watcher was closed for falling behind.
@@ -335,6 +344,11 @@ class WatchCacheImpl final : public WatchCache {
         paths_(std::make_shared<const std::vector<std::string>>(opts_.field_paths)) {
     opts_.ring_capacity = std::max<size_t>(opts_.ring_capacity, 1);
     if (opts_.clock == nullptr) opts_.clock = RealClock();
+    for (size_t i = 0; i < paths_->size(); ++i) {
+      if (!opts_.indexed_field.empty() && (*paths_)[i] == opts_.indexed_field) {
+        indexed_ = static_cast<int>(i);
+      }
+    }
     feed_ = std::thread([this] { Run(); });
   }
   ~WatchCacheImpl() override { Stop(); }
@@ -377,7 +391,14 @@ class WatchCacheImpl final : public WatchCache {
   void RunWaiters(Steady::time_point now);
   void RequestProgress();
   std::vector<std::shared_ptr<Watcher>> LiveWatchers();
+  // Every watcher, indexed or not, now taken out of the cache.
+  std::vector<std::shared_ptr<Watcher>> TakeWatchers();
   void CloseAllWatchers();
+  // The indexed field's value of `o` (o non-null, indexed_ >= 0).
+  std::string_view IndexValue(const CachedObject& o) const { return o.FieldAt(indexed_); }
+  // Adds or removes `o` in by_value_ (mu_ held exclusively).
+  void IndexAdd(const ObjectPtr& o);
+  void IndexRemove(const ObjectPtr& o);
   // Undoing the ring's changes after `revision`: the state at `revision` of each key changed
   // since (null: absent). mu_ held.
   std::map<std::string_view, ObjectPtr> StateAt(int64_t revision, std::string_view prefix,
@@ -387,6 +408,7 @@ class WatchCacheImpl final : public WatchCache {
   const std::string prefix_;
   WatchCacheOptions opts_;
   const FieldPaths paths_;
+  int indexed_ = -1;  // the position of opts_.indexed_field in paths_; -1 for none
   std::thread feed_;
   std::atomic<bool> stopping_{false};
   std::mutex sleep_mu_;
@@ -399,6 +421,8 @@ class WatchCacheImpl final : public WatchCache {
   int64_t revision_ = 0;  // every change up to here is applied
   int64_t floor_ = 0;     // the ring holds every change after this revision
   ObjectMap objects_;
+  // The objects again, by the value of the indexed field (when there is one).
+  std::unordered_map<std::string, ObjectMap> by_value_;
   std::deque<Change> ring_;
 
   // The store watch: replaced by the feed thread, asked for progress by anyone.
@@ -408,6 +432,9 @@ class WatchCacheImpl final : public WatchCache {
 
   mutable std::mutex watchers_mu_;
   std::vector<std::shared_ptr<Watcher>> watchers_;  // guarded by watchers_mu_
+  // Watchers for one value of the indexed field, by value.
+  std::unordered_map<std::string, std::vector<std::shared_ptr<Watcher>>>
+      indexed_watchers_;  // guarded by watchers_mu_
 
   std::mutex waiters_mu_;
   std::vector<Waiter> waiters_;  // guarded by waiters_mu_
@@ -521,10 +548,29 @@ Result<CacheListResult> WatchCacheImpl::List(const CacheListRequest& req) {
   if (at > revision_ || at < floor_) {
     return FailedPreconditionError("revision " + std::to_string(at) + " not in the watch cache");
   }
-  std::map<std::string_view, ObjectPtr> undo;
-  if (at < revision_) undo = StateAt(at, req.prefix, req.after);
   CacheListResult res;
   res.revision = at;
+  if (req.index_value && indexed_ >= 0 && at == revision_) {
+    // Only the objects with the value asked for (the filter requires it too).
+    auto bucket = by_value_.find(*req.index_value);
+    if (bucket == by_value_.end()) return res;
+    const ObjectMap& m = bucket->second;
+    auto it = req.after.empty() || req.after < req.prefix
+                  ? m.lower_bound(std::string_view(req.prefix))
+                  : m.upper_bound(std::string_view(req.after));
+    size_t limit = req.limit > 0 ? static_cast<size_t>(req.limit) : SIZE_MAX;
+    for (; it != m.end() && HasPrefix((*it)->key(), req.prefix); ++it) {
+      if (req.filter && !req.filter(**it)) continue;
+      if (res.items.size() == limit) {
+        res.more = true;
+        break;
+      }
+      res.items.push_back(*it);
+    }
+    return res;
+  }
+  std::map<std::string_view, ObjectPtr> undo;
+  if (at < revision_) undo = StateAt(at, req.prefix, req.after);
   auto it = req.after.empty() || req.after < req.prefix
                 ? objects_.lower_bound(std::string_view(req.prefix))
                 : objects_.upper_bound(std::string_view(req.after));
@@ -576,8 +622,15 @@ Result<std::shared_ptr<CacheWatch>> WatchCacheImpl::Watch(CacheWatchRequest req,
     at = revision_;
     int64_t start = at;
     if (req.initial_events) {
-      for (auto it = objects_.lower_bound(std::string_view(req.prefix));
-           it != objects_.end() && HasPrefix((*it)->key(), req.prefix); ++it) {
+      // The objects with the indexed value asked for, or every object of the prefix.
+      const ObjectMap* from = &objects_;
+      static const ObjectMap kNone;
+      if (req.index_value && indexed_ >= 0) {
+        auto bucket = by_value_.find(*req.index_value);
+        from = bucket == by_value_.end() ? &kNone : &bucket->second;
+      }
+      for (auto it = from->lower_bound(std::string_view(req.prefix));
+           it != from->end() && HasPrefix((*it)->key(), req.prefix); ++it) {
         if (!req.filter || req.filter(**it)) objects.push_back(*it);
       }
     } else {
@@ -596,7 +649,11 @@ Result<std::shared_ptr<CacheWatch>> WatchCacheImpl::Watch(CacheWatchRequest req,
                                   opts_.max_watcher_backlog, opts_.bookmark_interval,
                                   opts_.clock->Monotonic());
     std::lock_guard wl(watchers_mu_);
-    watchers_.push_back(w);
+    if (w->index_value() && indexed_ >= 0) {
+      indexed_watchers_[*w->index_value()].push_back(w);
+    } else {
+      watchers_.push_back(w);
+    }
   }
   // The changes after `at` reach the watcher through Dispatch (held back until it is live).
   if (live) return std::shared_ptr<CacheWatch>(w);
@@ -628,6 +685,7 @@ WatchCacheStats WatchCacheImpl::Stats() const {
   {
     std::lock_guard l(watchers_mu_);
     s.watchers = watchers_.size();
+    for (const auto& [v, ws] : indexed_watchers_) s.watchers += ws.size();
   }
   s.events_received = events_received_.load();
   s.events_dispatched = events_dispatched_.load();
@@ -642,13 +700,31 @@ std::vector<std::shared_ptr<Watcher>> WatchCacheImpl::LiveWatchers() {
   return watchers_;
 }
 
-void WatchCacheImpl::CloseAllWatchers() {
+std::vector<std::shared_ptr<Watcher>> WatchCacheImpl::TakeWatchers() {
+  std::lock_guard l(watchers_mu_);
   std::vector<std::shared_ptr<Watcher>> all;
-  {
-    std::lock_guard l(watchers_mu_);
-    all.swap(watchers_);
+  all.swap(watchers_);
+  for (auto& [v, ws] : indexed_watchers_) all.insert(all.end(), ws.begin(), ws.end());
+  indexed_watchers_.clear();
+  return all;
+}
+
+void WatchCacheImpl::CloseAllWatchers() {
+  for (auto& w : TakeWatchers()) w->Stop();
+}
+
+void WatchCacheImpl::IndexAdd(const ObjectPtr& o) {
+  if (indexed_ >= 0) by_value_[std::string(IndexValue(*o))].insert(o);
+}
+
+void WatchCacheImpl::IndexRemove(const ObjectPtr& o) {
+  if (indexed_ < 0) return;
+  auto bucket = by_value_.find(std::string(IndexValue(*o)));
+  if (bucket == by_value_.end()) return;
+  if (auto it = bucket->second.find(o->key()); it != bucket->second.end()) {
+    bucket->second.erase(it);
   }
-  for (auto& w : all) w->Stop();
+  if (bucket->second.empty()) by_value_.erase(bucket);
 }
 
 Status WatchCacheImpl::OpenStream(int64_t from) {
@@ -691,11 +767,10 @@ Status WatchCacheImpl::ListAndWatch() {
   std::vector<std::shared_ptr<Watcher>> stale;
   {
     std::unique_lock l(mu_);
-    {
-      std::lock_guard wl(watchers_mu_);
-      stale.swap(watchers_);
-    }
+    stale = TakeWatchers();
     objects_.swap(objects);
+    by_value_.clear();
+    for (const auto& o : objects_) IndexAdd(o);
     ring_.clear();
     floor_ = rr.revision;
     revision_ = rr.revision;
@@ -741,8 +816,14 @@ void WatchCacheImpl::Apply(const store::WatchBatch& batch) {
     std::unique_lock l(mu_);
     for (const auto& c : changes) {
       auto it = objects_.find(c.object->key());
-      if (it != objects_.end()) objects_.erase(it);
-      if (!c.deleted) objects_.insert(c.object);
+      if (it != objects_.end()) {
+        IndexRemove(*it);
+        objects_.erase(it);
+      }
+      if (!c.deleted) {
+        objects_.insert(c.object);
+        IndexAdd(c.object);
+      }
       ring_.push_back(c);
     }
     // Whole revisions leave the ring together.
@@ -766,11 +847,52 @@ void WatchCacheImpl::Dispatch(const std::vector<Change>& changes) {
     sent += w->Deliver(changes, memo, &overflowed);
     if (overflowed) ++terminated_;
   }
+  if (indexed_ >= 0) {
+    // A watcher for one value is offered the changes of objects that have it now or had it
+    // before (an object leaving its value is a DELETED for it), in revision order.
+    std::unordered_map<std::string_view, std::vector<size_t>> groups;
+    for (size_t i = 0; i < changes.size(); ++i) {
+      std::string_view now = IndexValue(*changes[i].object);
+      groups[now].push_back(i);
+      if (changes[i].prev != nullptr) {
+        std::string_view was = IndexValue(*changes[i].prev);
+        if (was != now) groups[was].push_back(i);
+      }
+    }
+    for (const auto& [value, only] : groups) {
+      std::vector<std::shared_ptr<Watcher>> ws;
+      {
+        std::lock_guard l(watchers_mu_);
+        auto it = indexed_watchers_.find(std::string(value));
+        if (it == indexed_watchers_.end()) continue;
+        std::erase_if(it->second, [](const auto& w) { return w->closed(); });
+        if (it->second.empty()) {
+          indexed_watchers_.erase(it);
+          continue;
+        }
+        ws = it->second;
+      }
+      for (auto& w : ws) {
+        bool overflowed = false;
+        sent += w->Deliver(changes, memo, &overflowed, &only);
+        if (overflowed) ++terminated_;
+      }
+    }
+  }
   events_dispatched_ += sent;
 }
 
 void WatchCacheImpl::Housekeeping(Steady::time_point now) {
-  for (auto& w : LiveWatchers()) {
+  std::vector<std::shared_ptr<Watcher>> all = LiveWatchers();
+  {
+    std::lock_guard l(watchers_mu_);
+    for (auto it = indexed_watchers_.begin(); it != indexed_watchers_.end();) {
+      std::erase_if(it->second, [](const auto& w) { return w->closed(); });
+      all.insert(all.end(), it->second.begin(), it->second.end());
+      it = it->second.empty() ? indexed_watchers_.erase(it) : std::next(it);
+    }
+  }
+  for (auto& w : all) {
     if (w->Tick(now, revision_)) ++terminated_;
   }
   bool waiting;
@@ -875,6 +997,14 @@ api::Fields CachedObject::Fields(const std::vector<std::string>& field_paths) co
     out.emplace(path, std::string(TakeString(p)));
   }
   return out;
+}
+
+std::string_view CachedObject::FieldAt(size_t i) const {
+  const char* p = index();
+  size_t n = TakeVarint(p);
+  for (size_t k = 0; k < 2 * n; ++k) TakeString(p);
+  for (size_t k = 0; k < i && p < end(); ++k) TakeString(p);
+  return p < end() ? TakeString(p) : std::string_view();
 }
 
 Result<ObjectPtr> CachedObject::Build(std::string_view key, std::string_view value,

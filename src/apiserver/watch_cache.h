@@ -74,6 +74,8 @@ class CachedObject {
   api::Labels Labels() const;
   // The indexed field values by path; `field_paths` must be the list given to Build.
   api::Fields Fields(const std::vector<std::string>& field_paths) const;
+  // The value of the `i`th of the field paths given to Build ("" past the end).
+  std::string_view FieldAt(size_t i) const;
   // Bytes this object takes.
   size_t MemoryBytes() const { return sizeof(*this) + size_; }
 
@@ -137,6 +139,10 @@ struct WatchCacheOptions {
   // Field-selector paths to index for every object (metadata.name, metadata.namespace and
   // the kind's field labels).
   std::vector<std::string> field_paths;
+  // One of field_paths whose values the cache keeps an index of (pods: spec.nodeName), so
+  // that a list or watch asking for one value (a kubelet's pods) reads and is offered only
+  // the objects with that value, not every object of the resource. "" for none.
+  std::string indexed_field;
   // Changes kept for resuming watches and reading older revisions.
   size_t ring_capacity = 10000;
   // A watcher whose unsent bytes pass this is closed.
@@ -182,6 +188,9 @@ struct CacheListRequest {
   int64_t limit = 0;     // 0: every matching object
   int64_t revision = 0;  // 0: the cache's current state; else exactly this revision
   ObjectFilter filter;
+  // The value the indexed field must have, when `filter` requires one: the list reads only
+  // those objects (the filter still applies).
+  std::optional<std::string> index_value;
 };
 
 struct CacheWatchRequest {
@@ -195,6 +204,9 @@ struct CacheWatchRequest {
   // After the initial events, a bookmark annotated k8s.io/initial-events-end.
   bool initial_events_end = false;
   std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+  // The value the indexed field must have, when `filter` requires one: the watch is offered
+  // only changes of objects that have (or had) that value (the filter still applies).
+  std::optional<std::string> index_value;
 };
 
 // A running watch; Stop() when the client goes away.

@@ -212,6 +212,18 @@ ObjectFilter AppIs(std::string app) {
   };
 }
 
+// A list request (no index).
+CacheListRequest Q(std::string prefix, std::string after, int64_t limit, int64_t revision,
+                   ObjectFilter filter) {
+  CacheListRequest r;
+  r.prefix = std::move(prefix);
+  r.after = std::move(after);
+  r.limit = limit;
+  r.revision = revision;
+  r.filter = std::move(filter);
+  return r;
+}
+
 class WatchCacheTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -338,7 +350,7 @@ TEST_F(WatchCacheTest, ListsTheCurrentStateAndOlderRevisionsAsTheStoreHasThem) {
   StartCache();
   int64_t r1 = StoreRevision();
   ASSERT_TRUE(Fresh(r1).ok());
-  auto now = cache_->List({"/registry/pods/", "", 0, 0, nullptr});
+  auto now = cache_->List(Q("/registry/pods/", "", 0, 0, nullptr));
   ASSERT_TRUE(now.ok());
   EXPECT_EQ(now->revision, r1);
   EXPECT_EQ(Names(*now), StoreNames("/registry/pods/", r1));
@@ -355,16 +367,16 @@ TEST_F(WatchCacheTest, ListsTheCurrentStateAndOlderRevisionsAsTheStoreHasThem) {
   ASSERT_TRUE(Fresh(r2).ok());
   for (int64_t at : {r1, r1 + 1, r1 + 3, r2}) {
     for (std::string prefix : {"/registry/pods/", "/registry/pods/ns1/", "/registry/pods/ns3/"}) {
-      auto l = cache_->List({prefix, "", 0, at, nullptr});
+      auto l = cache_->List(Q(prefix, "", 0, at, nullptr));
       ASSERT_TRUE(l.ok()) << at;
       EXPECT_EQ(l->revision, at);
       EXPECT_EQ(Names(*l), StoreNames(prefix, at)) << prefix << " at " << at;
     }
   }
   // Not held: before the cache's list, or ahead of it.
-  EXPECT_EQ(cache_->List({"/registry/pods/", "", 0, r1 - 1, nullptr}).status().code(),
+  EXPECT_EQ(cache_->List(Q("/registry/pods/", "", 0, r1 - 1, nullptr)).status().code(),
             StatusCode::kFailedPrecondition);
-  EXPECT_EQ(cache_->List({"/registry/pods/", "", 0, r2 + 100, nullptr}).status().code(),
+  EXPECT_EQ(cache_->List(Q("/registry/pods/", "", 0, r2 + 100, nullptr)).status().code(),
             StatusCode::kFailedPrecondition);
 }
 
@@ -372,13 +384,13 @@ TEST_F(WatchCacheTest, SelectorsFilterListsAndWatchesSeeObjectsEnterAndLeave) {
   Put("ns1", "a", "web");
   Put("ns1", "b", "db");
   StartCache();
-  auto l = cache_->List({"/registry/pods/", "", 0, 0, AppIs("web")});
+  auto l = cache_->List(Q("/registry/pods/", "", 0, 0, AppIs("web")));
   ASSERT_TRUE(l.ok());
   ASSERT_EQ(l->items.size(), 1u);
   EXPECT_EQ(l->items[0]->key(), Key("ns1", "a"));
-  auto by_field = cache_->List({"/registry/pods/", "", 0, 0, [](const CachedObject& o) {
+  auto by_field = cache_->List(Q("/registry/pods/", "", 0, 0, [](const CachedObject& o) {
                                   return o.Fields(kFields).at("metadata.name") == "b";
-                                }});
+                                }));
   ASSERT_EQ(by_field->items.size(), 1u);
 
   auto sink = std::make_shared<RecordingSink>();
@@ -401,7 +413,7 @@ TEST_F(WatchCacheTest, SelectorsFilterListsAndWatchesSeeObjectsEnterAndLeave) {
 TEST_F(WatchCacheTest, PagesReadOneRevisionWhileTheCollectionChanges) {
   for (int i = 0; i < 30; ++i) Put("ns1", "p" + std::to_string(100 + i), "web");
   StartCache();
-  auto first = cache_->List({"/registry/pods/ns1/", "", 7, 0, nullptr});
+  auto first = cache_->List(Q("/registry/pods/ns1/", "", 7, 0, nullptr));
   ASSERT_TRUE(first.ok());
   ASSERT_TRUE(first->more);
   int64_t at = first->revision;
@@ -414,7 +426,7 @@ TEST_F(WatchCacheTest, PagesReadOneRevisionWhileTheCollectionChanges) {
     Delete("ns1", "p" + std::to_string(100 + (i * 11 + 3) % 30));
     Put("ns1", "p" + std::to_string(200 + i), "late");
     ++i;
-    auto page = cache_->List({"/registry/pods/ns1/", after, 7, at, nullptr});
+    auto page = cache_->List(Q("/registry/pods/ns1/", after, 7, at, nullptr));
     ASSERT_TRUE(page.ok()) << page.status().ToString();
     EXPECT_EQ(page->revision, at);
     EXPECT_LE(page->items.size(), 7u);
@@ -425,7 +437,7 @@ TEST_F(WatchCacheTest, PagesReadOneRevisionWhileTheCollectionChanges) {
   }
   EXPECT_EQ(got, StoreNames("/registry/pods/ns1/", at));
   // A page with a filter still reads the snapshot.
-  auto filtered = cache_->List({"/registry/pods/ns1/", "", 0, at, AppIs("changed")});
+  auto filtered = cache_->List(Q("/registry/pods/ns1/", "", 0, at, AppIs("changed")));
   EXPECT_TRUE(filtered->items.empty());
 }
 
@@ -463,7 +475,7 @@ TEST_F(WatchCacheTest, WatchResumesFromTheRingAndIsTooOldBeforeIt) {
   EXPECT_TRUE(Watch(std::make_shared<RecordingSink>(), floor).ok());
   EXPECT_FALSE(Watch(std::make_shared<RecordingSink>(), floor - 1).ok());
   // And older pages are read from the store instead.
-  EXPECT_EQ(cache_->List({"/registry/pods/", "", 0, start, nullptr}).status().code(),
+  EXPECT_EQ(cache_->List(Q("/registry/pods/", "", 0, start, nullptr)).status().code(),
             StatusCode::kFailedPrecondition);
 }
 
@@ -570,7 +582,7 @@ TEST_F(WatchCacheTest, ACompactedStoreWatchMakesTheCacheListAgainAndCloseItsWatc
   int64_t rev = StoreRevision();
   ASSERT_TRUE(Fresh(rev).ok());
   EXPECT_EQ(cache_->Stats().initializations, 2u);
-  auto l = cache_->List({"/registry/pods/", "", 0, 0, nullptr});
+  auto l = cache_->List(Q("/registry/pods/", "", 0, 0, nullptr));
   ASSERT_TRUE(l.ok());
   EXPECT_EQ(Names(*l), StoreNames("/registry/pods/", l->revision));
   // New watches work.

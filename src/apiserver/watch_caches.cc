@@ -8,13 +8,15 @@ WatchCaches::WatchCaches(store::Store* store, WatchCacheOptions options)
 WatchCaches::~WatchCaches() { Stop(); }
 
 WatchCache* WatchCaches::For(const api::ResourceInfo& r,
-                             const std::vector<std::string>& field_paths) {
+                             const std::vector<std::string>& field_paths,
+                             const std::string& indexed_field) {
   std::lock_guard l(mu_);
   if (stopped_) return nullptr;
   auto& c = caches_[&r];
   if (!c) {
     WatchCacheOptions o = options_;
     o.field_paths = field_paths;
+    o.indexed_field = indexed_field;
     c = WatchCache::Start(store_, r.StoragePrefix(), std::move(o));
   }
   return c.get();

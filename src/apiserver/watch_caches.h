@@ -23,8 +23,10 @@ class WatchCaches {
   ~WatchCaches();
 
   // The cache of `r`, started now if it is not running, indexing `field_paths` for field
-  // selectors. Null once Stop() has been called.
-  WatchCache* For(const api::ResourceInfo& r, const std::vector<std::string>& field_paths);
+  // selectors and keeping an index of `indexed_field`'s values ("" for none). Null once
+  // Stop() has been called.
+  WatchCache* For(const api::ResourceInfo& r, const std::vector<std::string>& field_paths,
+                  const std::string& indexed_field = "");
   // Each running cache's figures.
   std::map<const api::ResourceInfo*, WatchCacheStats> Stats() const;
   // Stops every cache (ending their watches). The caches stay allocated until destruction:

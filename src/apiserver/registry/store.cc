@@ -87,7 +87,14 @@ std::string GenericStore::CollectionPrefix(std::string_view ns) const {
 }
 
 WatchCache* GenericStore::Cache() const {
-  return deps_.caches ? deps_.caches->For(resource_, field_paths_) : nullptr;
+  return deps_.caches ? deps_.caches->For(resource_, field_paths_, strategy_.IndexedField())
+                      : nullptr;
+}
+
+std::optional<std::string> GenericStore::IndexValue(const Selection& selection) const {
+  std::string field = strategy_.IndexedField();
+  if (field.empty()) return std::nullopt;
+  return selection.fields.RequiresExactMatch(field);
 }
 
 api::ApiResult<api::Object> GenericStore::Decode(const store::KeyValue& kv) {
@@ -703,6 +710,7 @@ void GenericStore::ListFromCache(std::shared_ptr<const ListRequest> req, std::st
   cr.limit = req->options.limit;
   cr.revision = revision;
   cr.filter = req->selection.Filter();
+  cr.index_value = IndexValue(req->selection);
   auto res = cache->List(cr);
   // A revision the cache does not hold: the store has it, or says it is gone.
   if (!res.ok()) return ListFromStore(req, prefix, revision, after, std::move(done));
@@ -778,6 +786,7 @@ void GenericStore::Watch(const RequestContext& ctx, const ListRequest& req,
   CacheWatchRequest wr;
   wr.prefix = CollectionPrefix(ctx.ns);
   wr.filter = req.selection.Filter();
+  wr.index_value = IndexValue(req.selection);
   // Without sendInitialEvents, "" and "0" start with the current state as ADDED events and
   // N with the changes after N. sendInitialEvents=true starts with the state at least as new
   // as N (the latest for "", any for "0") and marks its end with a bookmark.

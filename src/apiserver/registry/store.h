@@ -140,6 +140,8 @@ class GenericStore final : public RestStorage {
                      int64_t revision, std::string after, ListCallback done);
   api::ApiResult<int64_t> CurrentRevision(const std::string& key);
   ObjectPtr Cached(const store::KeyValue& kv) const;
+  // The value of the kind's indexed field `selection` requires, if any.
+  std::optional<std::string> IndexValue(const Selection& selection) const;
 
   const api::ResourceInfo& resource_;
   const Strategy& strategy_;

@@ -425,5 +425,59 @@ TEST_F(GenericStoreTest, DeleteCollectionDeletesWhatTheSelectorsMatch) {
   EXPECT_TRUE(api::IsNotFound(Storage("", "configmaps").Get(Ctx("default", "c")).error()));
 }
 
+TEST_F(GenericStoreTest, PodsOfOneNodeAreListedAndWatchedThroughTheNodeIndex) {
+  auto pod = [](const std::string& name, const std::string& node) {
+    return R"({"apiVersion":"v1","kind":"Pod","metadata":{"name":")" + name + R"("},"spec":{)" +
+           (node.empty() ? "" : R"("nodeName":")" + node + R"(",)") +
+           R"("containers":[{"name":"c","image":"i"}]}})";
+  };
+  for (auto [name, node] : {std::pair{"a1", "n1"}, {"a2", "n1"}, {"b1", "n2"}, {"u", ""}}) {
+    ASSERT_TRUE(Create("", "pods", "default", pod(name, node).c_str()).ok()) << name;
+  }
+  auto on_n1 = *api::FieldSelector::Parse("spec.nodeName=n1");
+  ListRequest req;
+  req.selection.fields = on_n1;
+  // The paths the pods' cache indexes, as the handlers give them.
+  req.selection.field_paths =
+      dynamic_cast<GenericStore&>(Storage("", "pods")).strategy().SelectableFields();
+  auto listed = List("pods", "", req);
+  ASSERT_TRUE(listed.ok()) << listed.error().message;
+  std::vector<std::string> names;
+  for (const auto& o : listed->items) {
+    names.emplace_back(api::GetName(json::parse(o->json()).as_object()));
+  }
+  EXPECT_EQ(names, (std::vector<std::string>{"a1", "a2"}));
+
+  // A watch for n1 (as a kubelet's) sees its pods come and go, and nothing of other nodes.
+  auto sink = std::make_shared<CollectingSink>();
+  ListRequest watch = req;
+  watch.options.watch = true;
+  watch.options.resource_version = std::to_string(listed->revision);
+  watch.options.revision = listed->revision;
+  std::promise<api::ApiResult<std::shared_ptr<CacheWatch>>> started;
+  Storage("", "pods").Watch(Ctx(""), watch, [sink] { return sink; },
+                            [&started](api::ApiResult<std::shared_ptr<CacheWatch>> w) {
+                              started.set_value(std::move(w));
+                            });
+  auto w = started.get_future().get();
+  ASSERT_TRUE(w.ok()) << w.error().message;
+  ASSERT_TRUE(Create("", "pods", "default", pod("b2", "n2").c_str()).ok());
+  auto bound = Wait([&](ObjectCallback done) {
+    Storage("", "pods", "binding")
+        .Create(Ctx("default", "u"),
+                json::parse(R"({"apiVersion":"v1","kind":"Binding","metadata":{"name":"u"},
+                               "target":{"kind":"Node","name":"n1"}})").as_object(),
+                std::move(done));
+  });
+  ASSERT_TRUE(bound.ok()) << bound.error().message;
+  DeleteOptions now;
+  now.grace_period_seconds = 0;
+  ASSERT_TRUE(Delete("", "pods", "default", "a1", now).ok());
+  ASSERT_TRUE(Delete("", "pods", "default", "b1", now).ok());
+  ASSERT_TRUE(Create("", "pods", "default", pod("a3", "n1").c_str()).ok());
+  EXPECT_EQ(sink->Events(3), (std::vector<std::string>{"ADDED u", "DELETED a1", "ADDED a3"}));
+  (*w)->Stop();
+}
+
 }  // namespace
 }  // namespace keelson::apiserver

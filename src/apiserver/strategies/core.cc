@@ -25,6 +25,8 @@ class PodStrategy final : public KindStrategy {
                          .printer = printers::Pod(),
                          .returns_deleted_object = true}) {}
 
+  std::string IndexedField() const override { return "spec.nodeName"; }
+
   std::optional<int64_t> GracePeriod(const api::Object& pod,
                                      std::optional<int64_t> requested) const override {
     // An unbound pod has no kubelet to wait for.
