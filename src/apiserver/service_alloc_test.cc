@@ -7,8 +7,7 @@
 
 #include <set>
 
-#include "store/mvcc/embedded_store.h"
-#include "test/util/processes.h"
+#include "test/util/stores.h"
 
 namespace keelson::apiserver {
 namespace {
@@ -18,11 +17,8 @@ namespace json = boost::json;
 class ServiceAllocTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    store::EmbeddedOptions eo;
-    eo.data_dir = (dir_.path() / "store").string();
-    auto s = store::OpenEmbeddedStore(eo);
-    ASSERT_TRUE(s.ok()) << s.status().ToString();
-    store_ = std::move(*s);
+    store_ = testing::OpenTestStore(dir_);
+    ASSERT_NE(store_, nullptr);
     ServiceAllocOptions o;
     o.service_cidr = "10.96.0.0/28";  // 16 addresses: 13 for Services (and the first)
     o.node_port_min = 30000;

@@ -610,8 +610,8 @@ std::string EndpointsText(const json::object& o) {
 
 // --- events --------------------------------------------------------------------------------------
 
-// Where a kind of Event keeps each field: core/v1 and events.k8s.io/v1 name them differently
-// and print alike.
+// Where an Event keeps each field it prints (events.k8s.io/v1 Events are stored, and printed,
+// in their core/v1 form).
 struct EventFields {
   std::string_view regarding, message, first, last, count, source, reporting_controller;
 };
@@ -622,13 +622,6 @@ constexpr EventFields kCoreEvent{.regarding = "involvedObject",
                                  .count = "count",
                                  .source = "source",
                                  .reporting_controller = "reportingComponent"};
-constexpr EventFields kEventsV1Event{.regarding = "regarding",
-                                     .message = "note",
-                                     .first = "deprecatedFirstTimestamp",
-                                     .last = "deprecatedLastTimestamp",
-                                     .count = "deprecatedCount",
-                                     .source = "deprecatedSource",
-                                     .reporting_controller = "reportingController"};
 
 std::string Trim(std::string_view s) {
   const char* ws = " \t\n\r\f\v";
@@ -1279,10 +1272,6 @@ TablePrinterPtr Node() { static const auto p = Make(NodePrinter()); return p; }
 TablePrinterPtr Service() { static const auto p = Make(ServicePrinter()); return p; }
 TablePrinterPtr Endpoints() { static const auto p = Make(EndpointsPrinter()); return p; }
 TablePrinterPtr CoreEvent() { static const auto p = Make(EventPrinter(kCoreEvent)); return p; }
-TablePrinterPtr EventsV1Event() {
-  static const auto p = Make(EventPrinter(kEventsV1Event));
-  return p;
-}
 TablePrinterPtr ReplicationController() {
   static const auto p = Make(ReplicaPrinter(/*map_selector=*/true));
   return p;

@@ -33,8 +33,7 @@ TablePrinterPtr Pod();
 TablePrinterPtr Node();
 TablePrinterPtr Service();
 TablePrinterPtr Endpoints();
-TablePrinterPtr CoreEvent();      // core/v1 field names
-TablePrinterPtr EventsV1Event();  // events.k8s.io/v1 field names
+TablePrinterPtr CoreEvent();  // core/v1 Events, which events.k8s.io/v1 Events are stored as
 TablePrinterPtr ReplicationController();
 TablePrinterPtr ResourceQuota();
 TablePrinterPtr PersistentVolume();

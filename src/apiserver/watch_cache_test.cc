@@ -10,8 +10,7 @@
 #include <mutex>
 #include <thread>
 
-#include "store/mvcc/embedded_store.h"
-#include "test/util/processes.h"
+#include "test/util/stores.h"
 
 namespace keelson::apiserver {
 namespace {
@@ -227,11 +226,8 @@ CacheListRequest Q(std::string prefix, std::string after, int64_t limit, int64_t
 class WatchCacheTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    store::EmbeddedOptions eo;
-    eo.data_dir = (dir_.path() / "store").string();
-    auto s = store::OpenEmbeddedStore(eo);
-    ASSERT_TRUE(s.ok()) << s.status().ToString();
-    store_ = std::move(*s);
+    store_ = testing::OpenTestStore(dir_);
+    ASSERT_NE(store_, nullptr);
     faulty_ = std::make_unique<FaultyStore>(store_.get());
   }
   void TearDown() override {

@@ -447,12 +447,12 @@ void GenericStore::Apply(const RequestContext& ctx, api::Object config, bool for
   if (auto err = DecodeChecks(resource_, nullptr, ctx, &config, /*defaults=*/false)) {
     return done(std::move(*err), false);
   }
-  ApplyAttempt(std::make_shared<const RequestContext>(ctx), std::move(config), force, 0,
+  ApplyAttempt(std::make_shared<const RequestContext>(ctx), std::move(config), force,
                std::move(done));
 }
 
 void GenericStore::ApplyAttempt(std::shared_ptr<const RequestContext> ctx, api::Object config,
-                                bool force, int attempt, ApplyCallback done) {
+                                bool force, ApplyCallback done) {
   const api::TypeDecl* type = strategy_.type();
   const ManagerInfo who = Manager(*ctx);
   auto run = std::make_shared<UpdateRun>();
@@ -494,7 +494,7 @@ void GenericStore::ApplyAttempt(std::shared_ptr<const RequestContext> ctx, api::
     strategy_.Canonicalize(&obj);
     return obj;
   };
-  UpdateAttempt(std::move(run), attempt);
+  UpdateAttempt(std::move(run), 0);
 }
 
 // --- delete ---------------------------------------------------------------------------------

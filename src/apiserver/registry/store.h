@@ -125,8 +125,10 @@ class GenericStore final : public RestStorage {
                      bool return_object, ObjectCallback done);
   // The Status Success of a delete of `obj`.
   api::Object Deleted(const api::Object& obj) const;
+  // An apply: an update whose change is the merge of `config` (retried on a concurrent
+  // write), or a create when the object does not exist.
   void ApplyAttempt(std::shared_ptr<const RequestContext> ctx, api::Object config, bool force,
-                    int attempt, ApplyCallback done);
+                    ApplyCallback done);
   std::optional<api::ApiError> Admit(const RequestContext& ctx, std::string_view operation,
                                      std::string_view name, const api::Object* old,
                                      api::Object* obj) const;

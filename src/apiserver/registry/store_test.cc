@@ -11,8 +11,7 @@
 
 #include "api/object.h"
 #include "apiserver/apiserver.h"
-#include "store/mvcc/embedded_store.h"
-#include "test/util/processes.h"
+#include "test/util/stores.h"
 
 namespace keelson::apiserver {
 namespace {
@@ -59,11 +58,8 @@ class CollectingSink final : public WatchSink {
 class GenericStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    store::EmbeddedOptions eo;
-    eo.data_dir = (dir_.path() / "store").string();
-    auto s = store::OpenEmbeddedStore(eo);
-    ASSERT_TRUE(s.ok()) << s.status().ToString();
-    store_ = std::move(*s);
+    store_ = testing::OpenTestStore(dir_);
+    ASSERT_NE(store_, nullptr);
     ApiServerOptions o;
     o.clock = clock_;
     o.start_watch_caches = false;
