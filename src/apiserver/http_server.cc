@@ -118,6 +118,7 @@ std::string_view Trim(std::string_view s) {
 }
 
 constexpr size_t kHeaderLimit = 64 * 1024;
+constexpr size_t kReadBufferLimit = 1 << 20;
 
 void ConfigureParser(http::request_parser<http::string_body>* parser,
                      const HttpServerOptions& opts) {
@@ -160,6 +161,11 @@ std::optional<HttpResponse> Refusal(const boost::system::error_code& ec,
     return StatusAnswer(413, "RequestEntityTooLarge",
                         "the request body is too large (limit " +
                             std::to_string(opts.body_limit) + " bytes, --max-request-bytes)");
+  }
+  if (ec == http::error::buffer_overflow) {
+    return StatusAnswer(400, "BadRequest",
+                        "malformed HTTP request: a line longer than " +
+                            std::to_string(kReadBufferLimit) + " bytes");
   }
   if (ec == http::error::header_limit) {
     return StatusAnswer(431, "RequestHeaderFieldsTooLarge",
@@ -250,7 +256,9 @@ class HttpServerImpl final : public HttpServer {
       std::lock_guard l(mu_);
       sockets_.insert(&stream);
     }
-    beast::flat_buffer buf;
+    // What is read but not yet parsed stays within a bound: a header must fit in it whole,
+    // and a chunk-size line that never ends must not grow it until the timeout.
+    beast::flat_buffer buf(kReadBufferLimit);
     while (!stopped_.load()) {
       http::request_parser<http::string_body> parser;
       ConfigureParser(&parser, opts_);
