@@ -39,4 +39,10 @@ boost::json::parse_options JsonParseOptions();
 // the parser's reason ("the document is nested more than 100 levels deep" for depth).
 Result<boost::json::value> ParseJson(std::string_view text);
 
+// Whether `text` is well-formed UTF-8 (RFC 3629: no overlong forms, no surrogates, nothing
+// above U+10FFFF), as the JSON parser requires of strings. Decoders whose input is not JSON
+// text (YAML, protobuf) check their strings with it, so that nothing is stored that would not
+// read back.
+bool IsValidUtf8(std::string_view text);
+
 }  // namespace keelson::api

@@ -184,6 +184,9 @@ Status Malformed(std::string_view what) {
   return InvalidArgumentError("protobuf: malformed " + std::string(what));
 }
 
+// Strings become JSON, which is UTF-8: invalid bytes would be stored and not read back.
+Status NotUtf8() { return InvalidArgumentError("protobuf: a string is not valid UTF-8"); }
+
 // --- decoding ---------------------------------------------------------------------------------
 
 Result<std::optional<json::value>> DecodeMessage(const TypeDecl& type, std::string_view bytes,
@@ -227,13 +230,26 @@ Result<std::optional<json::value>> DecodeLeaf(ValueKind kind, std::string_view b
   }
   switch (kind) {
     case ValueKind::kTime:
-    case ValueKind::kMicroTime:
-      if (n1 == 0 && n2 == 0) return R();
-      return R(json::string(Rfc3339(n1, static_cast<int32_t>(n2), kind == ValueKind::kMicroTime)));
+    case ValueKind::kMicroTime: {
+      // Go's Timestamp range (years 1 to 9999) and nanoseconds within a second; a Time keeps
+      // whole seconds and a MicroTime microseconds (as upstream's JSON does), and what is
+      // zero at that precision is the zero time JSON leaves out.
+      if (n1 < -62135596800 || n1 > 253402300799 || n2 < 0 || n2 > 999999999) {
+        return Malformed("time");
+      }
+      bool micro = kind == ValueKind::kMicroTime;
+      if (n1 == 0 && (!micro || n2 / 1000 == 0)) return R();
+      return R(json::string(Rfc3339(n1, static_cast<int32_t>(n2), micro)));
+    }
     case ValueKind::kDuration: return R(json::string(GoDuration(n1)));
-    case ValueKind::kQuantity: return R(json::string(s1));
+    case ValueKind::kQuantity:
+      if (!IsValidUtf8(s1)) return NotUtf8();
+      return R(json::string(s1));
     case ValueKind::kIntOrString:
-      if (n1 == 1) return R(json::string(s3));
+      if (n1 == 1) {
+        if (!IsValidUtf8(s3)) return NotUtf8();
+        return R(json::string(s3));
+      }
       return R(json::value(static_cast<int64_t>(static_cast<int32_t>(n2))));
     case ValueKind::kRawExtension:
     case ValueKind::kFieldsV1: {
@@ -259,7 +275,10 @@ Result<std::optional<json::value>> DecodeLeaf(ValueKind kind, std::string_view b
         uint64_t key = 0;
         std::string_view data;
         if (!lr.Varint(&key) || (key & 7) != 2 || !lr.Bytes(&data)) return Malformed("list");
-        if ((key >> 3) == 1) a.emplace_back(json::string(data));
+        if ((key >> 3) == 1) {
+          if (!IsValidUtf8(data)) return NotUtf8();
+          a.emplace_back(json::string(data));
+        }
       }
       return R(json::value(std::move(a)));
     }
@@ -275,6 +294,7 @@ Result<std::optional<json::value>> DecodeValue(const FieldDecl& f, int wire, uin
     case ValueKind::kString:
       if (wire != 2) return Malformed("string");
       if (data.empty()) return R();
+      if (!IsValidUtf8(data)) return NotUtf8();
       return R(json::string(data));
     case ValueKind::kBytes:
       if (wire != 2) return Malformed("bytes");
@@ -346,6 +366,7 @@ Status DecodeFields(const TypeDecl& type, int outer, std::string_view bytes, int
         bool eok = ew == 0 ? e.Varint(&en) : ew == 1 ? e.Fixed(8, &en) : ew == 2 ? e.Bytes(&ed) : false;
         if (!eok) return Malformed("map entry");
         if ((ek >> 3) == 1) {
+          if (!IsValidUtf8(ed)) return NotUtf8();
           k = std::string(ed);
         } else if ((ek >> 3) == 2) {
           auto ev = DecodeValue(*f, ew, en, ed, depth);
@@ -360,6 +381,9 @@ Status DecodeFields(const TypeDecl& type, int outer, std::string_view bytes, int
       continue;
     }
     if (f->container == Container::kArray) {
+      bool numeric_list = f->kind == ValueKind::kInt32 || f->kind == ValueKind::kInt64 ||
+                          f->kind == ValueKind::kBool || f->kind == ValueKind::kDouble;
+      if (numeric_list && wire == 2 && data.empty()) continue;  // an empty packed list: unset
       auto& a = (*out)[f->name];
       if (!a.is_array()) a = json::array();
       bool numeric = f->kind == ValueKind::kInt32 || f->kind == ValueKind::kInt64 ||

@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 
 #include <algorithm>
+#include <charconv>
 #include <optional>
 #include <unordered_map>
 #include <unordered_set>
@@ -330,8 +331,10 @@ Result<size_t> ArrayIndex(const std::string& tok, size_t size, bool allow_end) {
       (tok.size() > 1 && tok[0] == '0')) {
     return InvalidArgumentError("invalid array index \"" + tok + "\"");
   }
-  size_t i = std::stoul(tok);
-  if (i > size || (!allow_end && i == size)) {
+  // Without std::stoul, which throws for an index beyond its range ("/spec/x/99999999999999999999").
+  size_t i = 0;
+  auto [end, ec] = std::from_chars(tok.data(), tok.data() + tok.size(), i);
+  if (ec != std::errc() || i > size || (!allow_end && i == size)) {
     return InvalidArgumentError("array index " + tok + " is out of bounds");
   }
   return i;

@@ -157,5 +157,13 @@ TEST(PatchBudgetTest, LargeStrategicListsMergeInLinearTime) {
   EXPECT_LT(took, std::chrono::seconds(5));
 }
 
+TEST(PatchBudgetTest, AnArrayIndexBeyondAnyListIsAnErrorNotAnException) {
+  json::value t = json::parse(kLive);
+  Status st = ApplyPatch(PatchType::kJson,
+                         R"([{"op":"replace","path":"/spec/template/spec/containers/99999999999999999999999","value":{}}])",
+                         Deployment(), &t);
+  EXPECT_FALSE(st.ok());
+}
+
 }  // namespace
 }  // namespace keelson::apiserver
