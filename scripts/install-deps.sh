@@ -12,6 +12,8 @@ PACKAGES=(
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   etcd-server etcd-client procps wrk curl python3
+  # the coverage-guided fuzzers (fuzz/, docs/fuzzing.md): clang's libFuzzer and sanitizers
+  clang-14 libclang-rt-14-dev
 )
 
 # The API server tests drive real kubectl: the machine's kubectl package (with its versioned
