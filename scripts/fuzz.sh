@@ -59,6 +59,11 @@ SEEDS=()
 # aborts; an input that runs longer than 10 s is a hang; more than 2.5 GB is a blow-up.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:symbolize=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+# The targets that run a store keep it here (see fuzz/temp_dir.h).
+SHM=/dev/shm
+[ -d "$SHM" ] || SHM="$WORK"
+export KEELSON_FUZZ_SCRATCH="$SHM/keelson-fuzz-$TARGET-$$"
+trap 'rm -rf "$KEELSON_FUZZ_SCRATCH"' EXIT
 set +e
 "$FUZZ_BUILD_DIR/fuzz/$TARGET" -max_total_time="$SECONDS_TO_RUN" -timeout=10 \
   -rss_limit_mb=2560 -print_final_stats=1 -artifact_prefix="$WORK/" \
