@@ -151,6 +151,11 @@ class Failed(Exception):
     pass
 
 
+def expect(cond, what):
+    if not cond:
+        raise Failed(what)
+
+
 # --- the cases -------------------------------------------------------------------------------
 
 def case_alias_bomb(srv):
