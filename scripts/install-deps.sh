@@ -14,6 +14,8 @@ PACKAGES=(
   etcd-server etcd-client procps wrk curl python3
   # the client library tests (test/clients): the official Python client for Debian's python3
   python3-kubernetes
+  # the coverage-guided fuzzers (fuzz/, docs/fuzzing.md): clang's libFuzzer and sanitizers
+  clang-14 libclang-rt-14-dev
 )
 
 # The JavaScript client test (test/clients/js) runs @kubernetes/client-node on Node.js with

@@ -11,6 +11,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "api/json_limits.h"
 #include "api/wire.h"
 #include "common/base64.h"
 
@@ -128,6 +129,8 @@ bool ParseGoDuration(std::string_view s, int64_t* ns) {
                                  : -1;
     if (scale < 0) return false;
     total += v * scale;
+    // Go refuses a duration beyond int64 nanoseconds (about 292 years) as "invalid duration".
+    if (!(total < 9.2e18)) return false;
   }
   *ns = static_cast<int64_t>(neg ? -total : total);
   return true;
@@ -181,20 +184,24 @@ Status Malformed(std::string_view what) {
   return InvalidArgumentError("protobuf: malformed " + std::string(what));
 }
 
+// Strings become JSON, which is UTF-8: invalid bytes would be stored and not read back.
+Status NotUtf8() { return InvalidArgumentError("protobuf: a string is not valid UTF-8"); }
+
 // --- decoding ---------------------------------------------------------------------------------
 
 Result<std::optional<json::value>> DecodeMessage(const TypeDecl& type, std::string_view bytes,
                                                  int depth);
+Result<json::object> DecodeEnveloped(std::string_view body, int depth);
 
-}  // namespace
-Result<json::object> DecodeKubernetesProtobuf(std::string_view body);
+// Messages nest at most this deep, counting the objects embedded in RawExtensions: every
+// level costs a few bytes of input, so without a bound a body could nest deeper than the stack.
+constexpr int kMaxMessageDepth = 64;
 
 
-namespace {
 
 // A message-encoded leaf (Time, Quantity, ...) to its JSON form; nullopt when it is the zero
 // value that JSON leaves out.
-Result<std::optional<json::value>> DecodeLeaf(ValueKind kind, std::string_view bytes) {
+Result<std::optional<json::value>> DecodeLeaf(ValueKind kind, std::string_view bytes, int depth) {
   using R = std::optional<json::value>;
   Reader r(bytes);
   int64_t n1 = 0, n2 = 0;
@@ -223,25 +230,42 @@ Result<std::optional<json::value>> DecodeLeaf(ValueKind kind, std::string_view b
   }
   switch (kind) {
     case ValueKind::kTime:
-    case ValueKind::kMicroTime:
-      if (n1 == 0 && n2 == 0) return R();
-      return R(json::string(Rfc3339(n1, static_cast<int32_t>(n2), kind == ValueKind::kMicroTime)));
+    case ValueKind::kMicroTime: {
+      // Go's Timestamp range (years 1 to 9999) and nanoseconds within a second; a Time keeps
+      // whole seconds and a MicroTime microseconds (as upstream's JSON does), and what is
+      // zero at that precision is the zero time JSON leaves out.
+      if (n1 < -62135596800 || n1 > 253402300799 || n2 < 0 || n2 > 999999999) {
+        return Malformed("time");
+      }
+      bool micro = kind == ValueKind::kMicroTime;
+      if (n1 == 0 && (!micro || n2 / 1000 == 0)) return R();
+      return R(json::string(Rfc3339(n1, static_cast<int32_t>(n2), micro)));
+    }
     case ValueKind::kDuration: return R(json::string(GoDuration(n1)));
-    case ValueKind::kQuantity: return R(json::string(s1));
+    case ValueKind::kQuantity:
+      if (!IsValidUtf8(s1)) return NotUtf8();
+      return R(json::string(s1));
     case ValueKind::kIntOrString:
-      if (n1 == 1) return R(json::string(s3));
+      if (n1 == 1) {
+        if (!IsValidUtf8(s3)) return NotUtf8();
+        return R(json::string(s3));
+      }
       return R(json::value(static_cast<int64_t>(static_cast<int32_t>(n2))));
     case ValueKind::kRawExtension:
     case ValueKind::kFieldsV1: {
       if (!has_s1 || s1.empty()) return R();
       if (kind == ValueKind::kRawExtension && s1.substr(0, 4) == std::string_view("k8s\0", 4)) {
-        auto inner = DecodeKubernetesProtobuf(s1);  // an object in the protobuf encoding
+        auto inner = DecodeEnveloped(s1, depth + 1);  // an object in the protobuf encoding
         if (!inner.ok()) return inner.status();
         return R(json::value(std::move(*inner)));
       }
+      // Embedded JSON within the depth the whole object may have (api/json_limits.h): each
+      // message level above is at most two JSON levels (a list or map, and the object).
+      boost::json::parse_options opts = JsonParseOptions();
+      opts.max_depth = static_cast<size_t>(std::max(1, static_cast<int>(kJsonMaxDepth) - 2 * depth - 2));
       boost::system::error_code ec;
-      json::value v = json::parse(s1, ec);
-      if (ec) return InvalidArgumentError("protobuf: an embedded object is not JSON");
+      json::value v = json::parse(s1, ec, {}, opts);
+      if (ec) return InvalidArgumentError("protobuf: an embedded object is not JSON (" + ec.message() + ")");
       return R(std::move(v));
     }
     case ValueKind::kStringList: {
@@ -251,7 +275,10 @@ Result<std::optional<json::value>> DecodeLeaf(ValueKind kind, std::string_view b
         uint64_t key = 0;
         std::string_view data;
         if (!lr.Varint(&key) || (key & 7) != 2 || !lr.Bytes(&data)) return Malformed("list");
-        if ((key >> 3) == 1) a.emplace_back(json::string(data));
+        if ((key >> 3) == 1) {
+          if (!IsValidUtf8(data)) return NotUtf8();
+          a.emplace_back(json::string(data));
+        }
       }
       return R(json::value(std::move(a)));
     }
@@ -267,6 +294,7 @@ Result<std::optional<json::value>> DecodeValue(const FieldDecl& f, int wire, uin
     case ValueKind::kString:
       if (wire != 2) return Malformed("string");
       if (data.empty()) return R();
+      if (!IsValidUtf8(data)) return NotUtf8();
       return R(json::string(data));
     case ValueKind::kBytes:
       if (wire != 2) return Malformed("bytes");
@@ -292,7 +320,7 @@ Result<std::optional<json::value>> DecodeValue(const FieldDecl& f, int wire, uin
     case ValueKind::kFreeform: return R();
     default:
       if (wire != 2) return Malformed("message");
-      return DecodeLeaf(f.kind, data);
+      return DecodeLeaf(f.kind, data, depth);
   }
 }
 
@@ -338,6 +366,7 @@ Status DecodeFields(const TypeDecl& type, int outer, std::string_view bytes, int
         bool eok = ew == 0 ? e.Varint(&en) : ew == 1 ? e.Fixed(8, &en) : ew == 2 ? e.Bytes(&ed) : false;
         if (!eok) return Malformed("map entry");
         if ((ek >> 3) == 1) {
+          if (!IsValidUtf8(ed)) return NotUtf8();
           k = std::string(ed);
         } else if ((ek >> 3) == 2) {
           auto ev = DecodeValue(*f, ew, en, ed, depth);
@@ -352,6 +381,9 @@ Status DecodeFields(const TypeDecl& type, int outer, std::string_view bytes, int
       continue;
     }
     if (f->container == Container::kArray) {
+      bool numeric_list = f->kind == ValueKind::kInt32 || f->kind == ValueKind::kInt64 ||
+                          f->kind == ValueKind::kBool || f->kind == ValueKind::kDouble;
+      if (numeric_list && wire == 2 && data.empty()) continue;  // an empty packed list: unset
       auto& a = (*out)[f->name];
       if (!a.is_array()) a = json::array();
       bool numeric = f->kind == ValueKind::kInt32 || f->kind == ValueKind::kInt64 ||
@@ -393,8 +425,11 @@ Status DecodeFields(const TypeDecl& type, int outer, std::string_view bytes, int
 Result<std::optional<json::value>> DecodeMessage(const TypeDecl& type, std::string_view bytes,
                                                  int depth) {
   using R = std::optional<json::value>;
-  if (depth > 64) return InvalidArgumentError("protobuf: message nested too deeply");
-  if (type.kind != ValueKind::kObject) return DecodeLeaf(type.kind, bytes);
+  if (depth > kMaxMessageDepth) {
+    return InvalidArgumentError("protobuf: messages nested more than " +
+                                std::to_string(kMaxMessageDepth) + " levels deep");
+  }
+  if (type.kind != ValueKind::kObject) return DecodeLeaf(type.kind, bytes, depth);
   json::object out;
   KEELSON_RETURN_IF_ERROR(DecodeFields(type, 0, bytes, depth, &out));
   return R(json::value(std::move(out)));
@@ -405,6 +440,12 @@ Result<std::optional<json::value>> DecodeMessage(const TypeDecl& type, std::stri
 using wire::PutBytes;
 using wire::PutKey;
 using wire::PutNumber;
+
+// An integer as int64 without the exception to_number throws for a uint64 above INT64_MAX
+// (which wraps, as the wire's varint would carry it).
+int64_t AsInt64(const json::value& v) {
+  return v.is_int64() ? v.as_int64() : static_cast<int64_t>(v.as_uint64());
+}
 
 Status TypeError(std::string_view path, std::string_view want) {
   return InvalidArgumentError("protobuf: " + std::string(path) + " is not " + std::string(want));
@@ -448,7 +489,7 @@ Status EncodeLeaf(ValueKind kind, const json::value& v, std::string_view path, s
         PutBytes(out, 3, v.as_string());
       } else if (v.is_int64() || v.is_uint64()) {
         PutNumber(out, 1, 0);
-        PutNumber(out, 2, static_cast<uint64_t>(static_cast<int64_t>(static_cast<int32_t>(v.to_number<int64_t>()))));
+        PutNumber(out, 2, static_cast<uint64_t>(static_cast<int64_t>(static_cast<int32_t>(AsInt64(v)))));
         PutBytes(out, 3, "");
       } else {
         return TypeError(path, "an integer or a string");
@@ -489,14 +530,16 @@ Status EncodeValue(const FieldDecl& f, int number, const json::value& v, std::st
     case ValueKind::kInt32:
     case ValueKind::kInt64: {
       if (!v.is_int64() && !v.is_uint64()) return TypeError(path, "an integer");
-      int64_t n = v.to_number<int64_t>();
+      int64_t n = AsInt64(v);
       if (f.kind == ValueKind::kInt32) n = static_cast<int32_t>(n);
       PutNumber(out, number, static_cast<uint64_t>(n));
       return Status::Ok();
     }
     case ValueKind::kDouble: {
       if (!v.is_number()) return TypeError(path, "a number");
-      double d = v.to_number<double>();
+      double d = v.is_double() ? v.as_double()
+                 : v.is_int64() ? static_cast<double>(v.as_int64())
+                                : static_cast<double>(v.as_uint64());
       uint64_t bits;
       std::memcpy(&bits, &d, sizeof(bits));
       PutKey(out, number, 1);
@@ -605,6 +648,16 @@ Result<json::value> DecodeProtoMessage(std::string_view message, std::string_vie
 }
 
 Result<json::object> DecodeKubernetesProtobuf(std::string_view body) {
+  return DecodeEnveloped(body, 0);
+}
+
+namespace {
+
+Result<json::object> DecodeEnveloped(std::string_view body, int depth) {
+  if (depth > kMaxMessageDepth) {
+    return InvalidArgumentError("protobuf: messages nested more than " +
+                                std::to_string(kMaxMessageDepth) + " levels deep");
+  }
   constexpr std::string_view kMagic("k8s\0", 4);
   if (body.substr(0, 4) != kMagic) {
     return InvalidArgumentError("the protobuf body does not start with the k8s magic bytes");
@@ -645,13 +698,15 @@ Result<json::object> DecodeKubernetesProtobuf(std::string_view body) {
   if (type == nullptr || type->proto_message.empty()) {
     return InvalidArgumentError("no protobuf decoding for " + api_version + ", Kind=" + kind);
   }
-  auto v = DecodeProtoMessage(*type, raw);
+  auto v = DecodeMessage(*type, raw, depth);
   if (!v.ok()) return v.status();
-  json::object obj = v->is_object() ? std::move(v->as_object()) : json::object();
+  json::object obj = *v && (*v)->is_object() ? std::move((*v)->as_object()) : json::object();
   obj["apiVersion"] = api_version;
   obj["kind"] = kind;
   return obj;
 }
+
+}  // namespace
 
 Result<std::string> EncodeProtoMessage(const TypeDecl& type, const json::object& obj) {
   std::string out;

@@ -4,6 +4,8 @@
 
 #include <boost/json.hpp>
 
+#include <vector>
+
 namespace keelson::api {
 namespace {
 
@@ -143,6 +145,82 @@ TEST(ProtobufTest, RejectsMalformedInput) {
   auto r = DecodeKubernetesProtobuf(unknown_kind);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("Kind=Nope"), std::string::npos);
+}
+
+// Length-delimited field `number` holding `bytes`.
+std::string Field(int number, std::string_view bytes) {
+  std::string out;
+  auto varint = [&](uint64_t v) {
+    while (v >= 0x80) {
+      out.push_back(static_cast<char>((v & 0x7f) | 0x80));
+      v >>= 7;
+    }
+    out.push_back(static_cast<char>(v));
+  };
+  varint((static_cast<uint64_t>(number) << 3) | 2);
+  varint(bytes.size());
+  out.append(bytes);
+  return out;
+}
+
+TEST(ProtobufTest, ObjectsNestedInRawExtensionsAreBoundedInDepth) {
+  // A ControllerRevision whose data (a RawExtension) holds a ControllerRevision in the
+  // protobuf encoding, whose data holds another, ... : each level costs a few bytes, so a
+  // body could nest far deeper than the stack allows.
+  const TypeDecl* cr = Schema::BuiltIn().KindOf("apps/v1", "ControllerRevision");
+  ASSERT_NE(cr, nullptr);
+  int data = cr->Field("data")->proto_number;
+  auto envelope = [](std::string_view raw) {
+    return std::string("k8s\0", 4) +
+           Field(1, Field(1, "apps/v1") + Field(2, "ControllerRevision")) + Field(2, raw);
+  };
+  std::string body = envelope("");
+  for (int i = 0; i < 10; ++i) body = envelope(Field(data, Field(1, body)));
+  auto shallow = DecodeKubernetesProtobuf(body);
+  ASSERT_TRUE(shallow.ok()) << shallow.status().message();
+  EXPECT_TRUE(shallow->at("data").at("data").is_object());
+  // 60,000 more levels (2 MB): each level is a prefix that depends only on the length of
+  // what it wraps, so the body is built from the prefixes instead of by copying it each time.
+  auto prefix = [](int number, size_t length) {
+    std::string out;
+    for (uint64_t v : {(static_cast<uint64_t>(number) << 3) | 2, uint64_t{length}}) {
+      while (v >= 0x80) {
+        out.push_back(static_cast<char>((v & 0x7f) | 0x80));
+        v >>= 7;
+      }
+      out.push_back(static_cast<char>(v));
+    }
+    return out;
+  };
+  std::string type_meta = std::string("k8s\0", 4) +
+                          Field(1, Field(1, "apps/v1") + Field(2, "ControllerRevision"));
+  std::vector<std::string> prefixes;
+  size_t length = body.size();
+  for (int i = 0; i < 60000; ++i) {
+    std::string inner = prefix(1, length);
+    std::string mid = prefix(data, inner.size() + length);
+    std::string outer = type_meta + prefix(2, mid.size() + inner.size() + length);
+    prefixes.push_back(outer + mid + inner);
+    length += prefixes.back().size();
+  }
+  std::string deep_body;
+  deep_body.reserve(length);
+  for (auto it = prefixes.rbegin(); it != prefixes.rend(); ++it) deep_body += *it;
+  deep_body += body;
+  auto deep = DecodeKubernetesProtobuf(deep_body);
+  ASSERT_FALSE(deep.ok());
+  EXPECT_NE(deep.status().message().find("nested more than 64 levels deep"), std::string::npos)
+      << deep.status().message();
+}
+
+TEST(ProtobufTest, EmbeddedJsonIsBoundedInDepth) {
+  const TypeDecl* cr = Schema::BuiltIn().KindOf("apps/v1", "ControllerRevision");
+  int data = cr->Field("data")->proto_number;
+  std::string deep = std::string(200, '[') + std::string(200, ']');
+  std::string body = std::string("k8s\0", 4) +
+                     Field(1, Field(1, "apps/v1") + Field(2, "ControllerRevision")) +
+                     Field(2, Field(data, Field(1, deep)));
+  EXPECT_FALSE(DecodeKubernetesProtobuf(body).ok());
 }
 
 }  // namespace

@@ -191,7 +191,10 @@ class Pruner {
         }
         return;
       case ValueKind::kIntOrString:
-        if (v->is_double() && std::trunc(v->as_double()) == v->as_double()) {
+        // Whole numbers only within the range an int64 holds exactly (a conversion beyond it
+        // is undefined); others are a type mismatch below.
+        if (v->is_double() && std::trunc(v->as_double()) == v->as_double() &&
+            std::abs(v->as_double()) <= 9.007199254740992e15) {
           *v = static_cast<int64_t>(v->as_double());
         }
         if (!v->is_string() && !v->is_int64() && !v->is_uint64()) {

@@ -46,6 +46,9 @@ TEST(PruneTest, ReportsTheFirstTypeErrorAsGoDoes) {
             "string");
   json::object big = json::parse(R"({"spec":{"replicas":4294967296}})").as_object();
   EXPECT_NE(Prune(Kind("apps/v1", "Deployment"), &big).type_error, "");
+  // A whole number beyond int64 in an int-or-string is a type error, not a conversion.
+  json::object port = json::parse(R"({"spec":{"ports":[{"port":80,"targetPort":6e37}]}})").as_object();
+  EXPECT_NE(Prune(Kind("v1", "Service"), &port).type_error, "");
   json::object q = json::parse(
       R"({"spec":{"containers":[{"name":"c","resources":{"limits":{"cpu":"lots"}}}]}})").as_object();
   EXPECT_NE(Prune(Kind("v1", "Pod"), &q).type_error.find("quantities must match"),

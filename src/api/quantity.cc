@@ -104,7 +104,8 @@ std::optional<Parsed> Parse(std::string_view text) {
   int scale = exp10 + 9 - static_cast<int>(frac.size());
   int128 nano = mantissa;
   if (scale >= 0) {
-    if (scale > 27) return Parsed{0, format, true};
+    // Beyond 10^36 nano units the product would overflow: such a quantity is "big".
+    if (scale > 27 || mantissa > Pow10(36 - scale)) return Parsed{0, format, true};
     nano *= Pow10(scale);
   } else {
     if (-scale > 36) {

@@ -28,5 +28,11 @@ TEST(QuantityTest, RefusesWhatIsNotAQuantity) {
   }
 }
 
+TEST(QuantityTest, HugeQuantitiesComeBackUnchangedWithoutOverflow) {
+  // 30 digits times 10^9 nano units would overflow 128 bits.
+  EXPECT_EQ(CanonicalQuantity("927580708223657458077580708223"), "927580708223657458077580708223");
+  EXPECT_FALSE(QuantityNanos("927580708223657458077580708223k").has_value());
+}
+
 }  // namespace
 }  // namespace keelson::api

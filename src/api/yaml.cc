@@ -8,6 +8,8 @@
 #include <cstdlib>
 #include <string>
 
+#include "api/json_limits.h"
+
 namespace keelson::api {
 namespace {
 
@@ -63,6 +65,11 @@ struct Budget {
   }
 };
 
+// Strings become JSON, which is UTF-8: the parser does not check the encoding (and its escapes
+// and encoding detection can produce invalid sequences from valid text), and invalid bytes
+// would be stored as JSON that no longer parses.
+Status NotUtf8() { return InvalidArgumentError("yaml: the document is not valid UTF-8"); }
+
 Result<json::value> Convert(const YAML::Node& node, int depth, Budget* budget) {
   if (depth > 100) return InvalidArgumentError("yaml: the document is nested too deeply");
   switch (node.Type()) {
@@ -72,6 +79,7 @@ Result<json::value> Convert(const YAML::Node& node, int depth, Budget* budget) {
       return json::value(nullptr);
     case YAML::NodeType::Scalar:
       KEELSON_RETURN_IF_ERROR(budget->Spend(node.Scalar().size() + 1));
+      if (!IsValidUtf8(node.Scalar())) return NotUtf8();
       return Scalar(node);
     case YAML::NodeType::Sequence: {
       KEELSON_RETURN_IF_ERROR(budget->Spend(1));
@@ -89,6 +97,7 @@ Result<json::value> Convert(const YAML::Node& node, int depth, Budget* budget) {
       for (const auto& kv : node) {
         if (!kv.first.IsScalar()) return InvalidArgumentError("yaml: a map key is not a scalar");
         KEELSON_RETURN_IF_ERROR(budget->Spend(kv.first.Scalar().size() + 1));
+        if (!IsValidUtf8(kv.first.Scalar())) return NotUtf8();
         auto v = Convert(kv.second, depth + 1, budget);
         if (!v.ok()) return v.status();
         o[kv.first.Scalar()] = std::move(*v);
@@ -143,6 +152,7 @@ Status CheckNesting(std::string_view text) {
 }  // namespace
 
 Result<json::value> YamlToJson(std::string_view text) {
+  if (!IsValidUtf8(text)) return NotUtf8();
   KEELSON_RETURN_IF_ERROR(CheckNesting(text));
   try {
     YAML::Node root = YAML::Load(std::string(text));

@@ -114,5 +114,15 @@ TEST(YamlTest, LargeDocumentsWithoutAliasesFitTheirBudget) {
   EXPECT_EQ((*v).at("items").as_array().size(), 200000u);
 }
 
+TEST(YamlTest, RefusesTextThatIsNotUtf8) {
+  // Stored, such strings would no longer parse as JSON.
+  auto bad = YamlToJson("apiVersion: v1\nkind: ConfigMap\ndata: {a: \"\xff\"}\n");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message(), "yaml: the document is not valid UTF-8");
+  // The parser's own encoding detection can turn valid text (a NUL byte) into invalid UTF-8.
+  EXPECT_FALSE(YamlToJson(std::string("metadata: {an\0_x: y}\n", 22)).ok());
+  EXPECT_TRUE(YamlToJson("data: {a: \"h\u00e9\"}\n").ok());
+}
+
 }  // namespace
 }  // namespace keelson::api

@@ -3,8 +3,11 @@
 #include <boost/json.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <functional>
 #include <set>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "api/defaults.h"
 
@@ -42,7 +45,7 @@ bool Granular(const FieldDecl& f) {
          f.type->map_type != "atomic";
 }
 
-// The identity of a list-map element: its key fields (defaulted when left out, so that
+// The identity of a list-map element: its key fields (defaulted when left out or null, so that
 // {containerPort: 80} is the element the server stored as {containerPort: 80, protocol: TCP}).
 json::object KeyOf(const FieldDecl& f, const json::value& e) {
   json::object key;
@@ -50,8 +53,16 @@ json::object KeyOf(const FieldDecl& f, const json::value& e) {
   if (names.empty() && !f.merge_key.empty()) names.push_back(f.merge_key);
   const json::object* o = e.is_object() ? &e.as_object() : nullptr;
   for (const auto& n : names) {
-    if (o != nullptr && o->contains(n)) {
-      key[n] = o->at(n);
+    if (o != nullptr && o->contains(n) && !o->at(n).is_null()) {
+      const json::value& v = o->at(n);
+      // A whole number is the same key however it was written (80, 80.0, 8e1), as pruning
+      // stores it as an integer.
+      if (v.is_double() && std::abs(v.as_double()) < 9e15 &&
+          v.as_double() == std::trunc(v.as_double())) {
+        key[n] = static_cast<int64_t>(v.as_double());
+      } else {
+        key[n] = v;
+      }
     } else if (auto d = api::DefaultOf(*f.type, n)) {
       key[n] = *d;
     }
@@ -303,24 +314,37 @@ void MergeValue(const FieldDecl* f, json::value* live, const json::value& cfg) {
     }
     return;
   }
+  // A list map merges its elements by key even when there is no live list yet, so that two
+  // elements of the configuration with one key become one element, as they would on the
+  // next apply.
+  if (f->container == Container::kArray && cfg.is_array() && !live->is_array() && IsListMap(*f)) {
+    *live = json::array();
+  }
   if (f->container == Container::kArray && cfg.is_array() && live->is_array()) {
     auto& a = live->as_array();
+    // Elements found through an index of the live list, so that merging long lists takes
+    // linear time.
     if (IsListMap(*f)) {
+      std::unordered_map<std::string, size_t> index;
+      for (size_t i = 0; i < a.size(); ++i) index.emplace(ElementKey(*f, a[i]), i);
       for (const auto& e : cfg.as_array()) {
+        if (!e.is_object()) continue;  // not an element of this list (pruning drops it)
         std::string key = ElementKey(*f, e);
-        auto it = std::find_if(a.begin(), a.end(),
-                               [&](const json::value& x) { return ElementKey(*f, x) == key; });
-        if (it != a.end() && e.is_object()) {
-          MergeObject(f->type, &*it, e.as_object());
+        auto it = index.find(key);
+        if (it != index.end() && e.is_object()) {
+          MergeObject(f->type, &a[it->second], e.as_object());
         } else {
           a.push_back(e);
+          index.emplace(std::move(key), a.size() - 1);
         }
       }
       return;
     }
     if (IsSet(*f)) {
+      std::unordered_set<std::string> have;
+      for (const auto& e : a) have.insert(json::serialize(e));
       for (const auto& e : cfg.as_array()) {
-        if (std::find(a.begin(), a.end(), e) == a.end()) a.push_back(e);
+        if (have.insert(json::serialize(e)).second) a.push_back(e);
       }
       return;
     }

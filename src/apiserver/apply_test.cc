@@ -83,5 +83,24 @@ TEST(ServerSideApplyTest, ChangingAnotherManagersFieldConflictsUnlessForced) {
   }
 }
 
+TEST(ServerSideApplyTest, ListMapKeysLeftOutOrNullAreTheirDefaults) {
+  // A container port without a protocol is the port the server stored with protocol TCP:
+  // applying the configuration again changes nothing (it used to add the port again).
+  constexpr std::string_view kPorts = R"({"apiVersion":"apps/v1","kind":"Deployment",
+    "metadata":{"name":"d"},"spec":{"selector":{"matchLabels":{"a":"b"}},"template":{
+    "metadata":{"labels":{"a":"b"}},"spec":{"containers":[{"name":"c","image":"x",
+    "ports":[{"containerPort":80,"protocol":null},{"containerPort":81.0}]}]}}}})";
+  std::vector<ApplyConflict> conflicts;
+  auto once = ServerSideApply(Deployment(), nullptr, Obj(kPorts), Who("a"), false, &conflicts);
+  auto& ports = once["spec"].as_object()["template"].as_object()["spec"].as_object()
+                    ["containers"].as_array()[0].as_object()["ports"].as_array();
+  for (auto& p : ports) p.as_object()["protocol"] = "TCP";  // as defaulting stores them
+  ports[1].as_object()["containerPort"] = 81;
+  auto twice = ServerSideApply(Deployment(), &once, Obj(kPorts), Who("a"), false, &conflicts);
+  EXPECT_TRUE(conflicts.empty());
+  EXPECT_EQ(twice.at("spec").at("template").at("spec").at("containers").at(0).at("ports")
+                .as_array().size(), 2u);
+}
+
 }  // namespace
 }  // namespace keelson::apiserver

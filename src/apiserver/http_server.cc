@@ -6,6 +6,7 @@
 #include <atomic>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 #include <variant>
@@ -116,6 +117,69 @@ std::string_view Trim(std::string_view s) {
   return s;
 }
 
+constexpr size_t kHeaderLimit = 64 * 1024;
+constexpr size_t kReadBufferLimit = 1 << 20;
+
+void ConfigureParser(http::request_parser<http::string_body>* parser,
+                     const HttpServerOptions& opts) {
+  parser->body_limit(opts.body_limit);
+  parser->header_limit(kHeaderLimit);
+}
+
+HttpRequest ToHttpRequest(http::request<http::string_body> msg) {
+  HttpRequest req;
+  req.method = std::string(msg.method_string());
+  req.target = std::string(msg.target());
+  auto qpos = req.target.find('?');
+  req.path = PercentDecode(std::string_view(req.target).substr(0, qpos), false);
+  if (qpos != std::string::npos) {
+    req.query = ParseQuery(std::string_view(req.target).substr(qpos + 1));
+  }
+  for (const auto& f : msg) {
+    std::string name(f.name_string());
+    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    req.headers.emplace_back(std::move(name), std::string(Trim(f.value())));
+  }
+  req.body = std::move(msg.body());
+  return req;
+}
+
+HttpResponse StatusAnswer(int code, std::string_view reason, std::string_view message) {
+  HttpResponse r;
+  r.status = code;
+  r.body = "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},\"status\":\"Failure\","
+           "\"message\":\"" + std::string(message) + "\",\"reason\":\"" + std::string(reason) +
+           "\",\"code\":" + std::to_string(code) + "}";
+  return r;
+}
+
+// The answer to a request the parser refused, or nullopt when there is none to give (the
+// client closed the connection or went quiet).
+std::optional<HttpResponse> Refusal(const boost::system::error_code& ec,
+                                    const HttpServerOptions& opts) {
+  if (ec == http::error::body_limit) {
+    return StatusAnswer(413, "RequestEntityTooLarge",
+                        "the request body is too large (limit " +
+                            std::to_string(opts.body_limit) + " bytes, --max-request-bytes)");
+  }
+  if (ec == http::error::buffer_overflow) {
+    return StatusAnswer(400, "BadRequest",
+                        "malformed HTTP request: a line longer than " +
+                            std::to_string(kReadBufferLimit) + " bytes");
+  }
+  if (ec == http::error::header_limit) {
+    return StatusAnswer(431, "RequestHeaderFieldsTooLarge",
+                        "the request line and headers are too large (limit " +
+                            std::to_string(kHeaderLimit) + " bytes)");
+  }
+  if (ec.category() == http::make_error_code(http::error::bad_target).category() &&
+      ec != http::error::end_of_stream && ec != http::error::partial_message &&
+      ec != http::error::need_more && ec != http::error::need_buffer) {
+    return StatusAnswer(400, "BadRequest", "malformed HTTP request: " + ec.message());
+  }
+  return std::nullopt;
+}
+
 class HttpServerImpl final : public HttpServer {
  public:
   HttpServerImpl(const HttpServerOptions& o, Handler* h)
@@ -172,6 +236,10 @@ class HttpServerImpl final : public HttpServer {
       auto [ec, sock] = co_await acceptor_.async_accept(asio::make_strand(ioc_), kAsTuple);
       if (ec) {
         if (ec == asio::error::operation_aborted || stopped_.load()) co_return;
+        // Out of descriptors (or another failure that would repeat at once): wait a little
+        // instead of spinning, so that connections closing free some.
+        asio::steady_timer pause(ioc_, std::chrono::milliseconds(50));
+        co_await pause.async_wait(kAsTuple);
         continue;
       }
       sock.set_option(tcp::no_delay(true), ec);
@@ -188,38 +256,26 @@ class HttpServerImpl final : public HttpServer {
       std::lock_guard l(mu_);
       sockets_.insert(&stream);
     }
-    beast::flat_buffer buf;
+    // What is read but not yet parsed stays within a bound: a header must fit in it whole,
+    // and a chunk-size line that never ends must not grow it until the timeout.
+    beast::flat_buffer buf(kReadBufferLimit);
     while (!stopped_.load()) {
       http::request_parser<http::string_body> parser;
-      parser.body_limit(opts_.body_limit);
-      parser.header_limit(64 * 1024);
+      ConfigureParser(&parser, opts_);
       stream.expires_after(buf.size() > 0 ? opts_.header_timeout : opts_.idle_timeout);
       auto [ec, n] = co_await http::async_read(stream, buf, parser, kAsTuple);
-      if (ec == http::error::body_limit) {
-        co_await WriteSimple(stream, 413,
-                             "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},"
-                             "\"status\":\"Failure\",\"message\":\"the request body is too "
-                             "large (limit " + std::to_string(opts_.body_limit) +
-                                 " bytes)\",\"reason\":\"RequestEntityTooLarge\",\"code\":413}",
-                             false);
+      if (ec) {
+        // A request the server refuses gets its answer before the connection closes; a
+        // client that went away or timed out gets nothing.
+        if (auto refusal = Refusal(ec, opts_)) {
+          stream.expires_after(std::chrono::seconds(5));
+          co_await WriteResponse(stream, std::move(*refusal), false);
+          co_await Linger(stream);
+        }
         break;
       }
-      if (ec) break;
-      auto& msg = parser.get();
-      bool keep_alive = msg.keep_alive();
-
-      HttpRequest req;
-      req.method = std::string(msg.method_string());
-      req.target = std::string(msg.target());
-      auto qpos = req.target.find('?');
-      req.path = PercentDecode(std::string_view(req.target).substr(0, qpos), false);
-      if (qpos != std::string::npos) req.query = ParseQuery(std::string_view(req.target).substr(qpos + 1));
-      for (const auto& f : msg) {
-        std::string name(f.name_string());
-        for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        req.headers.emplace_back(std::move(name), std::string(Trim(f.value())));
-      }
-      req.body = std::move(msg.body());
+      bool keep_alive = parser.get().keep_alive();
+      HttpRequest req = ToHttpRequest(parser.release());
 
       auto ex = std::make_shared<ExchangeImpl>(strand);
       {
@@ -279,14 +335,29 @@ class HttpServerImpl final : public HttpServer {
     }
   }
 
-  awaitable<void> WriteSimple(beast::tcp_stream& stream, int status, std::string body,
-                              bool keep_alive) {
-    http::response<http::string_body> res(static_cast<http::status>(status), 11);
-    res.set(http::field::content_type, "application/json");
+  awaitable<void> WriteResponse(beast::tcp_stream& stream, HttpResponse r, bool keep_alive) {
+    http::response<http::string_body> res(static_cast<http::status>(r.status), 11);
+    res.set(http::field::content_type, r.content_type);
     res.keep_alive(keep_alive);
-    res.body() = std::move(body);
+    res.body() = std::move(r.body);
     res.prepare_payload();
     co_await http::async_write(stream, res, kAsTuple);
+  }
+
+  // After refusing a request whose body may still be on its way: stop sending, then read and
+  // drop what the client still sends for a moment, so that closing does not reset the
+  // connection (which would throw the answer away at the client) before it has read it.
+  awaitable<void> Linger(beast::tcp_stream& stream) {
+    boost::system::error_code ec;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream.expires_after(std::chrono::seconds(2));
+    std::vector<char> sink(64 * 1024);
+    size_t left = 2 * opts_.body_limit + (1 << 20);
+    while (left > 0) {
+      auto [rec, n] = co_await stream.async_read_some(asio::buffer(sink), kAsTuple);
+      if (rec) break;
+      left -= std::min(left, n);
+    }
   }
 
   HttpServerOptions opts_;
@@ -302,6 +373,41 @@ class HttpServerImpl final : public HttpServer {
 };
 
 }  // namespace
+
+std::vector<ParsedRequest> ParseHttpRequests(std::string_view bytes,
+                                             const HttpServerOptions& options) {
+  std::vector<ParsedRequest> out;
+  while (!bytes.empty()) {
+    http::request_parser<http::string_body> parser;
+    ConfigureParser(&parser, options);
+    parser.eager(true);
+    boost::system::error_code ec;
+    while (!parser.is_done()) {
+      size_t used = parser.put(asio::buffer(bytes.data(), bytes.size()), ec);
+      bytes.remove_prefix(used);
+      if (ec && ec != http::error::need_more) break;
+      ec = {};
+      if (used > 0 && !bytes.empty()) continue;
+      // Nothing more to read: the connection ends here.
+      parser.put_eof(ec);
+      if (!ec && !parser.is_done()) return out;
+      if (ec == http::error::partial_message) return out;
+      break;
+    }
+    if (ec) {
+      ParsedRequest refused;
+      if (auto r = Refusal(ec, options)) refused.status = r->status;
+      if (refused.status != 0) out.push_back(std::move(refused));
+      return out;
+    }
+    ParsedRequest ok;
+    ok.keep_alive = parser.get().keep_alive();
+    ok.request = ToHttpRequest(parser.release());
+    out.push_back(std::move(ok));
+    if (!out.back().keep_alive) break;
+  }
+  return out;
+}
 
 Result<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpServerOptions& options,
                                                       Handler* handler) {

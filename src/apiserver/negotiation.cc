@@ -2,6 +2,7 @@
 
 #include <boost/json.hpp>
 
+#include "api/json_limits.h"
 #include "api/protobuf.h"
 
 namespace keelson::apiserver {
@@ -40,7 +41,7 @@ json::object Partial(const json::object& obj, const std::string& version) {
 void RewritingExchange::Respond(HttpResponse response) {
   if (response.status / 100 == 2 && IsJson(response.content_type)) {
     boost::system::error_code ec;
-    json::value v = json::parse(response.body, ec);
+    json::value v = json::parse(response.body, ec, {}, api::JsonParseOptions());
     if (!ec && v.is_object()) RewriteObject(v.as_object(), &response);
   }
   inner_->Respond(std::move(response));
@@ -66,7 +67,7 @@ bool RewritingExchange::Write(std::string data) {
     std::string_view line(gathered_.data() + start, nl - start);
     if (line.empty()) continue;
     boost::system::error_code ec;
-    json::value ev = json::parse(line, ec);
+    json::value ev = json::parse(line, ec, {}, api::JsonParseOptions());
     if (!ec && ev.is_object()) out += RewriteEvent(std::move(ev.as_object()));
   }
   gathered_.erase(0, start);

@@ -3,28 +3,45 @@
 #include <boost/json.hpp>
 
 #include <algorithm>
+#include <charconv>
 #include <optional>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "api/json_limits.h"
 
 namespace keelson::apiserver {
 namespace {
 
 namespace json = boost::json;
 
-void MergePatch(json::value* target, const json::value& patch) {
+Status TooDeep(std::string_view what) {
+  return InvalidArgumentError(std::string(what) + " is nested more than " +
+                              std::to_string(kPatchMaxDepth) + " levels deep");
+}
+
+Status MergePatch(json::value* target, const json::value& patch, size_t depth) {
   if (!patch.is_object()) {
     *target = patch;
-    return;
+    return Status::Ok();
   }
+  if (depth > kPatchMaxDepth) return TooDeep("the merge patch");
   if (!target->is_object()) *target = json::object();
   auto& t = target->as_object();
   for (const auto& [k, v] : patch.as_object()) {
     if (v.is_null()) {
       t.erase(k);
     } else {
-      MergePatch(&t[k], v);
+      KEELSON_RETURN_IF_ERROR(MergePatch(&t[k], v, depth + 1));
     }
   }
+  return Status::Ok();
 }
+
+// Values compared by their serialized form, so that sets and indexes of list elements cost
+// one pass instead of a comparison of every pair (a patch of many thousand elements against a
+// list of many thousand must not take quadratic time).
+std::string Canonical(const json::value& v) { return json::serialize(v); }
 
 // --- strategic merge patch ------------------------------------------------------------------
 // Merges per the declared list semantics: lists of objects with a merge key are merged by that
@@ -36,7 +53,7 @@ constexpr std::string_view kSetOrder = "$setElementOrder/";
 constexpr std::string_view kDeleteFromPrimitive = "$deleteFromPrimitiveList/";
 
 Status StrategicObject(const api::TypeDecl* type, json::object* target, const json::object& patch,
-                       bool* deleted, int depth);
+                       bool* deleted, size_t depth);
 
 // The merge-key value of a list element, serialized for comparison.
 std::optional<std::string> KeyOf(const json::value& e, const std::string& key) {
@@ -52,11 +69,13 @@ bool IsMergeList(const api::FieldDecl* f) {
 }
 
 Status StrategicList(const api::FieldDecl& f, json::array* target, const json::array& patch,
-                     int depth) {
+                     size_t depth) {
   bool objects = f.kind == api::ValueKind::kObject;
   if (!objects) {  // a set of scalars: the union
+    std::unordered_set<std::string> have;
+    for (const auto& v : *target) have.insert(Canonical(v));
     for (const auto& v : patch) {
-      if (std::find(target->begin(), target->end(), v) == target->end()) target->push_back(v);
+      if (have.insert(Canonical(v)).second) target->push_back(v);
     }
     return Status::Ok();
   }
@@ -74,30 +93,54 @@ Status StrategicList(const api::FieldDecl& f, json::array* target, const json::a
       return Status::Ok();
     }
   }
+  // The first element of the target with each merge-key value. Elements are merged in place
+  // and deletions only mark them, so positions stay valid until the end.
+  std::unordered_map<std::string, size_t> index;
+  for (size_t i = 0; i < target->size(); ++i) {
+    if (auto k = KeyOf((*target)[i], key)) index.emplace(std::move(*k), i);
+  }
+  std::vector<bool> gone_at(target->size(), false);
   for (const auto& e : patch) {
     auto k = KeyOf(e, key);
     if (!k) {
       return InvalidArgumentError("map: " + json::serialize(e) +
                                   " does not contain declared merge key: " + key);
     }
-    auto it = std::find_if(target->begin(), target->end(),
-                           [&](const json::value& t) { return KeyOf(t, key) == k; });
+    auto it = index.find(*k);
     const auto& eo = e.as_object();
     if (const auto* d = eo.if_contains("$patch"); d && *d == "delete") {
-      if (it != target->end()) target->erase(it);
+      if (it != index.end()) {
+        gone_at[it->second] = true;
+        index.erase(it);
+      }
       continue;
     }
-    if (it == target->end()) {
+    if (it == index.end()) {
       json::object fresh;
       bool gone = false;
       KEELSON_RETURN_IF_ERROR(StrategicObject(f.type, &fresh, eo, &gone, depth + 1));
-      if (!gone) target->push_back(std::move(fresh));
+      if (!gone) {
+        target->push_back(std::move(fresh));
+        gone_at.push_back(false);
+        index.emplace(std::move(*k), target->size() - 1);
+      }
       continue;
     }
-    if (!it->is_object()) *it = json::object();
+    json::value& slot = (*target)[it->second];
+    if (!slot.is_object()) slot = json::object();
     bool gone = false;
-    KEELSON_RETURN_IF_ERROR(StrategicObject(f.type, &it->as_object(), eo, &gone, depth + 1));
-    if (gone) target->erase(it);
+    KEELSON_RETURN_IF_ERROR(StrategicObject(f.type, &slot.as_object(), eo, &gone, depth + 1));
+    if (gone) {
+      gone_at[it->second] = true;
+      index.erase(it);
+    }
+  }
+  if (std::find(gone_at.begin(), gone_at.end(), true) != gone_at.end()) {
+    json::array kept;
+    for (size_t i = 0; i < target->size(); ++i) {
+      if (!gone_at[i]) kept.push_back(std::move((*target)[i]));
+    }
+    *target = std::move(kept);
   }
   return Status::Ok();
 }
@@ -105,25 +148,33 @@ Status StrategicList(const api::FieldDecl& f, json::array* target, const json::a
 // Orders `list` as `order` says (elements named there first, in that order; the others after,
 // in their own order).
 void SetOrder(const api::FieldDecl& f, json::array* list, const json::array& order) {
-  auto rank = [&](const json::value& e) -> size_t {
-    for (size_t i = 0; i < order.size(); ++i) {
-      if (f.kind == api::ValueKind::kObject) {
-        if (KeyOf(e, f.merge_key) && KeyOf(e, f.merge_key) == KeyOf(order[i], f.merge_key)) {
-          return i;
-        }
-      } else if (e == order[i]) {
-        return i;
-      }
-    }
-    return order.size();
+  bool objects = f.kind == api::ValueKind::kObject;
+  auto key = [&](const json::value& e) -> std::optional<std::string> {
+    if (objects) return KeyOf(e, f.merge_key);
+    return Canonical(e);
   };
-  std::stable_sort(list->begin(), list->end(),
-                   [&](const json::value& a, const json::value& b) { return rank(a) < rank(b); });
+  std::unordered_map<std::string, size_t> ranks;
+  for (size_t i = 0; i < order.size(); ++i) {
+    if (auto k = key(order[i])) ranks.emplace(std::move(*k), i);
+  }
+  std::vector<std::pair<size_t, size_t>> keyed;  // (rank, position)
+  keyed.reserve(list->size());
+  for (size_t i = 0; i < list->size(); ++i) {
+    auto k = key((*list)[i]);
+    auto r = k ? ranks.find(*k) : ranks.end();
+    keyed.emplace_back(r == ranks.end() ? order.size() : r->second, i);
+  }
+  std::stable_sort(keyed.begin(), keyed.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  json::array sorted;
+  sorted.reserve(list->size());
+  for (const auto& [rank, i] : keyed) sorted.push_back(std::move((*list)[i]));
+  *list = std::move(sorted);
 }
 
 Status StrategicObject(const api::TypeDecl* type, json::object* target, const json::object& patch,
-                       bool* deleted, int depth) {
-  if (depth > 64) return InvalidArgumentError("strategic merge patch nested too deeply");
+                       bool* deleted, size_t depth) {
+  if (depth > kPatchMaxDepth) return TooDeep("the strategic merge patch");
   if (const auto* d = patch.if_contains("$patch")) {
     if (*d == "delete") {
       *deleted = true;
@@ -223,10 +274,12 @@ Status StrategicObject(const api::TypeDecl* type, json::object* target, const js
     if (key.starts_with(kDeleteFromPrimitive)) {
       auto* list = target->if_contains(key.substr(kDeleteFromPrimitive.size()));
       if (list && list->is_array() && v.is_array()) {
+        std::unordered_set<std::string> drop;
+        for (const auto& gone : v.as_array()) drop.insert(Canonical(gone));
         auto& a = list->as_array();
-        for (const auto& gone : v.as_array()) {
-          a.erase(std::remove(a.begin(), a.end(), gone), a.end());
-        }
+        a.erase(std::remove_if(a.begin(), a.end(),
+                               [&](const json::value& e) { return drop.contains(Canonical(e)); }),
+                a.end());
       }
     } else if (key.starts_with(kSetOrder)) {
       std::string_view name = key.substr(kSetOrder.size());
@@ -236,10 +289,12 @@ Status StrategicObject(const api::TypeDecl* type, json::object* target, const js
     }
   }
   if (const auto* retain = patch.if_contains("$retainKeys"); retain && retain->is_array()) {
+    std::unordered_set<std::string_view> keep;
+    for (const auto& k : retain->as_array()) {
+      if (k.is_string()) keep.insert(k.as_string());
+    }
     for (auto it = target->begin(); it != target->end();) {
-      bool keep = std::find(retain->as_array().begin(), retain->as_array().end(),
-                            json::value(it->key())) != retain->as_array().end();
-      it = keep ? std::next(it) : target->erase(it);
+      it = keep.contains(it->key()) ? std::next(it) : target->erase(it);
     }
   }
   return Status::Ok();
@@ -276,8 +331,10 @@ Result<size_t> ArrayIndex(const std::string& tok, size_t size, bool allow_end) {
       (tok.size() > 1 && tok[0] == '0')) {
     return InvalidArgumentError("invalid array index \"" + tok + "\"");
   }
-  size_t i = std::stoul(tok);
-  if (i > size || (!allow_end && i == size)) {
+  // Without std::stoul, which throws for an index beyond its range ("/spec/x/99999999999999999999").
+  size_t i = 0;
+  auto [end, ec] = std::from_chars(tok.data(), tok.data() + tok.size(), i);
+  if (ec != std::errc() || i > size || (!allow_end && i == size)) {
     return InvalidArgumentError("array index " + tok + " is out of bounds");
   }
   return i;
@@ -304,19 +361,20 @@ Result<json::value*> Parent(json::value* doc, const std::vector<std::string>& pa
   return cur;
 }
 
-Result<json::value> Get(json::value* doc, const std::string& raw) {
+// The value at `raw`, in place.
+Result<json::value*> Find(json::value* doc, const std::string& raw) {
   auto path = ParsePointer(raw);
   if (!path.ok()) return path.status();
-  if (path->empty()) return *doc;
+  if (path->empty()) return doc;
   auto parent = Parent(doc, *path, raw);
   if (!parent.ok()) return parent.status();
   json::value* p = *parent;
   if (p->is_object()) {
-    if (auto* v = p->as_object().if_contains(path->back())) return *v;
+    if (auto* v = p->as_object().if_contains(path->back())) return v;
   } else if (p->is_array()) {
     auto idx = ArrayIndex(path->back(), p->as_array().size(), false);
     if (!idx.ok()) return idx.status();
-    return p->as_array()[*idx];
+    return &p->as_array()[*idx];
   }
   return InvalidArgumentError("the path \"" + raw + "\" does not exist");
 }
@@ -373,6 +431,12 @@ Status Add(json::value* doc, const std::string& raw, json::value v, bool replace
 
 Status JsonPatch(json::value* doc, const json::value& patch) {
   if (!patch.is_array()) return InvalidArgumentError("a JSON patch must be an array of operations");
+  if (patch.as_array().size() > kJsonPatchMaxOperations) {
+    return ResourceExhaustedError("The allowed maximum operations in a JSON patch is " +
+                                  std::to_string(kJsonPatchMaxOperations) + ", got " +
+                                  std::to_string(patch.as_array().size()));
+  }
+  size_t copied = 0;  // bytes added by copy operations, each of which can double a document
   for (const auto& opv : patch.as_array()) {
     if (!opv.is_object()) return InvalidArgumentError("a JSON patch operation must be an object");
     const auto& op = opv.as_object();
@@ -386,9 +450,9 @@ Status JsonPatch(json::value* doc, const json::value& patch) {
       auto* v = op.if_contains("value");
       if (v == nullptr) return InvalidArgumentError("operation \"" + name + "\" has no value");
       if (name == "test") {
-        auto cur = Get(doc, path);
+        auto cur = Find(doc, path);
         if (!cur.ok()) return cur.status();
-        if (*cur != *v) return InvalidArgumentError("testing value " + path + " failed");
+        if (**cur != *v) return InvalidArgumentError("testing value " + path + " failed");
         continue;
       }
       KEELSON_RETURN_IF_ERROR(Add(doc, path, *v, name == "replace"));
@@ -396,10 +460,23 @@ Status JsonPatch(json::value* doc, const json::value& patch) {
       KEELSON_RETURN_IF_ERROR(Remove(doc, path));
     } else if (name == "move" || name == "copy") {
       std::string from = str("from");
-      auto v = Get(doc, from);
+      auto v = Find(doc, from);
       if (!v.ok()) return v.status();
-      if (name == "move") KEELSON_RETURN_IF_ERROR(Remove(doc, from));
-      KEELSON_RETURN_IF_ERROR(Add(doc, path, std::move(*v), false));
+      json::value value;
+      if (name == "copy") {
+        copied += json::serialize(**v).size();
+        if (copied > kJsonPatchMaxCopyBytes) {
+          return ResourceExhaustedError(
+              "Unable to complete the copy, the accumulated size increase of copy is " +
+              std::to_string(copied) + ", exceeding the limit " +
+              std::to_string(kJsonPatchMaxCopyBytes));
+        }
+        value = **v;
+      } else {
+        value = **v;  // copied: `from` may be an ancestor of `path`, checked by Remove first
+        KEELSON_RETURN_IF_ERROR(Remove(doc, from));
+      }
+      KEELSON_RETURN_IF_ERROR(Add(doc, path, std::move(value), false));
     } else {
       return InvalidArgumentError("unexpected kind of JSON patch operation: \"" + name + "\"");
     }
@@ -422,14 +499,15 @@ Result<PatchType> PatchTypeOf(std::string_view ct) {
 
 Status ApplyPatch(PatchType type, std::string_view body, const api::TypeDecl* schema,
                   json::value* target) {
-  boost::system::error_code ec;
-  json::value patch = json::parse(body, ec);
-  if (ec) return InvalidArgumentError("error decoding patch: " + ec.message());
+  auto parsed = api::ParseJson(body);
+  if (!parsed.ok()) {
+    return InvalidArgumentError("error decoding patch: " + parsed.status().message());
+  }
+  const json::value& patch = *parsed;
   switch (type) {
     case PatchType::kMerge:
       if (!patch.is_object()) return InvalidArgumentError("a merge patch must be a JSON object");
-      MergePatch(target, patch);
-      return Status::Ok();
+      return MergePatch(target, patch, 0);
     case PatchType::kStrategic: {
       if (!patch.is_object()) {
         return InvalidArgumentError("a strategic merge patch must be a JSON object");

@@ -4,6 +4,8 @@
 
 #include <boost/json.hpp>
 
+#include <chrono>
+
 namespace keelson::apiserver {
 namespace {
 
@@ -82,6 +84,85 @@ TEST(StrategicMergePatchTest, AnElementWithoutItsMergeKeyIsRefused) {
                          Deployment(), &t);
   ASSERT_FALSE(st.ok());
   EXPECT_NE(st.message().find("does not contain declared merge key: name"), std::string::npos);
+}
+
+// --- budgets -------------------------------------------------------------------------------
+
+TEST(PatchBudgetTest, AJsonPatchHasAtMost10000Operations) {
+  auto ops = [](int n) {
+    std::string p = "[";
+    for (int i = 0; i < n; ++i) {
+      p += std::string(i ? "," : "") + R"({"op":"add","path":"/metadata/labels/x","value":"1"})";
+    }
+    return p + "]";
+  };
+  json::value t = json::parse(kLive);
+  EXPECT_TRUE(ApplyPatch(PatchType::kJson, ops(10000), Deployment(), &t).ok());
+  Status st = ApplyPatch(PatchType::kJson, ops(10001), Deployment(), &t);
+  EXPECT_EQ(st.code(), StatusCode::kResourceExhausted);
+  EXPECT_EQ(st.message(), "The allowed maximum operations in a JSON patch is 10000, got 10001");
+}
+
+TEST(PatchBudgetTest, CopiesThatDoubleTheDocumentStopAtTheCopyBudget) {
+  // 40 copies of the document into itself would make it 2^40 times larger.
+  std::string p = "[";
+  for (int i = 0; i < 40; ++i) {
+    p += std::string(i ? "," : "") + R"({"op":"copy","from":"/spec","path":"/spec/c)" +
+         std::to_string(i) + R"("})";
+  }
+  p += "]";
+  json::value t = json::parse(kLive);
+  Status st = ApplyPatch(PatchType::kJson, p, Deployment(), &t);
+  EXPECT_EQ(st.code(), StatusCode::kResourceExhausted);
+  EXPECT_NE(st.message().find("exceeding the limit 3145728"), std::string::npos) << st.message();
+}
+
+TEST(PatchBudgetTest, PatchesNestedTooDeeplyAreRefused) {
+  std::string deep(150, '[');
+  deep += std::string(150, ']');
+  std::string patch = R"({"metadata":{"annotations":{"a":)" + deep + "}}}";
+  json::value t = json::parse(kLive);
+  Status st = ApplyPatch(PatchType::kMerge, patch, Deployment(), &t);
+  EXPECT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("nested more than 100 levels deep"), std::string::npos)
+      << st.message();
+}
+
+TEST(PatchBudgetTest, LargeStrategicListsMergeInLinearTime) {
+  // 20,000 containers patched into 20,000 others, with an order directive and a primitive
+  // list of 20,000: quadratic merging would take minutes.
+  std::string live = R"({"spec":{"template":{"spec":{"containers":[)";
+  std::string patch = R"({"spec":{"template":{"spec":{"containers":[)";
+  std::string order = R"("$setElementOrder/containers":[)";
+  std::string finalizers = R"("metadata":{"finalizers":[)";
+  for (int i = 0; i < 20000; ++i) {
+    std::string sep = i ? "," : "";
+    live += sep + R"({"name":"a)" + std::to_string(i) + R"(","image":"x"})";
+    patch += sep + R"({"name":"b)" + std::to_string(i) + R"(","image":"y"})";
+    order += sep + R"({"name":"b)" + std::to_string(i) + R"("})";
+    finalizers += sep + R"("f/)" + std::to_string(i) + R"(")";
+  }
+  live += "]}}}}";
+  patch += "]," + order + "]}}}," + finalizers + "]}}";
+  json::value t = json::parse(live);
+  auto start = std::chrono::steady_clock::now();
+  Status st = ApplyPatch(PatchType::kStrategic, patch, Deployment(), &t);
+  auto took = std::chrono::steady_clock::now() - start;
+  ASSERT_TRUE(st.ok()) << st.message();
+  const auto& cs = t.at("spec").at("template").at("spec").at("containers").as_array();
+  ASSERT_EQ(cs.size(), 40000u);
+  EXPECT_EQ(cs[0].at("name"), "b0");  // in the order the directive gives
+  EXPECT_EQ(cs[20000].at("name"), "a0");
+  EXPECT_EQ(t.at("metadata").at("finalizers").as_array().size(), 20000u);
+  EXPECT_LT(took, std::chrono::seconds(5));
+}
+
+TEST(PatchBudgetTest, AnArrayIndexBeyondAnyListIsAnErrorNotAnException) {
+  json::value t = json::parse(kLive);
+  Status st = ApplyPatch(PatchType::kJson,
+                         R"([{"op":"replace","path":"/spec/template/spec/containers/99999999999999999999999","value":{}}])",
+                         Deployment(), &t);
+  EXPECT_FALSE(st.ok());
 }
 
 }  // namespace

@@ -6,6 +6,8 @@
 #include <random>
 #include <set>
 
+#include "api/json_limits.h"
+
 namespace keelson::apiserver {
 namespace {
 
@@ -385,7 +387,7 @@ Status ServiceAllocator::Repair() {
   std::map<std::string, std::string> want;  // allocation key -> owner
   for (const auto& kv : res->kvs) {
     boost::system::error_code ec;
-    json::value v = json::parse(kv.value, ec);
+    json::value v = json::parse(kv.value, ec, {}, api::JsonParseOptions());
     if (ec || !v.is_object()) continue;
     std::string owner = kv.key.substr(services.size());
     store::TxnRequest probe;

@@ -15,6 +15,8 @@
 #include <thread>
 #include <unordered_map>
 
+#include "api/json_limits.h"
+
 namespace keelson::apiserver {
 namespace {
 
@@ -119,7 +121,7 @@ Result<ObjectPtr> ParseAndEncode(std::string_view key, std::string_view text, in
   unsigned char buf[16384];
   json::monotonic_resource mr(buf, sizeof buf);
   boost::system::error_code ec;
-  json::value v = json::parse(text, ec, &mr);
+  json::value v = json::parse(text, ec, &mr, api::JsonParseOptions());
   if (ec || !v.is_object()) {
     return InvalidArgumentError("stored object at " + std::string(key) + " is not JSON");
   }

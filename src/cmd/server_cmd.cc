@@ -3,15 +3,18 @@
 // controllers; today both run the API server.
 #include <malloc.h>
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "apiserver/apiserver.h"
 #include "apiserver/http_server.h"
+#include "apiserver/inflight.h"
 #include "apiserver/token.h"
 #include "cmd/commands.h"
 #include "store/etcd/etcd_store.h"
@@ -39,6 +42,12 @@ Flags:
   --service-account-issuer URL
                              the tokens' issuer and default audience
                              (default https://kubernetes.default.svc.cluster.local)
+  --max-request-bytes N      the largest request body accepted; larger ones are answered
+                             413 (default 3145728, 3 MiB)
+  --max-requests-inflight N  read-only requests served at once, watches and other long-running
+                             requests left out; more are answered 429 (default 400, 0: no limit)
+  --max-mutating-requests-inflight N
+                             mutating requests served at once (default 200, 0: no limit)
   -h, --help                 show this help
 )";
 
@@ -50,7 +59,22 @@ struct Flags {
   std::string datastore_endpoint;
   std::string sa_key_file;
   std::string sa_issuer = "https://kubernetes.default.svc.cluster.local";
+  long long max_request_bytes = 3 << 20;
+  int max_requests_inflight = 400;
+  int max_mutating_requests_inflight = 200;
 };
+
+// A non-negative integer of at most `max`, or nullopt.
+std::optional<long long> ParseCount(const std::string& value, long long max) {
+  try {
+    size_t used = 0;
+    long long n = std::stoll(value, &used);
+    if (used != value.size() || n < 0 || n > max) return std::nullopt;
+    return n;
+  } catch (...) {
+    return std::nullopt;
+  }
+}
 
 int Fail(const std::string& msg) {
   std::fprintf(stderr, "keelson: %s\n", msg.c_str());
@@ -139,6 +163,15 @@ int RunServerCommand(int argc, char** argv) {
     } else if (arg == "--service-account-issuer") {
       if (!take() || value.empty()) return Fail(arg + " needs a URL");
       f.sa_issuer = value;
+    } else if (arg == "--max-request-bytes") {
+      auto n = take() ? ParseCount(value, 1LL << 40) : std::nullopt;
+      if (!n || *n == 0) return Fail(arg + " needs a positive number of bytes");
+      f.max_request_bytes = *n;
+    } else if (arg == "--max-requests-inflight" || arg == "--max-mutating-requests-inflight") {
+      auto n = take() ? ParseCount(value, 1 << 30) : std::nullopt;
+      if (!n) return Fail(arg + " needs a number (0: no limit)");
+      (arg == "--max-requests-inflight" ? f.max_requests_inflight
+                                        : f.max_mutating_requests_inflight) = static_cast<int>(*n);
     } else {
       return Fail("unknown flag '" + arg + "' (see --help)");
     }
@@ -151,6 +184,12 @@ int RunServerCommand(int argc, char** argv) {
   // arenas next to the long-lived cached objects: a fixed threshold keeps glibc from raising
   // it after the first such free.
   mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+  // Every client connection is a descriptor: allow as many as the system lets this process
+  // have, so that a crowd of idle connections does not lock everyone else out.
+  if (rlimit nofile{}; getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+    nofile.rlim_cur = nofile.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &nofile);
+  }
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
@@ -192,7 +231,11 @@ int RunServerCommand(int argc, char** argv) {
   apiserver::HttpServerOptions ho;
   ho.bind_address = f.bind_address;
   ho.port = f.port;
-  auto http = apiserver::HttpServer::Start(ho, api->get());
+  ho.body_limit = static_cast<size_t>(f.max_request_bytes);
+  apiserver::InflightLimiter limiter(
+      api->get(), {.max_requests = f.max_requests_inflight,
+                   .max_mutating_requests = f.max_mutating_requests_inflight});
+  auto http = apiserver::HttpServer::Start(ho, &limiter);
   if (!http.ok()) return Fail(http.status().message());
   std::string url = "http://" + f.bind_address + ":" + std::to_string((*http)->port());
   std::string advertise = f.bind_address == "0.0.0.0" ? "127.0.0.1" : f.bind_address;

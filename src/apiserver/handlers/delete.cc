@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <charconv>
 
+#include "api/json_limits.h"
 #include "api/protobuf.h"
 #include "api/validation.h"
 #include "apiserver/handlers/handlers.h"
@@ -26,10 +27,11 @@ api::ApiResult<api::Object> DeleteBody(const HttpRequest& req) {
     }
     return std::move(*decoded);
   }
-  boost::system::error_code ec;
-  json::value v = json::parse(req.body, ec);
-  if (ec || !v.is_object()) return api::NewBadRequest("the body of a delete must be DeleteOptions");
-  return std::move(v.as_object());
+  auto v = api::ParseJson(req.body);
+  if (!v.ok() || !v->is_object()) {
+    return api::NewBadRequest("the body of a delete must be DeleteOptions");
+  }
+  return std::move(v->as_object());
 }
 
 // The dry-run values of the body and the query; a cause when one is not "All".

@@ -46,6 +46,8 @@ void HandleDeleteCollection(const RequestScope& scope, const HttpRequest& req,
 void WriteError(Exchange& ex, const api::ApiError& e);
 // A JSON object answer.
 void WriteObject(Exchange& ex, int code, const api::Object& obj);
+// A cached object as JSON (for Tables); null should it not parse.
+boost::json::value ParseCached(const CachedObject& o);
 
 // The request body as an object of `kind` (JSON, YAML or protobuf, by Content-Type). A body
 // that leaves apiVersion or kind out is taken as `kind`, one that names another is refused.

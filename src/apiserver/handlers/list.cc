@@ -81,7 +81,7 @@ void WriteList(const RequestScope& scope, const HttpRequest& req, bool whole, Li
     json::array items;
     items.reserve(list.items.size());
     while (true) {
-      for (const auto& o : list.items) items.push_back(json::parse(o->json()));
+      for (const auto& o : list.items) items.push_back(ParseCached(*o));
       if (!list.next_page) break;
       auto next = list.next_page();
       if (!next.ok()) return WriteError(ex, next.error());

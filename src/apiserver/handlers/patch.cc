@@ -2,6 +2,7 @@
 // (application/apply-patch+yaml: 201 when it creates the object).
 #include <boost/json.hpp>
 
+#include "api/json_limits.h"
 #include "api/yaml.h"
 #include "apiserver/handlers/handlers.h"
 
@@ -13,9 +14,10 @@ namespace json = boost::json;
 void HandleApply(const RequestScope& scope, const HttpRequest& req,
                  std::shared_ptr<Exchange> ex) {
   // The body is YAML (JSON being YAML too); JSON is read directly.
-  boost::system::error_code ec;
-  json::value body = json::parse(req.body, ec);
-  if (ec) {
+  json::value body;
+  if (auto parsed = api::ParseJson(req.body); parsed.ok()) {
+    body = std::move(*parsed);
+  } else {
     auto y = api::YamlToJson(req.body);
     if (!y.ok()) return WriteError(*ex, api::NewBadRequest(y.status().message()));
     body = std::move(*y);
@@ -34,9 +36,9 @@ void HandleApply(const RequestScope& scope, const HttpRequest& req,
 // (a patch that fails to apply is a 422, from the storage).
 std::optional<api::ApiError> PatchDecodeError(PatchType type, std::string_view body) {
   if (type != PatchType::kJson) return std::nullopt;
-  boost::system::error_code ec;
-  json::value ops = json::parse(body, ec);
-  if (ec) return api::NewBadRequest("error decoding patch: " + ec.message());
+  auto parsed = api::ParseJson(body);
+  if (!parsed.ok()) return api::NewBadRequest("error decoding patch: " + parsed.status().message());
+  const json::value& ops = *parsed;
   const char* kind = ops.is_object()   ? "object"
                      : ops.is_string() ? "string"
                      : ops.is_bool()   ? "bool"

@@ -3,6 +3,7 @@
 
 #include <set>
 
+#include "api/json_limits.h"
 #include "api/protobuf.h"
 #include "api/yaml.h"
 #include "apiserver/handlers/handlers.h"
@@ -19,6 +20,12 @@ void WriteError(Exchange& ex, const api::ApiError& e) {
     r.headers.emplace_back("Retry-After", std::to_string(*after));
   }
   ex.Respond(std::move(r));
+}
+
+json::value ParseCached(const CachedObject& o) {
+  boost::system::error_code ec;
+  json::value v = json::parse(o.json(), ec, {}, api::JsonParseOptions());
+  return ec ? json::value() : std::move(v);
 }
 
 void WriteObject(Exchange& ex, int code, const api::Object& obj) {
@@ -49,11 +56,13 @@ api::ApiResult<api::Object> ParseBody(const HttpRequest& req) {
     if (!v->is_object()) return api::NewBadRequest("the request body must be an object");
     return std::move(v->as_object());
   }
-  boost::system::error_code ec;
-  json::value v = json::parse(req.body, ec);
-  if (ec) return api::NewBadRequest("json: cannot parse the request body: " + ec.message());
-  if (!v.is_object()) return api::NewBadRequest("the request body must be a JSON object");
-  return std::move(v.as_object());
+  auto v = api::ParseJson(req.body);
+  if (!v.ok()) {
+    return api::NewBadRequest("json: cannot parse the request body: " +
+                              v.status().message().substr(std::string_view("json: ").size()));
+  }
+  if (!v->is_object()) return api::NewBadRequest("the request body must be a JSON object");
+  return std::move(v->as_object());
 }
 
 bool Unset(const json::value* v) {

@@ -29,7 +29,7 @@ class ExchangeWatchSink final : public WatchSink {
     if (e.type == WatchEventType::kBookmark) {
       AddBookmark(e);
     } else if (printer_ != nullptr) {
-      json::object table = ToTable(*printer_, json::array{json::parse(e.object->json())}, "",
+      json::object table = ToTable(*printer_, json::array{ParseCached(*e.object)}, "",
                                    "", include_object_, clock_->Now());
       // As upstream: the column definitions come with the first row only.
       if (columns_sent_) table["columnDefinitions"] = nullptr;

@@ -33,4 +33,9 @@ std::optional<api::ApiError> DecodeChecks(const api::ResourceInfo& kind, const S
   return std::nullopt;
 }
 
+api::ApiError PatchFailure(const Status& st) {
+  if (st.code() == StatusCode::kResourceExhausted) return api::NewRequestEntityTooLarge(st.message());
+  return api::ApiError{422, "Invalid", st.message(), {}};
+}
+
 }  // namespace keelson::apiserver

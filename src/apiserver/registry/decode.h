@@ -20,4 +20,8 @@ std::optional<api::ApiError> DecodeChecks(const api::ResourceInfo& kind, const S
                                           const RequestContext& ctx, api::Object* obj,
                                           bool defaults = true);
 
+// A patch that did not apply (ApplyPatch's Status): 422 Invalid with its reason, or 413 when
+// it went over a budget (too many operations), as upstream answers them.
+api::ApiError PatchFailure(const Status& st);
+
 }  // namespace keelson::apiserver

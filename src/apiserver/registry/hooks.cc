@@ -2,6 +2,8 @@
 
 #include <boost/json.hpp>
 
+#include "api/json_limits.h"
+
 namespace keelson::apiserver {
 namespace {
 
@@ -55,7 +57,7 @@ class NamespaceHooks final : public WriteHooks {
       if (auto list = store_->Range(in_ns); list.ok()) {
         for (const auto& kv : list->kvs) {
           boost::system::error_code ec;
-          auto v = boost::json::parse(kv.value, ec);
+          auto v = boost::json::parse(kv.value, ec, {}, api::JsonParseOptions());
           if (!ec && v.is_object()) alloc_->Release(v.as_object(), txn);
         }
       }

@@ -4,6 +4,7 @@
 
 #include <random>
 
+#include "api/json_limits.h"
 #include "api/defaults.h"
 #include "api/validation.h"
 #include "apiserver/apply.h"
@@ -99,7 +100,7 @@ std::optional<std::string> GenericStore::IndexValue(const Selection& selection) 
 
 api::ApiResult<api::Object> GenericStore::Decode(const store::KeyValue& kv) {
   boost::system::error_code ec;
-  json::value v = json::parse(kv.value, ec);
+  json::value v = json::parse(kv.value, ec, {}, api::JsonParseOptions());
   if (ec || !v.is_object()) {
     return api::NewInternalError("stored object at " + kv.key + " is not JSON");
   }
@@ -121,7 +122,7 @@ api::ApiResult<api::Object> GenericStore::ReadCached(std::string_view ns, std::s
     auto cached = cache->Get(Key(ns, name));
     if (cached.ok() && *cached) {
       boost::system::error_code ec;
-      json::value v = json::parse((*cached)->json(), ec);
+      json::value v = json::parse((*cached)->json(), ec, {}, api::JsonParseOptions());
       if (!ec && v.is_object()) return std::move(v.as_object());
     }
   }
@@ -379,7 +380,7 @@ void GenericStore::Patch(const RequestContext& ctx, PatchType type, std::string 
                  ctx](const api::Object& current) -> api::ApiResult<api::Object> {
     json::value doc = current;
     if (Status st = ApplyPatch(type, patch, strategy_.type(), &doc); !st.ok()) {
-      return api::ApiError{422, "Invalid", st.message(), {}};
+      return PatchFailure(st);
     }
     if (!doc.is_object() || !doc.as_object()["metadata"].is_object()) {
       return api::NewBadRequest("the patched object is not a valid object");

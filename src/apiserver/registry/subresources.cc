@@ -65,7 +65,7 @@ class StatusStorage final : public RestStorage {
             const api::Object& current) -> api::ApiResult<api::Object> {
           json::value doc = current;
           if (Status st = ApplyPatch(type, patch, main_.strategy().type(), &doc); !st.ok()) {
-            return api::ApiError{422, "Invalid", st.message(), {}};
+            return PatchFailure(st);
           }
           if (!doc.is_object()) return api::NewBadRequest("the patched object is not an object");
           return std::move(doc.as_object());
@@ -155,7 +155,7 @@ class ScaleStorage final : public RestStorage {
             json::value part = ScaleOf(current);
             const auto* schema = api::Schema::BuiltIn().Type("io.k8s.api.autoscaling.v1.Scale");
             if (Status st = ApplyPatch(type, patch, schema, &part); !st.ok()) {
-              return api::ApiError{422, "Invalid", st.message(), {}};
+              return PatchFailure(st);
             }
             if (!part.is_object()) return api::NewBadRequest("the patched Scale is not an object");
             return std::move(part.as_object());
@@ -496,7 +496,7 @@ class EventsV1Storage final : public RestStorage {
           const api::TypeDecl* schema =
               api::Schema::BuiltIn().Kind(v1_.group, v1_.version, v1_.kind);
           if (Status st = ApplyPatch(type, patch, schema, &doc); !st.ok()) {
-            return api::ApiError{422, "Invalid", st.message(), {}};
+            return PatchFailure(st);
           }
           if (!doc.is_object()) return api::NewBadRequest("the patched object is not an object");
           api::Object core = V1EventToCore(doc.as_object());

@@ -938,7 +938,9 @@ Result<bool> TxnContext::CompactStep(int64_t compact_rev) {
     return MdbStatus(rc, "open cursor");
   }
   char start[Revision::kSize];
-  Revision{pos.main, pos.sub + 1}.Encode(start);
+  // A finished pass leaves {compact_rev, INT64_MAX}: the next one starts at the next main.
+  (pos.sub == INT64_MAX ? Revision{pos.main + 1, 0} : Revision{pos.main, pos.sub + 1})
+      .Encode(start);
   MDB_val k{Revision::kSize, start}, d{};
   rc = mdb_cursor_get(rc_cur.c, &k, &d, MDB_SET_RANGE);
   size_t visited = 0;
