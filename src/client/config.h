@@ -35,7 +35,7 @@ struct RestConfig {
   std::string server;
 
   // Sent as "Authorization: Bearer <token>" when set; otherwise read from bearer_token_file
-  // (the in-cluster service account token) when that is set, at each request, so that a
+  // (the in-cluster service account token) when that is set, again every minute, so that a
   // rotated token is picked up.
   std::string bearer_token;
   std::string bearer_token_file;
@@ -52,8 +52,9 @@ struct RestConfig {
   ContentType content_type = ContentType::kJson;
 
   // Client-side rate limit (a token bucket over every request of the client, retries
-  // included). Zero or less: no limit, which is what components that share a process with
-  // the API server use. Upstream's client defaults are 5 qps and a burst of 10.
+  // included). Zero or less: no limit, the default, which is what components that share a
+  // process with the API server use. Configs loaded from a kubeconfig or in-cluster get
+  // upstream's client defaults, 5 qps and a burst of 10.
   double qps = 0;
   int burst = 10;
 

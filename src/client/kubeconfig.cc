@@ -174,6 +174,9 @@ Result<ClientConfig> ToClientConfig(const Kubeconfig& config, std::string_view c
   }
   ClientConfig out;
   out.context = name;
+  // Upstream's client defaults for a component that talks to a server elsewhere.
+  out.rest.qps = 5;
+  out.rest.burst = 10;
   if (!ctx->second.namespace_name.empty()) out.namespace_name = ctx->second.namespace_name;
   RestConfig& r = out.rest;
   r.server = k.server;
@@ -276,6 +279,8 @@ Result<ClientConfig> InClusterConfig(const InClusterOptions& options) {
   auto token = ReadFile(options.token_file);
   if (!token.ok()) return token.status();
   ClientConfig out;
+  out.rest.qps = 5;
+  out.rest.burst = 10;
   // IPv6 addresses go in brackets, as net.JoinHostPort writes them.
   bool v6 = host.find(':') != std::string::npos;
   out.rest.server = "https://" + (v6 ? "[" + host + "]" : host) + ":" + port;

@@ -1,7 +1,8 @@
 // Where a component finds the API server and its credentials: a kubeconfig (kubectl's
 // files, with upstream's rules for KUBECONFIG lists and contexts) or the in-cluster
 // configuration of a pod (the service account's token and CA, KUBERNETES_SERVICE_HOST/PORT).
-// Both give a RestConfig (client/config.h) plus the namespace the context names.
+// Both give a RestConfig (client/config.h) plus the namespace the context names, with
+// upstream's client-side rate limit for a remote server (5 qps, burst 10).
 //
 // Upstream's loading rules, kept:
 //   - an explicit path (--kubeconfig) is the only file read, and must exist;

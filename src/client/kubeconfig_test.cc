@@ -104,6 +104,9 @@ TEST_F(KubeconfigTest, SingleFileCurrentContext) {
   EXPECT_EQ(c->rest.ca_file, (dir_.path() / "a" / "certs" / "ca.pem").string());
   EXPECT_EQ(c->rest.client_certificate_data, "CERT PEM");
   EXPECT_EQ(c->rest.client_key_data, "KEY PEM");
+  // Upstream's client-side limit for a remote server.
+  EXPECT_EQ(c->rest.qps, 5);
+  EXPECT_EQ(c->rest.burst, 10);
 }
 
 TEST_F(KubeconfigTest, ListMergeFirstDefinitionWins) {

@@ -381,13 +381,22 @@ void RestClient::AddHeaders(api::HttpRequest* r) const {
   if (!has("authorization")) {
     std::string token = config_.bearer_token;
     if (token.empty() && !config_.bearer_token_file.empty()) {
-      std::ifstream in(config_.bearer_token_file);
-      std::stringstream ss;
-      ss << in.rdbuf();
-      token = ss.str();
-      while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) {
-        token.pop_back();
+      std::lock_guard l(mu_);
+      auto now = clock_->Monotonic();
+      if (file_token_read_ == Clock::MonoTime{} || now - file_token_read_ >= std::chrono::minutes(1)) {
+        std::ifstream in(config_.bearer_token_file);
+        bool opened = in.is_open();
+        std::stringstream ss;
+        ss << in.rdbuf();
+        std::string read = ss.str();
+        while (!read.empty() && std::isspace(static_cast<unsigned char>(read.back()))) {
+          read.pop_back();
+        }
+        // A file that cannot be read keeps the token read before.
+        if (opened) file_token_ = std::move(read);
+        file_token_read_ = now;
       }
+      token = file_token_;
     }
     if (!token.empty()) r->headers.emplace_back("authorization", "Bearer " + token);
   }

@@ -228,8 +228,10 @@ class RestClient {
   const std::shared_ptr<Transport> transport_;
   const std::shared_ptr<const Clock> clock_;
   TokenBucket limiter_;
-  std::mutex mu_;
-  uint64_t rng_state_;  // guarded by mu_: jitter
+  mutable std::mutex mu_;
+  uint64_t rng_state_;                      // guarded by mu_: jitter
+  mutable std::string file_token_;          // guarded by mu_: bearer_token_file's content
+  mutable Clock::MonoTime file_token_read_{};  // guarded by mu_: when it was read (zero: never)
 };
 
 // Whether `e` is a transport failure (no connection, connection lost, timeout) rather than a

@@ -9,6 +9,8 @@
 #include <boost/json.hpp>
 
 #include <atomic>
+#include <cstdio>
+#include <fstream>
 #include <thread>
 
 #include "api/protobuf.h"
@@ -121,6 +123,28 @@ TEST_F(RestClientTest, BearerTokenIsSentFromConfigOrFile) {
   transport_->Enqueue(JsonResponse(200, "{}"));
   ASSERT_TRUE(c.Resource(Res("", "nodes")).Get("n").ok());
   EXPECT_EQ(transport_->requests()[0].Header("authorization"), "Bearer abc");
+}
+
+TEST_F(RestClientTest, TokenFileIsReadAgainEveryMinute) {
+  std::string path = ::testing::TempDir() + "/keelson-client-token";
+  std::ofstream(path) << "first\n";
+  RestConfig cfg;
+  cfg.bearer_token_file = path;
+  RestClient& c = Client(cfg);
+  transport_->SetResponder([](const api::HttpRequest&) -> FakeReply {
+    return JsonResponse(200, "{}");
+  });
+  auto nodes = c.Resource(Res("", "nodes"));
+  ASSERT_TRUE(nodes.Get("n").ok());
+  std::ofstream(path) << "rotated\n";
+  ASSERT_TRUE(nodes.Get("n").ok());
+  clock_->Advance(1min);
+  ASSERT_TRUE(nodes.Get("n").ok());
+  auto reqs = transport_->requests();
+  EXPECT_EQ(reqs[0].Header("authorization"), "Bearer first");
+  EXPECT_EQ(reqs[1].Header("authorization"), "Bearer first");
+  EXPECT_EQ(reqs[2].Header("authorization"), "Bearer rotated");
+  std::remove(path.c_str());
 }
 
 TEST_F(RestClientTest, ErrorAnswersAreTypedApiErrors) {
