@@ -299,14 +299,19 @@ TEST_P(ClientIntegrationTest, WatchFromATooOldResourceVersionIsGone) {
   }
   ListOptions wo;
   wo.resource_version = std::string(api::GetResourceVersion(*first));
-  auto w = cms.Watch(wo);
-  if (w.ok()) {
-    // The stream started: the 410 is its ERROR event.
-    auto ev = (*w)->Next();
-    ASSERT_FALSE(ev.ok());
-    EXPECT_TRUE(api::IsGone(ev.error())) << ev.error().message;
-  } else {
-    EXPECT_TRUE(api::IsGone(w.error())) << w.error().message;
+  RestConfig pb_config;
+  pb_config.content_type = ContentType::kProtobuf;
+  auto pb = NewClient(pb_config);
+  for (RestClient* c : {client_.get(), pb.get()}) {
+    auto w = c->Resource(Res("", "configmaps")).Namespace("default").Watch(wo);
+    if (w.ok()) {
+      // The stream started: the 410 is its ERROR event.
+      auto ev = (*w)->Next();
+      ASSERT_FALSE(ev.ok());
+      EXPECT_TRUE(api::IsGone(ev.error())) << ev.error().message;
+    } else {
+      EXPECT_TRUE(api::IsGone(w.error())) << w.error().message;
+    }
   }
 }
 
