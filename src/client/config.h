@@ -48,6 +48,8 @@ struct RestConfig {
   std::string tls_server_name;
   bool insecure_skip_tls_verify = false;
 
+  // The API server names a writer's field manager after it (the part before the first '/'),
+  // as upstream's; components set their own ("kube-scheduler", "kubelet", ...).
   std::string user_agent = "keelson";
   ContentType content_type = ContentType::kJson;
 

@@ -234,15 +234,17 @@ class HttpCore {
       }
       ArmTimeout(*conn);
       auto [wec, wn] = co_await http::async_write(conn->stream, req, kAsTuple);
-      if (wec) {
-        if (reused) continue;
-        done->set_value(IoError(wec, "write to"));
-        co_return;
-      }
+      if (wec && reused) continue;
+      // Even when the write failed, the server may have answered before it closed (a 413 for
+      // a body over its limit): read what it sent.
       http::response_parser<http::string_body> parser;
       parser.body_limit(boost::none);
       parser.header_limit(64 * 1024);
       auto [rec, rn] = co_await http::async_read(conn->stream, conn->buffer, parser, kAsTuple);
+      if (wec && (rec || !parser.is_done())) {
+        done->set_value(IoError(wec, "write to"));
+        co_return;
+      }
       if (rec) {
         if (reused && !parser.got_some() && rec != beast::error::timeout) continue;
         done->set_value(IoError(rec, "read from"));

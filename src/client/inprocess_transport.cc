@@ -152,7 +152,8 @@ class LocalStream final : public ResponseStream {
 
 class InProcessTransport final : public Transport {
  public:
-  explicit InProcessTransport(apiserver::Handler* handler) : handler_(handler) {}
+  InProcessTransport(apiserver::Handler* handler, size_t body_limit)
+      : handler_(handler), body_limit_(body_limit) {}
 
   Result<api::HttpResponse> RoundTrip(const api::HttpRequest& request) override {
     auto ex = Serve(request);
@@ -182,19 +183,30 @@ class InProcessTransport final : public Transport {
     if (!request.body.empty()) {
       req.headers.emplace_back("content-length", std::to_string(request.body.size()));
     }
-    req.body = request.body;
     auto ex = std::make_shared<LocalExchange>();
+    if (request.body.size() > body_limit_) {
+      api::HttpResponse too_large;
+      too_large.status = 413;
+      too_large.body =
+          "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},\"status\":\"Failure\","
+          "\"message\":\"the request body is too large (limit " + std::to_string(body_limit_) +
+          " bytes)\",\"reason\":\"RequestEntityTooLarge\",\"code\":413}";
+      ex->Respond(std::move(too_large));
+      return ex;
+    }
+    req.body = request.body;
     handler_->Serve(std::move(req), ex);
     return ex;
   }
 
   apiserver::Handler* handler_;
+  const size_t body_limit_;
 };
 
 }  // namespace
 
-std::unique_ptr<Transport> NewInProcessTransport(apiserver::Handler* handler) {
-  return std::make_unique<InProcessTransport>(handler);
+std::unique_ptr<Transport> NewInProcessTransport(apiserver::Handler* handler, size_t body_limit) {
+  return std::make_unique<InProcessTransport>(handler, body_limit);
 }
 
 }  // namespace keelson::client

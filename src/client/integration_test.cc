@@ -171,6 +171,13 @@ TEST_P(ClientIntegrationTest, InvalidObjectIsA422WithCauses) {
   EXPECT_EQ(r.error().code, 422);
 }
 
+TEST_P(ClientIntegrationTest, OversizedBodyIsA413) {
+  auto r = ConfigMaps().Create(ConfigMap("big", {{"k", std::string(4 << 20, 'x')}}));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, 413);
+  EXPECT_EQ(r.error().reason, "RequestEntityTooLarge");
+}
+
 TEST_P(ClientIntegrationTest, PodSubresources) {
   auto pods = client_->Resource(Res("", "pods")).Namespace("default");
   json::object pod{

@@ -97,6 +97,9 @@ struct HttpTransportOptions {
 Result<std::unique_ptr<Transport>> NewHttpTransport(const HttpTransportOptions& options);
 
 // `handler` (an apiserver::ApiServer) must outlive the transport and every stream it opened.
-std::unique_ptr<Transport> NewInProcessTransport(apiserver::Handler* handler);
+// A body over `body_limit` is answered 413 as the HTTP server answers it (its default limit is
+// the same 3 MiB, kube-apiserver's).
+std::unique_ptr<Transport> NewInProcessTransport(apiserver::Handler* handler,
+                                                 size_t body_limit = 3 << 20);
 
 }  // namespace keelson::client
