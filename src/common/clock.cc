@@ -39,6 +39,7 @@ void FakeClock::WaitUntil(std::condition_variable& cv, std::unique_lock<std::mut
     if (mono_ >= deadline) return;
     waiting_.insert(&cv);
   }
+  waiters_changed_.notify_all();
   // Advance() notifies without holding the caller's mutex, so a notification may come just
   // before this wait starts: the short real timeout bounds what such a race costs.
   cv.wait_for(lock, std::chrono::milliseconds(5));
@@ -55,6 +56,16 @@ void FakeClock::Advance(std::chrono::nanoseconds d) {
     wake = waiting_;
   }
   for (auto* cv : wake) cv->notify_all();
+}
+
+size_t FakeClock::Waiters() const {
+  std::lock_guard l(mu_);
+  return waiting_.size();
+}
+
+bool FakeClock::AwaitWaiters(size_t n, std::chrono::milliseconds timeout) const {
+  std::unique_lock l(mu_);
+  return waiters_changed_.wait_for(l, timeout, [&] { return waiting_.size() >= n; });
 }
 
 }  // namespace keelson

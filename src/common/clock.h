@@ -6,7 +6,7 @@
 // blocks on a condition variable until notified or until Monotonic() reaches the deadline.
 //
 // Thread-safety: every method may be called from any thread. FakeClock's time moves only
-// when a test calls Advance() or Set().
+// when a test calls Advance().
 #pragma once
 
 #include <chrono>
@@ -49,11 +49,21 @@ class FakeClock final : public Clock {
   // Moves both clocks forward and wakes every waiter.
   void Advance(std::chrono::nanoseconds d);
 
+  // How many threads are inside WaitUntil() for a deadline not yet reached.
+  size_t Waiters() const;
+  // Blocks, in real time and for at most `timeout`, until at least `n` threads are inside
+  // WaitUntil(); returns whether they were. A test advances time once the threads it drives
+  // have gone to sleep on the clock, so each step of theirs happens at a known time. (A
+  // waiter leaves WaitUntil for an instant every few milliseconds, see WaitUntil; this waits
+  // through that.)
+  bool AwaitWaiters(size_t n, std::chrono::milliseconds timeout) const;
+
  private:
   mutable std::mutex mu_;
   WallTime wall_;                                    // guarded by mu_
   MonoTime mono_;                                    // guarded by mu_
   mutable std::multiset<std::condition_variable*> waiting_;  // guarded by mu_
+  mutable std::condition_variable waiters_changed_;  // notified when waiting_ grows
 };
 
 }  // namespace keelson
