@@ -10,4 +10,7 @@ int RunStoreCommand(int argc, char** argv);
 // `keelson server` / `keelson apiserver`: the Kubernetes API server until SIGTERM/SIGINT.
 int RunServerCommand(int argc, char** argv);
 
+// `keelson agent`: a node; today `--simulate N` hollow nodes against an API server.
+int RunAgentCommand(int argc, char** argv);
+
 }  // namespace keelson::cmd

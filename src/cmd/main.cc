@@ -16,6 +16,7 @@ void PrintUsage(std::FILE* out) {
                "  version   print the version\n"
                "  server    run the control plane (today: the API server) on the embedded store\n"
                "  apiserver run the Kubernetes API server\n"
+               "  agent     run a node (today: --simulate N hollow nodes)\n"
                "  store     run the embedded store, serving the etcd v3 API\n\n"
                "Run 'keelson <command> --help' for a command's flags.\n");
 }
@@ -40,6 +41,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (cmd == "store") return keelson::cmd::RunStoreCommand(argc - 1, argv + 1);
+  if (cmd == "agent") return keelson::cmd::RunAgentCommand(argc - 1, argv + 1);
   if (cmd == "server" || cmd == "apiserver") {
     return keelson::cmd::RunServerCommand(argc - 1, argv + 1);
   }
