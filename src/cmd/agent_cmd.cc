@@ -85,6 +85,7 @@ int RunAgentCommand(int argc, char** argv) {
   client::KubeconfigLoadOptions kc;
   double qps = 0;
   int burst = 10;
+  bool simulate = false;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     std::string value;
@@ -108,6 +109,7 @@ int RunAgentCommand(int argc, char** argv) {
       return 0;
     } else if (arg == "--simulate") {
       if (!number(&opts.count) || opts.count < 1) return Fail("--simulate: a number >= 1");
+      simulate = true;
     } else if (arg == "--kubeconfig") {
       kc.explicit_path = value;
     } else if (arg == "--context") {
@@ -164,7 +166,7 @@ int RunAgentCommand(int argc, char** argv) {
       return Fail("unknown flag " + arg + " (see --help)");
     }
   }
-  if (opts.count < 1) {
+  if (!simulate) {
     return Fail("--simulate N is required: this agent runs simulated nodes (see --help)");
   }
   auto config = client::LoadKubeconfig(kc);

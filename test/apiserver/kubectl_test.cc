@@ -16,7 +16,7 @@
 #include <boost/json/parse.hpp>
 
 #include "apiserver/token.h"
-#include "test/util/processes.h"
+#include "test/util/keelson_server.h"
 
 namespace keelson {
 namespace {
@@ -40,32 +40,9 @@ std::vector<std::string> KubectlBinaries() {
 }
 
 // `keelson server` on a free port with its own data directory.
-class ServerProcess {
+class ServerProcess : public testing::KeelsonServer {
  public:
-  Status Start() {
-    port_ = testing::FreePort();
-    KEELSON_RETURN_IF_ERROR(process_.Start(
-        {KEELSON_BINARY, "server", "--data-dir", (dir_.path() / "data").string(), "--port",
-         std::to_string(port_)},
-        dir_.path() / "stdout", dir_.path() / "stderr"));
-    for (int i = 0; i < 500; ++i) {
-      std::ifstream in(dir_.path() / "stdout");
-      std::string out((std::istreambuf_iterator<char>(in)), {});
-      if (out.find("kubeconfig written to") != std::string::npos) return Status::Ok();
-      if (!process_.running()) return InternalError("keelson server exited: " + out);
-      std::this_thread::sleep_for(20ms);
-    }
-    return UnavailableError("keelson server did not start");
-  }
-  int Stop() { return process_.Signal(SIGTERM); }
-  std::string kubeconfig() const { return (dir_.path() / "data" / "kubeconfig.yaml").string(); }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
-  const fs::path& dir() const { return dir_.path(); }
-
- private:
-  testing::TempDir dir_{"keelson-apiserver"};
-  testing::Process process_;
-  int port_ = 0;
+  ServerProcess() : KeelsonServer(KEELSON_BINARY) {}
 };
 
 class KubectlTest : public ::testing::TestWithParam<std::string> {
