@@ -13,4 +13,7 @@ int RunServerCommand(int argc, char** argv);
 // `keelson agent`: a node; today `--simulate N` hollow nodes against an API server.
 int RunAgentCommand(int argc, char** argv);
 
+// `keelson controller-manager`: the controllers, leader-elected, until SIGTERM/SIGINT.
+int RunControllerManagerCommand(int argc, char** argv);
+
 }  // namespace keelson::cmd

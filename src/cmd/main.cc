@@ -14,8 +14,11 @@ void PrintUsage(std::FILE* out) {
                "Usage: keelson <command> [flags]\n\n"
                "Commands:\n"
                "  version   print the version\n"
-               "  server    run the control plane (today: the API server) on the embedded store\n"
+               "  server    run the control plane on the embedded store: the API server and\n"
+               "            the controller manager\n"
                "  apiserver run the Kubernetes API server\n"
+               "  controller-manager\n"
+               "            run the controllers against an API server\n"
                "  agent     run a node (today: --simulate N hollow nodes)\n"
                "  store     run the embedded store, serving the etcd v3 API\n\n"
                "Run 'keelson <command> --help' for a command's flags.\n");
@@ -41,6 +44,9 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (cmd == "store") return keelson::cmd::RunStoreCommand(argc - 1, argv + 1);
+  if (cmd == "controller-manager") {
+    return keelson::cmd::RunControllerManagerCommand(argc - 1, argv + 1);
+  }
   if (cmd == "agent") return keelson::cmd::RunAgentCommand(argc - 1, argv + 1);
   if (cmd == "server" || cmd == "apiserver") {
     return keelson::cmd::RunServerCommand(argc - 1, argv + 1);

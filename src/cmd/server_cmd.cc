@@ -1,6 +1,6 @@
 // `keelson server` and `keelson apiserver`: the Kubernetes API server on the embedded store
-// (or on etcd), with a kubeconfig written for kubectl. `server` will add the scheduler and
-// controllers; today both run the API server.
+// (or on etcd), with a kubeconfig written for kubectl. `server` also runs the controller
+// manager in-process (and, as they land, the scheduler).
 #include <malloc.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -16,40 +16,15 @@
 #include "apiserver/http_server.h"
 #include "apiserver/inflight.h"
 #include "apiserver/token.h"
+#include "client/rest_client.h"
+#include "client/transport.h"
 #include "cmd/commands.h"
+#include "cmd/component_flags.h"
 #include "store/etcd/etcd_store.h"
 #include "store/mvcc/embedded_store.h"
 
 namespace keelson::cmd {
 namespace {
-
-constexpr const char* kUsage = R"(Usage: keelson %s [flags]
-
-Runs the Kubernetes API server over plain HTTP on the embedded store (or on etcd).
-
-Flags:
-  --data-dir DIR             where state lives (default /var/lib/keelson); the embedded store
-                             is in DIR/store
-  --bind-address ADDR        address to listen on (default 127.0.0.1)
-  --port N                   port to listen on; 0 picks a free one (default 6443)
-  --write-kubeconfig FILE    where to write a kubeconfig for kubectl
-                             (default DIR/kubeconfig.yaml)
-  --datastore-endpoint URLS  use etcd at these comma-separated URLs instead of the embedded store
-  --service-account-signing-key-file FILE
-                             PEM RSA key that signs service account tokens; created when
-                             missing (default DIR/server/service-account.key). Servers that
-                             share a datastore need the same key.
-  --service-account-issuer URL
-                             the tokens' issuer and default audience
-                             (default https://kubernetes.default.svc.cluster.local)
-  --max-request-bytes N      the largest request body accepted; larger ones are answered
-                             413 (default 3145728, 3 MiB)
-  --max-requests-inflight N  read-only requests served at once, watches and other long-running
-                             requests left out; more are answered 429 (default 400, 0: no limit)
-  --max-mutating-requests-inflight N
-                             mutating requests served at once (default 200, 0: no limit)
-  -h, --help                 show this help
-)";
 
 struct Flags {
   std::string data_dir = "/var/lib/keelson";
@@ -59,22 +34,11 @@ struct Flags {
   std::string datastore_endpoint;
   std::string sa_key_file;
   std::string sa_issuer = "https://kubernetes.default.svc.cluster.local";
-  long long max_request_bytes = 3 << 20;
+  int64_t max_request_bytes = 3 << 20;
   int max_requests_inflight = 400;
   int max_mutating_requests_inflight = 200;
+  bool disable_controller_manager = false;
 };
-
-// A non-negative integer of at most `max`, or nullopt.
-std::optional<long long> ParseCount(const std::string& value, long long max) {
-  try {
-    size_t used = 0;
-    long long n = std::stoll(value, &used);
-    if (used != value.size() || n < 0 || n > max) return std::nullopt;
-    return n;
-  } catch (...) {
-    return std::nullopt;
-  }
-}
 
 int Fail(const std::string& msg) {
   std::fprintf(stderr, "keelson: %s\n", msg.c_str());
@@ -116,65 +80,50 @@ Status WriteKubeconfig(const std::string& path, const std::string& server) {
 }  // namespace
 
 int RunServerCommand(int argc, char** argv) {
-  const char* name = argv[0];
+  const std::string name = argv[0];
+  const bool whole_server = name == "server";
   Flags f;
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    std::string value;
-    bool has_value = false;
-    if (auto eq = arg.find('='); arg.rfind("--", 0) == 0 && eq != std::string::npos) {
-      value = arg.substr(eq + 1);
-      arg = arg.substr(0, eq);
-      has_value = true;
-    }
-    auto take = [&]() -> bool {
-      if (has_value) return true;
-      if (i + 1 >= argc) return false;
-      value = argv[++i];
-      return true;
-    };
-    if (arg == "-h" || arg == "--help") {
-      std::printf(kUsage, name);
-      return 0;
-    } else if (arg == "--data-dir") {
-      if (!take() || value.empty()) return Fail("--data-dir needs a value");
-      f.data_dir = value;
-    } else if (arg == "--bind-address") {
-      if (!take() || value.empty()) return Fail("--bind-address needs a value");
-      f.bind_address = value;
-    } else if (arg == "--port") {
-      if (!take()) return Fail("--port needs a value");
-      try {
-        size_t used = 0;
-        f.port = std::stoi(value, &used);
-        if (used != value.size() || f.port < 0 || f.port > 65535) throw 0;
-      } catch (...) {
-        return Fail("--port needs a port number (0-65535), got '" + value + "'");
-      }
-    } else if (arg == "--write-kubeconfig") {
-      if (!take() || value.empty()) return Fail("--write-kubeconfig needs a file");
-      f.kubeconfig = value;
-    } else if (arg == "--datastore-endpoint") {
-      if (!take() || value.empty()) return Fail("--datastore-endpoint needs URLs");
-      f.datastore_endpoint = value;
-    } else if (arg == "--service-account-signing-key-file") {
-      if (!take() || value.empty()) return Fail(arg + " needs a file");
-      f.sa_key_file = value;
-    } else if (arg == "--service-account-issuer") {
-      if (!take() || value.empty()) return Fail(arg + " needs a URL");
-      f.sa_issuer = value;
-    } else if (arg == "--max-request-bytes") {
-      auto n = take() ? ParseCount(value, 1LL << 40) : std::nullopt;
-      if (!n || *n == 0) return Fail(arg + " needs a positive number of bytes");
-      f.max_request_bytes = *n;
-    } else if (arg == "--max-requests-inflight" || arg == "--max-mutating-requests-inflight") {
-      auto n = take() ? ParseCount(value, 1 << 30) : std::nullopt;
-      if (!n) return Fail(arg + " needs a number (0: no limit)");
-      (arg == "--max-requests-inflight" ? f.max_requests_inflight
-                                        : f.max_mutating_requests_inflight) = static_cast<int>(*n);
-    } else {
-      return Fail("unknown flag '" + arg + "' (see --help)");
-    }
+  controllers::ControllerManagerOptions cm;
+  FlagSet flags(name);
+  flags.String("data-dir", &f.data_dir,
+               "where state lives (default /var/lib/keelson); the embedded store is in DIR/store");
+  flags.String("bind-address", &f.bind_address, "address to listen on (default 127.0.0.1)");
+  flags.Int("port", &f.port, 0, 65535, "port to listen on; 0 picks a free one (default 6443)");
+  flags.String("write-kubeconfig", &f.kubeconfig,
+               "where to write a kubeconfig for kubectl (default DIR/kubeconfig.yaml)");
+  flags.String("datastore-endpoint", &f.datastore_endpoint,
+               "use etcd at these comma-separated URLs instead of the embedded store");
+  flags.String("service-account-signing-key-file", &f.sa_key_file,
+               "PEM RSA key that signs service account tokens; created when missing\n"
+               "(default DIR/server/service-account.key). Servers that share a datastore need\n"
+               "the same key.");
+  flags.String("service-account-issuer", &f.sa_issuer,
+               "the tokens' issuer and default audience\n"
+               "(default https://kubernetes.default.svc.cluster.local)");
+  flags.Int64("max-request-bytes", &f.max_request_bytes, 1, 1LL << 40,
+              "the largest request body accepted; larger ones are answered 413\n"
+              "(default 3145728, 3 MiB)");
+  flags.Int("max-requests-inflight", &f.max_requests_inflight, 0, 1 << 30,
+            "read-only requests served at once, watches and other long-running requests left\n"
+            "out; more are answered 429 (default 400, 0: no limit)");
+  flags.Int("max-mutating-requests-inflight", &f.max_mutating_requests_inflight, 0, 1 << 30,
+            "mutating requests served at once (default 200, 0: no limit)");
+  if (whole_server) {
+    flags.Bool("disable-controller-manager", &f.disable_controller_manager,
+               "run no controllers in this server (default false)");
+    AddControllerManagerFlags(&flags, &cm);
+  }
+  bool help = false;
+  if (Status s = flags.Parse(argc, argv, &help); !s.ok()) return Fail(s.message() + " (see --help)");
+  if (help) {
+    std::printf("Usage: keelson %s [flags]\n\n%s\n\n%s", name.c_str(),
+                whole_server
+                    ? "Runs the control plane over plain HTTP on the embedded store (or on etcd):\n"
+                      "the Kubernetes API server and, in-process, the controller manager."
+                    : "Runs the Kubernetes API server over plain HTTP on the embedded store (or\n"
+                      "on etcd).",
+                flags.Usage().c_str());
+    return 0;
   }
   if (f.kubeconfig.empty()) f.kubeconfig = f.data_dir + "/kubeconfig.yaml";
   if (f.sa_key_file.empty()) f.sa_key_file = f.data_dir + "/server/service-account.key";
@@ -243,13 +192,33 @@ int RunServerCommand(int argc, char** argv) {
     return Fail("publishing the kubernetes service endpoints: " + p.message());
   }
   if (Status k = WriteKubeconfig(f.kubeconfig, url); !k.ok()) return Fail(k.message());
-  std::printf("keelson %s: serving the Kubernetes API on %s\n", name, url.c_str());
-  std::printf("keelson %s: kubeconfig written to %s\n", name, f.kubeconfig.c_str());
+  std::printf("keelson %s: serving the Kubernetes API on %s\n", name.c_str(), url.c_str());
+  std::printf("keelson %s: kubeconfig written to %s\n", name.c_str(), f.kubeconfig.c_str());
   std::fflush(stdout);
+
+  // The control plane's components reach the API as any client does, through the in-process
+  // transport: the same router, admission and watch caches, without a socket.
+  std::unique_ptr<client::RestClient> components;
+  std::unique_ptr<controllers::ControllerManager> manager;
+  if (whole_server) {
+    client::RestConfig rc;
+    rc.server = url;
+    rc.user_agent = "keelson-server";
+    components = std::make_unique<client::RestClient>(
+        rc, std::shared_ptr<client::Transport>(
+                client::NewInProcessTransport(api->get(), static_cast<size_t>(f.max_request_bytes))));
+  }
+  if (whole_server && !f.disable_controller_manager) {
+    auto m = controllers::ControllerManager::Create(components.get(), std::move(cm));
+    if (!m.ok()) return Fail(m.status().message());
+    manager = std::move(*m);
+    manager->Start();
+  }
 
   int sig = 0;
   while (sigwait(&signals, &sig) != 0) {
   }
+  if (manager) manager->Stop();
   (*api)->Shutdown();
   (*http)->Stop();
   return 0;

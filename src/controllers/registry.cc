@@ -1,0 +1,15 @@
+// Every controller keelson has, in the order they start: the one list to read to know what
+// `keelson controller-manager` runs, and the one place a new controller is added.
+#include "controllers/controller.h"
+#include "controllers/serviceaccount/serviceaccounts_controller.h"
+
+namespace keelson::controllers {
+
+const std::vector<ControllerDescriptor>& BuiltInControllers() {
+  static const auto* const kControllers = new std::vector<ControllerDescriptor>{
+      {"serviceaccount-controller", {"serviceaccount"}, true, NewServiceAccountsController},
+  };
+  return *kControllers;
+}
+
+}  // namespace keelson::controllers
