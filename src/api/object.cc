@@ -178,6 +178,17 @@ bool RemoveFinalizer(Object* obj, std::string_view finalizer) {
   return true;
 }
 
+void SetFinalizers(Object* obj, const std::vector<std::string>& finalizers) {
+  Object& m = MutableMetadata(obj);
+  if (finalizers.empty()) {
+    m.erase("finalizers");
+    return;
+  }
+  json::array a;
+  for (const auto& f : finalizers) a.emplace_back(f);
+  m["finalizers"] = std::move(a);
+}
+
 json::object ToJson(const OwnerReference& ref) {
   json::object o{{"apiVersion", ref.api_version},
                  {"kind", ref.kind},

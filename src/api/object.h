@@ -67,6 +67,8 @@ void SetAnnotation(Object* obj, std::string_view key, std::string_view value);
 // Add returns false when already there; Remove false when absent. An emptied list is removed.
 bool AddFinalizer(Object* obj, std::string_view finalizer);
 bool RemoveFinalizer(Object* obj, std::string_view finalizer);
+// The list as given; an empty list removes metadata.finalizers.
+void SetFinalizers(Object* obj, const std::vector<std::string>& finalizers);
 void SetOwnerReferences(Object* obj, const std::vector<OwnerReference>& refs);
 
 // The value of a dotted field path ("spec.nodeName") as a field selector sees it: strings as

@@ -89,6 +89,14 @@ class Strategy {
                                              std::optional<int64_t> requested) const;
   // Changes an object gets when it is marked for deletion (a namespace goes Terminating).
   virtual void PrepareForDelete(api::Object* obj) const;
+  // What a delete does to the object's dependents when neither the request nor the object's
+  // finalizers say (upstream's DefaultGarbageCollectionPolicy): most kinds delete them (in
+  // the background); ReplicationControllers and Jobs orphan them, as v1 always has.
+  enum class GcPolicy { kDeleteDependents, kOrphanDependents };
+  virtual GcPolicy DefaultGcPolicy() const { return GcPolicy::kDeleteDependents; }
+  // Whether the kind's own hold on deletion is on (a namespace's spec.finalizers): a delete
+  // then only marks the object, which goes once the hold is off and no finalizers remain.
+  virtual bool HoldsDeletion(const api::Object&) const { return false; }
   // Whether a delete that removes the object answers with it (upstream's ReturnDeletedObject:
   // pods, services, ...) rather than with a Status Success. An object only marked for deletion
   // is always the answer.

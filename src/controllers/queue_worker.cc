@@ -45,8 +45,9 @@ void QueueWorker::Work() {
       LogWarning(name_, "dropping " + *key + " out of the queue: " + st.message());
       queue_.Forget(*key);
     } else {
-      // Conflicts are the normal race with other writers: retried without a log line.
-      if (st.code() != StatusCode::kConflict) {
+      // Conflicts are the normal race with other writers, FailedPrecondition a wait on
+      // someone else: retried without a log line.
+      if (st.code() != StatusCode::kConflict && st.code() != StatusCode::kFailedPrecondition) {
         LogWarning(name_, "error syncing " + *key + ", requeuing: " + st.message());
       }
       queue_.AddRateLimited(*key);

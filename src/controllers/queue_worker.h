@@ -4,7 +4,9 @@
 // Informer handlers Enqueue() keys ("namespace/name"); each worker takes a key, calls
 // sync(key) and then:
 //   - on OK: Forget(key) (its failures are cleared);
-//   - on an error: logs it and re-adds the key rate-limited (per-key exponential backoff,
+//   - on an error: logs it (not a Conflict, the usual race with other writers, nor a
+//     FailedPrecondition, which a sync returns to wait on someone else) and re-adds the key
+//     rate-limited (per-key exponential backoff,
 //     5 ms doubling up to 1000 s, under an overall 10 qps / 100 burst), so an object a
 //     controller cannot act on is retried slowly, never in a hot loop; with max_retries >= 0
 //     the key is dropped after that many failures (upstream's deployment controller: 15).

@@ -1704,6 +1704,15 @@ TEST_P(KubectlTest, WorkloadKindsPrintUpstreamColumns) {
   const auto now = std::chrono::system_clock::now();
   const std::string h10 = TimeAgo(10h, false, now);
   const std::string started = TimeAgo(10h + 65s, false, now);  // 65 s before h10, exactly
+  // The owner of a controller revision must exist, or the garbage collector takes it.
+  auto sts_file = File("sts.yaml",
+                  "apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: web}\n"
+                  "spec: {serviceName: web, replicas: 0, selector: {matchLabels: {app: web}},"
+                  " template: {metadata: {labels: {app: web}},"
+                  " spec: {containers: [{name: c, image: nginx}]}}}\n");
+  ASSERT_EQ(Kubectl({"create", "-f", sts_file}).exit_code, 0);
+  const std::string sts_uid = Kubectl({"get", "statefulset", "web", "-o",
+                                       "jsonpath={.metadata.uid}"}).out;
   auto f = File(
       "work.yaml",
       "apiVersion: v1\nkind: List\nitems:\n"
@@ -1722,7 +1731,7 @@ TEST_P(KubectlTest, WorkloadKindsPrintUpstreamColumns) {
       " {name: b, image: 'nginx:1.27'}]}}}}}\n"
       "- apiVersion: apps/v1\n  kind: ControllerRevision\n  metadata:\n    name: web-7d4b9\n"
       "    ownerReferences: [{apiVersion: apps/v1, kind: StatefulSet, name: web,"
-      " uid: 6c1a2f3e-0000-4000-8000-000000000001, controller: true}]\n  revision: 2\n"
+      " uid: " + sts_uid + ", controller: true}]\n  revision: 2\n"
       "  data: {spec: {}}\n"
       "- apiVersion: apps/v1\n  kind: ControllerRevision\n  metadata: {name: loose}\n"
       "  revision: 1\n  data: {spec: {}}\n"

@@ -89,6 +89,17 @@ api::ApiResult<DeleteOptions> ReadDeleteOptions(const HttpRequest& req, const ap
     return api::NewInvalid(kDeleteOptions, "", causes);
   }
   DeleteOptions opts;
+  if (policy) {
+    opts.propagation = *policy == "Orphan"       ? DeleteOptions::Propagation::kOrphan
+                       : *policy == "Foreground" ? DeleteOptions::Propagation::kForeground
+                                                 : DeleteOptions::Propagation::kBackground;
+  }
+  if (const auto* o = body.if_contains("orphanDependents"); o && o->is_bool()) {
+    opts.orphan_dependents = o->as_bool();
+  }
+  if (req.HasQuery("orphanDependents")) {
+    opts.orphan_dependents = req.QueryBool("orphanDependents");
+  }
   if (const auto* g = body.if_contains("gracePeriodSeconds"); g && g->is_int64()) {
     opts.grace_period_seconds = g->as_int64();
   }

@@ -50,6 +50,11 @@ struct RequestContext {
 
 // A delete's DeleteOptions, as the handler read them from the body and query.
 struct DeleteOptions {
+  // How dependents go (propagationPolicy): nullopt leaves it to orphanDependents, then the
+  // object's finalizers, then the kind's default.
+  enum class Propagation { kOrphan, kBackground, kForeground };
+  std::optional<Propagation> propagation;
+  std::optional<bool> orphan_dependents;  // the deprecated orphanDependents
   std::optional<int64_t> grace_period_seconds;
   std::string precondition_uid;               // "" when not set
   std::string precondition_resource_version;  // "" when not set

@@ -342,8 +342,12 @@ void GenericStore::WriteUpdate(std::shared_ptr<UpdateRun> run, const api::Object
     }
   }
   const std::string key = Key(ctx.ns, ctx.name);
-  // An object being deleted goes away once its last finalizer is removed.
-  const bool finalized = api::IsBeingDeleted(obj) && api::GetFinalizers(obj).empty();
+  // An object being deleted goes away once its last finalizer is removed (and its kind's hold
+  // is off), unless a graceful deletion is still running (upstream's
+  // ShouldDeleteDuringUpdate).
+  const auto grace = api::GetDeletionGracePeriodSeconds(obj);
+  const bool finalized = api::IsBeingDeleted(obj) && api::GetFinalizers(obj).empty() &&
+                         (!grace || *grace == 0) && !strategy_.HoldsDeletion(obj);
   if (finalized) {
     txn = store::TxnRequest();  // nothing to claim for an object that goes
     txn.success.push_back(store::RequestOp{store::DeleteRangeRequest{key, "", false}});
@@ -506,6 +510,39 @@ void GenericStore::Delete(const RequestContext& ctx, const DeleteOptions& opts,
                 strategy_.ReturnsDeletedObject(), std::move(done));
 }
 
+std::vector<std::string> GenericStore::GcFinalizers(const api::Object& obj,
+                                                   const DeleteOptions& opts) const {
+  using P = DeleteOptions::Propagation;
+  const std::vector<std::string> current = api::GetFinalizers(obj);
+  auto has = [&](std::string_view f) {
+    return std::find(current.begin(), current.end(), f) != current.end();
+  };
+  // Upstream's order: orphanDependents, then propagationPolicy, then the finalizers already
+  // there, then the kind's default.
+  bool orphan = false, foreground = false;
+  if (opts.orphan_dependents) {
+    orphan = *opts.orphan_dependents;
+  } else if (opts.propagation) {
+    orphan = *opts.propagation == P::kOrphan;
+    foreground = *opts.propagation == P::kForeground;
+  } else if (has(kOrphanFinalizer)) {
+    orphan = true;
+  } else if (has(kForegroundFinalizer)) {
+    foreground = true;
+  } else {
+    orphan = strategy_.DefaultGcPolicy() == Strategy::GcPolicy::kOrphanDependents;
+  }
+  std::vector<std::string> out;
+  for (const auto& f : current) {
+    if (f != kOrphanFinalizer && f != kForegroundFinalizer) out.push_back(f);
+  }
+  if (orphan) out.emplace_back(kOrphanFinalizer);
+  if (foreground) out.emplace_back(kForegroundFinalizer);
+  // The same set in the same order as before is no change.
+  if (std::is_permutation(out.begin(), out.end(), current.begin(), current.end())) return current;
+  return out;
+}
+
 api::Object GenericStore::Deleted(const api::Object& obj) const {
   json::object details{{"name", api::GetName(obj)}};
   if (!resource_.group.empty()) details["group"] = resource_.group;
@@ -548,22 +585,37 @@ void GenericStore::DeleteAttempt(std::shared_ptr<const RequestContext> ctx, Dele
   // finishes a deletion already under way.
   const std::optional<int64_t> grace = strategy_.GracePeriod(obj, opts.grace_period_seconds);
   const bool force = grace.has_value() && opts.grace_period_seconds == 0;
-  if (api::IsBeingDeleted(obj) && !force) return done(std::move(obj));
-  const int64_t period = grace.value_or(0);
-  const bool mark = !api::GetFinalizers(obj).empty() || period > 0;
+  // The garbage collector's finalizers as the options ask (orphan, foregroundDeletion).
+  std::vector<std::string> finalizers = GcFinalizers(obj, opts);
+  const bool finalizers_changed = finalizers != api::GetFinalizers(obj);
   store::TxnRequest txn;
   txn.compare.push_back(ModRevisionIs(key, cur->mod_revision));
-  if (mark) {
-    auto& meta = api::MutableMetadata(&obj);
-    meta["deletionTimestamp"] =
-        api::FormatTime(deps_.clock->Now() + std::chrono::seconds(period));
-    meta["deletionGracePeriodSeconds"] = period;
-    strategy_.PrepareForDelete(&obj);
+  bool mark = false;
+  if (api::IsBeingDeleted(obj) && !force) {
+    // Already being deleted: only the propagation may still change, while no grace period
+    // runs (upstream: finalizers cannot change once a graceful deletion started).
+    const auto running = api::GetDeletionGracePeriodSeconds(obj);
+    if (!finalizers_changed || (running && *running > 0)) return done(std::move(obj));
+    api::SetFinalizers(&obj, finalizers);
+    mark = true;
     txn.success.push_back(store::RequestOp{store::PutRequest{key, Serialized(&obj)}});
-    api::SetResourceVersion(&obj, cur->mod_revision);  // a dry run's answer
+    api::SetResourceVersion(&obj, cur->mod_revision);
   } else {
-    txn.success.push_back(store::RequestOp{store::DeleteRangeRequest{key, "", false}});
-    if (hooks_ != nullptr) hooks_->OnDelete(obj, &txn);
+    const int64_t period = grace.value_or(0);
+    if (finalizers_changed) api::SetFinalizers(&obj, finalizers);
+    mark = !finalizers.empty() || period > 0 || strategy_.HoldsDeletion(obj);
+    if (mark) {
+      auto& meta = api::MutableMetadata(&obj);
+      meta["deletionTimestamp"] =
+          api::FormatTime(deps_.clock->Now() + std::chrono::seconds(period));
+      meta["deletionGracePeriodSeconds"] = period;
+      strategy_.PrepareForDelete(&obj);
+      txn.success.push_back(store::RequestOp{store::PutRequest{key, Serialized(&obj)}});
+      api::SetResourceVersion(&obj, cur->mod_revision);  // a dry run's answer
+    } else {
+      txn.success.push_back(store::RequestOp{store::DeleteRangeRequest{key, "", false}});
+      if (hooks_ != nullptr) hooks_->OnDelete(obj, &txn);
+    }
   }
   // What a delete answers: the object marked for deletion, or gone (as the object or as a
   // Status, by kind).

@@ -56,6 +56,9 @@ struct StoreDeps {
   Executor* executor = nullptr;  // retries after a failed commit
 };
 
+inline constexpr std::string_view kOrphanFinalizer = "orphan";
+inline constexpr std::string_view kForegroundFinalizer = "foregroundDeletion";
+
 class GenericStore final : public RestStorage {
  public:
   // `resource` and `strategy` must outlive the store; `hooks` may be null.
@@ -125,6 +128,9 @@ class GenericStore final : public RestStorage {
                      bool return_object, ObjectCallback done);
   // The Status Success of a delete of `obj`.
   api::Object Deleted(const api::Object& obj) const;
+  // The object's finalizers once a delete with `opts` has set the garbage collector's ones
+  // (orphan, foregroundDeletion) as upstream decides them; the current list when unchanged.
+  std::vector<std::string> GcFinalizers(const api::Object& obj, const DeleteOptions& opts) const;
   // An apply: an update whose change is the merge of `config` (retried on a concurrent
   // write), or a create when the object does not exist.
   void ApplyAttempt(std::shared_ptr<const RequestContext> ctx, api::Object config, bool force,

@@ -254,6 +254,120 @@ TEST_F(GenericStoreTest, DeletesAnswerAStatusOrTheObjectAndHonourFinalizersAndGr
   EXPECT_TRUE(refused.error().message.starts_with("Precondition failed: UID in precondition: x"));
 }
 
+TEST_F(GenericStoreTest, PropagationPoliciesSetTheGarbageCollectorsFinalizers) {
+  using P = DeleteOptions::Propagation;
+  auto finalizers = [](const api::ApiResult<api::Object>& r) {
+    std::string out;
+    if (!r.ok()) return std::string("<error ") + r.error().message + ">";
+    for (const auto& f : api::GetFinalizers(*r)) out += (out.empty() ? "" : ",") + f;
+    return out;
+  };
+  auto cm = [&](const char* name) {
+    std::string body = std::string(R"({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":")") +
+                       name + R"("}})";
+    ASSERT_TRUE(Create("", "configmaps", "default", body.c_str()).ok());
+  };
+  // Foreground: the owner stays, marked, with foregroundDeletion (and no grace period).
+  cm("fg");
+  DeleteOptions fg;
+  fg.propagation = P::kForeground;
+  auto marked = Delete("", "configmaps", "default", "fg", fg);
+  EXPECT_EQ(finalizers(marked), "foregroundDeletion");
+  EXPECT_TRUE(api::IsBeingDeleted(*marked));
+  EXPECT_EQ(api::GetDeletionGracePeriodSeconds(*marked), 0);
+  // Asked again with Orphan while marked: the finalizer switches.
+  DeleteOptions orphan;
+  orphan.propagation = P::kOrphan;
+  EXPECT_EQ(finalizers(Delete("", "configmaps", "default", "fg", orphan)), "orphan");
+  EXPECT_EQ(finalizers(Storage("", "configmaps").Get(Ctx("default", "fg"))), "orphan");
+  // orphanDependents=false is Background: no finalizer left to hold it.
+  DeleteOptions background_old;
+  background_old.orphan_dependents = false;
+  auto gone = Delete("", "configmaps", "default", "fg", background_old);
+  ASSERT_TRUE(gone.ok());
+  EXPECT_TRUE(api::GetFinalizers(*gone).empty());
+
+  // Background, and no policy at all for most kinds: deleted at once.
+  cm("bg");
+  ASSERT_TRUE(Delete("", "configmaps", "default", "bg").ok());
+  EXPECT_TRUE(api::IsNotFound(Storage("", "configmaps").Get(Ctx("default", "bg")).error()));
+
+  // ReplicationControllers and Jobs orphan by default, as v1 always has; a policy overrides.
+  ASSERT_TRUE(Create("", "replicationcontrollers", "default",
+                     R"({"apiVersion":"v1","kind":"ReplicationController","metadata":{"name":"rc"},
+                        "spec":{"selector":{"a":"b"},"template":{"metadata":{"labels":{"a":"b"}},
+                        "spec":{"containers":[{"name":"c","image":"i"}]}}}})")
+                  .ok());
+  EXPECT_EQ(finalizers(Delete("", "replicationcontrollers", "default", "rc")), "orphan");
+  const char* job = R"({"apiVersion":"batch/v1","kind":"Job","metadata":{"name":"j"},
+      "spec":{"template":{"spec":{"restartPolicy":"Never",
+      "containers":[{"name":"c","image":"i"}]}}}})";
+  ASSERT_TRUE(Create("batch", "jobs", "default", job).ok());
+  EXPECT_EQ(finalizers(Delete("batch", "jobs", "default", "j")), "orphan");
+  ASSERT_TRUE(Create("batch", "jobs", "default",
+                     R"({"apiVersion":"batch/v1","kind":"Job","metadata":{"name":"j2"},
+                        "spec":{"template":{"spec":{"restartPolicy":"Never",
+                        "containers":[{"name":"c","image":"i"}]}}}})")
+                  .ok());
+  DeleteOptions background;
+  background.propagation = P::kBackground;
+  ASSERT_TRUE(Delete("batch", "jobs", "default", "j2", background).ok());
+  EXPECT_TRUE(api::IsNotFound(Storage("batch", "jobs").Get(Ctx("default", "j2")).error()));
+
+  // Other finalizers stay beside the garbage collector's.
+  ASSERT_TRUE(Create("", "configmaps", "default",
+                     R"({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"both",
+                        "finalizers":["example.com/hold"]}})")
+                  .ok());
+  EXPECT_EQ(finalizers(Delete("", "configmaps", "default", "both", fg)),
+            "example.com/hold,foregroundDeletion");
+}
+
+TEST_F(GenericStoreTest, AnUpdateDuringAGracefulDeletionDoesNotEndIt) {
+  ASSERT_TRUE(Create("", "pods", "default",
+                     R"({"apiVersion":"v1","kind":"Pod","metadata":{"name":"p"},
+                        "spec":{"nodeName":"n1","containers":[{"name":"c","image":"i"}]}})")
+                  .ok());
+  auto graceful = Delete("", "pods", "default", "p");
+  ASSERT_TRUE(graceful.ok());
+  // The kubelet reports status while the containers stop: the pod stays.
+  api::Object pod = *graceful;
+  pod["status"].as_object()["phase"] = "Running";
+  ASSERT_TRUE(Wait([&](ObjectCallback done) {
+                Storage("", "pods", "status").Update(Ctx("default", "p"), pod, std::move(done));
+              }).ok());
+  auto still = Storage("", "pods").Get(Ctx("default", "p"));
+  ASSERT_TRUE(still.ok());
+  EXPECT_EQ(api::FieldText(*still, "status.phase"), "Running");
+}
+
+TEST_F(GenericStoreTest, NamespacesAreHeldUntilFinalized) {
+  ASSERT_TRUE(Create("", "namespaces", "",
+                     R"({"apiVersion":"v1","kind":"Namespace","metadata":{"name":"team"}})")
+                  .ok());
+  auto marked = Delete("", "namespaces", "", "team");
+  ASSERT_TRUE(marked.ok());
+  EXPECT_EQ(api::FieldText(*marked, "status.phase"), "Terminating");
+  EXPECT_EQ(api::FieldText(*marked, "spec.finalizers"), "");  // an array: not a field text
+  ASSERT_TRUE(Storage("", "namespaces").Get(Ctx("", "team")).ok());
+  // A status write does not end it either.
+  auto status = Wait([&](ObjectCallback done) {
+    Storage("", "namespaces", "status").Update(Ctx("", "team"), *marked, std::move(done));
+  });
+  ASSERT_TRUE(status.ok()) << status.error().message;
+  ASSERT_TRUE(Storage("", "namespaces").Get(Ctx("", "team")).ok());
+  // Its finalizer cleared through /finalize, it goes.
+  auto current = Storage("", "namespaces").Get(Ctx("", "team"));
+  ASSERT_TRUE(current.ok());
+  api::Object finalized = *current;
+  finalized["spec"].as_object()["finalizers"] = json::array();
+  ASSERT_TRUE(Wait([&](ObjectCallback done) {
+                Storage("", "namespaces", "finalize").Update(Ctx("", "team"), finalized,
+                                                             std::move(done));
+              }).ok());
+  EXPECT_TRUE(api::IsNotFound(Storage("", "namespaces").Get(Ctx("", "team")).error()));
+}
+
 TEST_F(GenericStoreTest, ListsPageWithRemainingCountAndSelectors) {
   for (int i = 0; i < 5; ++i) {
     std::string body = R"({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"c)" +

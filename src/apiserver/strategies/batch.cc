@@ -16,7 +16,8 @@ json::object& ObjectAt(json::value& v) {
 
 // A Job without spec.manualSelector gets upstream's generated selector: its pods carry the
 // job's name and uid as labels, and the selector matches the uid. A Job without labels of
-// its own carries its pod template's.
+// its own carries its pod template's. A Job deleted without a propagation policy orphans its
+// pods, as batch/v1 always has.
 class JobStrategy final : public KindStrategy {
  public:
   explicit JobStrategy(const api::ResourceInfo& r)
@@ -24,7 +25,8 @@ class JobStrategy final : public KindStrategy {
                          .rules = {validation::ValidatePodTemplate, validation::Job},
                          .status_rules = {validation::JobStatus},
                          .field_labels = {"status.successful"},
-                         .printer = printers::Job()}) {}
+                         .printer = printers::Job(),
+                         .orphans_dependents = true}) {}
 
   void PrepareForCreate(api::Object* job) const override {
     KindStrategy::PrepareForCreate(job);

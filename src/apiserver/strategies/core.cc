@@ -73,6 +73,14 @@ class NamespaceStrategy final : public KindStrategy {
     }
   }
 
+  // The namespace controller's hold: spec.finalizers, cleared through /finalize.
+  bool HoldsDeletion(const api::Object& ns) const override {
+    const auto* spec = ns.if_contains("spec");
+    const auto* fins = spec && spec->is_object() ? spec->as_object().if_contains("finalizers")
+                                                  : nullptr;
+    return fins && fins->is_array() && !fins->as_array().empty();
+  }
+
   void PrepareForDelete(api::Object* ns) const override {
     auto& status = (*ns)["status"];
     if (!status.is_object()) status = json::object();
@@ -196,7 +204,8 @@ std::unique_ptr<Strategy> NewReplicationControllerStrategy(const api::ResourceIn
                   .rules = {validation::ValidatePodTemplate, validation::Workload},
                   .status_rules = {validation::ReplicaSetStatus},
                   .field_labels = {"status.replicas"},
-                  .printer = printers::ReplicationController()});
+                  .printer = printers::ReplicationController(),
+                  .orphans_dependents = true});
 }
 
 std::unique_ptr<Strategy> NewLimitRangeStrategy(const api::ResourceInfo& r) {

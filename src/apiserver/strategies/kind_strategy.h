@@ -31,6 +31,7 @@ struct KindSpec {
   NameRule name_rule = nullptr;    // null: a DNS-1123 subdomain
   bool events_v1 = false;          // an Event written through events.k8s.io/v1
   bool returns_deleted_object = false;  // a delete answers with the object, not a Status
+  bool orphans_dependents = false;      // DefaultGcPolicy() is kOrphanDependents
 };
 
 class KindStrategy : public Strategy {
@@ -46,6 +47,9 @@ class KindStrategy : public Strategy {
   const std::vector<std::string>& FieldLabels() const override { return spec_.field_labels; }
   const TablePrinter& Printer() const override;
   bool ReturnsDeletedObject() const override { return spec_.returns_deleted_object; }
+  GcPolicy DefaultGcPolicy() const override {
+    return spec_.orphans_dependents ? GcPolicy::kOrphanDependents : GcPolicy::kDeleteDependents;
+  }
 
  private:
   api::FieldCauses Run(const std::vector<Rule>& rules, const api::Object& obj,
