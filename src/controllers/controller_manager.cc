@@ -12,8 +12,6 @@ namespace keelson::controllers {
 
 namespace {
 
-constexpr std::string_view kComponent = "controller-manager";
-
 std::string DefaultIdentity() {
   char host[256] = {};
   if (gethostname(host, sizeof(host) - 1) != 0) host[0] = '\0';
@@ -101,14 +99,14 @@ void ControllerManager::Loop() {
         cv_.notify_all();
       };
       c.on_new_leader = [this](const std::string& id) {
-        if (!id.empty() && id != identity_) LogInfo(kComponent, "the leader is " + id);
+        if (!id.empty() && id != identity_) LogInfo(options_.component, "the leader is " + id);
       };
-      c.log = [](const std::string& m) { LogWarning(kComponent, m); };
+      c.log = [this](const std::string& m) { LogWarning(options_.component, m); };
       auto e = client::LeaderElector::Create(
           client::NewLeaseLock(client_, options_.lease_namespace, options_.lease_name),
           std::move(c));
       if (!e.ok()) {  // Create() checked the timings; the identity is never empty.
-        LogError(kComponent, "leader election: " + e.status().message());
+        LogError(options_.component, "leader election: " + e.status().message());
         return;
       }
       elector = std::move(*e);
@@ -138,7 +136,7 @@ void ControllerManager::RunTerm() {
     std::lock_guard lock(mu_);
     ++terms_;
   }
-  LogInfo(kComponent, "leading as " + identity_ + ": starting controllers");
+  LogInfo(options_.component, "leading as " + identity_ + ": starting controllers");
   const auto& registry = options_.registry ? *options_.registry : BuiltInControllers();
   client::SharedInformerFactoryOptions fo;
   fo.handler_threads = options_.informer_handler_threads;
@@ -149,7 +147,7 @@ void ControllerManager::RunTerm() {
     if (std::find(selected_.begin(), selected_.end(), d.name) == selected_.end()) continue;
     auto c = d.make(context);
     if (!c.ok()) {
-      LogError(kComponent, "not starting " + d.name + ": " + c.status().message());
+      LogError(options_.component, "not starting " + d.name + ": " + c.status().message());
       continue;
     }
     if (*c) controllers.emplace_back(d.name, std::move(*c));
@@ -166,7 +164,7 @@ void ControllerManager::RunTerm() {
     for (auto& [name, c] : controllers) c->Start();
     std::string names;
     for (auto& [name, c] : controllers) names += (names.empty() ? "" : ", ") + name;
-    LogInfo(kComponent, "started " + names);
+    LogInfo(options_.component, "started " + names);
     {
       std::unique_lock lock(mu_);
       running_ = true;
@@ -179,7 +177,7 @@ void ControllerManager::RunTerm() {
     std::lock_guard lock(mu_);
     lost = !leading_;
   }
-  if (lost) LogWarning(kComponent, "lost the lease: stopping controllers");
+  if (lost) LogWarning(options_.component, "lost the lease: stopping controllers");
   for (auto it = controllers.rbegin(); it != controllers.rend(); ++it) it->second->Stop();
   informers.Shutdown();
   context.Shutdown();

@@ -44,6 +44,8 @@ struct ControllerManagerOptions {
   std::chrono::nanoseconds renew_deadline = std::chrono::seconds(10);
   std::chrono::nanoseconds retry_period = std::chrono::seconds(2);
 
+  // The name in log lines ("scheduler" when the manager runs the scheduler).
+  std::string component = "controller-manager";
   // Threads running the informers' event handlers (shared by every controller).
   int informer_handler_threads = 2;
 
