@@ -1,0 +1,75 @@
+// CycleState: what plugins keep for one pod's scheduling cycle (upstream's CycleState). A
+// plugin writes its data at PreFilter/PreScore under its own key (the plugin's address) and
+// reads it back at Filter/Score; preemption clones the state to simulate removing pods.
+//
+// Thread-safety: written by the scheduling thread before the parallel Filter/Score phases,
+// which only read it. Not for concurrent writers.
+#pragma once
+
+#include <memory>
+#include <utility>
+#include <vector>
+
+namespace keelson::scheduler {
+
+class StateData {
+ public:
+  virtual ~StateData() = default;
+  virtual std::unique_ptr<StateData> Clone() const = 0;
+};
+
+class CycleState {
+ public:
+  CycleState() = default;
+  CycleState(const CycleState&) = delete;
+  CycleState& operator=(const CycleState&) = delete;
+  CycleState(CycleState&&) = default;
+  CycleState& operator=(CycleState&&) = default;
+
+  // A deep copy (each StateData cloned).
+  CycleState Clone() const {
+    CycleState c;
+    c.data_.reserve(data_.size());
+    for (const auto& [k, v] : data_) c.data_.emplace_back(k, v ? v->Clone() : nullptr);
+    c.skip_filter_ = skip_filter_;
+    c.skip_score_ = skip_score_;
+    return c;
+  }
+
+  void Write(const void* key, std::unique_ptr<StateData> data) {
+    for (auto& [k, v] : data_) {
+      if (k == key) {
+        v = std::move(data);
+        return;
+      }
+    }
+    data_.emplace_back(key, std::move(data));
+  }
+  // The data written under `key` as T, or null.
+  template <typename T>
+  T* Read(const void* key) const {
+    for (const auto& [k, v] : data_) {
+      if (k == key) return static_cast<T*>(v.get());
+    }
+    return nullptr;
+  }
+
+  // Plugins whose PreFilter (PreScore) answered Skip: their Filter (Score) is not run.
+  bool SkipFilter(const void* plugin) const { return Has(skip_filter_, plugin); }
+  bool SkipScore(const void* plugin) const { return Has(skip_score_, plugin); }
+  void SetSkipFilter(const void* plugin) { skip_filter_.push_back(plugin); }
+  void SetSkipScore(const void* plugin) { skip_score_.push_back(plugin); }
+
+ private:
+  static bool Has(const std::vector<const void*>& v, const void* p) {
+    for (const void* x : v) {
+      if (x == p) return true;
+    }
+    return false;
+  }
+  std::vector<std::pair<const void*, std::unique_ptr<StateData>>> data_;
+  std::vector<const void*> skip_filter_;
+  std::vector<const void*> skip_score_;
+};
+
+}  // namespace keelson::scheduler

@@ -1,0 +1,422 @@
+#include "scheduler/plugins/podtopologyspread/pod_topology_spread.h"
+
+#include <atomic>
+#include <climits>
+#include <cmath>
+#include <map>
+#include <mutex>
+#include <unordered_set>
+
+#include <boost/json.hpp>
+
+#include "scheduler/framework/parallelize.h"
+#include "scheduler/plugins/nodeaffinity/node_affinity.h"
+#include "scheduler/plugins/tainttoleration/taint_toleration.h"
+
+namespace keelson::scheduler::podtopologyspread {
+
+namespace json = boost::json;
+
+Result<Args> ParseArgs(const json::object& args) {
+  Args out;
+  for (const auto& [k, _] : args) {
+    if (k != "defaultingType" && k != "defaultConstraints") {
+      return InvalidArgumentError(std::string(k) + ": unknown field");
+    }
+  }
+  if (const auto* t = args.if_contains("defaultingType"); t && !t->is_null()) {
+    std::string type = t->is_string() ? std::string(t->as_string()) : json::serialize(*t);
+    if (type == "System") out.system_defaulting = true;
+    else if (type == "List") out.system_defaulting = false;
+    else {
+      return InvalidArgumentError("defaultingType: Unsupported value: \"" + type +
+                                  "\": supported values: \"List\", \"System\"");
+    }
+  }
+  const auto* dc = args.if_contains("defaultConstraints");
+  if (dc && !dc->is_null()) {
+    if (!dc->is_array()) return InvalidArgumentError("defaultConstraints: Invalid value: must be a list");
+    if (out.system_defaulting && !dc->as_array().empty()) {
+      return InvalidArgumentError(
+          "defaultingType: Invalid value: \"System\": when .defaultConstraints are not empty");
+    }
+    for (size_t i = 0; i < dc->as_array().size(); ++i) {
+      std::string p = "defaultConstraints[" + std::to_string(i) + "]";
+      const auto& e = dc->as_array()[i];
+      if (!e.is_object()) return InvalidArgumentError(p + ": Invalid value: must be an object");
+      const auto& o = e.as_object();
+      DefaultConstraint c;
+      const auto* ms = o.if_contains("maxSkew");
+      c.max_skew = ms && ms->is_int64() ? static_cast<int32_t>(ms->as_int64()) : 0;
+      if (c.max_skew <= 0) {
+        return InvalidArgumentError(p + ".maxSkew: Invalid value: " + std::to_string(c.max_skew) +
+                                    ": must be greater than zero");
+      }
+      const auto* tk = o.if_contains("topologyKey");
+      if (!tk || !tk->is_string() || tk->as_string().empty()) {
+        return InvalidArgumentError(p + ".topologyKey: Required value: can not be empty");
+      }
+      c.topology_key = tk->as_string();
+      const auto* wu = o.if_contains("whenUnsatisfiable");
+      std::string when = wu && wu->is_string() ? std::string(wu->as_string()) : "";
+      if (when != "DoNotSchedule" && when != "ScheduleAnyway") {
+        return InvalidArgumentError(p + ".whenUnsatisfiable: Unsupported value: \"" + when +
+                                    "\": supported values: \"DoNotSchedule\", \"ScheduleAnyway\"");
+      }
+      c.do_not_schedule = when == "DoNotSchedule";
+      if (o.contains("labelSelector")) {
+        return InvalidArgumentError(p + ".labelSelector: Forbidden: constraint must not define a selector, as they deduced for each pod");
+      }
+      for (const auto& prev : out.default_constraints) {
+        if (prev.topology_key == c.topology_key && prev.do_not_schedule == c.do_not_schedule) {
+          return InvalidArgumentError(p + ": Duplicate value: \"{" + c.topology_key + ", " + when + "}\"");
+        }
+      }
+      out.default_constraints.push_back(std::move(c));
+    }
+  }
+  if (out.system_defaulting) {
+    out.default_constraints = {{3, std::string(kLabelHostname), false},
+                               {5, std::string(kLabelTopologyZone), false}};
+  }
+  return out;
+}
+
+namespace {
+
+bool NodeHasAllKeys(const Labels& labels, const std::vector<TopologySpreadConstraint>& cs) {
+  for (const auto& c : cs) {
+    if (labels.find(c.topology_key) == labels.end()) return false;
+  }
+  return true;
+}
+
+bool MatchesInclusionPolicies(const TopologySpreadConstraint& c, const PodInfo& pod,
+                              const NodeView& node) {
+  if (c.node_affinity_policy_honor && !nodeaffinity::MatchesRequired(pod, node)) return false;
+  if (c.node_taints_policy_honor &&
+      tainttoleration::FindUntoleratedTaint(node.taints, pod.tolerations)) {
+    return false;
+  }
+  return true;
+}
+
+int CountMatching(const std::vector<PodInfoPtr>& pods, const api::LabelSelector& selector,
+                  std::string_view ns) {
+  int n = 0;
+  for (const auto& p : pods) {
+    if (p->terminating || p->namespace_ != ns) continue;
+    if (selector.Matches(p->labels)) ++n;
+  }
+  return n;
+}
+
+struct CriticalPaths {
+  struct Path {
+    std::string value;
+    int64_t match = INT32_MAX;
+  };
+  Path p[2];
+  void Update(const std::string& value, int64_t num) {
+    int i = value == p[0].value ? 0 : (value == p[1].value ? 1 : -1);
+    if (i >= 0) {
+      p[i].match = num;
+      if (p[0].match > p[1].match) std::swap(p[0], p[1]);
+    } else if (num < p[0].match) {
+      p[1] = p[0];
+      p[0] = {value, num};
+    } else if (num < p[1].match) {
+      p[1] = {value, num};
+    }
+  }
+};
+
+struct PreFilterState final : StateData {
+  std::vector<TopologySpreadConstraint> constraints;
+  std::vector<std::map<std::string, int64_t, std::less<>>> match_num;  // per constraint
+  std::vector<CriticalPaths> critical;
+  std::vector<int64_t> domains;  // eligible domains per constraint
+
+  int64_t MinMatch(size_t i) const {
+    if (domains[i] < constraints[i].min_domains) return 0;
+    return critical[i].p[0].match;
+  }
+  std::unique_ptr<StateData> Clone() const override {
+    return std::make_unique<PreFilterState>(*this);
+  }
+};
+
+struct PreScoreState final : StateData {
+  std::vector<TopologySpreadConstraint> constraints;
+  std::unordered_set<std::string_view> ignored;
+  // Per constraint: domain value -> matching pods (not for hostname).
+  std::vector<std::map<std::string, std::atomic<int64_t>, std::less<>>> counts;
+  std::vector<double> weights;
+  std::unique_ptr<StateData> Clone() const override {
+    auto c = std::make_unique<PreScoreState>();
+    c->constraints = constraints;
+    c->ignored = ignored;
+    c->weights = weights;
+    c->counts.resize(counts.size());
+    for (size_t i = 0; i < counts.size(); ++i) {
+      for (const auto& [k, v] : counts[i]) c->counts[i][k].store(v.load());
+    }
+    return c;
+  }
+};
+
+void UpdateWithPod(PreFilterState& s, const PodInfo& incoming, const PodInfo& existing,
+                   const NodeView& node, int64_t delta) {
+  if (existing.namespace_ != incoming.namespace_) return;
+  if (!NodeHasAllKeys(node.labels, s.constraints)) return;
+  for (size_t i = 0; i < s.constraints.size(); ++i) {
+    const auto& c = s.constraints[i];
+    if (!c.selector.Matches(existing.labels)) continue;
+    if (!MatchesInclusionPolicies(c, incoming, node)) continue;
+    const std::string& v = node.labels.find(c.topology_key)->second;
+    int64_t& n = s.match_num[i][v];
+    n += delta;
+    s.critical[i].Update(v, n);
+  }
+}
+
+}  // namespace
+
+PodTopologySpread::PodTopologySpread(Args args, Handle* handle)
+    : args_(std::move(args)), handle_(handle) {}
+
+std::vector<TopologySpreadConstraint> PodTopologySpread::ConstraintsFor(
+    const PodInfo& pod, bool do_not_schedule) const {
+  std::vector<TopologySpreadConstraint> out;
+  if (!pod.spread_constraints.empty()) {
+    for (const auto& c : pod.spread_constraints) {
+      if (c.do_not_schedule == do_not_schedule) out.push_back(c);
+    }
+    return out;
+  }
+  bool any = false;
+  for (const auto& d : args_.default_constraints) any = any || d.do_not_schedule == do_not_schedule;
+  if (!any || !handle_ || !handle_->listers().HasWorkloads()) return out;
+  api::LabelSelector selector = handle_->listers().DefaultSelector(pod);
+  if (selector.Empty()) return out;
+  for (const auto& d : args_.default_constraints) {
+    if (d.do_not_schedule != do_not_schedule) continue;
+    TopologySpreadConstraint c;
+    c.max_skew = d.max_skew;
+    c.topology_key = d.topology_key;
+    c.do_not_schedule = d.do_not_schedule;
+    c.selector = selector;
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+PluginStatus PodTopologySpread::PreFilter(CycleState& state, const PodInfo& pod,
+                                          PreFilterResult*) {
+  auto constraints = ConstraintsFor(pod, true);
+  if (constraints.empty()) return PluginStatus::Skip();
+  auto s = std::make_unique<PreFilterState>();
+  s->constraints = std::move(constraints);
+  const size_t nc = s->constraints.size();
+  s->match_num.resize(nc);
+  s->critical.resize(nc);
+  s->domains.resize(nc);
+
+  const auto& nodes = handle_->snapshot().NodeInfos();
+  // Per node: the count of each constraint, or -1 when the node is not eligible for it.
+  std::vector<int32_t> per_node(nodes.size() * nc, -1);
+  auto process = [&](int n) {
+    const NodeInfo& ni = *nodes[n];
+    const NodeView& node = *ni.node;
+    if (!NodeHasAllKeys(node.labels, s->constraints)) return;
+    for (size_t i = 0; i < nc; ++i) {
+      const auto& c = s->constraints[i];
+      if (!MatchesInclusionPolicies(c, pod, node)) continue;
+      per_node[n * nc + i] = CountMatching(ni.pods, c.selector, pod.namespace_);
+    }
+  };
+  handle_->parallelizer().Until(static_cast<int>(nodes.size()), process);
+  for (size_t n = 0; n < nodes.size(); ++n) {
+    for (size_t i = 0; i < nc; ++i) {
+      int32_t count = per_node[n * nc + i];
+      if (count < 0) continue;
+      const std::string& v = nodes[n]->node->labels.find(s->constraints[i].topology_key)->second;
+      auto [it, inserted] = s->match_num[i].try_emplace(v, 0);
+      it->second += count;
+    }
+  }
+  for (size_t i = 0; i < nc; ++i) {
+    s->domains[i] = static_cast<int64_t>(s->match_num[i].size());
+    for (const auto& [v, num] : s->match_num[i]) s->critical[i].Update(v, num);
+  }
+  state.Write(this, std::move(s));
+  return {};
+}
+
+PluginStatus PodTopologySpread::AddPod(CycleState& state, const PodInfo& pod,
+                                       const PodInfoPtr& to_add, const NodeInfo& node) {
+  auto* s = state.Read<PreFilterState>(this);
+  if (!s) return PluginStatus(Code::kError, "reading PodTopologySpread state");
+  UpdateWithPod(*s, pod, *to_add, *node.node, 1);
+  return {};
+}
+
+PluginStatus PodTopologySpread::RemovePod(CycleState& state, const PodInfo& pod,
+                                          const PodInfoPtr& to_remove, const NodeInfo& node) {
+  auto* s = state.Read<PreFilterState>(this);
+  if (!s) return PluginStatus(Code::kError, "reading PodTopologySpread state");
+  UpdateWithPod(*s, pod, *to_remove, *node.node, -1);
+  return {};
+}
+
+PluginStatus PodTopologySpread::Filter(const CycleState& state, const PodInfo& pod,
+                                       const NodeInfo& node) const {
+  const auto* s = state.Read<PreFilterState>(this);
+  if (!s) return PluginStatus(Code::kError, "reading PodTopologySpread state");
+  const Labels& labels = node.node->labels;
+  for (size_t i = 0; i < s->constraints.size(); ++i) {
+    const auto& c = s->constraints[i];
+    auto it = labels.find(c.topology_key);
+    if (it == labels.end()) {
+      return PluginStatus(Code::kUnschedulableAndUnresolvable,
+                          std::string(kErrReasonNodeLabelNotMatch));
+    }
+    int64_t self = c.selector.Matches(pod.labels) ? 1 : 0;
+    auto m = s->match_num[i].find(it->second);
+    int64_t match = m == s->match_num[i].end() ? 0 : m->second;
+    if (match + self - s->MinMatch(i) > c.max_skew) {
+      return PluginStatus(Code::kUnschedulable, std::string(kErrReasonConstraintsNotMatch));
+    }
+  }
+  return {};
+}
+
+PluginStatus PodTopologySpread::PreScore(CycleState& state, const PodInfo& pod,
+                                         const std::vector<NodeInfoPtr>& filtered) {
+  const auto& all = handle_->snapshot().NodeInfos();
+  if (filtered.empty() || all.empty()) return PluginStatus::Skip();
+  auto s = std::make_unique<PreScoreState>();
+  s->constraints = ConstraintsFor(pod, false);
+  if (s->constraints.empty()) return PluginStatus::Skip();
+  const size_t nc = s->constraints.size();
+  bool require_all = !pod.spread_constraints.empty() || !args_.system_defaulting;
+  s->counts.resize(nc);
+  std::vector<int64_t> topo_size(nc, 0);
+  for (const auto& ni : filtered) {
+    const Labels& labels = ni->node->labels;
+    if (require_all && !NodeHasAllKeys(labels, s->constraints)) {
+      s->ignored.insert(ni->Name());
+      continue;
+    }
+    for (size_t i = 0; i < nc; ++i) {
+      const auto& key = s->constraints[i].topology_key;
+      if (key == kLabelHostname) continue;
+      auto it = labels.find(key);
+      std::string value = it == labels.end() ? std::string() : it->second;
+      if (s->counts[i].try_emplace(value, 0).second) ++topo_size[i];
+    }
+  }
+  s->weights.resize(nc);
+  for (size_t i = 0; i < nc; ++i) {
+    int64_t size = topo_size[i];
+    if (s->constraints[i].topology_key == kLabelHostname) {
+      size = static_cast<int64_t>(filtered.size() - s->ignored.size());
+    }
+    s->weights[i] = std::log(static_cast<double>(size + 2));
+  }
+  bool any_domain_counts = false;
+  for (size_t i = 0; i < nc; ++i) {
+    any_domain_counts = any_domain_counts || s->constraints[i].topology_key != kLabelHostname;
+  }
+  if (any_domain_counts) {
+    auto process = [&](int n) {
+      const NodeInfo& ni = *all[n];
+      const NodeView& node = *ni.node;
+      if (require_all && !NodeHasAllKeys(node.labels, s->constraints)) return;
+      for (size_t i = 0; i < nc; ++i) {
+        const auto& c = s->constraints[i];
+        if (c.topology_key == kLabelHostname) continue;
+        if (!MatchesInclusionPolicies(c, pod, node)) continue;
+        auto it = node.labels.find(c.topology_key);
+        if (it == node.labels.end()) continue;
+        auto cnt = s->counts[i].find(it->second);
+        if (cnt == s->counts[i].end()) continue;
+        cnt->second.fetch_add(CountMatching(ni.pods, c.selector, pod.namespace_),
+                              std::memory_order_relaxed);
+      }
+    };
+    handle_->parallelizer().Until(static_cast<int>(all.size()), process);
+  }
+  state.Write(this, std::move(s));
+  return {};
+}
+
+int64_t PodTopologySpread::Score(const CycleState& state, const PodInfo& pod,
+                                 const NodeInfo& node) const {
+  const auto* s = state.Read<PreScoreState>(this);
+  if (!s || s->ignored.count(node.Name())) return 0;
+  double score = 0;
+  for (size_t i = 0; i < s->constraints.size(); ++i) {
+    const auto& c = s->constraints[i];
+    auto it = node.node->labels.find(c.topology_key);
+    if (it == node.node->labels.end()) continue;
+    int64_t cnt;
+    if (c.topology_key == kLabelHostname) {
+      cnt = CountMatching(node.pods, c.selector, pod.namespace_);
+    } else {
+      auto v = s->counts[i].find(it->second);
+      cnt = v == s->counts[i].end() ? 0 : v->second.load(std::memory_order_relaxed);
+    }
+    score += static_cast<double>(cnt) * s->weights[i] + static_cast<double>(c.max_skew - 1);
+  }
+  return static_cast<int64_t>(std::round(score));
+}
+
+void PodTopologySpread::NormalizeScore(const CycleState& state, const PodInfo&,
+                                       std::vector<NodeScore>& scores) const {
+  const auto* s = state.Read<PreScoreState>(this);
+  if (!s) return;
+  int64_t min_score = INT64_MAX, max_score = 0;
+  std::vector<bool> ignored(scores.size(), false);
+  for (size_t i = 0; i < scores.size(); ++i) {
+    if (s->ignored.count(scores[i].name)) {
+      ignored[i] = true;
+      continue;
+    }
+    min_score = std::min(min_score, scores[i].score);
+    max_score = std::max(max_score, scores[i].score);
+  }
+  for (size_t i = 0; i < scores.size(); ++i) {
+    if (ignored[i]) {
+      scores[i].score = 0;
+      continue;
+    }
+    if (max_score == 0) {
+      scores[i].score = kMaxNodeScore;
+      continue;
+    }
+    scores[i].score = kMaxNodeScore * (max_score + min_score - scores[i].score) / max_score;
+  }
+}
+
+std::vector<ClusterEventWithHint> PodTopologySpread::EventsToRegister() const {
+  const PodTopologySpread* self = this;
+  auto pod_hint = [self](const PodInfo& pod, const EventObjects& ev) {
+    auto cs = self->ConstraintsFor(pod, true);
+    for (const auto* p : {ev.old_pod.get(), ev.new_pod.get()}) {
+      if (!p || p->namespace_ != pod.namespace_) continue;
+      for (const auto& c : cs) {
+        if (c.selector.Matches(p->labels)) return QueueingHint::kQueue;
+      }
+    }
+    return QueueingHint::kSkip;
+  };
+  return {
+      {{EventResource::kAssignedPod, kAdd | kUpdatePodLabel | kDelete, "AssignedPodChange"},
+       pod_hint},
+      {{EventResource::kNode, kAdd | kDelete | kUpdateNodeLabel | kUpdateNodeTaint, "NodeChange"},
+       nullptr},
+  };
+}
+
+}  // namespace keelson::scheduler::podtopologyspread
