@@ -54,7 +54,8 @@ class CycleState {
     return nullptr;
   }
 
-  // Plugins whose PreFilter (PreScore) answered Skip: their Filter (Score) is not run.
+  // Plugins whose PreFilter (PreScore) answered Skip: their Filter (Score) is not run. Keyed
+  // by the plugin's Plugin* (the same address whichever interface it is reached through).
   bool SkipFilter(const void* plugin) const { return Has(skip_filter_, plugin); }
   bool SkipScore(const void* plugin) const { return Has(skip_score_, plugin); }
   void SetSkipFilter(const void* plugin) { skip_filter_.push_back(plugin); }

@@ -99,7 +99,7 @@ void DefaultNormalizeScore(int64_t max_priority, bool reverse, std::vector<NodeS
 }
 
 const PluginStatus* NodeToStatus::Get(std::string_view node) const {
-  auto it = map_.find(std::string(node));
+  auto it = map_.find(node);
   return it == map_.end() ? nullptr : &it->second;
 }
 
@@ -226,14 +226,15 @@ PluginStatus Framework::RunPreEnqueuePlugins(const PodInfo& pod) const {
 }
 
 PluginStatus Framework::RunPreFilterPlugins(CycleState& state, const PodInfo& pod,
-                                            PreFilterResult* result) {
+                                            PreFilterResult* result,
+                                            std::vector<std::string>* narrowed_by_out) {
   result->reset();
   std::vector<std::string> narrowed_by;
   for (auto* p : pre_filter_) {
     PreFilterResult r;
     PluginStatus s = p->PreFilter(state, pod, &r);
     if (s.IsSkip()) {
-      state.SetSkipFilter(p);
+      state.SetSkipFilter(static_cast<const Plugin*>(p));
       continue;
     }
     if (!s.IsSuccess()) {
@@ -265,6 +266,7 @@ PluginStatus Framework::RunPreFilterPlugins(CycleState& state, const PodInfo& po
       }
     }
   }
+  if (narrowed_by_out) *narrowed_by_out = std::move(narrowed_by);
   return {};
 }
 
@@ -272,7 +274,7 @@ PluginStatus Framework::RunPreFilterExtensionAddPod(CycleState& state, const Pod
                                                     const PodInfoPtr& to_add,
                                                     const NodeInfo& node) {
   for (auto* p : pre_filter_) {
-    if (!p->HasExtensions() || state.SkipFilter(p)) continue;
+    if (!p->HasExtensions() || state.SkipFilter(static_cast<const Plugin*>(p))) continue;
     PluginStatus s = p->AddPod(state, pod, to_add, node);
     if (!s.IsSuccess()) return std::move(s).WithPlugin(p->Name());
   }
@@ -283,7 +285,7 @@ PluginStatus Framework::RunPreFilterExtensionRemovePod(CycleState& state, const 
                                                        const PodInfoPtr& to_remove,
                                                        const NodeInfo& node) {
   for (auto* p : pre_filter_) {
-    if (!p->HasExtensions() || state.SkipFilter(p)) continue;
+    if (!p->HasExtensions() || state.SkipFilter(static_cast<const Plugin*>(p))) continue;
     PluginStatus s = p->RemovePod(state, pod, to_remove, node);
     if (!s.IsSuccess()) return std::move(s).WithPlugin(p->Name());
   }
@@ -293,7 +295,7 @@ PluginStatus Framework::RunPreFilterExtensionRemovePod(CycleState& state, const 
 PluginStatus Framework::RunFilterPlugins(const CycleState& state, const PodInfo& pod,
                                          const NodeInfo& node) const {
   for (const auto* p : filter_) {
-    if (state.SkipFilter(p)) continue;
+    if (state.SkipFilter(static_cast<const Plugin*>(p))) continue;
     PluginStatus s = p->Filter(state, pod, node);
     if (!s.IsSuccess()) {
       if (!s.IsRejected()) s = PluginStatus(Code::kError, "running \"" + std::string(p->Name()) +
@@ -355,7 +357,7 @@ PluginStatus Framework::RunPreScorePlugins(CycleState& state, const PodInfo& pod
   for (auto* p : pre_score_) {
     PluginStatus s = p->PreScore(state, pod, nodes);
     if (s.IsSkip()) {
-      state.SetSkipScore(p);
+      state.SetSkipScore(static_cast<const Plugin*>(p));
       continue;
     }
     if (!s.IsSuccess()) return std::move(s).WithPlugin(p->Name());
@@ -367,7 +369,7 @@ std::vector<int64_t> Framework::RunScorePlugins(const CycleState& state, const P
                                                 const std::vector<NodeInfoPtr>& nodes) {
   std::vector<size_t> active;
   for (size_t i = 0; i < score_.size(); ++i) {
-    if (!state.SkipScore(score_[i])) active.push_back(i);
+    if (!state.SkipScore(static_cast<const Plugin*>(score_[i]))) active.push_back(i);
   }
   const size_t n = nodes.size();
   std::vector<int64_t> totals(n, 0);

@@ -42,7 +42,9 @@ class Framework {
 
   // Runs PreFilter; narrows the nodes into `result` (the intersection of the plugins'
   // results). A rejection carries the plugin's name.
-  PluginStatus RunPreFilterPlugins(CycleState& state, const PodInfo& pod, PreFilterResult* result);
+  // `narrowed_by` (optional) receives the plugins that narrowed the nodes.
+  PluginStatus RunPreFilterPlugins(CycleState& state, const PodInfo& pod, PreFilterResult* result,
+                                   std::vector<std::string>* narrowed_by = nullptr);
   PluginStatus RunPreFilterExtensionAddPod(CycleState& state, const PodInfo& pod,
                                            const PodInfoPtr& to_add, const NodeInfo& node);
   PluginStatus RunPreFilterExtensionRemovePod(CycleState& state, const PodInfo& pod,

@@ -60,21 +60,22 @@ struct QueuedPodInfo {
 // Which nodes a PreFilter plugin allows; nullopt is all nodes.
 using PreFilterResult = std::optional<std::set<std::string, std::less<>>>;
 
-// The status of each node that failed Filter, and the status of the nodes not listed.
+// The status of each node that failed Filter, and the status of the nodes not listed. Keys
+// are views of the snapshot's node names, which outlive the cycle that fills the map.
 class NodeToStatus {
  public:
   void Set(std::string_view node, PluginStatus status) {
-    map_.insert_or_assign(std::string(node), std::move(status));
+    map_.insert_or_assign(node, std::move(status));
   }
   const PluginStatus* Get(std::string_view node) const;
   // The status of a node not in the map (nodes PreFilter excluded or never evaluated).
   const PluginStatus& AbsentNodesStatus() const { return absent_; }
   void SetAbsentNodesStatus(PluginStatus s) { absent_ = std::move(s); }
   size_t Len() const { return map_.size(); }
-  const std::unordered_map<std::string, PluginStatus>& Map() const { return map_; }
+  const std::unordered_map<std::string_view, PluginStatus>& Map() const { return map_; }
 
  private:
-  std::unordered_map<std::string, PluginStatus> map_;
+  std::unordered_map<std::string_view, PluginStatus> map_;
   PluginStatus absent_{Code::kUnschedulableAndUnresolvable};
 };
 
