@@ -539,6 +539,9 @@ std::vector<NodeInfoPtr> SchedulerImpl::FindNodesThatFit(Framework* fw, CycleSta
     if (abort.load(std::memory_order_relaxed) || found.load(std::memory_order_relaxed) >= want) {
       return;
     }
+    // The nodes are scattered in memory: fetch the next ones' NodeInfo and NodeView ahead.
+    if (i + 4 < n) PrefetchNodeInfo((*nodes)[(start + static_cast<size_t>(i) + 4) % n].get());
+    if (i + 2 < n) PrefetchNodeView((*nodes)[(start + static_cast<size_t>(i) + 2) % n].get());
     const NodeInfoPtr& ni = (*nodes)[(start + static_cast<size_t>(i)) % n];
     PluginStatus st = fw->RunFilterPluginsWithNominatedPods(state, pod, *ni);
     if (st.IsSuccess()) {
@@ -627,6 +630,7 @@ void SchedulerImpl::ScheduleQueued(QueuedPodInfo qi) {
   ++attempts_;
   cache_.UpdateSnapshot(&snapshot_);
   auto state = std::make_shared<CycleState>();
+  state->SetNominatedPodsPossible(queue_->HasNominatedPods());
   Diagnosis diag;
   std::string node;
   PluginStatus s;

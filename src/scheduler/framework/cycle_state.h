@@ -12,6 +12,8 @@
 
 namespace keelson::scheduler {
 
+class FilterPlugin;
+
 class StateData {
  public:
   virtual ~StateData() = default;
@@ -33,6 +35,9 @@ class CycleState {
     for (const auto& [k, v] : data_) c.data_.emplace_back(k, v ? v->Clone() : nullptr);
     c.skip_filter_ = skip_filter_;
     c.skip_score_ = skip_score_;
+    c.filters_ = filters_;
+    c.filters_set_ = filters_set_;
+    c.nominated_pods_possible_ = nominated_pods_possible_;
     return c;
   }
 
@@ -61,6 +66,19 @@ class CycleState {
   void SetSkipFilter(const void* plugin) { skip_filter_.push_back(plugin); }
   void SetSkipScore(const void* plugin) { skip_score_.push_back(plugin); }
 
+  // The Filter plugins to run this cycle (those not skipped), computed once after PreFilter.
+  const std::vector<const FilterPlugin*>* Filters() const {
+    return filters_set_ ? &filters_ : nullptr;
+  }
+  void SetFilters(std::vector<const FilterPlugin*> f) {
+    filters_ = std::move(f);
+    filters_set_ = true;
+  }
+  // False when no pod was nominated to any node when the cycle started: Filter then skips
+  // looking for nominated pods per node.
+  bool NominatedPodsPossible() const { return nominated_pods_possible_; }
+  void SetNominatedPodsPossible(bool b) { nominated_pods_possible_ = b; }
+
  private:
   static bool Has(const std::vector<const void*>& v, const void* p) {
     for (const void* x : v) {
@@ -71,6 +89,9 @@ class CycleState {
   std::vector<std::pair<const void*, std::unique_ptr<StateData>>> data_;
   std::vector<const void*> skip_filter_;
   std::vector<const void*> skip_score_;
+  std::vector<const FilterPlugin*> filters_;
+  bool filters_set_ = false;
+  bool nominated_pods_possible_ = true;
 };
 
 }  // namespace keelson::scheduler

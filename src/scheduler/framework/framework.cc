@@ -171,6 +171,7 @@ Result<std::unique_ptr<Framework>> Framework::Create(const Profile& profile,
                                 profile.scheduler_name + "\"");
   }
   f->queue_sort_ = queue_sort[0];
+  f->all_filters_.assign(f->filter_.begin(), f->filter_.end());
   for (const auto& plugin : f->owned_) {
     if (auto* ee = dynamic_cast<EnqueueExtensions*>(plugin.get())) {
       f->enqueue_extensions_.push_back(ee);
@@ -267,6 +268,11 @@ PluginStatus Framework::RunPreFilterPlugins(CycleState& state, const PodInfo& po
     }
   }
   if (narrowed_by_out) *narrowed_by_out = std::move(narrowed_by);
+  std::vector<const FilterPlugin*> filters;
+  for (const auto* f : filter_) {
+    if (!state.SkipFilter(static_cast<const Plugin*>(f))) filters.push_back(f);
+  }
+  state.SetFilters(std::move(filters));
   return {};
 }
 
@@ -294,8 +300,10 @@ PluginStatus Framework::RunPreFilterExtensionRemovePod(CycleState& state, const 
 
 PluginStatus Framework::RunFilterPlugins(const CycleState& state, const PodInfo& pod,
                                          const NodeInfo& node) const {
-  for (const auto* p : filter_) {
-    if (state.SkipFilter(static_cast<const Plugin*>(p))) continue;
+  const std::vector<const FilterPlugin*>* active = state.Filters();
+  const std::vector<const FilterPlugin*>& list = active ? *active : all_filters_;
+  for (const auto* p : list) {
+    if (!active && state.SkipFilter(static_cast<const Plugin*>(p))) continue;
     PluginStatus s = p->Filter(state, pod, node);
     if (!s.IsSuccess()) {
       if (!s.IsRejected()) s = PluginStatus(Code::kError, "running \"" + std::string(p->Name()) +
@@ -311,7 +319,7 @@ PluginStatus Framework::RunFilterPluginsWithNominatedPods(const CycleState& stat
                                                           const PodInfo& pod,
                                                           const NodeInfo& node) {
   std::vector<PodInfoPtr> nominated;
-  if (handle_ && node.node) {
+  if (handle_ && node.node && state.NominatedPodsPossible()) {
     for (auto& np : handle_->NominatedPodsForNode(node.node->name)) {
       if (np->priority >= pod.priority && np->uid != pod.uid) nominated.push_back(std::move(np));
     }
@@ -377,6 +385,8 @@ std::vector<int64_t> Framework::RunScorePlugins(const CycleState& state, const P
   // scores[k][i]: plugin active[k] on node i.
   std::vector<std::vector<NodeScore>> scores(active.size(), std::vector<NodeScore>(n));
   auto score_node = [&](int i) {
+    if (static_cast<size_t>(i) + 4 < n) PrefetchNodeInfo(nodes[i + 4].get());
+    if (static_cast<size_t>(i) + 2 < n) PrefetchNodeView(nodes[i + 2].get());
     const NodeInfo& ni = *nodes[i];
     for (size_t k = 0; k < active.size(); ++k) {
       scores[k][i] = NodeScore{ni.Name(), score_[active[k]]->Score(state, pod, ni)};

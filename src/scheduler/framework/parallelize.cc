@@ -7,14 +7,14 @@
 namespace keelson::scheduler {
 
 struct Parallelizer::Job {
-  const std::function<void(int)>* fn = nullptr;
+  const std::function<void(int, int)>* fn = nullptr;
   int n = 0;
   int chunk = 1;
   std::atomic<int> next{0};
 };
 
 Parallelizer::Parallelizer(int parallelism) : parallelism_(std::max(1, parallelism)) {
-  for (int i = 1; i < parallelism_; ++i) threads_.emplace_back([this] { Worker(); });
+  for (int i = 1; i < parallelism_; ++i) threads_.emplace_back([this, i] { Worker(i); });
 }
 
 Parallelizer::~Parallelizer() {
@@ -26,16 +26,16 @@ Parallelizer::~Parallelizer() {
   for (auto& t : threads_) t.join();
 }
 
-void Parallelizer::RunChunks(Job* job) {
+void Parallelizer::RunChunks(Job* job, int worker) {
   for (;;) {
     int start = job->next.fetch_add(job->chunk, std::memory_order_relaxed);
     if (start >= job->n) return;
     int end = std::min(job->n, start + job->chunk);
-    for (int i = start; i < end; ++i) (*job->fn)(i);
+    for (int i = start; i < end; ++i) (*job->fn)(i, worker);
   }
 }
 
-void Parallelizer::Worker() {
+void Parallelizer::Worker(int index) {
   uint64_t seen = 0;
   std::unique_lock<std::mutex> l(mu_);
   for (;;) {
@@ -45,16 +45,20 @@ void Parallelizer::Worker() {
     Job* job = job_;
     ++active_;
     l.unlock();
-    RunChunks(job);
+    RunChunks(job, index);
     l.lock();
     if (--active_ == 0) done_cv_.notify_all();
   }
 }
 
 void Parallelizer::Until(int n, const std::function<void(int)>& fn) {
+  UntilWithWorker(n, [&fn](int i, int) { fn(i); });
+}
+
+void Parallelizer::UntilWithWorker(int n, const std::function<void(int, int)>& fn) {
   if (n <= 0) return;
   if (threads_.empty() || n == 1) {
-    for (int i = 0; i < n; ++i) fn(i);
+    for (int i = 0; i < n; ++i) fn(i, 0);
     return;
   }
   Job job;
@@ -70,7 +74,7 @@ void Parallelizer::Until(int n, const std::function<void(int)>& fn) {
     ++job_seq_;
   }
   cv_.notify_all();
-  RunChunks(&job);
+  RunChunks(&job, 0);
   std::unique_lock<std::mutex> l(mu_);
   job_ = nullptr;
   // Workers that picked the job up finish their chunk; late ones see job_ == nullptr.

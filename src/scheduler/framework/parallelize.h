@@ -27,11 +27,14 @@ class Parallelizer {
   int parallelism() const { return parallelism_; }
   // Calls fn(i) for every i in [0, n); returns when all calls have returned.
   void Until(int n, const std::function<void(int)>& fn);
+  // The same with the index of the thread making the call, in [0, parallelism()): lets the
+  // caller accumulate per thread without locks and merge once at the end.
+  void UntilWithWorker(int n, const std::function<void(int i, int worker)>& fn);
 
  private:
   struct Job;
-  void Worker();
-  void RunChunks(Job* job);
+  void Worker(int index);
+  void RunChunks(Job* job, int worker);
 
   int parallelism_;
   std::mutex mu_;

@@ -105,6 +105,7 @@ void SchedulingQueue::Add(PodInfoPtr pod) {
   if (!pod->nominated_node_name.empty()) {
     nominated_[pod->nominated_node_name].push_back(pod);
     nominated_node_of_[uid] = pod->nominated_node_name;
+    nominated_count_.store(nominated_node_of_.size());
   }
   ToActiveOrBackoffLocked(&e, /*force_active=*/true);
 }
@@ -127,6 +128,7 @@ void SchedulingQueue::Update(const PodInfoPtr& old_pod, PodInfoPtr new_pod) {
         }
         nominated_[new_pod->nominated_node_name].push_back(new_pod);
         nominated_node_of_[new_pod->uid] = new_pod->nominated_node_name;
+        nominated_count_.store(nominated_node_of_.size());
       }
       switch (e.where) {
         case Where::kActive:
@@ -175,6 +177,7 @@ void SchedulingQueue::Delete(const PodInfo& pod) {
             v.end());
     if (v.empty()) nominated_.erase(nit->second);
     nominated_node_of_.erase(nit);
+    nominated_count_.store(nominated_node_of_.size());
   }
   auto it = pods_.find(pod.uid);
   if (it == pods_.end()) return;
@@ -192,6 +195,7 @@ std::optional<QueuedPodInfo> SchedulingQueue::PopLocked() {
   active_.erase(active_.begin());
   e->where = Where::kInFlight;
   e->popped_at_event = event_seq_;
+  in_flight_seqs_.insert(e->popped_at_event);
   ++in_flight_;
   ++e->info.attempts;
   if (e->info.attempts == 1) e->info.initial_attempt = clock_->Monotonic();
@@ -247,6 +251,7 @@ void SchedulingQueue::AddUnschedulableIfNotPresent(QueuedPodInfo info) {
   Entry& e = it->second;
   if (e.where != Where::kInFlight) return;
   --in_flight_;
+  in_flight_seqs_.erase(in_flight_seqs_.find(e.popped_at_event));
   if (e.deleted_in_flight) {
     pods_.erase(it);
     PruneInFlightEventsLocked();
@@ -276,6 +281,7 @@ void SchedulingQueue::Done(std::string_view uid) {
   auto it = pods_.find(std::string(uid));
   if (it == pods_.end() || it->second.where != Where::kInFlight) return;
   --in_flight_;
+  in_flight_seqs_.erase(in_flight_seqs_.find(it->second.popped_at_event));
   pods_.erase(it);
   PruneInFlightEventsLocked();
 }
@@ -285,10 +291,7 @@ void SchedulingQueue::PruneInFlightEventsLocked() {
     in_flight_events_.clear();
     return;
   }
-  uint64_t min_seq = UINT64_MAX;
-  for (const auto& [_, e] : pods_) {
-    if (e.where == Where::kInFlight) min_seq = std::min(min_seq, e.popped_at_event);
-  }
+  uint64_t min_seq = *in_flight_seqs_.begin();
   while (!in_flight_events_.empty() && in_flight_events_.front().seq <= min_seq) {
     in_flight_events_.pop_front();
   }
@@ -337,6 +340,7 @@ void SchedulingQueue::AddNominatedPod(const PodInfoPtr& pod, std::string_view no
   }
   nominated_[std::string(node)].push_back(pod);
   nominated_node_of_[pod->uid] = node;
+  nominated_count_.store(nominated_node_of_.size());
 }
 
 void SchedulingQueue::DeleteNominatedPodIfExists(std::string_view uid) {
@@ -348,6 +352,7 @@ void SchedulingQueue::DeleteNominatedPodIfExists(std::string_view uid) {
           v.end());
   if (v.empty()) nominated_.erase(nit->second);
   nominated_node_of_.erase(nit);
+  nominated_count_.store(nominated_node_of_.size());
 }
 
 std::vector<PodInfoPtr> SchedulingQueue::NominatedPodsForNode(std::string_view node) const {
@@ -357,8 +362,7 @@ std::vector<PodInfoPtr> SchedulingQueue::NominatedPodsForNode(std::string_view n
 }
 
 bool SchedulingQueue::HasNominatedPods() const {
-  std::lock_guard<std::mutex> l(mu_);
-  return !nominated_node_of_.empty();
+  return nominated_count_.load(std::memory_order_relaxed) > 0;
 }
 
 size_t SchedulingQueue::ActiveCount() const {

@@ -20,6 +20,7 @@
 // Close wakes it. Hints and PreEnqueue run under the queue's mutex.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -141,10 +142,12 @@ class SchedulingQueue {
   size_t in_flight_ = 0;                               // guarded by mu_
   uint64_t event_seq_ = 0;                             // guarded by mu_
   std::deque<InFlightEvent> in_flight_events_;         // guarded by mu_
+  std::multiset<uint64_t> in_flight_seqs_;             // popped_at_event of in-flight pods
 
   // Nominator; guarded by mu_.
   std::unordered_map<std::string, std::vector<PodInfoPtr>> nominated_;  // node -> pods
   std::unordered_map<std::string, std::string> nominated_node_of_;      // uid -> node
+  std::atomic<size_t> nominated_count_{0};  // nominated_node_of_.size(), read without mu_
 };
 
 }  // namespace keelson::scheduler

@@ -20,6 +20,12 @@ namespace keelson::scheduler::testing {
 
 namespace json = boost::json;
 
+// The object at `v`, made one if it is not (emplace_object would clear an existing one).
+inline json::object& AsObject(json::value& v) {
+  if (!v.is_object()) v = json::object();
+  return v.as_object();
+}
+
 class PodBuilder {
  public:
   explicit PodBuilder(std::string name, std::string ns = "default") {
@@ -33,7 +39,7 @@ class PodBuilder {
   }
   PodBuilder& Uid(std::string uid) { Meta()["uid"] = uid; return *this; }
   PodBuilder& Label(std::string k, std::string v) {
-    Meta()["labels"].emplace_object()[k] = v;
+    AsObject(Meta()["labels"])[k] = v;
     return *this;
   }
   PodBuilder& Labels(std::initializer_list<std::pair<std::string, std::string>> ls) {
@@ -49,8 +55,8 @@ class PodBuilder {
     return *this;
   }
   PodBuilder& ReqResource(std::string name, std::string value) {
-    auto& res = Container0()["resources"].emplace_object();
-    res["requests"].emplace_object()[name] = value;
+    auto& res = AsObject(Container0()["resources"]);
+    AsObject(res["requests"])[name] = value;
     return *this;
   }
   PodBuilder& Image(std::string image) { Container0()["image"] = image; return *this; }
@@ -93,7 +99,7 @@ class PodBuilder {
   PodBuilder& Node(std::string node) { Spec()["nodeName"] = node; return *this; }
   PodBuilder& SchedulerName(std::string n) { Spec()["schedulerName"] = n; return *this; }
   PodBuilder& NodeSelector(std::string k, std::string v) {
-    Spec()["nodeSelector"].emplace_object()[k] = v;
+    AsObject(Spec()["nodeSelector"])[k] = v;
     return *this;
   }
   PodBuilder& Toleration(std::string key, std::string op, std::string value, std::string effect) {
@@ -136,7 +142,7 @@ class PodBuilder {
  private:
   json::object& Meta() { return obj_["metadata"].as_object(); }
   json::object& Spec() { return obj_["spec"].as_object(); }
-  json::object& Status() { return obj_["status"].emplace_object(); }
+  json::object& Status() { return AsObject(obj_["status"]); }
   json::object& Container0() { return Spec()["containers"].as_array()[0].as_object(); }
   json::object obj_;
 };

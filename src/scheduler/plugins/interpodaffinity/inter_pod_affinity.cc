@@ -37,32 +37,45 @@ namespace {
 void Update(TopologyCounts& m, const NodeView& node, const std::string& key, int64_t delta) {
   auto it = node.labels.find(key);
   if (it == node.labels.end()) return;
-  auto& values = m[key];
-  auto v = values.find(it->second);
-  if (v == values.end()) v = values.emplace(it->second, 0).first;
-  v->second += delta;
-  if (v->second == 0) {
-    values.erase(v);
-    if (values.empty()) m.erase(key);
-  }
+  auto k = m.find(key);
+  if (k == m.end()) k = m.emplace(key, FlatCounter()).first;
+  k->second.Add(it->second, delta);
+  if (k->second.empty()) m.erase(k);
 }
 
 int64_t Get(const TopologyCounts& m, std::string_view key, std::string_view value) {
   auto k = m.find(key);
-  if (k == m.end()) return 0;
-  auto v = k->second.find(value);
-  return v == k->second.end() ? 0 : v->second;
+  return k == m.end() ? 0 : k->second.Get(value);
 }
 
-void Merge(TopologyCounts& into, const TopologyCounts& from) {
-  for (const auto& [k, values] : from) {
-    auto& dst = into[k];
-    for (const auto& [v, c] : values) {
-      dst[v] += c;
-      if (dst[v] == 0) dst.erase(v);
+
+// Records `delta` for the node's value of `key` (nothing when the node lacks the key).
+template <typename C>
+void Contribute(std::vector<C>* out, const NodeView& node, const std::string* key,
+                int64_t delta) {
+  auto it = node.labels.find(*key);
+  if (it == node.labels.end() || delta == 0) return;
+  for (auto& c : *out) {
+    if (c.value == &it->second) {
+      c.delta += delta;
+      return;
     }
-    if (dst.empty()) into.erase(k);
   }
+  out->push_back({key, &it->second, delta});
+}
+
+std::string TermsSignature(const std::vector<AffinityTerm>& terms) {
+  std::string s;
+  for (const auto& t : terms) {
+    s += t.topology_key;
+    s += '\x01';
+    s += t.selector.String();
+    s += '\x01';
+    for (const auto& ns : t.namespaces) (s += ns) += ',';
+    if (t.namespace_selector) s += "nss:" + t.namespace_selector->String();
+    s += '\x02';
+  }
+  return s;
 }
 
 bool MatchesAll(const std::vector<AffinityTerm>& terms, const PodInfo& pod) {
@@ -133,38 +146,129 @@ PluginStatus InterPodAffinity::PreFilter(CycleState& state, const PodInfo& pod, 
   s->anti_affinity = Resolve(pod.required_anti_affinity);
   s->ns_labels = handle_->listers().NamespaceLabels(pod.namespace_);
 
-  for (const auto& ni : snap.HavePodsWithRequiredAntiAffinity()) {
-    for (const auto& existing : ni->pods_with_required_anti_affinity) {
-      for (const auto& t : existing->required_anti_affinity) {
-        if (t.Matches(pod, s->ns_labels.get())) {
-          Update(s->existing_anti_affinity, *ni->node, t.topology_key, 1);
-        }
-      }
-    }
+  std::string sig = pod.namespace_ + '\x03';
+  for (const auto& [k, v] : pod.labels) ((sig += k) += '=') += v + ',';
+  sig += '\x03' + TermsSignature(s->affinity) + '\x03' + TermsSignature(s->anti_affinity) + '\x03';
+  if (s->ns_labels) {
+    for (const auto& [k, v] : *s->ns_labels) ((sig += k) += '=') += v + ',';
   }
-  if (!s->affinity.empty() || !s->anti_affinity.empty()) {
-    const auto& nodes = snap.NodeInfos();
-    std::mutex mu;
-    auto process = [&](int i) {
-      const NodeInfo& ni = *nodes[i];
-      TopologyCounts aff, anti;
-      for (const auto& existing : ni.pods) {
-        if (!s->affinity.empty() && MatchesAll(s->affinity, *existing)) {
-          for (const auto& t : s->affinity) Update(aff, *ni.node, t.topology_key, 1);
-        }
-        for (const auto& t : s->anti_affinity) {
-          if (t.Matches(*existing, nullptr)) Update(anti, *ni.node, t.topology_key, 1);
-        }
-      }
-      if (aff.empty() && anti.empty()) return;
-      std::lock_guard<std::mutex> l(mu);
-      Merge(s->affinity_counts, aff);
-      Merge(s->anti_affinity_counts, anti);
-    };
-    handle_->parallelizer().Until(static_cast<int>(nodes.size()), process);
+  ContributionCache* cache = CacheFor(sig, snap.NumNodes());
+  const PreFilterState* st = s.get();
+  std::vector<Job> jobs;
+  if (!snap.HavePodsWithRequiredAntiAffinity().empty()) {
+    jobs.push_back({kExistingAnti,
+              [&](const NodeInfo& ni, std::vector<Contribution>* out) {
+                for (const auto& existing : ni.pods_with_required_anti_affinity) {
+                  for (const auto& t : existing->required_anti_affinity) {
+                    if (t.Matches(pod, st->ns_labels.get())) Contribute(out, *ni.node, InternKey(t.topology_key), 1);
+                  }
+                }
+              },
+              &s->existing_anti_affinity});
   }
+  if (!s->affinity.empty()) {
+    jobs.push_back({kAffinity,
+              [&](const NodeInfo& ni, std::vector<Contribution>* out) {
+                for (const auto& existing : ni.pods) {
+                  if (!MatchesAll(st->affinity, *existing)) continue;
+                  for (const auto& t : st->affinity) Contribute(out, *ni.node, InternKey(t.topology_key), 1);
+                }
+              },
+              &s->affinity_counts});
+  }
+  if (!s->anti_affinity.empty()) {
+    jobs.push_back({kAntiAffinity,
+              [&](const NodeInfo& ni, std::vector<Contribution>* out) {
+                for (const auto& existing : ni.pods) {
+                  for (const auto& t : st->anti_affinity) {
+                    if (t.Matches(*existing, nullptr)) Contribute(out, *ni.node, InternKey(t.topology_key), 1);
+                  }
+                }
+              },
+              &s->anti_affinity_counts});
+  }
+  Aggregate(cache, jobs);
   state.Write(this, std::move(s));
   return {};
+}
+
+InterPodAffinity::ContributionCache* InterPodAffinity::CacheFor(const std::string& signature,
+                                                               size_t nodes) {
+  ++tick_;
+  ContributionCache* victim = nullptr;
+  for (auto& c : caches_) {
+    if (c.signature == signature) {
+      c.last_used = tick_;
+      for (auto& v : c.nodes) {
+        if (v.size() < nodes) v.resize(nodes);
+      }
+      return &c;
+    }
+    if (!victim || c.last_used < victim->last_used) victim = &c;
+  }
+  if (caches_.size() < kMaxCaches) {
+    caches_.emplace_back();
+    victim = &caches_.back();
+  }
+  victim->signature = signature;
+  victim->last_used = tick_;
+  for (auto& v : victim->nodes) v.assign(nodes, NodeEntry{});
+  return victim;
+}
+
+const std::string* InterPodAffinity::InternKey(const std::string& key) {
+  std::lock_guard<std::mutex> l(keys_mu_);
+  for (const auto& k : keys_) {
+    if (k == key) return &k;
+  }
+  keys_.push_back(key);
+  return &keys_.back();
+}
+
+void InterPodAffinity::Aggregate(ContributionCache* cache, const std::vector<Job>& jobs) {
+  if (jobs.empty()) return;
+  const auto& nodes = handle_->snapshot().NodeInfos();
+  for (const auto& job : jobs) {
+    auto& entries = cache->nodes[job.category];
+    if (entries.size() < nodes.size()) entries.resize(nodes.size());
+  }
+  auto refresh = [&](int i) {
+    if (static_cast<size_t>(i) + 4 < nodes.size()) PrefetchNodeInfo(nodes[i + 4].get());
+    const NodeInfo& ni = *nodes[i];
+    for (const auto& job : jobs) {
+      NodeEntry& e = cache->nodes[job.category][i];
+      // A NodeInfo's generation is unique to its version (0: not from the cache, never
+      // reused); the same version has the same NodeView, so the label pointers stay valid.
+      if (ni.generation != 0 && e.generation == ni.generation) continue;
+      e.contributions.clear();
+      job.compute(ni, &e.contributions);
+      e.generation = ni.generation == 0 ? -1 : ni.generation;
+    }
+  };
+  handle_->parallelizer().Until(static_cast<int>(nodes.size()), refresh);
+  for (const auto& job : jobs) {
+    const auto& entries = cache->nodes[job.category];
+    TopologyCounts* counts = job.counts;
+    const std::string* last_key = nullptr;
+    FlatCounter* last = nullptr;
+    for (size_t i = 0; i < nodes.size(); ++i) {
+      for (const auto& c : entries[i].contributions) {
+        if (c.key != last_key) {
+          auto k = counts->find(*c.key);
+          if (k == counts->end()) {
+            k = counts->emplace(*c.key, FlatCounter()).first;
+            k->second.Reserve(nodes.size() / 2);
+          }
+          last = &k->second;
+          last_key = c.key;
+        }
+        last->Add(*c.value, c.delta);
+      }
+    }
+    for (auto it = counts->begin(); it != counts->end();) {
+      it = it->second.empty() ? counts->erase(it) : std::next(it);
+    }
+  }
 }
 
 PluginStatus InterPodAffinity::AddPod(CycleState& state, const PodInfo& pod,
@@ -214,8 +318,7 @@ PluginStatus InterPodAffinity::Filter(const CycleState& state, const PodInfo& po
   for (const auto& [key, values] : s->existing_anti_affinity) {
     auto it = labels.find(key);
     if (it == labels.end()) continue;
-    auto v = values.find(it->second);
-    if (v != values.end() && v->second > 0) {
+    if (values.Get(it->second) > 0) {
       return PluginStatus(Code::kUnschedulable,
                           std::string(kErrReasonExistingAntiAffinityRulesNotMatch));
     }
@@ -231,8 +334,9 @@ PluginStatus InterPodAffinity::PreScore(CycleState& state, const PodInfo& pod,
     return PluginStatus::Skip();
   }
   const Snapshot& snap = handle_->snapshot();
-  const auto& all = has_constraints ? snap.NodeInfos() : snap.HavePodsWithAffinity();
-  if (all.empty()) return PluginStatus::Skip();
+  if ((has_constraints ? snap.NodeInfos() : snap.HavePodsWithAffinity()).empty()) {
+    return PluginStatus::Skip();
+  }
 
   std::vector<WeightedAffinityTerm> pref_aff, pref_anti;
   for (const auto& w : pod.preferred_affinity) pref_aff.push_back(w);
@@ -250,37 +354,45 @@ PluginStatus InterPodAffinity::PreScore(CycleState& state, const PodInfo& pod,
   const int64_t hard_weight = args_.hard_pod_affinity_weight;
 
   auto s = std::make_unique<PreScoreState>();
-  std::mutex mu;
-  auto process = [&](int i) {
-    const NodeInfo& ni = *all[i];
-    const NodeView& node = *ni.node;
-    if (node.labels.empty()) return;
-    TopologyCounts score;
-    const auto& pods = has_constraints ? ni.pods : ni.pods_with_affinity;
-    for (const auto& existing : pods) {
-      for (const auto& w : pref_aff) {
-        if (w.term.Matches(*existing, nullptr)) Update(score, node, w.term.topology_key, w.weight);
-      }
-      for (const auto& w : pref_anti) {
-        if (w.term.Matches(*existing, nullptr)) Update(score, node, w.term.topology_key, -w.weight);
-      }
-      if (hard_weight > 0) {
-        for (const auto& t : existing->required_affinity) {
-          if (t.Matches(pod, ns_labels.get())) Update(score, node, t.topology_key, hard_weight);
-        }
-      }
-      for (const auto& w : existing->preferred_affinity) {
-        if (w.term.Matches(pod, ns_labels.get())) Update(score, node, w.term.topology_key, w.weight);
-      }
-      for (const auto& w : existing->preferred_anti_affinity) {
-        if (w.term.Matches(pod, ns_labels.get())) Update(score, node, w.term.topology_key, -w.weight);
-      }
-    }
-    if (score.empty()) return;
-    std::lock_guard<std::mutex> l(mu);
-    Merge(s->topology_score, score);
+  std::string sig = "score\x03" + pod.namespace_ + '\x03';
+  for (const auto& [k, v] : pod.labels) ((sig += k) += '=') += v + ',';
+  auto weighted = [](const std::vector<WeightedAffinityTerm>& ws) {
+    std::string out;
+    for (const auto& w : ws) out += std::to_string(w.weight) + TermsSignature({w.term});
+    return out;
   };
-  handle_->parallelizer().Until(static_cast<int>(all.size()), process);
+  sig += '\x03' + weighted(pref_aff) + '\x03' + weighted(pref_anti) + '\x03' +
+         std::to_string(hard_weight) + (has_constraints ? "all" : "affinity");
+  if (ns_labels) {
+    for (const auto& [k, v] : *ns_labels) ((sig += k) += '=') += v + ',';
+  }
+  ContributionCache* cache = CacheFor(sig, snap.NumNodes());
+  Aggregate(cache, {{kScore,
+            [&](const NodeInfo& ni, std::vector<Contribution>* out) {
+              const NodeView& node = *ni.node;
+              if (node.labels.empty()) return;
+              const auto& pods = has_constraints ? ni.pods : ni.pods_with_affinity;
+              for (const auto& existing : pods) {
+                for (const auto& w : pref_aff) {
+                  if (w.term.Matches(*existing, nullptr)) Contribute(out, node, InternKey(w.term.topology_key), w.weight);
+                }
+                for (const auto& w : pref_anti) {
+                  if (w.term.Matches(*existing, nullptr)) Contribute(out, node, InternKey(w.term.topology_key), -w.weight);
+                }
+                if (hard_weight > 0) {
+                  for (const auto& t : existing->required_affinity) {
+                    if (t.Matches(pod, ns_labels.get())) Contribute(out, node, InternKey(t.topology_key), hard_weight);
+                  }
+                }
+                for (const auto& w : existing->preferred_affinity) {
+                  if (w.term.Matches(pod, ns_labels.get())) Contribute(out, node, InternKey(w.term.topology_key), w.weight);
+                }
+                for (const auto& w : existing->preferred_anti_affinity) {
+                  if (w.term.Matches(pod, ns_labels.get())) Contribute(out, node, InternKey(w.term.topology_key), -w.weight);
+                }
+              }
+            },
+            &s->topology_score}});
   if (s->topology_score.empty()) return PluginStatus::Skip();
   state.Write(this, std::move(s));
   return {};
@@ -294,8 +406,7 @@ int64_t InterPodAffinity::Score(const CycleState& state, const PodInfo&,
   for (const auto& [key, values] : s->topology_score) {
     auto it = node.node->labels.find(key);
     if (it == node.node->labels.end()) continue;
-    auto v = values.find(it->second);
-    if (v != values.end()) score += v->second;
+    score += values.Get(it->second);
   }
   return score;
 }

@@ -9,10 +9,15 @@
 // go where it matches its own terms (the first pod of a group), as upstream.
 #pragma once
 
+#include <deque>
+#include <functional>
 #include <map>
+#include <mutex>
+#include <unordered_map>
 #include <string>
 
 #include "scheduler/framework/interface.h"
+#include "scheduler/plugins/interpodaffinity/flat_counter.h"
 
 namespace keelson::scheduler::interpodaffinity {
 
@@ -30,8 +35,9 @@ struct Args {
 };
 Result<Args> ParseArgs(const boost::json::object& args);
 
-// topologyKey -> topology value -> count.
-using TopologyCounts = std::map<std::string, std::map<std::string, int64_t, std::less<>>, std::less<>>;
+// topologyKey -> topology value -> count. The values are views of the snapshot's node labels:
+// valid during the scheduling cycle that computed them.
+using TopologyCounts = std::map<std::string, FlatCounter, std::less<>>;
 
 class InterPodAffinity final : public PreFilterPlugin,
                                public FilterPlugin,
@@ -64,8 +70,47 @@ class InterPodAffinity final : public PreFilterPlugin,
   // The pod's terms with their namespace selectors resolved to namespaces.
   std::vector<AffinityTerm> Resolve(const std::vector<AffinityTerm>& terms) const;
 
+  // What one node adds to a count: its label (key and value, owned by the node's NodeView)
+  // and the amount.
+  struct Contribution {
+    const std::string* key;
+    const std::string* value;
+    int64_t delta;
+  };
+  struct NodeEntry {
+    int64_t generation = -1;
+    std::vector<Contribution> contributions;
+  };
+  enum Category { kExistingAnti, kAffinity, kAntiAffinity, kScore, kCategories };
+  // Per-node contributions for pods with the same signature (namespace, labels, terms),
+  // reused while the node's NodeInfo is unchanged (its generation): a cycle recomputes only
+  // the nodes that changed. Used from PreFilter/PreScore on the scheduling thread; their
+  // parallel workers write distinct entries.
+  struct ContributionCache {
+    std::string signature;
+    uint64_t last_used = 0;
+    std::vector<NodeEntry> nodes[kCategories];  // by snapshot position
+  };
+  static constexpr size_t kMaxCaches = 8;
+  ContributionCache* CacheFor(const std::string& signature, size_t nodes);
+  using ComputeFn = std::function<void(const NodeInfo&, std::vector<Contribution>*)>;
+  struct Job {
+    Category category;
+    ComputeFn compute;
+    TopologyCounts* counts;
+  };
+  // Fills each job's counts from every node in one pass, recomputing a node's contributions
+  // with the job's `compute` when its entry is stale.
+  void Aggregate(ContributionCache* cache, const std::vector<Job>& jobs);
+  // The canonical copy of a topology key (so contributions compare keys by address).
+  const std::string* InternKey(const std::string& key);
+
   Args args_;
   Handle* handle_;
+  std::deque<ContributionCache> caches_;
+  uint64_t tick_ = 0;
+  std::mutex keys_mu_;
+  std::deque<std::string> keys_;  // guarded by keys_mu_; never shrinks
 };
 
 }  // namespace keelson::scheduler::interpodaffinity

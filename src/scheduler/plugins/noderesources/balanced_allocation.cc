@@ -51,7 +51,7 @@ int64_t BalancedResourceScore(std::span<const int64_t> requested,
 PluginStatus BalancedAllocation::PreScore(CycleState&, const PodInfo& pod,
                                           const std::vector<NodeInfoPtr>&) {
   for (const auto& r : resources_) {
-    if (PodRequest(pod, r.name, true) != 0) return {};
+    if (PodRequest(pod, r, true) != 0) return {};
   }
   return PluginStatus::Skip();
 }
@@ -71,7 +71,7 @@ int64_t BalancedAllocation::Score(const CycleState&, const PodInfo& pod,
     allocatable = alloc_heap.data();
   }
   for (size_t i = 0; i < n; ++i) {
-    const auto& r = resources_[i].name;
+    const auto& r = resources_[i];
     auto [a, q] = AllocatableAndRequested(node, r, PodRequest(pod, r, true), true);
     allocatable[i] = a;
     requested[i] = q;

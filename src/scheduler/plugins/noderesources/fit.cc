@@ -219,7 +219,7 @@ int64_t Fit::Score(const CycleState&, const PodInfo& pod, const NodeInfo& node) 
     allocatable = alloc_heap.data();
   }
   for (size_t i = 0; i < n; ++i) {
-    const auto& r = args_.resources[i].name;
+    const auto& r = args_.resources[i];
     auto [a, q] = AllocatableAndRequested(node, r, PodRequest(pod, r, false), false);
     allocatable[i] = a;
     requested[i] = q;

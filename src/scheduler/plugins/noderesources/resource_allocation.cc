@@ -14,12 +14,13 @@ Result<std::vector<ResourceSpec>> ParseResources(const json::value* v, const std
     std::string p = path + "[" + std::to_string(i) + "]";
     const auto& e = v->as_array()[i];
     if (!e.is_object()) return InvalidArgumentError(p + ": Invalid value: must be an object");
-    ResourceSpec r;
+    ResourceSpec r("", 1);
     const auto* name = e.as_object().if_contains("name");
     if (!name || !name->is_string() || name->as_string().empty()) {
       return InvalidArgumentError(p + ".name: Required value");
     }
     r.name = name->as_string();
+    r.kind = ResourceSpec::KindOf(r.name);
     const auto* w = e.as_object().if_contains("weight");
     if (w && !w->is_null()) {
       if (!w->is_int64()) return InvalidArgumentError(p + ".weight: Invalid value: must be an integer");
@@ -40,26 +41,30 @@ Result<std::vector<ResourceSpec>> ParseResources(const json::value* v, const std
   return out;
 }
 
-int64_t PodRequest(const PodInfo& pod, const std::string& resource, bool use_requested) {
-  if (resource == "cpu") return use_requested ? pod.requests.milli_cpu : pod.non_zero_milli_cpu;
-  if (resource == "memory") return use_requested ? pod.requests.memory : pod.non_zero_memory;
-  if (resource == "ephemeral-storage") return pod.requests.ephemeral_storage;
-  return pod.requests.Scalar(resource);
+int64_t PodRequest(const PodInfo& pod, const ResourceSpec& r, bool use_requested) {
+  switch (r.kind) {
+    case ResourceSpec::Kind::kCpu: return use_requested ? pod.requests.milli_cpu : pod.non_zero_milli_cpu;
+    case ResourceSpec::Kind::kMemory: return use_requested ? pod.requests.memory : pod.non_zero_memory;
+    case ResourceSpec::Kind::kEphemeralStorage: return pod.requests.ephemeral_storage;
+    case ResourceSpec::Kind::kScalar: break;
+  }
+  return pod.requests.Scalar(r.name);
 }
 
 std::pair<int64_t, int64_t> AllocatableAndRequested(const NodeInfo& node,
-                                                    const std::string& resource,
+                                                    const ResourceSpec& spec,
                                                     int64_t pod_request, bool use_requested) {
   const Resources& alloc = node.node->allocatable;
-  if (resource == "cpu") {
+  const std::string& resource = spec.name;
+  if (spec.kind == ResourceSpec::Kind::kCpu) {
     return {alloc.milli_cpu,
             (use_requested ? node.requested.milli_cpu : node.non_zero_milli_cpu) + pod_request};
   }
-  if (resource == "memory") {
+  if (spec.kind == ResourceSpec::Kind::kMemory) {
     return {alloc.memory,
             (use_requested ? node.requested.memory : node.non_zero_memory) + pod_request};
   }
-  if (resource == "ephemeral-storage") {
+  if (spec.kind == ResourceSpec::Kind::kEphemeralStorage) {
     return {alloc.ephemeral_storage, node.requested.ephemeral_storage + pod_request};
   }
   // An extended resource the pod does not request is not scored.

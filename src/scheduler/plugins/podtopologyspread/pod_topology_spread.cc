@@ -5,6 +5,7 @@
 #include <cmath>
 #include <map>
 #include <mutex>
+#include <unordered_map>
 #include <unordered_set>
 
 #include <boost/json.hpp>
@@ -113,11 +114,11 @@ int CountMatching(const std::vector<PodInfoPtr>& pods, const api::LabelSelector&
 
 struct CriticalPaths {
   struct Path {
-    std::string value;
+    std::string_view value;
     int64_t match = INT32_MAX;
   };
   Path p[2];
-  void Update(const std::string& value, int64_t num) {
+  void Update(std::string_view value, int64_t num) {
     int i = value == p[0].value ? 0 : (value == p[1].value ? 1 : -1);
     if (i >= 0) {
       p[i].match = num;
@@ -131,9 +132,11 @@ struct CriticalPaths {
   }
 };
 
+// Domain values are views of the snapshot's node labels: valid during the scheduling cycle.
 struct PreFilterState final : StateData {
   std::vector<TopologySpreadConstraint> constraints;
-  std::vector<std::map<std::string, int64_t, std::less<>>> match_num;  // per constraint
+  std::vector<bool> self_match;  // the incoming pod matches constraint i's selector
+  std::vector<std::unordered_map<std::string_view, int64_t>> match_num;  // per constraint
   std::vector<CriticalPaths> critical;
   std::vector<int64_t> domains;  // eligible domains per constraint
 
@@ -173,7 +176,7 @@ void UpdateWithPod(PreFilterState& s, const PodInfo& incoming, const PodInfo& ex
     const auto& c = s.constraints[i];
     if (!c.selector.Matches(existing.labels)) continue;
     if (!MatchesInclusionPolicies(c, incoming, node)) continue;
-    const std::string& v = node.labels.find(c.topology_key)->second;
+    std::string_view v = node.labels.find(c.topology_key)->second;
     int64_t& n = s.match_num[i][v];
     n += delta;
     s.critical[i].Update(v, n);
@@ -223,34 +226,125 @@ PluginStatus PodTopologySpread::PreFilter(CycleState& state, const PodInfo& pod,
   s->domains.resize(nc);
 
   const auto& nodes = handle_->snapshot().NodeInfos();
-  // Per node: the count of each constraint, or -1 when the node is not eligible for it.
-  std::vector<int32_t> per_node(nodes.size() * nc, -1);
+  // Per node and constraint: the node's domain (-1 when it lacks the key or is not eligible)
+  // and its matching pods.
+  // Reused across cycles (PreFilter runs on the scheduling thread only).
+  std::vector<Slot>& per_node = slots_;
+  per_node.assign(nodes.size() * nc, Slot{});
+  std::vector<CountCache*> caches(nc);
+  std::vector<bool> trivial_policy(nc);
+  const bool pod_has_node_constraints = !pod.node_selector.empty() || pod.required_node_affinity;
+  for (size_t i = 0; i < nc; ++i) {
+    const auto& c = s->constraints[i];
+    caches[i] = CacheFor(pod.namespace_ + "\n" + c.topology_key, c.selector, nodes.size());
+    s->self_match.push_back(c.selector.Matches(pod.labels));
+    trivial_policy[i] = !(c.node_affinity_policy_honor && pod_has_node_constraints) &&
+                        !c.node_taints_policy_honor;
+  }
   auto process = [&](int n) {
+    if (static_cast<size_t>(n) + 4 < nodes.size()) PrefetchNodeInfo(nodes[n + 4].get());
     const NodeInfo& ni = *nodes[n];
-    const NodeView& node = *ni.node;
-    if (!NodeHasAllKeys(node.labels, s->constraints)) return;
+    Slot* slots = &per_node[static_cast<size_t>(n) * nc];
     for (size_t i = 0; i < nc; ++i) {
-      const auto& c = s->constraints[i];
-      if (!MatchesInclusionPolicies(c, pod, node)) continue;
-      per_node[n * nc + i] = CountMatching(ni.pods, c.selector, pod.namespace_);
+      auto got = CachedCount(caches[i], static_cast<size_t>(n), ni, s->constraints[i],
+                             pod.namespace_);
+      slots[i] = {got.first, got.second};
+    }
+    // A node lacking any of the keys counts for none of the constraints.
+    for (size_t i = 0; i < nc; ++i) {
+      if (slots[i].domain < 0) {
+        for (size_t j = 0; j < nc; ++j) slots[j].domain = -1;
+        return;
+      }
+    }
+    for (size_t i = 0; i < nc; ++i) {
+      if (!trivial_policy[i] && !MatchesInclusionPolicies(s->constraints[i], pod, *ni.node)) {
+        slots[i].domain = -1;
+      }
     }
   };
   handle_->parallelizer().Until(static_cast<int>(nodes.size()), process);
-  for (size_t n = 0; n < nodes.size(); ++n) {
-    for (size_t i = 0; i < nc; ++i) {
-      int32_t count = per_node[n * nc + i];
-      if (count < 0) continue;
-      const std::string& v = nodes[n]->node->labels.find(s->constraints[i].topology_key)->second;
-      auto [it, inserted] = s->match_num[i].try_emplace(v, 0);
-      it->second += count;
-    }
-  }
   for (size_t i = 0; i < nc; ++i) {
+    CountCache* cache = caches[i];
+    std::vector<int64_t> sums(cache->domains.size(), 0);
+    std::vector<bool> eligible(cache->domains.size(), false);
+    for (size_t n = 0; n < nodes.size(); ++n) {
+      const Slot& slot = per_node[n * nc + i];
+      if (slot.domain < 0) continue;
+      sums[slot.domain] += slot.count;
+      eligible[slot.domain] = true;
+    }
+    for (size_t d = 0; d < sums.size(); ++d) {
+      if (!eligible[d]) continue;
+      std::string_view v = cache->domains[d];
+      s->match_num[i].emplace(v, sums[d]);
+      s->critical[i].Update(v, sums[d]);
+    }
     s->domains[i] = static_cast<int64_t>(s->match_num[i].size());
-    for (const auto& [v, num] : s->match_num[i]) s->critical[i].Update(v, num);
   }
   state.Write(this, std::move(s));
   return {};
+}
+
+PodTopologySpread::CountCache* PodTopologySpread::CacheFor(std::string_view prefix,
+                                                           const api::LabelSelector& selector,
+                                                           size_t nodes) {
+  std::string key(prefix);
+  key += '\n';
+  key += selector.String();
+  ++tick_;
+  CountCache* victim = nullptr;
+  for (auto& c : caches_) {
+    if (c.key == key) {
+      c.last_used = tick_;
+      if (c.per_node.size() < nodes) c.per_node.resize(nodes);
+      return &c;
+    }
+    if (!victim || c.last_used < victim->last_used) victim = &c;
+  }
+  if (caches_.size() < kMaxCaches) {
+    caches_.emplace_back();
+    victim = &caches_.back();
+  }
+  victim->key = std::move(key);
+  victim->last_used = tick_;
+  victim->per_node.assign(nodes, CountCache::Entry{});
+  victim->domain_index.clear();
+  victim->domains.clear();
+  return victim;
+}
+
+std::pair<int32_t, int32_t> PodTopologySpread::CachedCount(CountCache* cache, size_t index,
+                                                           const NodeInfo& ni,
+                                                           const TopologySpreadConstraint& c,
+                                                           std::string_view ns) {
+  auto compute = [&]() -> std::pair<int32_t, int32_t> {
+    auto it = ni.node->labels.find(c.topology_key);
+    if (it == ni.node->labels.end()) return {-1, 0};
+    int32_t domain;
+    {
+      std::lock_guard<std::mutex> l(cache->mu);
+      auto d = cache->domain_index.find(it->second);
+      if (d == cache->domain_index.end()) {
+        cache->domains.push_back(it->second);
+        domain = static_cast<int32_t>(cache->domains.size() - 1);
+        cache->domain_index.emplace(cache->domains.back(), domain);
+      } else {
+        domain = d->second;
+      }
+    }
+    return {domain, CountMatching(ni.pods, c.selector, ns)};
+  };
+  // A NodeInfo's generation is unique to its version (0: not from the cache, never reused).
+  if (ni.generation == 0 || index >= cache->per_node.size()) return compute();
+  auto& e = cache->per_node[index];
+  if (e.generation != ni.generation) {
+    auto [domain, count] = compute();
+    e.generation = ni.generation;
+    e.domain = domain;
+    e.count = count;
+  }
+  return {e.domain, e.count};
 }
 
 PluginStatus PodTopologySpread::AddPod(CycleState& state, const PodInfo& pod,
@@ -281,7 +375,7 @@ PluginStatus PodTopologySpread::Filter(const CycleState& state, const PodInfo& p
       return PluginStatus(Code::kUnschedulableAndUnresolvable,
                           std::string(kErrReasonNodeLabelNotMatch));
     }
-    int64_t self = c.selector.Matches(pod.labels) ? 1 : 0;
+    int64_t self = s->self_match[i] ? 1 : 0;
     auto m = s->match_num[i].find(it->second);
     int64_t match = m == s->match_num[i].end() ? 0 : m->second;
     if (match + self - s->MinMatch(i) > c.max_skew) {

@@ -13,6 +13,9 @@
 // matching pods in the node's domains score higher, as upstream.
 #pragma once
 
+#include <deque>
+#include <mutex>
+#include <unordered_map>
 #include <vector>
 
 #include "scheduler/framework/interface.h"
@@ -70,8 +73,42 @@ class PodTopologySpread final : public PreFilterPlugin,
                                                        bool do_not_schedule) const;
 
  private:
+  // Matching-pod counts per node for one (namespace, selector), kept across cycles and reused
+  // while the node's NodeInfo is unchanged (its generation): a cycle recounts only the nodes
+  // that changed since the last pod with the same selector. Used by PreFilter on the
+  // scheduling thread only (its parallel workers write distinct entries).
+  struct CountCache {
+    struct Entry {
+      int64_t generation = -1;
+      int32_t domain = -1;  // index into domains; -1: the node lacks the topology key
+      int32_t count = 0;
+    };
+    std::string key;
+    uint64_t last_used = 0;
+    std::vector<Entry> per_node;  // by snapshot position
+    // The topology values seen, interned (stable addresses), and their indexes.
+    std::mutex mu;  // guards domains and domain_index while workers intern values
+    std::deque<std::string> domains;
+    std::unordered_map<std::string_view, int32_t> domain_index;
+  };
+  static constexpr size_t kMaxCaches = 8;
+  CountCache* CacheFor(std::string_view prefix, const api::LabelSelector& selector, size_t nodes);
+  // The node's domain index (-1 without the key) and its pods matching `c`.
+  static std::pair<int32_t, int32_t> CachedCount(CountCache* cache, size_t index,
+                                                 const NodeInfo& ni,
+                                                 const TopologySpreadConstraint& c,
+                                                 std::string_view ns);
+
+  struct Slot {
+    int32_t domain = -1;
+    int32_t count = 0;
+  };
+
   Args args_;
   Handle* handle_;
+  std::deque<CountCache> caches_;
+  std::vector<Slot> slots_;
+  uint64_t tick_ = 0;
 };
 
 }  // namespace keelson::scheduler::podtopologyspread
