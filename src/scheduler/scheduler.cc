@@ -496,7 +496,7 @@ std::vector<NodeInfoPtr> SchedulerImpl::FindNodesThatFit(Framework* fw, CycleSta
     }
     diag->statuses.SetAbsentNodesStatus(s);
     diag->pre_filter_msg = s.Message();
-    if (!s.plugin().empty()) diag->unschedulable_plugins.insert(s.plugin());
+    if (!s.plugin().empty()) diag->unschedulable_plugins.emplace(s.plugin());
     return {};
   }
   // A pod nominated by an earlier preemption tries its node first.
@@ -571,10 +571,16 @@ std::vector<NodeInfoPtr> SchedulerImpl::FindNodesThatFit(Framework* fw, CycleSta
     *error = first_error;
     return {};
   }
+  std::vector<std::string_view> plugins;  // few distinct: dedupe before building strings
+  diag->statuses.Reserve(failures.size());
   for (auto& [ni, st] : failures) {
-    if (!st.plugin().empty()) diag->unschedulable_plugins.insert(st.plugin());
+    std::string_view p = st.plugin();
+    if (!p.empty() && std::find(plugins.begin(), plugins.end(), p) == plugins.end()) {
+      plugins.push_back(p);
+    }
     diag->statuses.Set(ni->Name(), std::move(st));
   }
+  for (auto p : plugins) diag->unschedulable_plugins.emplace(p);
   int32_t processed = found.load() + failed.load();
   if (!all.empty()) next_start_node_ = (start + static_cast<size_t>(processed)) % all.size();
   feasible.resize(static_cast<size_t>(found.load()));
@@ -673,7 +679,7 @@ void SchedulerImpl::ScheduleQueued(QueuedPodInfo qi) {
   if (!rs.IsSuccess()) {
     fw->RunReservePluginsUnreserve(*state, *assumed, node);
     cache_.ForgetPod(assumed->uid).IgnoreError();
-    if (rs.IsRejected() && !rs.plugin().empty()) diag.unschedulable_plugins.insert(rs.plugin());
+    if (rs.IsRejected() && !rs.plugin().empty()) diag.unschedulable_plugins.emplace(rs.plugin());
     ++errors_;
     HandleFailure(fw, std::move(qi), rs, diag, std::nullopt);
     return;
@@ -692,7 +698,7 @@ void SchedulerImpl::ScheduleQueued(QueuedPodInfo qi) {
   } else if (!ps.IsSuccess()) {
     fw->RunReservePluginsUnreserve(*state, *assumed, node);
     cache_.ForgetPod(assumed->uid).IgnoreError();
-    if (ps.IsRejected() && !ps.plugin().empty()) diag.unschedulable_plugins.insert(ps.plugin());
+    if (ps.IsRejected() && !ps.plugin().empty()) diag.unschedulable_plugins.emplace(ps.plugin());
     ++errors_;
     HandleFailure(fw, std::move(qi), ps, diag, std::nullopt);
     return;
@@ -740,7 +746,7 @@ void SchedulerImpl::BindingCycle(Framework* fw, std::shared_ptr<CycleState> stat
                                           EventObjects{assumed, {}, {}, {}, {}, {}});
     ++errors_;
     Diagnosis diag;
-    if (s.IsRejected() && !s.plugin().empty()) diag.unschedulable_plugins.insert(s.plugin());
+    if (s.IsRejected() && !s.plugin().empty()) diag.unschedulable_plugins.emplace(s.plugin());
     HandleFailure(fw, std::move(qi), s.IsRejected() ? s : PluginStatus(Code::kError, "binding rejected: " + s.Message()),
                   diag, std::nullopt);
     return;

@@ -68,6 +68,7 @@ class NodeToStatus {
     map_.insert_or_assign(node, std::move(status));
   }
   const PluginStatus* Get(std::string_view node) const;
+  void Reserve(size_t n) { map_.reserve(n); }
   // The status of a node not in the map (nodes PreFilter excluded or never evaluated).
   const PluginStatus& AbsentNodesStatus() const { return absent_; }
   void SetAbsentNodesStatus(PluginStatus s) { absent_ = std::move(s); }

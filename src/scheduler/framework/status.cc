@@ -17,7 +17,7 @@ std::string_view CodeName(Code code) {
 
 std::string PluginStatus::Message() const {
   std::string out;
-  for (const auto& r : reasons_) {
+  for (const auto& r : reasons()) {
     if (!out.empty()) out += ", ";
     out += r;
   }

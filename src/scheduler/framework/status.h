@@ -5,9 +5,11 @@
 // means preemption cannot help on that node; Error aborts the cycle; Skip (PreFilter,
 // PreScore) means the plugin has nothing to do for this pod; Wait (Permit) holds the pod;
 // Pending means the pod waits on something outside the scheduler. Reasons are the texts that
-// go into FailedScheduling ("node(s) were unschedulable"). Value type, thread-compatible.
+// go into FailedScheduling ("node(s) were unschedulable"). Value type, cheap to copy,
+// thread-compatible.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -30,9 +32,12 @@ std::string_view CodeName(Code code);
 class PluginStatus {
  public:
   PluginStatus() = default;
-  PluginStatus(Code code, std::string reason) : code_(code) { reasons_.push_back(std::move(reason)); }
+  PluginStatus(Code code, std::string reason)
+      : code_(code), reasons_(std::make_shared<const std::vector<std::string>>(
+                         std::vector<std::string>{std::move(reason)})) {}
   PluginStatus(Code code, std::vector<std::string> reasons)
-      : code_(code), reasons_(std::move(reasons)) {}
+      : code_(code),
+        reasons_(std::make_shared<const std::vector<std::string>>(std::move(reasons))) {}
   explicit PluginStatus(Code code) : code_(code) {}
 
   static PluginStatus Skip() { return PluginStatus(Code::kSkip); }
@@ -46,11 +51,15 @@ class PluginStatus {
     return code_ == Code::kUnschedulable || code_ == Code::kUnschedulableAndUnresolvable ||
            code_ == Code::kPending;
   }
-  const std::vector<std::string>& reasons() const { return reasons_; }
+  const std::vector<std::string>& reasons() const {
+    static const std::vector<std::string> kNone;
+    return reasons_ ? *reasons_ : kNone;
+  }
   // The reasons joined by ", ".
   std::string Message() const;
-  // The plugin that answered (set by the framework).
-  const std::string& plugin() const { return plugin_; }
+  // The plugin that answered (set by the framework). A view of the plugin's name, which has
+  // static storage (every plugin's Name() does).
+  std::string_view plugin() const { return plugin_; }
   PluginStatus&& WithPlugin(std::string_view plugin) && {
     plugin_ = plugin;
     return std::move(*this);
@@ -59,8 +68,10 @@ class PluginStatus {
 
  private:
   Code code_ = Code::kSuccess;
-  std::vector<std::string> reasons_;
-  std::string plugin_;
+  // Shared and immutable: copying a status (thousands per failed cycle, one per node) costs a
+  // reference count, and plugins can keep their common statuses prebuilt.
+  std::shared_ptr<const std::vector<std::string>> reasons_;
+  std::string_view plugin_;
 };
 
 }  // namespace keelson::scheduler

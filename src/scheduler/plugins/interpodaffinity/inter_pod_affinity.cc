@@ -289,6 +289,12 @@ PluginStatus InterPodAffinity::RemovePod(CycleState& state, const PodInfo& pod,
 
 PluginStatus InterPodAffinity::Filter(const CycleState& state, const PodInfo& pod,
                                       const NodeInfo& node) const {
+  static const PluginStatus kAffinity(Code::kUnschedulableAndUnresolvable,
+                                      std::string(kErrReasonAffinityRulesNotMatch));
+  static const PluginStatus kAnti(Code::kUnschedulable,
+                                  std::string(kErrReasonAntiAffinityRulesNotMatch));
+  static const PluginStatus kExisting(Code::kUnschedulable,
+                                      std::string(kErrReasonExistingAntiAffinityRulesNotMatch));
   const auto* s = state.Read<PreFilterState>(this);
   if (!s) return PluginStatus(Code::kError, "reading InterPodAffinity state");
   const Labels& labels = node.node->labels;
@@ -298,29 +304,26 @@ PluginStatus InterPodAffinity::Filter(const CycleState& state, const PodInfo& po
     for (const auto& t : s->affinity) {
       auto it = labels.find(t.topology_key);
       if (it == labels.end()) {
-        return PluginStatus(Code::kUnschedulableAndUnresolvable,
-                            std::string(kErrReasonAffinityRulesNotMatch));
+        return kAffinity;
       }
       if (Get(s->affinity_counts, t.topology_key, it->second) <= 0) pods_exist = false;
     }
     if (!pods_exist &&
         !(s->affinity_counts.empty() && MatchesAll(s->affinity, pod))) {
-      return PluginStatus(Code::kUnschedulableAndUnresolvable,
-                          std::string(kErrReasonAffinityRulesNotMatch));
+      return kAffinity;
     }
   }
   for (const auto& t : s->anti_affinity) {
     auto it = labels.find(t.topology_key);
     if (it != labels.end() && Get(s->anti_affinity_counts, t.topology_key, it->second) > 0) {
-      return PluginStatus(Code::kUnschedulable, std::string(kErrReasonAntiAffinityRulesNotMatch));
+      return kAnti;
     }
   }
   for (const auto& [key, values] : s->existing_anti_affinity) {
     auto it = labels.find(key);
     if (it == labels.end()) continue;
     if (values.Get(it->second) > 0) {
-      return PluginStatus(Code::kUnschedulable,
-                          std::string(kErrReasonExistingAntiAffinityRulesNotMatch));
+      return kExisting;
     }
   }
   return {};

@@ -96,12 +96,11 @@ PluginStatus NodeAffinity::PreFilter(CycleState&, const PodInfo& pod, PreFilterR
 
 PluginStatus NodeAffinity::Filter(const CycleState&, const PodInfo& pod,
                                   const NodeInfo& node) const {
-  if (args_.added_required && !args_.added_required->Matches(*node.node)) {
-    return PluginStatus(Code::kUnschedulableAndUnresolvable, std::string(kErrReasonEnforced));
-  }
-  if (!MatchesRequired(pod, *node.node)) {
-    return PluginStatus(Code::kUnschedulableAndUnresolvable, std::string(kErrReasonPod));
-  }
+  static const PluginStatus kEnforced(Code::kUnschedulableAndUnresolvable,
+                                       std::string(kErrReasonEnforced));
+  static const PluginStatus kPod(Code::kUnschedulableAndUnresolvable, std::string(kErrReasonPod));
+  if (args_.added_required && !args_.added_required->Matches(*node.node)) return kEnforced;
+  if (!MatchesRequired(pod, *node.node)) return kPod;
   return {};
 }
 

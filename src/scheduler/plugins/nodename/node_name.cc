@@ -4,7 +4,8 @@ namespace keelson::scheduler::nodename {
 
 PluginStatus NodeName::Filter(const CycleState&, const PodInfo& pod, const NodeInfo& node) const {
   if (pod.node_name.empty() || pod.node_name == node.node->name) return {};
-  return PluginStatus(Code::kUnschedulableAndUnresolvable, std::string(kErrReason));
+  static const PluginStatus kRejected(Code::kUnschedulableAndUnresolvable, std::string(kErrReason));
+  return kRejected;
 }
 
 std::vector<ClusterEventWithHint> NodeName::EventsToRegister() const {

@@ -18,7 +18,8 @@ PluginStatus NodePorts::PreFilter(CycleState&, const PodInfo& pod, PreFilterResu
 
 PluginStatus NodePorts::Filter(const CycleState&, const PodInfo& pod, const NodeInfo& node) const {
   if (FitsPorts(pod.host_ports, node.used_ports)) return {};
-  return PluginStatus(Code::kUnschedulable, std::string(kErrReason));
+  static const PluginStatus kRejected(Code::kUnschedulable, std::string(kErrReason));
+  return kRejected;
 }
 
 std::vector<ClusterEventWithHint> NodePorts::EventsToRegister() const {

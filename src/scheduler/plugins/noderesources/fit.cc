@@ -135,6 +135,18 @@ Fit::Fit(FitArgs args) : args_(std::move(args)) {}
 PluginStatus Fit::Filter(const CycleState&, const PodInfo& pod, const NodeInfo& node) const {
   auto insufficient = Fits(pod, node, args_);
   if (insufficient.empty()) return {};
+  if (insufficient.size() == 1) {
+    // The common single reasons, prebuilt (a failed cycle reports one per node).
+    static const PluginStatus kCpu(Code::kUnschedulable, "Insufficient cpu");
+    static const PluginStatus kCpuUnresolvable(Code::kUnschedulableAndUnresolvable, "Insufficient cpu");
+    static const PluginStatus kMemory(Code::kUnschedulable, "Insufficient memory");
+    static const PluginStatus kMemoryUnresolvable(Code::kUnschedulableAndUnresolvable, "Insufficient memory");
+    static const PluginStatus kPods(Code::kUnschedulable, "Too many pods");
+    const auto& r = insufficient[0];
+    if (r.resource == "cpu") return r.unresolvable ? kCpuUnresolvable : kCpu;
+    if (r.resource == "memory") return r.unresolvable ? kMemoryUnresolvable : kMemory;
+    if (r.resource == "pods") return kPods;
+  }
   std::vector<std::string> reasons;
   Code code = Code::kUnschedulable;
   for (auto& r : insufficient) {

@@ -15,7 +15,9 @@ bool Admits(const PodInfo& pod, const NodeView& node) {
 PluginStatus NodeUnschedulable::Filter(const CycleState&, const PodInfo& pod,
                                        const NodeInfo& node) const {
   if (Admits(pod, *node.node)) return {};
-  return PluginStatus(Code::kUnschedulableAndUnresolvable, std::string(kErrReasonUnschedulable));
+  static const PluginStatus kRejected(Code::kUnschedulableAndUnresolvable,
+                                      std::string(kErrReasonUnschedulable));
+  return kRejected;
 }
 
 std::vector<ClusterEventWithHint> NodeUnschedulable::EventsToRegister() const {

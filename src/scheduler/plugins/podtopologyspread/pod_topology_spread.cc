@@ -367,20 +367,18 @@ PluginStatus PodTopologySpread::Filter(const CycleState& state, const PodInfo& p
                                        const NodeInfo& node) const {
   const auto* s = state.Read<PreFilterState>(this);
   if (!s) return PluginStatus(Code::kError, "reading PodTopologySpread state");
+  static const PluginStatus kMissingLabel(Code::kUnschedulableAndUnresolvable,
+                                          std::string(kErrReasonNodeLabelNotMatch));
+  static const PluginStatus kSkew(Code::kUnschedulable, std::string(kErrReasonConstraintsNotMatch));
   const Labels& labels = node.node->labels;
   for (size_t i = 0; i < s->constraints.size(); ++i) {
     const auto& c = s->constraints[i];
     auto it = labels.find(c.topology_key);
-    if (it == labels.end()) {
-      return PluginStatus(Code::kUnschedulableAndUnresolvable,
-                          std::string(kErrReasonNodeLabelNotMatch));
-    }
+    if (it == labels.end()) return kMissingLabel;
     int64_t self = s->self_match[i] ? 1 : 0;
     auto m = s->match_num[i].find(it->second);
     int64_t match = m == s->match_num[i].end() ? 0 : m->second;
-    if (match + self - s->MinMatch(i) > c.max_skew) {
-      return PluginStatus(Code::kUnschedulable, std::string(kErrReasonConstraintsNotMatch));
-    }
+    if (match + self - s->MinMatch(i) > c.max_skew) return kSkew;
   }
   return {};
 }

@@ -66,7 +66,9 @@ PluginStatus VolumeBinding::Filter(const CycleState& state, const PodInfo&,
   if (!s) return {};
   for (const auto& pv : s->bound_volumes) {
     if (pv->node_affinity && !pv->node_affinity->Matches(*node.node)) {
-      return PluginStatus(Code::kUnschedulableAndUnresolvable, std::string(kErrReasonNodeConflict));
+      static const PluginStatus kConflict(Code::kUnschedulableAndUnresolvable,
+                                          std::string(kErrReasonNodeConflict));
+      return kConflict;
     }
   }
   return {};
