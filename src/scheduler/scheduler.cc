@@ -58,7 +58,7 @@ std::string FitErrorMessage(size_t num_all_nodes, const Diagnosis& d) {
     msg += " " + d.pre_filter_msg + ".";
   } else {
     std::map<std::string, size_t> reasons;
-    for (const auto& [_, st] : d.statuses.Map()) {
+    for (const auto& [_, st] : d.statuses.Entries()) {
       for (const auto& r : st.reasons()) ++reasons[r];
     }
     if (d.statuses.Len() < num_all_nodes) {
@@ -264,6 +264,13 @@ class SchedulerImpl final : public Scheduler {
   const Clock& clock() const { return *options_.clock; }
   SchedulerClient* client() { return client_; }
   SchedulingQueue& mutable_queue() { return *queue_; }
+  // The pods nominated to `node` as the current cycle started (read by the filter workers
+  // without locking; the scheduling thread refreshes it between cycles).
+  std::vector<PodInfoPtr> CycleNominatedPods(std::string_view node) const {
+    if (cycle_nominated_.empty()) return {};
+    auto it = cycle_nominated_.find(node);
+    return it == cycle_nominated_.end() ? std::vector<PodInfoPtr>{} : it->second;
+  }
 
   void PostApiCall(std::function<void()> call) {
     {
@@ -315,6 +322,7 @@ class SchedulerImpl final : public Scheduler {
   std::vector<ProfileRuntime> profiles_;
   std::unique_ptr<SchedulingQueue> queue_;
   std::mt19937_64 rng_;        // scheduling thread only
+  std::map<std::string, std::vector<PodInfoPtr>, std::less<>> cycle_nominated_;  // ditto
   size_t next_start_node_ = 0;  // scheduling thread only
 
   std::mutex run_mu_;
@@ -341,7 +349,7 @@ Parallelizer& ProfileHandle::parallelizer() { return s_->parallelizer(); }
 const Clock& ProfileHandle::clock() const { return s_->clock(); }
 SchedulerClient* ProfileHandle::client() { return s_->client(); }
 std::vector<PodInfoPtr> ProfileHandle::NominatedPodsForNode(std::string_view node) const {
-  return s_->mutable_queue().NominatedPodsForNode(node);
+  return s_->CycleNominatedPods(node);
 }
 void ProfileHandle::ClearNomination(const PodInfo& pod) {
   s_->mutable_queue().DeleteNominatedPodIfExists(pod.uid);
@@ -533,9 +541,11 @@ std::vector<NodeInfoPtr> SchedulerImpl::FindNodesThatFit(Framework* fw, CycleSta
   std::atomic<int32_t> failed{0};
   std::atomic<bool> abort{false};
   std::mutex mu;
-  std::vector<std::pair<const NodeInfo*, PluginStatus>> failures;
+  // Per worker, so failing nodes (all of them when nothing fits) take no lock.
+  std::vector<std::vector<std::pair<const NodeInfo*, PluginStatus>>> failures(
+      parallelizer_.parallelism());
   PluginStatus first_error;
-  auto check = [&](int i) {
+  auto check = [&](int i, int worker) {
     if (abort.load(std::memory_order_relaxed) || found.load(std::memory_order_relaxed) >= want) {
       return;
     }
@@ -554,31 +564,33 @@ std::vector<NodeInfoPtr> SchedulerImpl::FindNodesThatFit(Framework* fw, CycleSta
       return;
     }
     failed.fetch_add(1);
-    std::lock_guard<std::mutex> l(mu);
     if (!st.IsRejected()) {
+      std::lock_guard<std::mutex> l(mu);
       if (!abort) first_error = st;
       abort = true;
       return;
     }
-    failures.emplace_back(ni.get(), std::move(st));
+    failures[worker].emplace_back(ni.get(), std::move(st));
   };
   if (n >= 64) {
-    parallelizer_.Until(n, check);
+    parallelizer_.UntilWithWorker(n, check);
   } else {
-    for (int32_t i = 0; i < n; ++i) check(i);
+    for (int32_t i = 0; i < n; ++i) check(i, 0);
   }
   if (abort) {
     *error = first_error;
     return {};
   }
   std::vector<std::string_view> plugins;  // few distinct: dedupe before building strings
-  diag->statuses.Reserve(failures.size());
-  for (auto& [ni, st] : failures) {
-    std::string_view p = st.plugin();
-    if (!p.empty() && std::find(plugins.begin(), plugins.end(), p) == plugins.end()) {
-      plugins.push_back(p);
+  diag->statuses.Reserve(static_cast<size_t>(failed.load()));
+  for (auto& per_worker : failures) {
+    for (auto& [ni, st] : per_worker) {
+      std::string_view p = st.plugin();
+      if (!p.empty() && std::find(plugins.begin(), plugins.end(), p) == plugins.end()) {
+        plugins.push_back(p);
+      }
+      diag->statuses.Set(ni->Name(), std::move(st));
     }
-    diag->statuses.Set(ni->Name(), std::move(st));
   }
   for (auto p : plugins) diag->unschedulable_plugins.emplace(p);
   int32_t processed = found.load() + failed.load();
@@ -637,6 +649,8 @@ void SchedulerImpl::ScheduleQueued(QueuedPodInfo qi) {
   cache_.UpdateSnapshot(&snapshot_);
   auto state = std::make_shared<CycleState>();
   state->SetNominatedPodsPossible(queue_->HasNominatedPods());
+  cycle_nominated_.clear();
+  if (state->NominatedPodsPossible()) cycle_nominated_ = queue_->NominatedPods();
   Diagnosis diag;
   std::string node;
   PluginStatus s;

@@ -99,8 +99,10 @@ void DefaultNormalizeScore(int64_t max_priority, bool reverse, std::vector<NodeS
 }
 
 const PluginStatus* NodeToStatus::Get(std::string_view node) const {
-  auto it = map_.find(node);
-  return it == map_.end() ? nullptr : &it->second;
+  for (auto it = entries_.rbegin(); it != entries_.rend(); ++it) {
+    if (it->first == node) return &it->second;
+  }
+  return nullptr;
 }
 
 Result<std::unique_ptr<Framework>> Framework::Create(const Profile& profile,

@@ -61,22 +61,27 @@ struct QueuedPodInfo {
 using PreFilterResult = std::optional<std::set<std::string, std::less<>>>;
 
 // The status of each node that failed Filter, and the status of the nodes not listed. Keys
-// are views of the snapshot's node names, which outlive the cycle that fills the map.
+// are views of the snapshot's node names, which outlive the cycle that fills the map. A flat
+// list: a failed cycle sets one entry per node without allocating per entry; Get is a linear
+// search, meant for single lookups (iterate Entries() otherwise).
 class NodeToStatus {
  public:
+  // Each node is set at most once.
   void Set(std::string_view node, PluginStatus status) {
-    map_.insert_or_assign(node, std::move(status));
+    entries_.emplace_back(node, std::move(status));
   }
   const PluginStatus* Get(std::string_view node) const;
-  void Reserve(size_t n) { map_.reserve(n); }
   // The status of a node not in the map (nodes PreFilter excluded or never evaluated).
   const PluginStatus& AbsentNodesStatus() const { return absent_; }
   void SetAbsentNodesStatus(PluginStatus s) { absent_ = std::move(s); }
-  size_t Len() const { return map_.size(); }
-  const std::unordered_map<std::string_view, PluginStatus>& Map() const { return map_; }
+  size_t Len() const { return entries_.size(); }
+  const std::vector<std::pair<std::string_view, PluginStatus>>& Entries() const {
+    return entries_;
+  }
+  void Reserve(size_t n) { entries_.reserve(n); }
 
  private:
-  std::unordered_map<std::string_view, PluginStatus> map_;
+  std::vector<std::pair<std::string_view, PluginStatus>> entries_;
   PluginStatus absent_{Code::kUnschedulableAndUnresolvable};
 };
 

@@ -361,6 +361,15 @@ std::vector<PodInfoPtr> SchedulingQueue::NominatedPodsForNode(std::string_view n
   return it == nominated_.end() ? std::vector<PodInfoPtr>{} : it->second;
 }
 
+std::map<std::string, std::vector<PodInfoPtr>, std::less<>> SchedulingQueue::NominatedPods() const {
+  std::lock_guard<std::mutex> l(mu_);
+  std::map<std::string, std::vector<PodInfoPtr>, std::less<>> out;
+  for (const auto& [node, pods] : nominated_) {
+    if (!pods.empty()) out.emplace(node, pods);
+  }
+  return out;
+}
+
 bool SchedulingQueue::HasNominatedPods() const {
   return nominated_count_.load(std::memory_order_relaxed) > 0;
 }

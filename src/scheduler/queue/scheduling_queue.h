@@ -83,6 +83,8 @@ class SchedulingQueue {
   void AddNominatedPod(const PodInfoPtr& pod, std::string_view node);
   void DeleteNominatedPodIfExists(std::string_view uid);
   std::vector<PodInfoPtr> NominatedPodsForNode(std::string_view node) const;
+  // Every nomination: node -> pods.
+  std::map<std::string, std::vector<PodInfoPtr>, std::less<>> NominatedPods() const;
   bool HasNominatedPods() const;
 
   // For tests and metrics.

@@ -5,6 +5,7 @@
 #include <climits>
 #include <map>
 #include <mutex>
+#include <unordered_map>
 
 #include <boost/json.hpp>
 
@@ -206,10 +207,16 @@ PluginStatus DefaultPreemption::PostFilter(CycleState& state, const PodInfo& pod
   }
   // 2. Nodes where preemption might help.
   NodeToStatus node_statuses;
+  node_statuses.Reserve(snap.NumNodes());
   std::vector<NodeInfoPtr> potential;
+  // The nodes whose failure preemption cannot resolve; the ones not in `statuses` have its
+  // absent status.
+  std::unordered_map<std::string_view, Code> codes;
+  codes.reserve(statuses.Len());
+  for (const auto& [name, st] : statuses.Entries()) codes.emplace(name, st.code());
   for (const auto& ni : snap.NodeInfos()) {
-    const PluginStatus* st = statuses.Get(ni->Name());
-    Code code = st ? st->code() : statuses.AbsentNodesStatus().code();
+    auto it = codes.find(ni->Name());
+    Code code = it != codes.end() ? it->second : statuses.AbsentNodesStatus().code();
     if (code == Code::kUnschedulableAndUnresolvable) {
       node_statuses.Set(ni->Name(), PluginStatus(Code::kUnschedulableAndUnresolvable,
                                                  "Preemption is not helpful for scheduling"));
@@ -219,7 +226,7 @@ PluginStatus DefaultPreemption::PostFilter(CycleState& state, const PodInfo& pod
   }
   auto fit_error = [&](const NodeToStatus& ns) {
     std::map<std::string, int> reasons;
-    for (const auto& [_, st] : ns.Map()) {
+    for (const auto& [_, st] : ns.Entries()) {
       for (const auto& r : st.reasons()) ++reasons[r];
     }
     std::vector<std::string> parts;
