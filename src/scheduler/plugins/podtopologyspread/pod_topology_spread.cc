@@ -363,7 +363,7 @@ PluginStatus PodTopologySpread::RemovePod(CycleState& state, const PodInfo& pod,
   return {};
 }
 
-PluginStatus PodTopologySpread::Filter(const CycleState& state, const PodInfo& pod,
+PluginStatus PodTopologySpread::Filter(const CycleState& state, const PodInfo& /*pod*/,
                                        const NodeInfo& node) const {
   const auto* s = state.Read<PreFilterState>(this);
   if (!s) return PluginStatus(Code::kError, "reading PodTopologySpread state");

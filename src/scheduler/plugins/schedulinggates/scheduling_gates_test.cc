@@ -14,13 +14,19 @@ TEST(SchedulingGates, KeepsAGatedPodOut) {
   EXPECT_EQ(s.Message(), "waiting for scheduling gates: [a b]");
 }
 
+QueuedPodInfo Queued(PodInfoPtr pod) {
+  QueuedPodInfo q;
+  q.pod = std::move(pod);
+  return q;
+}
+
 TEST(PrioritySort, HigherPriorityFirstThenEarlierInQueue) {
   prioritysort::PrioritySort p;
-  QueuedPodInfo high{PodBuilder("h").Priority(10).Info()};
-  QueuedPodInfo low{PodBuilder("l").Priority(1).Info()};
+  QueuedPodInfo high = Queued(PodBuilder("h").Priority(10).Info());
+  QueuedPodInfo low = Queued(PodBuilder("l").Priority(1).Info());
   EXPECT_TRUE(p.Less(high, low));
   EXPECT_FALSE(p.Less(low, high));
-  QueuedPodInfo early{PodBuilder("e").Info()}, late{PodBuilder("t").Info()};
+  QueuedPodInfo early = Queued(PodBuilder("e").Info()), late = Queued(PodBuilder("t").Info());
   early.timestamp = Clock::MonoTime(std::chrono::seconds(1));
   late.timestamp = Clock::MonoTime(std::chrono::seconds(2));
   EXPECT_TRUE(p.Less(early, late));
