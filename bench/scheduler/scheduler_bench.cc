@@ -30,6 +30,9 @@ struct Shape {
   int measure_pods = 10000;
   std::function<NodeBuilder(int)> node;
   std::function<PodBuilder(int, bool measured)> pod;
+  // Every `interleave_every` measured pods, one more pod from `interleaved` (not measured).
+  int interleave_every = 0;
+  std::function<PodBuilder(int)> interleaved;
 };
 
 PodBuilder DefaultPod(const std::string& name, const std::string& ns = "default") {
@@ -44,7 +47,8 @@ class LoopbackClient final : public SchedulerClient {
   Scheduler* sched = nullptr;
   std::mutex mu;
   std::map<std::string, ObjectPtr> pods;
-  std::atomic<int> bound{0};
+  std::atomic<int> bound{0};     // pods whose name starts with "pod-" (the measured ones)
+  std::atomic<int> bound_all{0};
   std::atomic<int> deleted{0};
 
   Status Bind(const PodRef& ref, std::string_view node) override {
@@ -62,7 +66,8 @@ class LoopbackClient final : public SchedulerClient {
       pods[ref.uid] = now;
     }
     sched->OnEvent(ResourceKind::kPod, old_obj, now);
-    ++bound;
+    ++bound_all;
+    if (api::GetName(*now).starts_with("pod-")) ++bound;
     return Status::Ok();
   }
   Status PatchPodStatus(const PodRef&, const PodStatusPatch&) override { return Status::Ok(); }
@@ -121,7 +126,18 @@ void Run(const Shape& shape, int parallelism) {
 
   std::vector<ObjectPtr> measured;
   auto t0 = std::chrono::steady_clock::now();
-  for (int i = 0; i < shape.measure_pods; ++i) add(i, true);
+  auto add_other = [&](int i) {
+    ObjectPtr o = shape.interleaved(i).Obj();
+    {
+      std::lock_guard<std::mutex> l(client.mu);
+      client.pods[std::string(api::GetUid(*o))] = o;
+    }
+    sched.OnEvent(ResourceKind::kPod, nullptr, o);
+  };
+  for (int i = 0; i < shape.measure_pods; ++i) {
+    if (shape.interleave_every > 0 && i % shape.interleave_every == 0) add_other(i);
+    add(i, true);
+  }
   auto t1 = std::chrono::steady_clock::now();
   int attempts = 0;
   for (;;) {
@@ -141,7 +157,7 @@ void Run(const Shape& shape, int parallelism) {
   int done = client.bound.load() - before;
   double secs = std::chrono::duration<double>(t2 - t0).count();
   double add_secs = std::chrono::duration<double>(t1 - t0).count();
-  std::printf("%-18s nodes=%d init=%d measured=%d bound=%d attempts=%d preempted=%d  %.0f pods/s"
+  std::printf("%-18s nodes=%d init=%d measured=%d bound=%d attempts=%d victims=%d  %.0f pods/s"
               " (event intake %.0f ms of %.0f ms)\n",
               shape.name.c_str(), shape.nodes, shape.init_pods, shape.measure_pods, done, attempts,
               client.deleted.load(), done / secs, add_secs * 1000, secs * 1000);
@@ -191,7 +207,7 @@ int main(int argc, char** argv) {
     };
     s.pod = [](int i, bool m) {
       if (!m) return DefaultPod("init-" + std::to_string(i));
-      auto p = DefaultPod("spreading-pod-" + std::to_string(i));
+      auto p = DefaultPod("pod-spreading-" + std::to_string(i));
       p.Label("foo", "bar").Spread(R"([{"maxSkew":5,"topologyKey":"topology.kubernetes.io/zone",
           "whenUnsatisfiable":"DoNotSchedule","labelSelector":{"matchLabels":{"foo":"bar"}}}])");
       return p;
@@ -230,15 +246,24 @@ int main(int argc, char** argv) {
     shapes.push_back(s);
   }
   {
-    // Preemption: low-priority pods fill the nodes; every measured pod must preempt.
+    // Upstream's PreemptionAsync: nodes filled to 3.6 of 4 cpu by low-priority pods; the
+    // measured pods (100m) always fit, while high-priority pods needing a whole node (3970m)
+    // arrive beside them (upstream: 5/s; here one per 200 measured pods) and preempt.
     Shape s;
-    s.name = "Preemption";
+    s.name = "PreemptionAsync";
     s.init_pods = 20000;
-    s.measure_pods = 2500;
+    s.measure_pods = 5000;
     s.node = [](int i) { return NodeBuilder("node-" + std::to_string(i)).Capacity("4", "32Gi", "110"); };
     s.pod = [](int i, bool m) {
-      PodBuilder p((m ? "high-" : "low-") + std::to_string(i));
-      p.Req(m ? "3" : "900m", "500Mi").Priority(m ? 100 : 10);
+      if (m) return DefaultPod("pod-" + std::to_string(i));
+      PodBuilder p("low-" + std::to_string(i));
+      p.Req("900m", "500Mi").Priority(1);
+      return p;
+    };
+    s.interleave_every = 200;
+    s.interleaved = [](int i) {
+      PodBuilder p("high-" + std::to_string(i));
+      p.Req("3970m", "500Mi").Priority(10000);
       return p;
     };
     shapes.push_back(s);
