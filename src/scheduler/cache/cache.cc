@@ -173,7 +173,11 @@ void Cache::UpdateSnapshot(Snapshot* s) {
     };
     if (zone(ol) != zone(nl)) list_changed = true;
     old->second = now;
-    if (!list_changed) s->list_[s->index_[name]] = now;
+    if (!list_changed) {
+      size_t idx = s->index_[name];
+      s->list_[idx] = now;
+      s->generations_[idx] = now->generation;
+    }
   }
   dirty_.clear();
   if (list_changed) {

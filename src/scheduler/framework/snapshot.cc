@@ -9,6 +9,11 @@ const NodeInfo* Snapshot::Get(std::string_view name) const {
   return it == map_.end() ? nullptr : it->second.get();
 }
 
+int64_t Snapshot::Position(std::string_view name) const {
+  auto it = index_.find(std::string(name));
+  return it == index_.end() ? -1 : static_cast<int64_t>(it->second);
+}
+
 NodeInfoPtr Snapshot::GetPtr(std::string_view name) const {
   auto it = map_.find(std::string(name));
   return it == map_.end() ? nullptr : it->second;
@@ -56,6 +61,8 @@ void Snapshot::RebuildLists() {
       }
     }
   }
+  generations_.clear();
+  for (const auto& ni : list_) generations_.push_back(ni->generation);
   with_affinity_.clear();
   with_required_anti_affinity_.clear();
   for (const auto& ni : list_) {
@@ -71,6 +78,7 @@ Snapshot Snapshot::FromNodeInfos(std::vector<NodeInfoPtr> nodes) {
     s.index_[ni->Name()] = s.list_.size();
     s.map_[ni->Name()] = ni;
     s.list_.push_back(ni);
+    s.generations_.push_back(ni->generation);
     for (const auto& img : ni->node->images) ++s.image_nodes_[img.name];
     for (const auto& [k, c] : ni->pvc_ref_counts) s.used_pvcs_[k] += c;
     if (!ni->pods_with_affinity.empty()) s.with_affinity_.push_back(ni);

@@ -27,8 +27,13 @@ class Snapshot {
     return with_required_anti_affinity_;
   }
   size_t NumNodes() const { return list_.size(); }
+  // NodeInfos()[i]->generation, in one flat array: loops that only need to know whether a
+  // node changed read it without touching the (scattered) NodeInfos.
+  const std::vector<int64_t>& Generations() const { return generations_; }
   // Null when the node is not in the snapshot.
   const NodeInfo* Get(std::string_view name) const;
+  // The node's position in NodeInfos(), or -1.
+  int64_t Position(std::string_view name) const;
   NodeInfoPtr GetPtr(std::string_view name) const;
   // On how many nodes an image is present (ImageLocality's spread).
   int64_t ImageNumNodes(std::string_view image) const;
@@ -47,6 +52,7 @@ class Snapshot {
   std::unordered_map<std::string, NodeInfoPtr> map_;  // nodes with a Node object
   std::unordered_map<std::string, size_t> index_;     // position in list_
   std::vector<NodeInfoPtr> list_;
+  std::vector<int64_t> generations_;  // of list_, by position
   std::vector<NodeInfoPtr> with_affinity_;
   std::vector<NodeInfoPtr> with_required_anti_affinity_;
   std::unordered_map<std::string, int64_t> image_nodes_;

@@ -232,17 +232,17 @@ void InterPodAffinity::Aggregate(ContributionCache* cache, const std::vector<Job
     auto& entries = cache->nodes[job.category];
     if (entries.size() < nodes.size()) entries.resize(nodes.size());
   }
+  const auto& generations = handle_->snapshot().Generations();
   auto refresh = [&](int i) {
-    if (static_cast<size_t>(i) + 4 < nodes.size()) PrefetchNodeInfo(nodes[i + 4].get());
-    const NodeInfo& ni = *nodes[i];
+    const int64_t generation = generations[i];
     for (const auto& job : jobs) {
       NodeEntry& e = cache->nodes[job.category][i];
       // A NodeInfo's generation is unique to its version (0: not from the cache, never
       // reused); the same version has the same NodeView, so the label pointers stay valid.
-      if (ni.generation != 0 && e.generation == ni.generation) continue;
+      if (generation != 0 && e.generation == generation) continue;
       e.contributions.clear();
-      job.compute(ni, &e.contributions);
-      e.generation = ni.generation == 0 ? -1 : ni.generation;
+      job.compute(*nodes[i], &e.contributions);
+      e.generation = generation == 0 ? -1 : generation;
     }
   };
   handle_->parallelizer().Until(static_cast<int>(nodes.size()), refresh);

@@ -241,13 +241,13 @@ PluginStatus PodTopologySpread::PreFilter(CycleState& state, const PodInfo& pod,
     trivial_policy[i] = !(c.node_affinity_policy_honor && pod_has_node_constraints) &&
                         !c.node_taints_policy_honor;
   }
+  const auto& generations = handle_->snapshot().Generations();
   auto process = [&](int n) {
-    if (static_cast<size_t>(n) + 4 < nodes.size()) PrefetchNodeInfo(nodes[n + 4].get());
-    const NodeInfo& ni = *nodes[n];
+    const NodeInfo& ni = *nodes[n];  // dereferenced only on a stale entry
     Slot* slots = &per_node[static_cast<size_t>(n) * nc];
     for (size_t i = 0; i < nc; ++i) {
-      auto got = CachedCount(caches[i], static_cast<size_t>(n), ni, s->constraints[i],
-                             pod.namespace_);
+      auto got = CachedCount(caches[i], static_cast<size_t>(n), generations[n], ni,
+                             s->constraints[i], pod.namespace_);
       slots[i] = {got.first, got.second};
     }
     // A node lacking any of the keys counts for none of the constraints.
@@ -315,6 +315,7 @@ PodTopologySpread::CountCache* PodTopologySpread::CacheFor(std::string_view pref
 }
 
 std::pair<int32_t, int32_t> PodTopologySpread::CachedCount(CountCache* cache, size_t index,
+                                                           int64_t generation,
                                                            const NodeInfo& ni,
                                                            const TopologySpreadConstraint& c,
                                                            std::string_view ns) {
@@ -336,11 +337,11 @@ std::pair<int32_t, int32_t> PodTopologySpread::CachedCount(CountCache* cache, si
     return {domain, CountMatching(ni.pods, c.selector, ns)};
   };
   // A NodeInfo's generation is unique to its version (0: not from the cache, never reused).
-  if (ni.generation == 0 || index >= cache->per_node.size()) return compute();
+  if (generation == 0 || index >= cache->per_node.size()) return compute();
   auto& e = cache->per_node[index];
-  if (e.generation != ni.generation) {
+  if (e.generation != generation) {
     auto [domain, count] = compute();
-    e.generation = ni.generation;
+    e.generation = generation;
     e.domain = domain;
     e.count = count;
   }
@@ -421,23 +422,57 @@ PluginStatus PodTopologySpread::PreScore(CycleState& state, const PodInfo& pod,
     any_domain_counts = any_domain_counts || s->constraints[i].topology_key != kLabelHostname;
   }
   if (any_domain_counts) {
+    // Every node's domain and matching pods per constraint, from the per-node count caches
+    // (recounting only the nodes changed since the last pod with the same selector).
+    std::vector<CountCache*> caches(nc);
+    std::vector<bool> trivial_policy(nc);
+    const bool pod_has_node_constraints = !pod.node_selector.empty() || pod.required_node_affinity;
+    for (size_t i = 0; i < nc; ++i) {
+      const auto& c = s->constraints[i];
+      caches[i] = CacheFor(pod.namespace_ + "\n" + c.topology_key, c.selector, all.size());
+      trivial_policy[i] = !(c.node_affinity_policy_honor && pod_has_node_constraints) &&
+                          !c.node_taints_policy_honor;
+    }
+    std::vector<Slot>& slots = slots_;
+    slots.assign(all.size() * nc, Slot{});
+    const auto& generations = handle_->snapshot().Generations();
     auto process = [&](int n) {
-      const NodeInfo& ni = *all[n];
-      const NodeView& node = *ni.node;
-      if (require_all && !NodeHasAllKeys(node.labels, s->constraints)) return;
+      const NodeInfo& ni = *all[n];  // dereferenced only on a stale entry or a policy check
+      Slot* row = &slots[static_cast<size_t>(n) * nc];
       for (size_t i = 0; i < nc; ++i) {
-        const auto& c = s->constraints[i];
-        if (c.topology_key == kLabelHostname) continue;
-        if (!MatchesInclusionPolicies(c, pod, node)) continue;
-        auto it = node.labels.find(c.topology_key);
-        if (it == node.labels.end()) continue;
-        auto cnt = s->counts[i].find(it->second);
-        if (cnt == s->counts[i].end()) continue;
-        cnt->second.fetch_add(CountMatching(ni.pods, c.selector, pod.namespace_),
-                              std::memory_order_relaxed);
+        // Hostname counts are taken per node at Score; here they only tell whether the node
+        // has the key, which matters only when every key is required.
+        if (!require_all && s->constraints[i].topology_key == kLabelHostname) {
+          row[i] = {0, 0};
+          continue;
+        }
+        auto got = CachedCount(caches[i], static_cast<size_t>(n), generations[n], ni,
+                               s->constraints[i], pod.namespace_);
+        row[i] = {got.first, got.second};
+      }
+      bool has_all = true;
+      for (size_t i = 0; i < nc; ++i) has_all = has_all && row[i].domain >= 0;
+      for (size_t i = 0; i < nc; ++i) {
+        if ((require_all && !has_all) ||
+            (!trivial_policy[i] && !MatchesInclusionPolicies(s->constraints[i], pod, *ni.node))) {
+          row[i].domain = -1;
+        }
       }
     };
     handle_->parallelizer().Until(static_cast<int>(all.size()), process);
+    for (size_t i = 0; i < nc; ++i) {
+      if (s->constraints[i].topology_key == kLabelHostname) continue;
+      CountCache* cache = caches[i];
+      std::vector<int64_t> sums(cache->domains.size(), 0);
+      for (size_t n = 0; n < all.size(); ++n) {
+        const Slot& slot = slots[n * nc + i];
+        if (slot.domain >= 0) sums[slot.domain] += slot.count;
+      }
+      for (auto& [value, count] : s->counts[i]) {
+        auto d = cache->domain_index.find(value);
+        if (d != cache->domain_index.end()) count.store(sums[d->second], std::memory_order_relaxed);
+      }
+    }
   }
   state.Write(this, std::move(s));
   return {};

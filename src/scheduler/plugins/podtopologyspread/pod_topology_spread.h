@@ -94,8 +94,10 @@ class PodTopologySpread final : public PreFilterPlugin,
   static constexpr size_t kMaxCaches = 8;
   CountCache* CacheFor(std::string_view prefix, const api::LabelSelector& selector, size_t nodes);
   // The node's domain index (-1 without the key) and its pods matching `c`.
+  // `generation` is the node's (from Snapshot::Generations()); the NodeInfo is only read
+  // when the cached entry is stale.
   static std::pair<int32_t, int32_t> CachedCount(CountCache* cache, size_t index,
-                                                 const NodeInfo& ni,
+                                                 int64_t generation, const NodeInfo& ni,
                                                  const TopologySpreadConstraint& c,
                                                  std::string_view ns);
 
