@@ -532,9 +532,15 @@ std::vector<NodeInfoPtr> SchedulerImpl::FindNodesThatFit(Framework* fw, CycleSta
   const int32_t want = NumFeasibleNodesToFind(pct, n);
   const size_t start = next_start_node_ % static_cast<size_t>(n);
   std::vector<NodeInfoPtr> feasible(static_cast<size_t>(want));
+  // Positions in the snapshot's list (known when the nodes are the whole list).
+  std::vector<int32_t> positions(pre ? 0 : static_cast<size_t>(want));
   if (!fw->HasFilterPlugins()) {
-    for (int32_t i = 0; i < want; ++i) feasible[i] = (*nodes)[(start + i) % n];
+    for (int32_t i = 0; i < want; ++i) {
+      feasible[i] = (*nodes)[(start + i) % n];
+      if (!pre) positions[i] = static_cast<int32_t>((start + i) % n);
+    }
     next_start_node_ = (start + want) % all.size();
+    state.SetFeasiblePositions(std::move(positions));
     return feasible;
   }
   std::atomic<int32_t> found{0};
@@ -560,6 +566,7 @@ std::vector<NodeInfoPtr> SchedulerImpl::FindNodesThatFit(Framework* fw, CycleSta
         found.fetch_sub(1);
       } else {
         feasible[k] = ni;
+        if (!pre) positions[k] = static_cast<int32_t>((start + static_cast<size_t>(i)) % n);
       }
       return;
     }
@@ -596,6 +603,10 @@ std::vector<NodeInfoPtr> SchedulerImpl::FindNodesThatFit(Framework* fw, CycleSta
   int32_t processed = found.load() + failed.load();
   if (!all.empty()) next_start_node_ = (start + static_cast<size_t>(processed)) % all.size();
   feasible.resize(static_cast<size_t>(found.load()));
+  if (!pre) {
+    positions.resize(feasible.size());
+    state.SetFeasiblePositions(std::move(positions));
+  }
   return feasible;
 }
 

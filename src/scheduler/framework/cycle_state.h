@@ -6,6 +6,7 @@
 // which only read it. Not for concurrent writers.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <utility>
 #include <vector>
@@ -38,6 +39,7 @@ class CycleState {
     c.filters_ = filters_;
     c.filters_set_ = filters_set_;
     c.nominated_pods_possible_ = nominated_pods_possible_;
+    c.feasible_positions_ = feasible_positions_;
     return c;
   }
 
@@ -77,6 +79,11 @@ class CycleState {
   // False when no pod was nominated to any node when the cycle started: Filter then skips
   // looking for nominated pods per node.
   bool NominatedPodsPossible() const { return nominated_pods_possible_; }
+
+  // For the nodes handed to PreScore: each one's position in the snapshot's NodeInfos() (so
+  // plugins can use per-position caches), or empty when not known.
+  const std::vector<int32_t>& FeasiblePositions() const { return feasible_positions_; }
+  void SetFeasiblePositions(std::vector<int32_t> p) { feasible_positions_ = std::move(p); }
   void SetNominatedPodsPossible(bool b) { nominated_pods_possible_ = b; }
 
  private:
@@ -92,6 +99,7 @@ class CycleState {
   std::vector<const FilterPlugin*> filters_;
   bool filters_set_ = false;
   bool nominated_pods_possible_ = true;
+  std::vector<int32_t> feasible_positions_;
 };
 
 }  // namespace keelson::scheduler

@@ -1,5 +1,6 @@
 #include "scheduler/plugins/podtopologyspread/pod_topology_spread.h"
 
+#include <algorithm>
 #include <atomic>
 #include <climits>
 #include <cmath>
@@ -155,11 +156,15 @@ struct PreScoreState final : StateData {
   // Per constraint: domain value -> matching pods (not for hostname).
   std::vector<std::map<std::string, std::atomic<int64_t>, std::less<>>> counts;
   std::vector<double> weights;
+  // Per hostname constraint: the feasible nodes' matching pods, sorted by NodeInfo address
+  // (from the per-node caches; empty when the nodes' positions were not known).
+  std::vector<std::vector<std::pair<const NodeInfo*, int32_t>>> host_counts;
   std::unique_ptr<StateData> Clone() const override {
     auto c = std::make_unique<PreScoreState>();
     c->constraints = constraints;
     c->ignored = ignored;
     c->weights = weights;
+    c->host_counts = host_counts;
     c->counts.resize(counts.size());
     for (size_t i = 0; i < counts.size(); ++i) {
       for (const auto& [k, v] : counts[i]) c->counts[i][k].store(v.load());
@@ -417,6 +422,27 @@ PluginStatus PodTopologySpread::PreScore(CycleState& state, const PodInfo& pod,
     }
     s->weights[i] = std::log(static_cast<double>(size + 2));
   }
+  // Hostname constraints count per feasible node at Score: take those counts from the
+  // per-node caches now, by the nodes' snapshot positions.
+  s->host_counts.resize(nc);
+  const auto& positions = state.FeasiblePositions();
+  if (positions.size() == filtered.size()) {
+    const auto& generations = handle_->snapshot().Generations();
+    for (size_t i = 0; i < nc; ++i) {
+      const auto& c = s->constraints[i];
+      if (c.topology_key != kLabelHostname) continue;
+      CountCache* cache = CacheFor(pod.namespace_ + "\n" + c.topology_key, c.selector, all.size());
+      auto& hc = s->host_counts[i];
+      hc.reserve(filtered.size());
+      for (size_t k = 0; k < filtered.size(); ++k) {
+        size_t pos = static_cast<size_t>(positions[k]);
+        if (pos >= all.size() || all[pos].get() != filtered[k].get()) continue;
+        auto got = CachedCount(cache, pos, generations[pos], *filtered[k], c, pod.namespace_);
+        hc.emplace_back(filtered[k].get(), got.second);
+      }
+      std::sort(hc.begin(), hc.end());
+    }
+  }
   bool any_domain_counts = false;
   for (size_t i = 0; i < nc; ++i) {
     any_domain_counts = any_domain_counts || s->constraints[i].topology_key != kLabelHostname;
@@ -489,7 +515,12 @@ int64_t PodTopologySpread::Score(const CycleState& state, const PodInfo& pod,
     if (it == node.node->labels.end()) continue;
     int64_t cnt;
     if (c.topology_key == kLabelHostname) {
-      cnt = CountMatching(node.pods, c.selector, pod.namespace_);
+      const auto& hc = s->host_counts[i];
+      auto h = std::lower_bound(hc.begin(), hc.end(), &node,
+                                [](const auto& e, const NodeInfo* n) { return e.first < n; });
+      cnt = h != hc.end() && h->first == &node
+                ? h->second
+                : CountMatching(node.pods, c.selector, pod.namespace_);
     } else {
       auto v = s->counts[i].find(it->second);
       cnt = v == s->counts[i].end() ? 0 : v->second.load(std::memory_order_relaxed);
