@@ -1,6 +1,8 @@
 // Every controller keelson has, in the order they start: the one list to read to know what
 // `keelson controller-manager` runs, and the one place a new controller is added.
 #include "controllers/controller.h"
+#include "controllers/replicaset/replica_set_controller.h"
+#include "controllers/replicaset/replication_controller.h"
 #include "controllers/serviceaccount/serviceaccounts_controller.h"
 
 namespace keelson::controllers {
@@ -8,6 +10,9 @@ namespace keelson::controllers {
 const std::vector<ControllerDescriptor>& BuiltInControllers() {
   static const auto* const kControllers = new std::vector<ControllerDescriptor>{
       {"serviceaccount-controller", {"serviceaccount"}, true, NewServiceAccountsController},
+      {"replicaset-controller", {"replicaset"}, true, NewReplicaSetController},
+      {"replicationcontroller-controller", {"replicationcontroller"}, true,
+       NewReplicationController},
   };
   return *kControllers;
 }
