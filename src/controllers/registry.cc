@@ -1,6 +1,7 @@
 // Every controller keelson has, in the order they start: the one list to read to know what
 // `keelson controller-manager` runs, and the one place a new controller is added.
 #include "controllers/controller.h"
+#include "controllers/deployment/deployment_controller.h"
 #include "controllers/replicaset/replica_set_controller.h"
 #include "controllers/replicaset/replication_controller.h"
 #include "controllers/serviceaccount/serviceaccounts_controller.h"
@@ -13,6 +14,7 @@ const std::vector<ControllerDescriptor>& BuiltInControllers() {
       {"replicaset-controller", {"replicaset"}, true, NewReplicaSetController},
       {"replicationcontroller-controller", {"replicationcontroller"}, true,
        NewReplicationController},
+      {"deployment-controller", {"deployment"}, true, NewDeploymentController},
   };
   return *kControllers;
 }

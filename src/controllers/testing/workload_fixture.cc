@@ -199,6 +199,7 @@ void ControlPlane::SetPodReady(std::string_view ns, std::string_view name, bool 
   for (int attempt = 0; attempt < 20; ++attempt) {
     auto pod = pods.Get(name);
     if (!pod.ok()) {
+      if (api::IsNotFound(pod.error())) return;  // deleted meanwhile
       ADD_FAILURE() << "get pod " << name << ": " << pod.error().message;
       return;
     }
@@ -211,7 +212,7 @@ void ControlPlane::SetPodReady(std::string_view ns, std::string_view name, bool 
                                                     {"lastTransitionTime", t}}};
     (*pod)["status"] = std::move(status);
     auto written = pods.UpdateStatus(*pod);
-    if (written.ok()) return;
+    if (written.ok() || api::IsNotFound(written.error())) return;
     if (!api::IsConflict(written.error())) {
       ADD_FAILURE() << "pod status " << name << ": " << written.error().message;
       return;
@@ -251,6 +252,30 @@ int ControlPlane::CountEvents(std::string_view ns, std::string_view regarding,
     }
   }
   return n;
+}
+
+FakeKubelet::FakeKubelet(ControlPlane* api, std::string ns,
+                         std::function<bool(const api::Object&)> ready)
+    : api_(api), ns_(std::move(ns)), ready_(std::move(ready)), thread_([this] { Loop(); }) {}
+
+FakeKubelet::~FakeKubelet() {
+  stop_ = true;
+  thread_.join();
+}
+
+void FakeKubelet::Loop() {
+  while (!stop_) {
+    client::ListOptions o;
+    auto list = api_->Resource("", "pods", ns_).List(o);
+    if (list.ok()) {
+      for (const auto& item : list->at("items").as_array()) {
+        const api::Object& p = item.as_object();
+        if (api::IsBeingDeleted(p) || IsPodReady(p) || (ready_ && !ready_(p))) continue;
+        api_->SetPodReady(ns_, api::GetName(p), true);
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
 }
 
 ControllerRunner::ControllerRunner(client::RestClient* client,

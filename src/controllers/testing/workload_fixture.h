@@ -9,6 +9,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <chrono>
 #include <condition_variable>
 #include <memory>
@@ -16,6 +17,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "api/object.h"
@@ -86,7 +88,7 @@ class ControlPlane {
   // Pods not being deleted.
   std::vector<api::Object> LivePods(std::string_view ns, std::string_view selector = "");
   // Sets the pod Running with a Ready condition (True since `since`, or not ready), as a
-  // kubelet would; retries conflicts.
+  // kubelet would; retries conflicts; a pod gone meanwhile is left alone.
   void SetPodReady(std::string_view ns, std::string_view name, bool ready,
                    std::optional<Clock::WallTime> since = std::nullopt);
   // Every live pod of the selector Running and Ready.
@@ -101,6 +103,24 @@ class ControlPlane {
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<apiserver::ApiServer> api_;
   std::unique_ptr<client::RestClient> client_;
+};
+
+// The kubelets' part for tests: every 20 ms, the live pods of `ns` that `ready` accepts (all
+// when null) and that are not Ready yet are set Running and Ready.
+class FakeKubelet {
+ public:
+  FakeKubelet(ControlPlane* api, std::string ns,
+              std::function<bool(const api::Object& pod)> ready = nullptr);
+  ~FakeKubelet();
+
+ private:
+  void Loop();
+
+  ControlPlane* const api_;
+  const std::string ns_;
+  const std::function<bool(const api::Object&)> ready_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
 };
 
 // Runs controllers as a manager's term does: one informer factory, the controllers made
