@@ -446,6 +446,26 @@ TEST_F(DeploymentControllerTest, AReplicaSetOwnedByAMissingDeploymentIsLeftAlone
   EXPECT_EQ(api::GetResourceVersion(*D("own")), rv);
 }
 
+TEST_F(DeploymentControllerTest, AManagerRestartedMidRolloutResumesWithoutDuplicates) {
+  api_.Create("apps", "deployments", "default", Manifest({.name = "again", .replicas = 1500}));
+  // Stopped while the first ReplicaSet is still creating its pods (a sync in progress
+  // finishes its batch; the expectations of this manager die with it).
+  ASSERT_TRUE(Eventually([&] { return api_.LivePods("default", "app=again").size() >= 50; }));
+  runner_.reset();
+  size_t at_stop = api_.LivePods("default", "app=again").size();
+  EXPECT_LT(at_stop, 1500u) << "too late to stop mid-rollout";
+  runner_ = std::make_unique<ControllerRunner>(
+      api_.client(), std::vector<ControllerFactory>{NewReplicaSetController, NewDeploymentController});
+  ASSERT_TRUE(runner_->ok());
+  ASSERT_TRUE(Eventually([&] {
+    auto rs = ReplicaSets("again");
+    return rs.size() == 1 && IntAt(rs[0], {"status", "replicas"}) == 1500;
+  }));
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(api_.LivePods("default", "app=again").size(), 1500u);
+  EXPECT_EQ(ReplicaSets("again").size(), 1u);
+}
+
 TEST(DeploymentRegistryTest, RegisteredUnderUpstreamsNames) {
   for (const char* name : {"deployment", "deployment-controller"}) {
     auto s = SelectControllers({name}, BuiltInControllers());
