@@ -3,6 +3,9 @@
 #include "controllers/controller.h"
 #include "controllers/garbagecollector/garbage_collector.h"
 #include "controllers/namespace/namespace_controller.h"
+#include "controllers/deployment/deployment_controller.h"
+#include "controllers/replicaset/replica_set_controller.h"
+#include "controllers/replicaset/replication_controller.h"
 #include "controllers/serviceaccount/serviceaccounts_controller.h"
 
 namespace keelson::controllers {
@@ -12,6 +15,10 @@ const std::vector<ControllerDescriptor>& BuiltInControllers() {
       {"serviceaccount-controller", {"serviceaccount"}, true, NewServiceAccountsController},
       {"namespace-controller", {"namespace"}, true, NewNamespaceController},
       {"garbage-collector-controller", {"garbagecollector"}, true, NewGarbageCollector},
+      {"replicaset-controller", {"replicaset"}, true, NewReplicaSetController},
+      {"replicationcontroller-controller", {"replicationcontroller"}, true,
+       NewReplicationController},
+      {"deployment-controller", {"deployment"}, true, NewDeploymentController},
   };
   return *kControllers;
 }
