@@ -1,6 +1,7 @@
 // Every controller keelson has, in the order they start: the one list to read to know what
 // `keelson controller-manager` runs, and the one place a new controller is added.
 #include "controllers/controller.h"
+#include "controllers/nodeipam/node_ipam_controller.h"
 #include "controllers/nodelifecycle/node_lifecycle_controller.h"
 #include "controllers/serviceaccount/serviceaccounts_controller.h"
 #include "controllers/tainteviction/taint_eviction_controller.h"
@@ -10,6 +11,7 @@ namespace keelson::controllers {
 const std::vector<ControllerDescriptor>& BuiltInControllers() {
   static const auto* const kControllers = new std::vector<ControllerDescriptor>{
       {"serviceaccount-controller", {"serviceaccount"}, true, NewServiceAccountsController},
+      {"node-ipam-controller", {"nodeipam"}, true, NewNodeIpamController},
       {"node-lifecycle-controller", {"nodelifecycle"}, true, NewNodeLifecycleController},
       {"taint-eviction-controller", {}, true, NewTaintEvictionController},
   };
