@@ -3,6 +3,7 @@
 #include "controllers/controller.h"
 #include "controllers/nodeipam/node_ipam_controller.h"
 #include "controllers/nodelifecycle/node_lifecycle_controller.h"
+#include "controllers/podgc/pod_gc_controller.h"
 #include "controllers/serviceaccount/serviceaccounts_controller.h"
 #include "controllers/tainteviction/taint_eviction_controller.h"
 
@@ -14,6 +15,7 @@ const std::vector<ControllerDescriptor>& BuiltInControllers() {
       {"node-ipam-controller", {"nodeipam"}, true, NewNodeIpamController},
       {"node-lifecycle-controller", {"nodelifecycle"}, true, NewNodeLifecycleController},
       {"taint-eviction-controller", {}, true, NewTaintEvictionController},
+      {"pod-garbage-collector-controller", {"podgc"}, true, NewPodGcController},
   };
   return *kControllers;
 }
