@@ -1,6 +1,8 @@
 // Every controller keelson has, in the order they start: the one list to read to know what
 // `keelson controller-manager` runs, and the one place a new controller is added.
 #include "controllers/controller.h"
+#include "controllers/endpoint/endpoints_controller.h"
+#include "controllers/endpointslice/endpointslice_controller.h"
 #include "controllers/nodeipam/node_ipam_controller.h"
 #include "controllers/nodelifecycle/node_lifecycle_controller.h"
 #include "controllers/podgc/pod_gc_controller.h"
@@ -12,6 +14,8 @@ namespace keelson::controllers {
 const std::vector<ControllerDescriptor>& BuiltInControllers() {
   static const auto* const kControllers = new std::vector<ControllerDescriptor>{
       {"serviceaccount-controller", {"serviceaccount"}, true, NewServiceAccountsController},
+      {"endpoints-controller", {"endpoint"}, true, NewEndpointsController},
+      {"endpointslice-controller", {"endpointslice"}, true, NewEndpointSliceController},
       {"node-ipam-controller", {"nodeipam"}, true, NewNodeIpamController},
       {"node-lifecycle-controller", {"nodelifecycle"}, true, NewNodeLifecycleController},
       {"taint-eviction-controller", {}, true, NewTaintEvictionController},
