@@ -6,7 +6,13 @@
 #include "controllers/deployment/deployment_controller.h"
 #include "controllers/replicaset/replica_set_controller.h"
 #include "controllers/replicaset/replication_controller.h"
+#include "controllers/endpoint/endpoints_controller.h"
+#include "controllers/endpointslice/endpointslice_controller.h"
+#include "controllers/nodeipam/node_ipam_controller.h"
+#include "controllers/nodelifecycle/node_lifecycle_controller.h"
+#include "controllers/podgc/pod_gc_controller.h"
 #include "controllers/serviceaccount/serviceaccounts_controller.h"
+#include "controllers/tainteviction/taint_eviction_controller.h"
 
 namespace keelson::controllers {
 
@@ -19,6 +25,12 @@ const std::vector<ControllerDescriptor>& BuiltInControllers() {
       {"replicationcontroller-controller", {"replicationcontroller"}, true,
        NewReplicationController},
       {"deployment-controller", {"deployment"}, true, NewDeploymentController},
+      {"endpoints-controller", {"endpoint"}, true, NewEndpointsController},
+      {"endpointslice-controller", {"endpointslice"}, true, NewEndpointSliceController},
+      {"node-ipam-controller", {"nodeipam"}, true, NewNodeIpamController},
+      {"node-lifecycle-controller", {"nodelifecycle"}, true, NewNodeLifecycleController},
+      {"taint-eviction-controller", {}, true, NewTaintEvictionController},
+      {"pod-garbage-collector-controller", {"podgc"}, true, NewPodGcController},
   };
   return *kControllers;
 }

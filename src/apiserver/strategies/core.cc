@@ -3,6 +3,7 @@
 
 #include "api/object.h"
 #include "api/validation.h"
+#include "apiserver/strategies/default_tolerations.h"
 #include "apiserver/strategies/kind_strategy.h"
 
 namespace keelson::apiserver::strategies {
@@ -10,8 +11,9 @@ namespace {
 
 namespace json = boost::json;
 
-// A pod: Pending with its QoS class when created; bound pods are deleted gracefully, their
-// kubelet finishing the deletion once the containers have stopped.
+// A pod: Pending with its QoS class when created, with upstream's default tolerations of the
+// not-ready and unreachable NoExecute taints (DefaultTolerationSeconds); bound pods are deleted
+// gracefully, their kubelet finishing the deletion once the containers have stopped.
 class PodStrategy final : public KindStrategy {
  public:
   explicit PodStrategy(const api::ResourceInfo& r)
@@ -26,6 +28,11 @@ class PodStrategy final : public KindStrategy {
                          .returns_deleted_object = true}) {}
 
   std::string IndexedField() const override { return "spec.nodeName"; }
+
+  void PrepareForCreate(api::Object* pod) const override {
+    KindStrategy::PrepareForCreate(pod);
+    AddDefaultTolerationSeconds(pod);
+  }
 
   std::optional<int64_t> GracePeriod(const api::Object& pod,
                                      std::optional<int64_t> requested) const override {
