@@ -6,9 +6,11 @@
 #include <mutex>
 
 #include "api/errors.h"
+#include "api/json_limits.h"
 #include "api/object.h"
 #include "api/protobuf.h"
 #include "apiserver/apiserver.h"
+#include "apiserver/admission_priority.h"
 #include "apiserver/chain.h"
 #include "apiserver/discovery.h"
 #include "apiserver/events_v1.h"
@@ -32,6 +34,29 @@ namespace json = boost::json;
 using store::Store;
 
 using Handle = void (*)(const RequestScope&, const HttpRequest&, std::shared_ptr<Exchange>);
+
+// Every object of a cluster-scoped collection from its watch cache, or from the store while
+// the cache is not ready.
+Result<std::vector<json::object>> CachedCollection(GenericStore* s) {
+  std::vector<json::object> out;
+  if (WatchCache* cache = s->Cache()) {
+    CacheListRequest req;
+    req.prefix = s->CollectionPrefix("");
+    auto listed = cache->List(req);
+    if (listed.ok()) {
+      for (const auto& item : listed->items) {
+        boost::system::error_code ec;
+        json::value v = json::parse(item->json(), ec, {}, api::JsonParseOptions());
+        if (!ec && v.is_object()) out.push_back(std::move(v.as_object()));
+      }
+      return out;
+    }
+  }
+  auto read = s->ReadCollection("");
+  if (!read.ok()) return read.error().ToStatus();
+  for (auto& o : read->second) out.push_back(std::move(o));
+  return out;
+}
 
 // The handler of a verb.
 Handle HandlerFor(const RequestInfo& info) {
@@ -157,7 +182,17 @@ ApiServerImpl::ApiServerImpl(Store* store, ApiServerOptions opts, ServiceAllocat
         auto ns = storages_.Store("", "namespaces")->ReadCached("", name);
         if (!ns.ok()) return ns.error().ToStatus();
         return std::move(*ns);
-      })};
+      }),
+      // Also from the cache: a class created a moment ago may not be seen yet, as upstream.
+      PriorityAdmission(PriorityClassReader{
+          [this](const std::string& name) -> Result<json::object> {
+            auto pc = storages_.Store("scheduling.k8s.io", "priorityclasses")->ReadCached("", name);
+            if (!pc.ok()) return pc.error().ToStatus();
+            return std::move(*pc);
+          },
+          [this]() -> Result<std::vector<json::object>> {
+            return CachedCollection(storages_.Store("scheduling.k8s.io", "priorityclasses"));
+          }})};
   for (auto& p : opts_.admission) plugins.push_back(p);
   admission_ = AdmissionChain(std::move(plugins));
   StorageDeps deps;

@@ -16,4 +16,7 @@ int RunAgentCommand(int argc, char** argv);
 // `keelson controller-manager`: the controllers, leader-elected, until SIGTERM/SIGINT.
 int RunControllerManagerCommand(int argc, char** argv);
 
+// `keelson scheduler`: the scheduler, leader-elected, until SIGTERM/SIGINT.
+int RunSchedulerCommand(int argc, char** argv);
+
 }  // namespace keelson::cmd

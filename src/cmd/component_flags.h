@@ -11,4 +11,11 @@ namespace keelson::cmd {
 // EndpointSlice settings.
 void AddControllerManagerFlags(FlagSet* flags, controllers::ControllerManagerOptions* options);
 
+// The scheduler's manager options (leader election from the configuration's leaderElection,
+// on kube-system/kube-scheduler) and its one-entry registry, from a KubeSchedulerConfiguration
+// file ("" for the default configuration). InvalidArgument naming the file's problem.
+// (scheduler_cmd.cc)
+Result<controllers::ControllerManagerOptions> SchedulerManagerOptions(
+    const std::string& config_file, std::vector<controllers::ControllerDescriptor>* registry);
+
 }  // namespace keelson::cmd

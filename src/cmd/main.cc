@@ -14,11 +14,12 @@ void PrintUsage(std::FILE* out) {
                "Usage: keelson <command> [flags]\n\n"
                "Commands:\n"
                "  version   print the version\n"
-               "  server    run the control plane on the embedded store: the API server and\n"
-               "            the controller manager\n"
+               "  server    run the control plane on the embedded store: the API server, the\n"
+               "            scheduler and the controller manager\n"
                "  apiserver run the Kubernetes API server\n"
                "  controller-manager\n"
                "            run the controllers against an API server\n"
+               "  scheduler run the scheduler against an API server\n"
                "  agent     run a node (today: --simulate N hollow nodes)\n"
                "  store     run the embedded store, serving the etcd v3 API\n\n"
                "Run 'keelson <command> --help' for a command's flags.\n");
@@ -44,6 +45,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (cmd == "store") return keelson::cmd::RunStoreCommand(argc - 1, argv + 1);
+  if (cmd == "scheduler") return keelson::cmd::RunSchedulerCommand(argc - 1, argv + 1);
   if (cmd == "controller-manager") {
     return keelson::cmd::RunControllerManagerCommand(argc - 1, argv + 1);
   }

@@ -1,6 +1,6 @@
 // `keelson server` and `keelson apiserver`: the Kubernetes API server on the embedded store
-// (or on etcd), with a kubeconfig written for kubectl. `server` also runs the controller
-// manager in-process (and, as they land, the scheduler).
+// (or on etcd), with a kubeconfig written for kubectl. `server` also runs the scheduler and
+// the controller manager in-process, each leader-elected on its own Lease.
 #include <malloc.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -38,6 +38,8 @@ struct Flags {
   int max_requests_inflight = 400;
   int max_mutating_requests_inflight = 200;
   bool disable_controller_manager = false;
+  bool disable_scheduler = false;
+  std::string scheduler_config;
 };
 
 int Fail(const std::string& msg) {
@@ -111,6 +113,10 @@ int RunServerCommand(int argc, char** argv) {
   if (whole_server) {
     flags.Bool("disable-controller-manager", &f.disable_controller_manager,
                "run no controllers in this server (default false)");
+    flags.Bool("disable-scheduler", &f.disable_scheduler,
+               "run no scheduler in this server (default false)");
+    flags.String("scheduler-config", &f.scheduler_config,
+                 "the scheduler's KubeSchedulerConfiguration file (default: upstream's profile)");
     AddControllerManagerFlags(&flags, &cm);
   }
   bool help = false;
@@ -119,7 +125,8 @@ int RunServerCommand(int argc, char** argv) {
     std::printf("Usage: keelson %s [flags]\n\n%s\n\n%s", name.c_str(),
                 whole_server
                     ? "Runs the control plane over plain HTTP on the embedded store (or on etcd):\n"
-                      "the Kubernetes API server and, in-process, the controller manager."
+                      "the Kubernetes API server and, in-process, the scheduler and the controller\n"
+                      "manager."
                     : "Runs the Kubernetes API server over plain HTTP on the embedded store (or\n"
                       "on etcd).",
                 flags.Usage().c_str());
@@ -208,6 +215,17 @@ int RunServerCommand(int argc, char** argv) {
         rc, std::shared_ptr<client::Transport>(
                 client::NewInProcessTransport(api->get(), static_cast<size_t>(f.max_request_bytes))));
   }
+  std::vector<controllers::ControllerDescriptor> scheduler_registry;
+  std::unique_ptr<controllers::ControllerManager> scheduler;
+  if (whole_server && !f.disable_scheduler) {
+    auto so = SchedulerManagerOptions(f.scheduler_config, &scheduler_registry);
+    if (!so.ok()) return Fail(so.status().message());
+    so->registry = &scheduler_registry;
+    auto s = controllers::ControllerManager::Create(components.get(), std::move(*so));
+    if (!s.ok()) return Fail(s.status().message());
+    scheduler = std::move(*s);
+    scheduler->Start();
+  }
   if (whole_server && !f.disable_controller_manager) {
     auto m = controllers::ControllerManager::Create(components.get(), std::move(cm));
     if (!m.ok()) return Fail(m.status().message());
@@ -219,6 +237,7 @@ int RunServerCommand(int argc, char** argv) {
   while (sigwait(&signals, &sig) != 0) {
   }
   if (manager) manager->Stop();
+  if (scheduler) scheduler->Stop();
   (*api)->Shutdown();
   (*http)->Stop();
   return 0;

@@ -3,22 +3,15 @@
 // running the ReplicaSet and Deployment controllers — with hollow nodes from
 // `keelson agent --simulate`, for every kubectl 1.27 to 1.33 on the machine. What kubectl
 // prints is compared with what upstream's kubectl prints against a Kubernetes cluster.
-//
-// Pods need a scheduler to reach the hollow nodes. Until the scheduler is on main, the test
-// runs SchedulerStandIn: a thread that binds each pending pod to a Ready hollow node in turn
-// through pods/NAME/binding, nothing more (no filters, no scores).
+// The server's own scheduler places the pods on the hollow nodes.
 #include <gtest/gtest.h>
 
-#include <atomic>
 #include <chrono>
 #include <regex>
 #include <set>
 #include <sstream>
 #include <thread>
 
-#include "api/errors.h"
-#include "client/kubeconfig.h"
-#include "client/rest_client.h"
 #include "test/util/keelson_server.h"
 #include "test/util/processes.h"
 
@@ -26,7 +19,6 @@ namespace keelson {
 namespace {
 
 namespace fs = std::filesystem;
-namespace json = boost::json;
 using namespace std::chrono_literals;
 
 std::vector<std::string> KubectlBinaries() {
@@ -62,86 +54,6 @@ std::vector<std::string> Lines(const std::string& text) {
   return out;
 }
 
-// A stand-in for the scheduler (see the file comment): binds pending pods to Ready nodes,
-// round robin.
-class SchedulerStandIn {
- public:
-  explicit SchedulerStandIn(const std::string& kubeconfig) {
-    client::KubeconfigLoadOptions o;
-    o.explicit_path = kubeconfig;
-    auto cfg = client::LoadKubeconfig(o);
-    if (!cfg.ok()) {
-      ADD_FAILURE() << "kubeconfig: " << cfg.status().ToString();
-      return;
-    }
-    cfg->rest.qps = 0;  // no client-side limit for the test's own binder
-    auto c = client::RestClient::NewHttp(cfg->rest);
-    if (!c.ok()) {
-      ADD_FAILURE() << "client: " << c.status().ToString();
-      return;
-    }
-    client_ = std::move(*c);
-    thread_ = std::thread([this] { Loop(); });
-  }
-  ~SchedulerStandIn() {
-    stop_ = true;
-    if (thread_.joinable()) thread_.join();
-  }
-
- private:
-  std::vector<std::string> ReadyNodes() {
-    std::vector<std::string> out;
-    auto nodes = client_->Resource("", "nodes")->List();
-    if (!nodes.ok()) return out;
-    for (const auto& n : nodes->at("items").as_array()) {
-      const auto* conds = n.as_object().at("status").as_object().if_contains("conditions");
-      if (conds == nullptr) continue;
-      for (const auto& c : conds->as_array()) {
-        if (c.at("type") == "Ready" && c.at("status") == "True") {
-          out.emplace_back(n.at("metadata").at("name").as_string());
-        }
-      }
-    }
-    return out;
-  }
-
-  void Loop() {
-    size_t next = 0;
-    while (!stop_) {
-      std::this_thread::sleep_for(30ms);
-      auto pods = client_->Resource("", "pods")->List();
-      if (!pods.ok()) continue;
-      std::vector<std::string> nodes;
-      for (const auto& p : pods->at("items").as_array()) {
-        const auto& po = p.as_object();
-        const auto& meta = po.at("metadata").as_object();
-        const auto* node = po.at("spec").as_object().if_contains("nodeName");
-        if ((node && node->is_string() && !node->as_string().empty()) ||
-            meta.contains("deletionTimestamp")) {
-          continue;
-        }
-        if (nodes.empty()) nodes = ReadyNodes();
-        if (nodes.empty()) break;
-        std::string ns(meta.at("namespace").as_string());
-        std::string name(meta.at("name").as_string());
-        json::object binding{
-            {"apiVersion", "v1"},
-            {"kind", "Binding"},
-            {"metadata", json::object{{"name", name}, {"namespace", ns}}},
-            {"target", json::object{{"apiVersion", "v1"}, {"kind", "Node"},
-                                    {"name", nodes[next++ % nodes.size()]}}}};
-        // A pod bound meanwhile, or deleted: the next round sees it.
-        (void)client_->Resource("", "pods")->Namespace(ns).CreateSubresource(name, "binding",
-                                                                              binding);
-      }
-    }
-  }
-
-  std::unique_ptr<client::RestClient> client_;
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
-};
-
 class KubectlWorkloadsTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
@@ -156,11 +68,9 @@ class KubectlWorkloadsTest : public ::testing::TestWithParam<std::string> {
       return std::count(r.out.begin(), r.out.end(), '\n') == 3 &&
              r.out.find("NotReady") == std::string::npos;
     })) << Kubectl({"get", "nodes"}).out;
-    binder_ = std::make_unique<SchedulerStandIn>(server_.kubeconfig());
   }
 
   void TearDown() override {
-    binder_.reset();
     agent_.Signal(SIGTERM);
   }
 
@@ -207,7 +117,6 @@ class KubectlWorkloadsTest : public ::testing::TestWithParam<std::string> {
   testing::KeelsonServer server_{KEELSON_BINARY};
   testing::TempDir dir_{"keelson-workloads-e2e"};
   testing::Process agent_;
-  std::unique_ptr<SchedulerStandIn> binder_;
 };
 
 TEST_P(KubectlWorkloadsTest, DeploymentLifecycle) {

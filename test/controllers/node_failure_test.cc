@@ -1,10 +1,12 @@
-// A node failure, end to end: `keelson server` (with its controller manager in-process) and
-// two `keelson agent --simulate 3` processes; `kill -9` of one agent takes its nodes NotReady
-// with the unreachable taints, and its pods are evicted within their tolerationSeconds plus
-// the grace period; the other agent's nodes and pods are untouched, and the failed nodes lose
-// their taints when an agent runs them again. Checked with the real kubectl.
+// A node failure, end to end: `keelson server` (with its controller manager and scheduler
+// in-process) and two `keelson agent --simulate 3` processes; `kill -9` of one agent takes its
+// nodes NotReady with the unreachable taints, and its pods are evicted within their
+// tolerationSeconds plus the grace period, a Deployment's pods replaced on the other nodes;
+// the other agent's nodes and pods are untouched, and the failed nodes lose their taints when
+// an agent runs them again. Checked with the real kubectl.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -65,6 +67,21 @@ class NodeFailureTest : public ::testing::Test {
     return out;
   }
 
+  // The web pods not being deleted, and their nodes, once Running.
+  std::map<std::string, std::string> WebPods() {
+    std::map<std::string, std::string> out;
+    std::istringstream lines(Get(
+        "pods", "{range .items[?(@.metadata.labels.app==\"web\")]}{.metadata.name} "
+                "{.spec.nodeName} {.status.phase} {.metadata.deletionTimestamp}{\"\\n\"}{end}"));
+    for (std::string line; std::getline(lines, line);) {
+      std::istringstream f(line);
+      std::string name, node, phase, deleted;
+      f >> name >> node >> phase >> deleted;
+      if (phase == "Running" && deleted.empty()) out[name] = node;
+    }
+    return out;
+  }
+
   testing::KeelsonServer server_{
       KEELSON_BINARY,
       {"--node-monitor-period", "1s", "--node-monitor-grace-period", "5s",
@@ -95,14 +112,37 @@ TEST_F(NodeFailureTest, KilledAgentsNodesAreTaintedAndTheirPodsEvicted) {
                 "  - {key: node.kubernetes.io/not-ready, operator: Exists, effect: NoExecute,"
                 " tolerationSeconds: 3}\n";
   }
+  // And a Deployment, whose pods the scheduler places on both agents' nodes.
+  manifest += R"(---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  replicas: 6
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers: [{name: c, image: nginx}]
+      tolerations:
+      - {key: node.kubernetes.io/unreachable, operator: Exists, effect: NoExecute, tolerationSeconds: 3}
+      - {key: node.kubernetes.io/not-ready, operator: Exists, effect: NoExecute, tolerationSeconds: 3}
+)";
   std::string file = (dir_.path() / "pods.yaml").string();
   std::ofstream(file) << manifest;
   auto created = Kubectl({"apply", "-f", file});
   ASSERT_EQ(created.exit_code, 0) << created.err;
   ASSERT_TRUE(WaitFor([&] {
     return Get("pods", "{.items[*].status.phase}") ==
-           "Running Running Running Running Running Running";
-  }, 30s)) << Kubectl({"get", "pods"}).out;
+           "Running Running Running Running Running Running Running Running Running Running "
+           "Running Running";
+  }, 30s)) << Kubectl({"get", "pods", "-o", "wide"}).out;
+  auto web = WebPods();
+  EXPECT_EQ(web.size(), 6u);
+  // Some on the nodes about to fail, so that the replacements below are real.
+  ASSERT_TRUE(std::any_of(web.begin(), web.end(),
+                          [](const auto& p) { return p.second.rfind("a-", 0) == 0; }))
+      << Kubectl({"get", "pods", "-o", "wide"}).out;
 
   // The agent of a-0, a-1 and a-2 dies.
   a.Signal(SIGKILL);
@@ -131,6 +171,16 @@ TEST_F(NodeFailureTest, KilledAgentsNodesAreTaintedAndTheirPodsEvicted) {
                   std::chrono::duration_cast<std::chrono::milliseconds>(not_ready).count()),
               static_cast<long long>(
                   std::chrono::duration_cast<std::chrono::milliseconds>(evicted).count()));
+
+  // The Deployment's evicted pods are replaced on the nodes that remain.
+  EXPECT_TRUE(WaitFor([&] {
+    auto live = WebPods();
+    if (live.size() != 6) return false;
+    for (const auto& [pod, node] : live) {
+      if (node.rfind("b-", 0) != 0) return false;
+    }
+    return Get("deployment/web", "{.status.availableReplicas}") == "6";
+  }, 30s)) << Kubectl({"get", "pods", "-o", "wide"}).out;
 
   auto describe = Kubectl({"describe", "node", "a-1"});
   EXPECT_NE(describe.out.find("node.kubernetes.io/unreachable:NoExecute"), std::string::npos)

@@ -89,9 +89,14 @@ class EndpointsFixture : public ::testing::Test {
     ASSERT_TRUE(r.ok()) << r.error().message;
   }
 
+  // Lets a terminating pod go: its finalizer removed, then deleted at once as its kubelet
+  // does once the containers stopped (a graceful deletion keeps the pod until then).
   void Release(const std::string& pod) {
-    (void)api_.Resource("", "pods", "default")
-        .Patch(pod, client::PatchType::kMerge, R"({"metadata":{"finalizers":null}})");
+    auto pods = api_.Resource("", "pods", "default");
+    (void)pods.Patch(pod, client::PatchType::kMerge, R"({"metadata":{"finalizers":null}})");
+    client::DeleteOptions now;
+    now.grace_period_seconds = 0;
+    (void)pods.Delete(pod, now);
   }
 
   // A Service selecting app=`app` (no selector when `app` is empty) with `spec_extra` merged

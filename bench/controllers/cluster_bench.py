@@ -1,0 +1,274 @@
+#!/usr/bin/env python3
+"""The control plane end to end on hollow nodes: `keelson server` (API server and scheduler),
+`keelson controller-manager` as a process of its own (so its CPU and memory can be read) and
+`keelson agent --simulate NODES`, all on this machine. Prints, against the targets:
+
+  1. a Deployment of REPLICAS from create to fully available (pods/s);
+  2. a rolling update of it to a new image, maxSurge 25%, until complete;
+  3. a foreground cascade delete of it, until the Deployment is gone;
+  4. the deletion of a namespace holding 10,000 ConfigMaps, until the namespace is gone;
+  5. the controller manager's CPU and RSS at steady state with STEADY pods.
+
+usage: cluster_bench.py [--build build] [--nodes 5000] [--replicas 10000] [--steady 100000]
+"""
+import argparse
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+
+class Api:
+    """One keep-alive HTTP connection to the API server (one per thread)."""
+
+    def __init__(self, host, port):
+        self.host, self.port = host, port
+        self.local = threading.local()
+
+    def _conn(self):
+        c = getattr(self.local, "conn", None)
+        if c is None:
+            c = http.client.HTTPConnection(self.host, self.port, timeout=120)
+            self.local.conn = c
+        return c
+
+    def call(self, method, path, body=None, ctype="application/json"):
+        for attempt in range(5):
+            c = self._conn()
+            try:
+                headers = {"Accept": "application/json"}
+                data = None
+                if body is not None:
+                    data = json.dumps(body).encode()
+                    headers["Content-Type"] = ctype
+                c.request(method, path, body=data, headers=headers)
+                r = c.getresponse()
+                payload = r.read()
+                return r.status, (json.loads(payload) if payload else None)
+            except (http.client.HTTPException, ConnectionError, OSError):
+                c.close()
+                self.local.conn = None
+                time.sleep(0.1 * (attempt + 1))
+        raise RuntimeError(f"{method} {path}: no answer")
+
+
+def wait(pred, timeout, what, interval=0.05):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return
+        time.sleep(interval)
+    raise RuntimeError(f"timed out after {timeout}s waiting for {what}")
+
+
+def proc_cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    tick = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+
+
+def proc_rss_mib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def deployment(name, replicas, image):
+    labels = {"app": name}
+    return {
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": name, "labels": labels},
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": labels},
+            "strategy": {"type": "RollingUpdate",
+                         "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"}},
+            "template": {"metadata": {"labels": labels},
+                         "spec": {"containers": [{"name": "c", "image": image,
+                                                  "resources": {"requests": {"cpu": "10m"}}}]}},
+        },
+    }
+
+
+def complete(api, name, replicas):
+    st, d = api.call("GET", f"/apis/apps/v1/namespaces/default/deployments/{name}")
+    if st != 200:
+        return False
+    s = d.get("status", {})
+    return (s.get("observedGeneration", 0) >= d["metadata"]["generation"]
+            and s.get("updatedReplicas", 0) == replicas
+            and s.get("replicas", 0) == replicas
+            and s.get("availableReplicas", 0) == replicas)
+
+
+def count_pods(api, selector):
+    st, l = api.call("GET", f"/api/v1/namespaces/default/pods?labelSelector={selector}&limit=1")
+    meta = l.get("metadata", {})
+    return len(l.get("items", [])) + int(meta.get("remainingItemCount", 0))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", default="build")
+    ap.add_argument("--nodes", type=int, default=5000)
+    ap.add_argument("--replicas", type=int, default=10000)
+    ap.add_argument("--steady", type=int, default=100000)
+    ap.add_argument("--namespace-objects", type=int, default=10000)
+    args = ap.parse_args()
+    keelson = os.path.abspath(os.path.join(args.build, "keelson"))
+    work = tempfile.mkdtemp(prefix="keelson-cluster-bench-")
+    procs = []
+
+    def start(name, argv):
+        p = subprocess.Popen(argv, stdout=open(f"{work}/{name}.out", "w"),
+                             stderr=open(f"{work}/{name}.err", "w"))
+        procs.append(p)
+        return p
+
+    results = []
+    try:
+        kc = f"{work}/kubeconfig.yaml"
+        start("server", [keelson, "server", "--data-dir", f"{work}/data", "--port", "0",
+                         "--write-kubeconfig", kc, "--disable-controller-manager"])
+        wait(lambda: os.path.exists(kc) and "server:" in open(kc).read(), 30, "the kubeconfig")
+        m = re.search(r"server:\s*http://([\d.]+):(\d+)", open(kc).read())
+        api = Api(m.group(1), int(m.group(2)))
+        wait(lambda: api.call("GET", "/readyz")[0] == 200, 30, "readyz")
+        cm = start("controller-manager", [keelson, "controller-manager", "--kubeconfig", kc])
+        start("agent", [keelson, "agent", "--simulate", str(args.nodes), "--kubeconfig", kc,
+                        "--pods", "110", "--cpu", "32", "--memory", "128Gi"])
+        t = time.monotonic()
+
+        def ready_nodes():
+            st, l = api.call("GET", "/api/v1/nodes")
+            n = 0
+            for node in l.get("items", []):
+                for c in node.get("status", {}).get("conditions", []):
+                    n += c["type"] == "Ready" and c["status"] == "True"
+            return n
+        wait(lambda: ready_nodes() == args.nodes, 300, f"{args.nodes} Ready nodes", 1.0)
+        print(f"{args.nodes} hollow nodes Ready in {time.monotonic() - t:.1f} s", flush=True)
+        time.sleep(2)
+
+        # 1. Create to fully available.
+        r = args.replicas
+        t = time.monotonic()
+        st, _ = api.call("POST", "/apis/apps/v1/namespaces/default/deployments",
+                         deployment("bench", r, "registry.k8s.io/pause:3.9"))
+        assert st == 201, st
+        wait(lambda: complete(api, "bench", r), 600, "the Deployment available")
+        create_s = time.monotonic() - t
+        results.append((f"Deployment of {r:,} replicas, create to available",
+                        create_s, 10.0, f"{r / create_s:,.0f} pods/s"))
+        print(f"create: {create_s:.2f} s ({r / create_s:,.0f} pods/s)", flush=True)
+
+        # 2. Rolling update to a new image.
+        time.sleep(2)
+        t = time.monotonic()
+        st, _ = api.call("PATCH", "/apis/apps/v1/namespaces/default/deployments/bench",
+                         {"spec": {"template": {"spec": {"containers": [
+                             {"name": "c", "image": "registry.k8s.io/pause:3.10"}]}}}},
+                         "application/strategic-merge-patch+json")
+        assert st == 200, st
+        wait(lambda: complete(api, "bench", r), 600, "the rollout")
+        roll_s = time.monotonic() - t
+        results.append(("rolling update, maxSurge 25%", roll_s, 20.0, ""))
+        print(f"rolling update: {roll_s:.2f} s", flush=True)
+
+        # 3. Foreground cascade.
+        time.sleep(2)
+        t = time.monotonic()
+        st, _ = api.call("DELETE", "/apis/apps/v1/namespaces/default/deployments/bench",
+                         {"kind": "DeleteOptions", "apiVersion": "v1",
+                          "propagationPolicy": "Foreground"})
+        assert st in (200, 202), st
+        wait(lambda: api.call("GET", "/apis/apps/v1/namespaces/default/deployments/bench")[0]
+             == 404, 600, "the Deployment gone")
+        fg_s = time.monotonic() - t
+        left = count_pods(api, "app%3Dbench")
+        results.append((f"foreground cascade of the Deployment ({r:,} pods)", fg_s, 5.0,
+                        f"{left} pods left"))
+        print(f"foreground cascade: {fg_s:.2f} s, {left} pods left", flush=True)
+
+        # 4. A namespace of 10,000 objects.
+        n = args.namespace_objects
+        api.call("POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace",
+                                                "metadata": {"name": "full"}})
+        errors = []
+
+        def create_some(lo, hi):
+            for i in range(lo, hi):
+                st, _ = api.call("POST", "/api/v1/namespaces/full/configmaps",
+                                 {"apiVersion": "v1", "kind": "ConfigMap",
+                                  "metadata": {"name": f"cm-{i}"}, "data": {"k": "v" * 64}})
+                if st != 201:
+                    errors.append(st)
+        threads = [threading.Thread(target=create_some, args=(i * n // 16, (i + 1) * n // 16))
+                   for i in range(16)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        assert not errors, errors[:5]
+        time.sleep(2)
+        t = time.monotonic()
+        st, _ = api.call("DELETE", "/api/v1/namespaces/full")
+        assert st in (200, 202), st
+        wait(lambda: api.call("GET", "/api/v1/namespaces/full")[0] == 404, 600,
+             "the namespace gone")
+        ns_s = time.monotonic() - t
+        results.append((f"namespace of {n:,} ConfigMaps deleted", ns_s, 5.0, ""))
+        print(f"namespace deletion: {ns_s:.2f} s", flush=True)
+
+        # 5. Steady state with many pods.
+        s = args.steady
+        t = time.monotonic()
+        api.call("POST", "/apis/apps/v1/namespaces/default/deployments",
+                 deployment("steady", s, "registry.k8s.io/pause:3.9"))
+        wait(lambda: complete(api, "steady", s), 1800, f"{s} pods available", 0.5)
+        steady_create = time.monotonic() - t
+        print(f"{s:,} pods available in {steady_create:.1f} s ({s / steady_create:,.0f} pods/s)",
+              flush=True)
+        time.sleep(10)
+        c0, w0 = proc_cpu_seconds(cm.pid), time.monotonic()
+        time.sleep(30)
+        cpu = (proc_cpu_seconds(cm.pid) - c0) / (time.monotonic() - w0)
+        rss = proc_rss_mib(cm.pid)
+        server_rss = proc_rss_mib(procs[0].pid)
+        results.append((f"controller manager at steady state, {s:,} pods", None, None,
+                        f"CPU {cpu * 100:.1f}% of a core, RSS {rss:,.0f} MiB "
+                        f"(API server RSS {server_rss:,.0f} MiB)"))
+
+        print()
+        print(f"{'measure':<58} {'time':>9} {'target':>8}  note")
+        for what, secs, target, note in results:
+            tm = f"{secs:.2f} s" if secs is not None else ""
+            tg = f"≤ {target:.0f} s" if target is not None else ""
+            ok = "" if secs is None else ("  met" if secs <= target else "  MISSED")
+            print(f"{what:<58} {tm:>9} {tg:>8}{ok}  {note}")
+    finally:
+        for p in reversed(procs):
+            p.send_signal(signal.SIGTERM)
+        for p in reversed(procs):
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        if os.environ.get("KEEP_BENCH_DIR"):
+            print("logs in", work)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

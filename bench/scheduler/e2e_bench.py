@@ -1,0 +1,239 @@
+#!/usr/bin/env python3
+"""The scheduler through the real API server, in upstream scheduler_perf's shapes: `keelson
+server` (API only), `keelson agent --simulate` hollow nodes and a `keelson scheduler` process,
+all on this machine. The initial pods are created and scheduled first; then the scheduler is
+paused (SIGSTOP), the measured pods are created, and the clock runs from SIGCONT until the
+last measured pod is bound (seen through a watch). Prints pods/s against upstream's threshold
+for the shape, and the CPU time per scheduled pod of the scheduler and of the API server.
+
+usage: e2e_bench.py [--build build] [--shape basic|spread|antiaffinity] [--nodes 5000]
+                    [--init N] [--measured N]
+"""
+import argparse
+import http.client
+import json
+import multiprocessing
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+# Upstream's thresholds (pods/s) for the 5,000-node cases of performance-config.yaml, and
+# the targets of this project.
+SHAPES = {
+    "basic": {"name": "SchedulingBasic", "init": 1000, "measured": 10000, "upstream": 680,
+              "target": 2500},
+    "spread": {"name": "TopologySpreading", "init": 5000, "measured": 5000, "upstream": 460,
+               "target": 1500},
+    "antiaffinity": {"name": "PodAntiAffinity", "init": 1000, "measured": 1000, "upstream": 60,
+                     "target": 500},
+}
+
+
+def pod(name, shape, measured):
+    spec = {"containers": [{"name": "c", "image": "registry.k8s.io/pause:3.9",
+                            "resources": {"requests": {"cpu": "100m", "memory": "500Mi"}}}]}
+    labels = {"app": "bench"}
+    if shape == "spread" and measured:
+        labels = {"color": "blue"}
+        spec["topologySpreadConstraints"] = [{
+            "maxSkew": 5, "topologyKey": "topology.kubernetes.io/zone",
+            "whenUnsatisfiable": "DoNotSchedule",
+            "labelSelector": {"matchLabels": {"color": "blue"}}}]
+    if shape == "antiaffinity":
+        labels = {"color": "green"}
+        spec["affinity"] = {"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
+            {"topologyKey": "kubernetes.io/hostname",
+             "labelSelector": {"matchLabels": {"color": "green"}}}]}}
+    return {"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": name, "labels": labels}, "spec": spec}
+
+
+def create_range(args):
+    host, port, ns, prefix, lo, hi, shape, measured = args
+    c = http.client.HTTPConnection(host, port, timeout=120)
+    bad = 0
+    for i in range(lo, hi):
+        body = json.dumps(pod(f"{prefix}{i}", shape, measured)).encode()
+        c.request("POST", f"/api/v1/namespaces/{ns}/pods", body=body,
+                  headers={"Content-Type": "application/json", "Accept": "application/json"})
+        r = c.getresponse()
+        r.read()
+        bad += r.status != 201
+    return bad
+
+
+def create_pods(host, port, ns, prefix, n, shape, measured, workers=6):
+    chunks = [(host, port, ns, prefix, i * n // workers, (i + 1) * n // workers, shape, measured)
+              for i in range(workers)]
+    with multiprocessing.Pool(workers) as p:
+        bad = sum(p.map(create_range, chunks))
+    if bad:
+        raise RuntimeError(f"{bad} pod creations failed")
+
+
+def call(host, port, method, path, body=None):
+    c = http.client.HTTPConnection(host, port, timeout=60)
+    headers = {"Accept": "application/json"}
+    data = None
+    if body is not None:
+        data = json.dumps(body).encode()
+        headers["Content-Type"] = "application/json"
+    c.request(method, path, body=data, headers=headers)
+    r = c.getresponse()
+    payload = r.read()
+    c.close()
+    return r.status, (json.loads(payload) if payload else None)
+
+
+class BoundWatch:
+    """Counts the pods of a namespace that have a node, from a watch started at `rv`."""
+
+    def __init__(self, host, port, ns, rv):
+        self.bound = set()
+        self.lock = threading.Lock()
+        self.done = threading.Event()
+        self.c = http.client.HTTPConnection(host, port, timeout=3600)
+        self.c.request("GET", f"/api/v1/namespaces/{ns}/pods?watch=1&resourceVersion={rv}",
+                       headers={"Accept": "application/json"})
+        self.r = self.c.getresponse()
+        self.t = threading.Thread(target=self.run, daemon=True)
+        self.t.start()
+
+    NAME = re.compile(rb'"metadata":\{"name":"([^"]+)"')
+
+    def run(self):
+        while not self.done.is_set():
+            line = self.r.readline()
+            if not line:
+                return
+            if b'"nodeName":"' in line:
+                m = self.NAME.search(line)
+                if m:
+                    with self.lock:
+                        self.bound.add(m.group(1))
+
+    def count(self):
+        with self.lock:
+            return len(self.bound)
+
+
+def cpu_s(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wait(pred, timeout, what, interval=0.02):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return
+        time.sleep(interval)
+    raise RuntimeError(f"timed out after {timeout}s waiting for {what}")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", default="build")
+    ap.add_argument("--shape", default="basic", choices=sorted(SHAPES))
+    ap.add_argument("--nodes", type=int, default=5000)
+    ap.add_argument("--init", type=int)
+    ap.add_argument("--measured", type=int)
+    args = ap.parse_args()
+    shape = SHAPES[args.shape]
+    n_init = shape["init"] if args.init is None else args.init
+    n_meas = shape["measured"] if args.measured is None else args.measured
+    keelson = os.path.abspath(os.path.join(args.build, "keelson"))
+    work = tempfile.mkdtemp(prefix="keelson-sched-e2e-", dir="/var/tmp")
+    procs = []
+
+    def start(name, argv):
+        p = subprocess.Popen(argv, stdout=open(f"{work}/{name}.out", "w"),
+                             stderr=open(f"{work}/{name}.err", "w"))
+        procs.append(p)
+        return p
+
+    try:
+        kc = f"{work}/kubeconfig.yaml"
+        server = start("server", [keelson, "server", "--data-dir", f"{work}/data", "--port", "0",
+                                  "--write-kubeconfig", kc, "--disable-scheduler",
+                                  "--disable-controller-manager"])
+        wait(lambda: os.path.exists(kc) and "server:" in open(kc).read(), 30, "the kubeconfig")
+        m = re.search(r"server:\s*http://([\d.]+):(\d+)", open(kc).read())
+        host, port = m.group(1), int(m.group(2))
+        wait(lambda: call(host, port, "GET", "/readyz")[0] == 200, 30, "readyz")
+        # upstream's node template: 4 CPUs, 32 GiB, 110 pods; three zones for the spread shape.
+        zones = 3 if args.shape == "spread" else 1
+        for z in range(zones):
+            n = args.nodes // zones + (1 if z < args.nodes % zones else 0)
+            start(f"agent{z}", [keelson, "agent", "--simulate", str(n), "--kubeconfig", kc,
+                                "--node-name-prefix", f"z{z}-node-", "--cpu", "4",
+                                "--memory", "32Gi", "--pods", "110",
+                                "--node-labels", f"topology.kubernetes.io/zone=zone{z}"])
+
+        def ready_nodes():
+            _, l = call(host, port, "GET", "/api/v1/nodes")
+            return sum(1 for node in l["items"] for c in node.get("status", {}).get("conditions", [])
+                       if c["type"] == "Ready" and c["status"] == "True")
+        wait(lambda: ready_nodes() == args.nodes, 300, "Ready nodes", 1.0)
+        for ns in ("init", "measured"):
+            call(host, port, "POST", "/api/v1/namespaces",
+                 {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
+
+        sched = start("scheduler", [keelson, "scheduler", "--kubeconfig", kc,
+                                    "--leader-elect=false"])
+        _, l = call(host, port, "GET", "/api/v1/namespaces/init/pods")
+        init_watch = BoundWatch(host, port, "init", l["metadata"]["resourceVersion"])
+        create_pods(host, port, "init", "init-", n_init, args.shape, False)
+        wait(lambda: init_watch.count() == n_init, 600, "the initial pods bound", 0.1)
+        init_watch.done.set()
+        time.sleep(1)
+
+        os.kill(sched.pid, signal.SIGSTOP)
+        _, l = call(host, port, "GET", "/api/v1/namespaces/measured/pods")
+        watch = BoundWatch(host, port, "measured", l["metadata"]["resourceVersion"])
+        t = time.monotonic()
+        create_pods(host, port, "measured", "m-", n_meas, args.shape, True)
+        created_s = time.monotonic() - t
+        time.sleep(0.5)
+        c_sched, c_server = cpu_s(sched.pid), cpu_s(server.pid)
+        t = time.monotonic()
+        os.kill(sched.pid, signal.SIGCONT)
+        wait(lambda: watch.count() >= n_meas, 600, "the measured pods bound")
+        took = time.monotonic() - t
+        d_sched, d_server = cpu_s(sched.pid) - c_sched, cpu_s(server.pid) - c_server
+        rate = n_meas / took
+        print(f"{shape['name']}: {args.nodes:,} nodes, {n_init:,} initial + {n_meas:,} measured pods "
+              f"(created in {created_s:.1f} s while the scheduler was paused)")
+        print(f"  scheduled in {took:.2f} s: {rate:,.0f} pods/s; upstream threshold "
+              f"{shape['upstream']} ({rate / shape['upstream']:.1f}x); target {shape['target']} "
+              f"({'met' if rate >= shape['target'] else 'MISSED'})")
+        print(f"  CPU per scheduled pod: scheduler {d_sched / n_meas * 1e6:,.0f} µs, "
+              f"API server {d_server / n_meas * 1e6:,.0f} µs (hollow nodes' status writes "
+              f"included)")
+    finally:
+        for p in reversed(procs):
+            try:
+                os.kill(p.pid, signal.SIGCONT)
+            except ProcessLookupError:
+                pass
+            p.send_signal(signal.SIGTERM)
+        for p in reversed(procs):
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        if os.environ.get("KEEP_BENCH_DIR"):
+            print("logs in", work)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
