@@ -51,7 +51,10 @@ class Api:
                 c.request(method, path, body=data, headers=headers)
                 r = c.getresponse()
                 payload = r.read()
-                return r.status, (json.loads(payload) if payload else None)
+                try:
+                    return r.status, (json.loads(payload) if payload else None)
+                except ValueError:
+                    return r.status, payload
             except (http.client.HTTPException, ConnectionError, OSError):
                 c.close()
                 self.local.conn = None
@@ -136,16 +139,28 @@ def main():
         return p
 
     results = []
+    named = {}
+
+    def cpu_snapshot():
+        return {n: proc_cpu_seconds(p.pid) for n, p in named.items()}
+
+    def cpu_note(before, wall):
+        after = cpu_snapshot()
+        parts = [f"{n} {after[n] - before[n]:.1f}" for n in named]
+        total = sum(after[n] - before[n] for n in named)
+        return f"CPU s: {', '.join(parts)} ({total / wall * 100:.0f}% of one core)"
+
     try:
         kc = f"{work}/kubeconfig.yaml"
-        start("server", [keelson, "server", "--data-dir", f"{work}/data", "--port", "0",
+        named["server"] = start("server", [keelson, "server", "--data-dir", f"{work}/data", "--port", "0",
                          "--write-kubeconfig", kc, "--disable-controller-manager"])
         wait(lambda: os.path.exists(kc) and "server:" in open(kc).read(), 30, "the kubeconfig")
         m = re.search(r"server:\s*http://([\d.]+):(\d+)", open(kc).read())
         api = Api(m.group(1), int(m.group(2)))
         wait(lambda: api.call("GET", "/readyz")[0] == 200, 30, "readyz")
         cm = start("controller-manager", [keelson, "controller-manager", "--kubeconfig", kc])
-        start("agent", [keelson, "agent", "--simulate", str(args.nodes), "--kubeconfig", kc,
+        named["controller-manager"] = cm
+        named["agent"] = start("agent", [keelson, "agent", "--simulate", str(args.nodes), "--kubeconfig", kc,
                         "--pods", "110", "--cpu", "32", "--memory", "128Gi"])
         t = time.monotonic()
 
@@ -162,18 +177,21 @@ def main():
 
         # 1. Create to fully available.
         r = args.replicas
+        c = cpu_snapshot()
         t = time.monotonic()
         st, _ = api.call("POST", "/apis/apps/v1/namespaces/default/deployments",
                          deployment("bench", r, "registry.k8s.io/pause:3.9"))
         assert st == 201, st
         wait(lambda: complete(api, "bench", r), 600, "the Deployment available")
         create_s = time.monotonic() - t
+        note = cpu_note(c, create_s)
         results.append((f"Deployment of {r:,} replicas, create to available",
-                        create_s, 10.0, f"{r / create_s:,.0f} pods/s"))
-        print(f"create: {create_s:.2f} s ({r / create_s:,.0f} pods/s)", flush=True)
+                        create_s, 10.0, f"{r / create_s:,.0f} pods/s; {note}"))
+        print(f"create: {create_s:.2f} s ({r / create_s:,.0f} pods/s) {note}", flush=True)
 
         # 2. Rolling update to a new image.
         time.sleep(2)
+        c = cpu_snapshot()
         t = time.monotonic()
         st, _ = api.call("PATCH", "/apis/apps/v1/namespaces/default/deployments/bench",
                          {"spec": {"template": {"spec": {"containers": [
@@ -182,11 +200,13 @@ def main():
         assert st == 200, st
         wait(lambda: complete(api, "bench", r), 600, "the rollout")
         roll_s = time.monotonic() - t
-        results.append(("rolling update, maxSurge 25%", roll_s, 20.0, ""))
-        print(f"rolling update: {roll_s:.2f} s", flush=True)
+        note = cpu_note(c, roll_s)
+        results.append(("rolling update, maxSurge 25%", roll_s, 20.0, note))
+        print(f"rolling update: {roll_s:.2f} s {note}", flush=True)
 
         # 3. Foreground cascade.
         time.sleep(2)
+        c = cpu_snapshot()
         t = time.monotonic()
         st, _ = api.call("DELETE", "/apis/apps/v1/namespaces/default/deployments/bench",
                          {"kind": "DeleteOptions", "apiVersion": "v1",
@@ -196,9 +216,10 @@ def main():
              == 404, 600, "the Deployment gone")
         fg_s = time.monotonic() - t
         left = count_pods(api, "app%3Dbench")
+        note = cpu_note(c, fg_s)
         results.append((f"foreground cascade of the Deployment ({r:,} pods)", fg_s, 5.0,
-                        f"{left} pods left"))
-        print(f"foreground cascade: {fg_s:.2f} s, {left} pods left", flush=True)
+                        f"{left} pods left; {note}"))
+        print(f"foreground cascade: {fg_s:.2f} s, {left} pods left {note}", flush=True)
 
         # 4. A namespace of 10,000 objects.
         n = args.namespace_objects
@@ -221,14 +242,16 @@ def main():
             th.join()
         assert not errors, errors[:5]
         time.sleep(2)
+        c = cpu_snapshot()
         t = time.monotonic()
         st, _ = api.call("DELETE", "/api/v1/namespaces/full")
         assert st in (200, 202), st
         wait(lambda: api.call("GET", "/api/v1/namespaces/full")[0] == 404, 600,
              "the namespace gone")
         ns_s = time.monotonic() - t
-        results.append((f"namespace of {n:,} ConfigMaps deleted", ns_s, 5.0, ""))
-        print(f"namespace deletion: {ns_s:.2f} s", flush=True)
+        note = cpu_note(c, ns_s)
+        results.append((f"namespace of {n:,} ConfigMaps deleted", ns_s, 5.0, note))
+        print(f"namespace deletion: {ns_s:.2f} s {note}", flush=True)
 
         # 5. Steady state with many pods.
         s = args.steady

@@ -87,7 +87,7 @@ class Priority final : public AdmissionPlugin {
     int64_t priority = 0;
     std::string policy = "PreemptLowerPriority";
     if (class_name.empty()) {
-      auto all = classes_.list();
+      auto all = classes_.global_defaults();
       if (!all.ok()) return Internal("failed to get default priority class: " + all.status().message());
       const json::object* chosen = nullptr;
       for (const auto& pc : *all) {
@@ -142,7 +142,7 @@ class Priority final : public AdmissionPlugin {
     if (!GlobalDefault(*r.object)) return std::nullopt;
     const json::object* meta = ObjectAt(*r.object, "metadata");
     std::string name = meta ? StringAt(*meta, "name") : r.attributes.name;
-    auto all = classes_.list();
+    auto all = classes_.global_defaults();
     if (!all.ok()) return Internal(all.status().message());
     for (const auto& pc : *all) {
       const json::object* m = ObjectAt(pc, "metadata");

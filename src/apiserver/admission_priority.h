@@ -21,8 +21,8 @@ namespace keelson::apiserver {
 struct PriorityClassReader {
   // One class by name; NotFound when there is none.
   std::function<Result<boost::json::object>(const std::string& name)> get;
-  // Every class.
-  std::function<Result<std::vector<boost::json::object>>()> list;
+  // The classes marked globalDefault (usually none or one; every class will do).
+  std::function<Result<std::vector<boost::json::object>>()> global_defaults;
 };
 
 std::shared_ptr<const AdmissionPlugin> PriorityAdmission(PriorityClassReader classes);

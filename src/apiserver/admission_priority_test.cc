@@ -26,7 +26,7 @@ class PriorityAdmissionTest : public ::testing::Test {
           return it->second;
         },
         [this]() -> Result<std::vector<json::object>> {
-          std::vector<json::object> out;
+          std::vector<json::object> out;  // every class: the plugin checks the flag itself
           for (auto& [n, c] : classes_) out.push_back(c);
           return out;
         }});

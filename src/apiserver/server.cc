@@ -35,9 +35,10 @@ using store::Store;
 
 using Handle = void (*)(const RequestScope&, const HttpRequest&, std::shared_ptr<Exchange>);
 
-// Every object of a cluster-scoped collection from its watch cache, or from the store while
-// the cache is not ready.
-Result<std::vector<json::object>> CachedCollection(GenericStore* s) {
+// The objects of a cluster-scoped collection from its watch cache, or from the store while
+// the cache is not ready; from the cache, only those whose JSON holds `containing` (a cheap
+// pre-filter: callers check the parsed objects themselves).
+Result<std::vector<json::object>> CachedCollection(GenericStore* s, std::string_view containing) {
   std::vector<json::object> out;
   if (WatchCache* cache = s->Cache()) {
     CacheListRequest req;
@@ -45,6 +46,7 @@ Result<std::vector<json::object>> CachedCollection(GenericStore* s) {
     auto listed = cache->List(req);
     if (listed.ok()) {
       for (const auto& item : listed->items) {
+        if (item->json().find(containing) == std::string_view::npos) continue;
         boost::system::error_code ec;
         json::value v = json::parse(item->json(), ec, {}, api::JsonParseOptions());
         if (!ec && v.is_object()) out.push_back(std::move(v.as_object()));
@@ -191,7 +193,8 @@ ApiServerImpl::ApiServerImpl(Store* store, ApiServerOptions opts, ServiceAllocat
             return std::move(*pc);
           },
           [this]() -> Result<std::vector<json::object>> {
-            return CachedCollection(storages_.Store("scheduling.k8s.io", "priorityclasses"));
+            return CachedCollection(storages_.Store("scheduling.k8s.io", "priorityclasses"),
+                                    "\"globalDefault\":true");
           }})};
   for (auto& p : opts_.admission) plugins.push_back(p);
   admission_ = AdmissionChain(std::move(plugins));

@@ -1,0 +1,36 @@
+-- wrk script: as create_pods.lua, with the fields admission adds (priority, preemptionPolicy,
+-- the default not-ready/unreachable tolerations) already in the request, so that servers with
+-- and without those admission steps store the same pod.
+local counter = 0
+local thread_id = 0
+local threads = {}
+
+function setup(thread)
+  thread:set("tid", #threads)
+  table.insert(threads, thread)
+end
+
+function init(args)
+  thread_id = tid
+end
+
+local headers = {["Content-Type"] = "application/json"}
+
+request = function()
+  counter = counter + 1
+  local body = string.format(
+    '{"apiVersion":"v1","kind":"Pod","metadata":{"name":"bench-%d-%d","namespace":"default",' ..
+    '"labels":{"app":"bench","shard":"s%d"}},"spec":{"containers":[{"name":"c","image":"nginx:1.25",' ..
+    '"ports":[{"containerPort":80}],"resources":{"requests":{"cpu":"100m","memory":"64Mi"}}}],"priority":0,"preemptionPolicy":"PreemptLowerPriority",' ..
+    '"tolerations":[{"key":"node.kubernetes.io/not-ready","operator":"Exists","effect":"NoExecute","tolerationSeconds":300},' ..
+    '{"key":"node.kubernetes.io/unreachable","operator":"Exists","effect":"NoExecute","tolerationSeconds":300}]}}',
+    thread_id, counter, counter % 10)
+  return wrk.format("POST", "/api/v1/namespaces/default/pods", headers, body)
+end
+
+response = function(status, headers, body)
+  if status ~= 201 then
+    errors = (errors or 0) + 1
+    if errors < 3 then print("unexpected status " .. status .. ": " .. body) end
+  end
+end
