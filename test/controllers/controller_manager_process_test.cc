@@ -6,6 +6,7 @@
 #include <chrono>
 #include <fstream>
 #include <functional>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -154,12 +155,15 @@ TEST_F(ControllerProcessTest, CascadeModesAsUpstream) {
 // `keelson controller-manager` processes against a server that runs none.
 class Manager {
  public:
-  Manager(const std::string& kubeconfig, const std::filesystem::path& dir, const std::string& tag)
+  // `qps`: the manager's client-side limit (0: none).
+  Manager(const std::string& kubeconfig, const std::filesystem::path& dir, const std::string& tag,
+          int qps = 0)
       : out_(dir / (tag + ".out")), err_(dir / (tag + ".err")) {
     Status s = process_.Start({KEELSON_BINARY, "controller-manager", "--kubeconfig", kubeconfig,
                                 "--leader-elect-lease-duration", "3s",
                                 "--leader-elect-renew-deadline", "2s",
-                                "--leader-elect-retry-period", "500ms"},
+                                "--leader-elect-retry-period", "500ms", "--kube-api-qps",
+                                std::to_string(qps), "--kube-api-burst", "20"},
                                out_, err_);
     EXPECT_TRUE(s.ok()) << s.ToString();
   }
@@ -218,6 +222,73 @@ TEST_F(ControllerProcessTest, TwoManagersOneLeaderAndTheOtherTakesOverWhenItDies
   // A graceful stop releases the lease at once.
   EXPECT_EQ(b.process().Signal(SIGTERM), 0);
   EXPECT_TRUE(Eventually([&] { return holder().empty(); }, 5s)) << holder();
+}
+
+// kill -9 of the manager while a Deployment's pods are being created, and again mid-rollout:
+// the next manager picks up from what the API holds (no expectations survive), without
+// duplicate pods or ReplicaSets.
+TEST_F(ControllerProcessTest, AManagerKilledMidRolloutIsResumedWithoutDuplicates) {
+  StartServer({"--disable-controller-manager"});
+  testing::Process agent;
+  ASSERT_TRUE(agent
+                  .Start({KEELSON_BINARY, "agent", "--simulate", "3", "--kubeconfig",
+                          server_->kubeconfig(), "--pods", "1000", "--cpu", "1000"},
+                         dir_.path() / "agent.out", dir_.path() / "agent.err")
+                  .ok());
+  constexpr int kReplicas = 1200;
+  auto count = [&](const std::string& what) {
+    std::istringstream in(Get({what, "-l", "app=web", "-o", "name"}));
+    int n = 0;
+    for (std::string line; std::getline(in, line);) n += !line.empty();
+    return n;
+  };
+  auto live_pods = [&] {
+    std::istringstream in(Get({"pods", "-l", "app=web", "-o",
+                               "jsonpath={range .items[*]}{.metadata.deletionTimestamp}|{end}"}));
+    int n = 0;
+    for (std::string f; std::getline(in, f, '|');) n += f.empty();
+    return n;
+  };
+  auto complete = [&](const std::string& image) {
+    auto s = Get({"deployment", "web", "-o",
+                  "jsonpath={.status.updatedReplicas} {.status.availableReplicas} "
+                  "{.status.replicas} {.spec.template.spec.containers[0].image}"});
+    std::string n = std::to_string(kReplicas);
+    return s == n + " " + n + " " + n + " " + image;
+  };
+  // Slowed to about 150 writes a second, so that it can be killed part-way.
+  auto a = std::make_unique<Manager>(server_->kubeconfig(), dir_.path(), "a", 150);
+  ASSERT_EQ(Kubectl({"create", "deployment", "web", "--image=nginx:1",
+                     "--replicas=" + std::to_string(kReplicas)})
+                .exit_code,
+            0);
+  ASSERT_TRUE(Eventually([&] { return count("pods") >= 100; }, 60s)) << a->Log();
+  a->process().Signal(SIGKILL);
+  int at_kill = count("pods");
+  EXPECT_LT(at_kill, kReplicas) << "too late to kill the manager mid-creation";
+
+  auto b = std::make_unique<Manager>(server_->kubeconfig(), dir_.path(), "b", 150);
+  ASSERT_TRUE(Eventually([&] { return complete("nginx:1"); }, 90s))
+      << Get({"deployment", "web", "-o", "yaml"}) << b->Log();
+  EXPECT_EQ(count("pods"), kReplicas);
+  EXPECT_EQ(count("replicasets"), 1);
+
+  // Mid-rollout.
+  ASSERT_EQ(Kubectl({"set", "image", "deployment/web", "nginx=nginx:2"}).exit_code, 0);
+  ASSERT_TRUE(Eventually([&] {
+    return Get({"pods", "-l", "app=web", "-o", "jsonpath={.items[*].spec.containers[0].image}"})
+               .find("nginx:2") != std::string::npos;
+  }, 60s));
+  b->process().Signal(SIGKILL);
+  auto c = std::make_unique<Manager>(server_->kubeconfig(), dir_.path(), "c", 150);
+  ASSERT_TRUE(Eventually([&] { return complete("nginx:2"); }, 120s))
+      << Get({"deployment", "web", "-o", "yaml"}) << c->Log();
+  EXPECT_TRUE(Eventually([&] { return live_pods() == kReplicas; }, 30s)) << live_pods();
+  EXPECT_EQ(count("replicasets"), 2);  // the old one scaled to 0, kept for rollback
+  std::istringstream reps(Get({"rs", "-l", "app=web", "-o", "jsonpath={.items[*].spec.replicas}"}));
+  std::multiset<int> replicas;
+  for (int r; reps >> r;) replicas.insert(r);
+  EXPECT_EQ(replicas, (std::multiset<int>{0, kReplicas}));
 }
 
 TEST_F(ControllerProcessTest, BadFlagsAreRefused) {
