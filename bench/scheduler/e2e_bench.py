@@ -6,7 +6,8 @@ paused (SIGSTOP), the measured pods are created, and the clock runs from SIGCONT
 last measured pod is bound (seen through a watch). Prints pods/s against upstream's threshold
 for the shape, and the CPU time per scheduled pod of the scheduler and of the API server.
 
-usage: e2e_bench.py [--build build] [--shape basic|spread|antiaffinity] [--nodes 5000]
+usage: e2e_bench.py [--build build] [--shape basic|spread|antiaffinity|unschedulable]
+                    [--nodes 5000]
                     [--init N] [--measured N]
 """
 import argparse
@@ -32,6 +33,9 @@ SHAPES = {
                "target": 1500},
     "antiaffinity": {"name": "PodAntiAffinity", "init": 1000, "measured": 1000, "upstream": 60,
                      "target": 500},
+    # The initial pods fit no node (9 cpu on 4-cpu nodes) and stay in the queue.
+    "unschedulable": {"name": "Unschedulable", "init": 200, "measured": 10000, "upstream": 600,
+                      "target": 600},
 }
 
 
@@ -39,6 +43,8 @@ def pod(name, shape, measured):
     spec = {"containers": [{"name": "c", "image": "registry.k8s.io/pause:3.9",
                             "resources": {"requests": {"cpu": "100m", "memory": "500Mi"}}}]}
     labels = {"app": "bench"}
+    if shape == "unschedulable" and not measured:
+        spec["containers"][0]["resources"]["requests"]["cpu"] = "9"
     if shape == "spread" and measured:
         labels = {"color": "blue"}
         spec["topologySpreadConstraints"] = [{
@@ -148,6 +154,7 @@ def main():
     ap.add_argument("--nodes", type=int, default=5000)
     ap.add_argument("--init", type=int)
     ap.add_argument("--measured", type=int)
+    ap.add_argument("--scheduler-config", help="a KubeSchedulerConfiguration file for the scheduler")
     ap.add_argument("--renew-interval", default="10s",
                     help="the hollow nodes' lease renewals (scheduler_perf has none)")
     args = ap.parse_args()
@@ -195,11 +202,21 @@ def main():
                  {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
 
         sched = start("scheduler", [keelson, "scheduler", "--kubeconfig", kc,
-                                    "--leader-elect=false"])
+                                    "--leader-elect=false"] +
+                      (["--config", args.scheduler_config] if args.scheduler_config else []))
         _, l = call(host, port, "GET", "/api/v1/namespaces/init/pods")
         init_watch = BoundWatch(host, port, "init", l["metadata"]["resourceVersion"])
         create_pods(host, port, "init", "init-", n_init, args.shape, False)
-        wait(lambda: init_watch.count() == n_init, 600, "the initial pods bound", 0.1)
+        if args.shape == "unschedulable":
+            # Tried and found unschedulable: each has its PodScheduled=False condition.
+            def all_tried():
+                _, l = call(host, port, "GET", "/api/v1/namespaces/init/pods")
+                return all(any(c.get("reason") == "Unschedulable"
+                               for c in p.get("status", {}).get("conditions", []))
+                           for p in l["items"])
+            wait(all_tried, 120, "the initial pods found unschedulable", 0.5)
+        else:
+            wait(lambda: init_watch.count() == n_init, 600, "the initial pods bound", 0.1)
         init_watch.done.set()
         time.sleep(1)
 

@@ -55,14 +55,14 @@ void SchedulingQueue::PushActiveLocked(Entry* e) {
 
 void SchedulingQueue::ParkLocked(Entry* e) {
   e->where = Where::kUnschedulable;
-  ++unschedulable_;
+  unschedulable_.insert(e);
 }
 
 void SchedulingQueue::RemoveLocked(Entry* e) {
   switch (e->where) {
     case Where::kActive: active_.erase(e); break;
     case Where::kBackoff: backoff_.erase({e->backoff_expiry, e}); break;
-    case Where::kUnschedulable: --unschedulable_; break;
+    case Where::kUnschedulable: unschedulable_.erase(e); break;
     case Where::kInFlight: break;
   }
 }
@@ -81,7 +81,7 @@ void SchedulingQueue::ToActiveOrBackoffLocked(Entry* e, bool force_active) {
   bool was_gated = e->info.gated;
   e->info.gated = false;
   e->info.gating_plugin.clear();
-  if (e->where == Where::kUnschedulable) --unschedulable_;
+  if (e->where == Where::kUnschedulable) unschedulable_.erase(e);
   auto now = clock_->Monotonic();
   if (!force_active && !was_gated && e->info.attempts > 0 && BackoffExpiry(e->info) > now) {
     e->where = Where::kBackoff;
@@ -100,8 +100,8 @@ void SchedulingQueue::Add(PodInfoPtr pod) {
   Entry& e = pods_[uid];
   e.info.pod = pod;
   e.info.timestamp = clock_->Monotonic();
-  e.where = Where::kUnschedulable;  // not in any structure yet
-  ++unschedulable_;
+  e.where = Where::kUnschedulable;  // parked until ToActiveOrBackoffLocked below
+  unschedulable_.insert(&e);
   if (!pod->nominated_node_name.empty()) {
     nominated_[pod->nominated_node_name].push_back(pod);
     nominated_node_of_[uid] = pod->nominated_node_name;
@@ -271,7 +271,7 @@ void SchedulingQueue::AddUnschedulableIfNotPresent(QueuedPodInfo info) {
   }
   if (e.info.unschedulable_plugins.empty() && e.info.pending_plugins.empty()) queue = true;
   e.where = Where::kUnschedulable;
-  ++unschedulable_;
+  unschedulable_.insert(&e);
   if (queue) ToActiveOrBackoffLocked(&e);
   PruneInFlightEventsLocked();
 }
@@ -301,11 +301,10 @@ void SchedulingQueue::MoveAllToActiveOrBackoffQueue(const ClusterEvent& event,
                                                     const EventObjects& objects) {
   std::lock_guard<std::mutex> l(mu_);
   if (in_flight_ > 0) in_flight_events_.push_back({++event_seq_, event, objects});
-  if (unschedulable_ == 0) return;
+  if (unschedulable_.empty()) return;
   std::vector<Entry*> move;
-  for (auto& [_, e] : pods_) {
-    if (e.where != Where::kUnschedulable) continue;
-    if (HintSaysQueue(e, event, objects)) move.push_back(&e);
+  for (Entry* e : unschedulable_) {
+    if (HintSaysQueue(*e, event, objects)) move.push_back(e);
   }
   for (Entry* e : move) ToActiveOrBackoffLocked(e);
 }
@@ -318,12 +317,11 @@ void SchedulingQueue::Flush() {
     backoff_.erase(backoff_.begin());
     PushActiveLocked(e);
   }
-  if (unschedulable_ == 0) return;
+  if (unschedulable_.empty()) return;
   std::vector<Entry*> move;
-  for (auto& [_, e] : pods_) {
-    if (e.where == Where::kUnschedulable && !e.info.gated &&
-        now - e.info.timestamp > options_.max_in_unschedulable) {
-      move.push_back(&e);
+  for (Entry* e : unschedulable_) {
+    if (!e->info.gated && now - e->info.timestamp > options_.max_in_unschedulable) {
+      move.push_back(e);
     }
   }
   for (Entry* e : move) ToActiveOrBackoffLocked(e);
@@ -386,7 +384,7 @@ size_t SchedulingQueue::BackoffCount() const {
 
 size_t SchedulingQueue::UnschedulableCount() const {
   std::lock_guard<std::mutex> l(mu_);
-  return unschedulable_;
+  return unschedulable_.size();
 }
 
 bool SchedulingQueue::Has(std::string_view uid) const {

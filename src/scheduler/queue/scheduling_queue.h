@@ -33,6 +33,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "common/clock.h"
@@ -140,7 +141,9 @@ class SchedulingQueue {
   std::unordered_map<std::string, Entry> pods_;        // by uid; guarded by mu_
   std::set<Entry*, ActiveLess> active_;                // guarded by mu_
   std::set<std::pair<Clock::MonoTime, Entry*>> backoff_;  // guarded by mu_
-  size_t unschedulable_ = 0;                           // guarded by mu_
+  // The parked entries (Where::kUnschedulable), so that a cluster event looks at them only,
+  // not at every queued pod.
+  std::unordered_set<Entry*> unschedulable_;           // guarded by mu_
   size_t in_flight_ = 0;                               // guarded by mu_
   uint64_t event_seq_ = 0;                             // guarded by mu_
   std::deque<InFlightEvent> in_flight_events_;         // guarded by mu_
