@@ -6,7 +6,8 @@ paused (SIGSTOP), the measured pods are created, and the clock runs from SIGCONT
 last measured pod is bound (seen through a watch). Prints pods/s against upstream's threshold
 for the shape, and the CPU time per scheduled pod of the scheduler and of the API server.
 
-usage: e2e_bench.py [--build build] [--shape basic|spread|antiaffinity|unschedulable]
+usage: e2e_bench.py [--build build]
+                    [--shape basic|spread|affinity|antiaffinity|preemption|unschedulable]
                     [--nodes 5000]
                     [--init N] [--measured N]
 """
@@ -33,6 +34,12 @@ SHAPES = {
                "target": 1500},
     "antiaffinity": {"name": "PodAntiAffinity", "init": 1000, "measured": 1000, "upstream": 60,
                      "target": 500},
+    "affinity": {"name": "PodAffinity", "init": 1000, "measured": 1000, "upstream": 35,
+                 "target": 500},
+    # Nodes 3.6 of 4 cpu full of low-priority pods; one high-priority pod needing a whole
+    # node per 200 measured pods preempts (upstream creates them at 5/s beside the measured).
+    "preemption": {"name": "PreemptionAsync", "init": 20000, "measured": 5000, "upstream": 570,
+                   "target": 1000},
     # The initial pods fit no node (9 cpu on 4-cpu nodes) and stay in the queue.
     "unschedulable": {"name": "Unschedulable", "init": 200, "measured": 10000, "upstream": 600,
                       "target": 600},
@@ -51,6 +58,15 @@ def pod(name, shape, measured):
             "maxSkew": 5, "topologyKey": "topology.kubernetes.io/zone",
             "whenUnsatisfiable": "DoNotSchedule",
             "labelSelector": {"matchLabels": {"color": "blue"}}}]
+    if shape == "affinity":
+        labels = {"color": "green"}
+        spec["affinity"] = {"podAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
+            {"topologyKey": "topology.kubernetes.io/zone",
+             "labelSelector": {"matchLabels": {"color": "green"}},
+             "namespaces": ["init", "measured"]}]}}
+    if shape == "preemption" and not measured:
+        spec["containers"][0]["resources"]["requests"]["cpu"] = "900m"
+        spec["priorityClassName"] = "low"
     if shape == "antiaffinity":
         labels = {"color": "green"}
         spec["affinity"] = {"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
@@ -60,17 +76,28 @@ def pod(name, shape, measured):
             "metadata": {"name": name, "labels": labels}, "spec": spec}
 
 
+def high_pod(name):
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
+            "spec": {"priorityClassName": "high",
+                     "containers": [{"name": "c", "image": "registry.k8s.io/pause:3.9",
+                                     "resources": {"requests": {"cpu": "3970m",
+                                                                "memory": "500Mi"}}}]}}
+
+
 def create_range(args):
     host, port, ns, prefix, lo, hi, shape, measured = args
     c = http.client.HTTPConnection(host, port, timeout=120)
     bad = 0
     for i in range(lo, hi):
-        body = json.dumps(pod(f"{prefix}{i}", shape, measured)).encode()
-        c.request("POST", f"/api/v1/namespaces/{ns}/pods", body=body,
-                  headers={"Content-Type": "application/json", "Accept": "application/json"})
-        r = c.getresponse()
-        r.read()
-        bad += r.status != 201
+        bodies = [pod(f"{prefix}{i}", shape, measured)]
+        if shape == "preemption" and measured and i % 200 == 0:
+            bodies.append(high_pod(f"high-{i}"))
+        for b in bodies:
+            c.request("POST", f"/api/v1/namespaces/{ns}/pods", body=json.dumps(b).encode(),
+                      headers={"Content-Type": "application/json", "Accept": "application/json"})
+            r = c.getresponse()
+            r.read()
+            bad += r.status != 201
     return bad
 
 
@@ -103,7 +130,8 @@ def call(host, port, method, path, body=None):
 class BoundWatch:
     """Counts the pods of a namespace that have a node, from a watch started at `rv`."""
 
-    def __init__(self, host, port, ns, rv):
+    def __init__(self, host, port, ns, rv, prefix=b""):
+        self.prefix = prefix
         self.bound = set()
         self.lock = threading.Lock()
         self.done = threading.Event()
@@ -123,7 +151,7 @@ class BoundWatch:
                 return
             if b'"nodeName":"' in line:
                 m = self.NAME.search(line)
-                if m:
+                if m and m.group(1).startswith(self.prefix):
                     with self.lock:
                         self.bound.add(m.group(1))
 
@@ -200,6 +228,10 @@ def main():
         for ns in ("init", "measured"):
             call(host, port, "POST", "/api/v1/namespaces",
                  {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
+        for name, value in (("low", 1), ("high", 10000)):
+            call(host, port, "POST", "/apis/scheduling.k8s.io/v1/priorityclasses",
+                 {"apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass",
+                  "metadata": {"name": name}, "value": value})
 
         sched = start("scheduler", [keelson, "scheduler", "--kubeconfig", kc,
                                     "--leader-elect=false"] +
@@ -222,7 +254,7 @@ def main():
 
         os.kill(sched.pid, signal.SIGSTOP)
         _, l = call(host, port, "GET", "/api/v1/namespaces/measured/pods")
-        watch = BoundWatch(host, port, "measured", l["metadata"]["resourceVersion"])
+        watch = BoundWatch(host, port, "measured", l["metadata"]["resourceVersion"], b"m-")
         t = time.monotonic()
         create_pods(host, port, "measured", "m-", n_meas, args.shape, True)
         created_s = time.monotonic() - t

@@ -39,10 +39,18 @@ std::vector<std::string> KubectlBinaries() {
   return out;
 }
 
-// `keelson server` on a free port with its own data directory.
+// `keelson server` on a free port with its own data directory. The API's own semantics need
+// the controllers that finish what the server starts (namespace deletion, cascading deletes,
+// default service accounts); the workload and node controllers and the scheduler would
+// rewrite the statuses these tests write by hand, and have kubectl suites of their own
+// (kubectl_workloads_test, kubectl_scheduler_test, node_failure_test).
 class ServerProcess : public testing::KeelsonServer {
  public:
-  ServerProcess() : KeelsonServer(KEELSON_BINARY) {}
+  ServerProcess()
+      : KeelsonServer(KEELSON_BINARY,
+                      {"--disable-scheduler", "--controllers",
+                       "serviceaccount-controller,namespace-controller,"
+                       "garbage-collector-controller"}) {}
 };
 
 class KubectlTest : public ::testing::TestWithParam<std::string> {

@@ -387,9 +387,19 @@ kase('deployment_crud', async (ctx) => {
      [1, 10, 600], 'defaults');
   eq(created.spec.strategy, { type: 'RollingUpdate', rollingUpdate: { maxSurge: '25%', maxUnavailable: '25%' } },
      'strategy');
-  const got = await ctx.apps.readNamespacedDeployment({ name: 'web', namespace });
-  got.spec.template.spec.containers[0].image = 'nginx:1.26';
-  const replaced = await ctx.apps.replaceNamespacedDeployment({ name: 'web', namespace, body: got });
+  // Read, change, replace; again on a 409, as client-go's RetryOnConflict does: the server's
+  // Deployment controller writes the status meanwhile.
+  let replaced;
+  for (let attempt = 0; ; attempt++) {
+    const got = await ctx.apps.readNamespacedDeployment({ name: 'web', namespace });
+    got.spec.template.spec.containers[0].image = 'nginx:1.26';
+    try {
+      replaced = await ctx.apps.replaceNamespacedDeployment({ name: 'web', namespace, body: got });
+      break;
+    } catch (e) {
+      if (!(e instanceof k8s.ApiException) || e.code !== 409 || attempt >= 4) throw e;
+    }
+  }
   eq(replaced.metadata.generation, 2, 'generation after a spec change');
 
   const smp = await ctx.apps.patchNamespacedDeployment({ name: 'web', namespace, body: {
