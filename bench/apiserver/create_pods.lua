@@ -8,8 +8,18 @@ function setup(thread)
   table.insert(threads, thread)
 end
 
+-- `wrk ... -s create_pods.lua URL -- admitted`: the pods also carry what admission adds
+-- (priority, preemptionPolicy, the default not-ready/unreachable tolerations), so that
+-- servers with and without those admission steps store the same pod.
+local extra = ""
+
 function init(args)
   thread_id = tid
+  if args[1] == "admitted" then
+    extra = ',"priority":0,"preemptionPolicy":"PreemptLowerPriority","tolerations":[' ..
+      '{"key":"node.kubernetes.io/not-ready","operator":"Exists","effect":"NoExecute","tolerationSeconds":300},' ..
+      '{"key":"node.kubernetes.io/unreachable","operator":"Exists","effect":"NoExecute","tolerationSeconds":300}]'
+  end
 end
 
 local headers = {["Content-Type"] = "application/json"}
@@ -19,8 +29,8 @@ request = function()
   local body = string.format(
     '{"apiVersion":"v1","kind":"Pod","metadata":{"name":"bench-%d-%d","namespace":"default",' ..
     '"labels":{"app":"bench","shard":"s%d"}},"spec":{"containers":[{"name":"c","image":"nginx:1.25",' ..
-    '"ports":[{"containerPort":80}],"resources":{"requests":{"cpu":"100m","memory":"64Mi"}}}]}}',
-    thread_id, counter, counter % 10)
+    '"ports":[{"containerPort":80}],"resources":{"requests":{"cpu":"100m","memory":"64Mi"}}}]%s}}',
+    thread_id, counter, counter % 10, extra)
   return wrk.format("POST", "/api/v1/namespaces/default/pods", headers, body)
 end
 

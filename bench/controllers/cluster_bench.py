@@ -12,78 +12,13 @@
 usage: cluster_bench.py [--build build] [--nodes 5000] [--replicas 10000] [--steady 100000]
 """
 import argparse
-import http.client
-import json
 import os
-import re
-import shutil
-import signal
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 
-
-class Api:
-    """One keep-alive HTTP connection to the API server (one per thread)."""
-
-    def __init__(self, host, port):
-        self.host, self.port = host, port
-        self.local = threading.local()
-
-    def _conn(self):
-        c = getattr(self.local, "conn", None)
-        if c is None:
-            c = http.client.HTTPConnection(self.host, self.port, timeout=120)
-            self.local.conn = c
-        return c
-
-    def call(self, method, path, body=None, ctype="application/json"):
-        for attempt in range(5):
-            c = self._conn()
-            try:
-                headers = {"Accept": "application/json"}
-                data = None
-                if body is not None:
-                    data = json.dumps(body).encode()
-                    headers["Content-Type"] = ctype
-                c.request(method, path, body=data, headers=headers)
-                r = c.getresponse()
-                payload = r.read()
-                try:
-                    return r.status, (json.loads(payload) if payload else None)
-                except ValueError:
-                    return r.status, payload
-            except (http.client.HTTPException, ConnectionError, OSError):
-                c.close()
-                self.local.conn = None
-                time.sleep(0.1 * (attempt + 1))
-        raise RuntimeError(f"{method} {path}: no answer")
-
-
-def wait(pred, timeout, what, interval=0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return
-        time.sleep(interval)
-    raise RuntimeError(f"timed out after {timeout}s waiting for {what}")
-
-
-def proc_cpu_seconds(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    tick = os.sysconf("SC_CLK_TCK")
-    return (int(fields[11]) + int(fields[12])) / tick  # utime + stime
-
-
-def proc_rss_mib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from keelson_bench import Cluster, cpu_seconds, rss_mib, wait  # noqa: E402
 
 
 def deployment(name, replicas, image):
@@ -128,50 +63,27 @@ def main():
     ap.add_argument("--steady", type=int, default=100000)
     ap.add_argument("--namespace-objects", type=int, default=10000)
     args = ap.parse_args()
-    keelson = os.path.abspath(os.path.join(args.build, "keelson"))
-    work = tempfile.mkdtemp(prefix="keelson-cluster-bench-")
-    procs = []
-
-    def start(name, argv):
-        p = subprocess.Popen(argv, stdout=open(f"{work}/{name}.out", "w"),
-                             stderr=open(f"{work}/{name}.err", "w"))
-        procs.append(p)
-        return p
-
     results = []
-    named = {}
+    with Cluster(args.build, "keelson-cluster-bench-") as cluster:
+        cluster.start_server(["--disable-controller-manager"])
+        api = cluster.api
+        kc = cluster.kubeconfig
+        cm = cluster.start("controller-manager", ["controller-manager", "--kubeconfig", kc])
+        cluster.start("agent", ["agent", "--simulate", str(args.nodes), "--kubeconfig", kc,
+                                "--pods", "110", "--cpu", "32", "--memory", "128Gi"])
+        named = cluster.procs
 
-    def cpu_snapshot():
-        return {n: proc_cpu_seconds(p.pid) for n, p in named.items()}
+        def cpu_snapshot():
+            return {n: cpu_seconds(p.pid) for n, p in named.items()}
 
-    def cpu_note(before, wall):
-        after = cpu_snapshot()
-        parts = [f"{n} {after[n] - before[n]:.1f}" for n in named]
-        total = sum(after[n] - before[n] for n in named)
-        return f"CPU s: {', '.join(parts)} ({total / wall * 100:.0f}% of one core)"
+        def cpu_note(before, wall):
+            after = cpu_snapshot()
+            parts = [f"{n} {after[n] - before[n]:.1f}" for n in named]
+            total = sum(after[n] - before[n] for n in named)
+            return f"CPU s: {', '.join(parts)} ({total / wall * 100:.0f}% of one core)"
 
-    try:
-        kc = f"{work}/kubeconfig.yaml"
-        named["server"] = start("server", [keelson, "server", "--data-dir", f"{work}/data", "--port", "0",
-                         "--write-kubeconfig", kc, "--disable-controller-manager"])
-        wait(lambda: os.path.exists(kc) and "server:" in open(kc).read(), 30, "the kubeconfig")
-        m = re.search(r"server:\s*http://([\d.]+):(\d+)", open(kc).read())
-        api = Api(m.group(1), int(m.group(2)))
-        wait(lambda: api.call("GET", "/readyz")[0] == 200, 30, "readyz")
-        cm = start("controller-manager", [keelson, "controller-manager", "--kubeconfig", kc])
-        named["controller-manager"] = cm
-        named["agent"] = start("agent", [keelson, "agent", "--simulate", str(args.nodes), "--kubeconfig", kc,
-                        "--pods", "110", "--cpu", "32", "--memory", "128Gi"])
         t = time.monotonic()
-
-        def ready_nodes():
-            st, l = api.call("GET", "/api/v1/nodes")
-            n = 0
-            for node in l.get("items", []):
-                for c in node.get("status", {}).get("conditions", []):
-                    n += c["type"] == "Ready" and c["status"] == "True"
-            return n
-        wait(lambda: ready_nodes() == args.nodes, 300, f"{args.nodes} Ready nodes", 1.0)
+        wait(lambda: cluster.ready_nodes() == args.nodes, 300, f"{args.nodes} Ready nodes", 1.0)
         print(f"{args.nodes} hollow nodes Ready in {time.monotonic() - t:.1f} s", flush=True)
         time.sleep(2)
 
@@ -263,11 +175,11 @@ def main():
         print(f"{s:,} pods available in {steady_create:.1f} s ({s / steady_create:,.0f} pods/s)",
               flush=True)
         time.sleep(10)
-        c0, w0 = proc_cpu_seconds(cm.pid), time.monotonic()
+        c0, w0 = cpu_seconds(cm.pid), time.monotonic()
         time.sleep(30)
-        cpu = (proc_cpu_seconds(cm.pid) - c0) / (time.monotonic() - w0)
-        rss = proc_rss_mib(cm.pid)
-        server_rss = proc_rss_mib(procs[0].pid)
+        cpu = (cpu_seconds(cm.pid) - c0) / (time.monotonic() - w0)
+        rss = rss_mib(cm.pid)
+        server_rss = rss_mib(named["server"].pid)
         results.append((f"controller manager at steady state, {s:,} pods", None, None,
                         f"CPU {cpu * 100:.1f}% of a core, RSS {rss:,.0f} MiB "
                         f"(API server RSS {server_rss:,.0f} MiB)"))
@@ -279,18 +191,6 @@ def main():
             tg = f"≤ {target:.0f} s" if target is not None else ""
             ok = "" if secs is None else ("  met" if secs <= target else "  MISSED")
             print(f"{what:<58} {tm:>9} {tg:>8}{ok}  {note}")
-    finally:
-        for p in reversed(procs):
-            p.send_signal(signal.SIGTERM)
-        for p in reversed(procs):
-            try:
-                p.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                p.kill()
-        if os.environ.get("KEEP_BENCH_DIR"):
-            print("logs in", work)
-        else:
-            shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -17,13 +17,13 @@ import json
 import multiprocessing
 import os
 import re
-import shutil
 import signal
-import subprocess
 import sys
-import tempfile
 import threading
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from keelson_bench import Cluster, cpu_seconds, wait  # noqa: E402
 
 # Upstream's thresholds (pods/s) for the 5,000-node cases of performance-config.yaml, and
 # the targets of this project.
@@ -110,23 +110,6 @@ def create_pods(host, port, ns, prefix, n, shape, measured, workers=6):
         raise RuntimeError(f"{bad} pod creations failed")
 
 
-def call(host, port, method, path, body=None):
-    c = http.client.HTTPConnection(host, port, timeout=60)
-    headers = {"Accept": "application/json"}
-    data = None
-    if body is not None:
-        data = json.dumps(body).encode()
-        headers["Content-Type"] = "application/json"
-    c.request(method, path, body=data, headers=headers)
-    r = c.getresponse()
-    payload = r.read()
-    c.close()
-    try:
-        return r.status, (json.loads(payload) if payload else None)
-    except ValueError:
-        return r.status, payload
-
-
 class BoundWatch:
     """Counts the pods of a namespace that have a node, from a watch started at `rv`."""
 
@@ -160,21 +143,6 @@ class BoundWatch:
             return len(self.bound)
 
 
-def cpu_s(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def wait(pred, timeout, what, interval=0.02):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return
-        time.sleep(interval)
-    raise RuntimeError(f"timed out after {timeout}s waiting for {what}")
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default="build")
@@ -189,60 +157,41 @@ def main():
     shape = SHAPES[args.shape]
     n_init = shape["init"] if args.init is None else args.init
     n_meas = shape["measured"] if args.measured is None else args.measured
-    keelson = os.path.abspath(os.path.join(args.build, "keelson"))
-    work = tempfile.mkdtemp(prefix="keelson-sched-e2e-", dir="/var/tmp")
-    procs = []
-
-    def start(name, argv):
-        p = subprocess.Popen(argv, stdout=open(f"{work}/{name}.out", "w"),
-                             stderr=open(f"{work}/{name}.err", "w"))
-        procs.append(p)
-        return p
-
-    try:
-        kc = f"{work}/kubeconfig.yaml"
-        server = start("server", [keelson, "server", "--data-dir", f"{work}/data", "--port", "0",
-                                  "--write-kubeconfig", kc, "--disable-scheduler",
-                                  "--disable-controller-manager"])
-        wait(lambda: os.path.exists(kc) and "server:" in open(kc).read(), 30, "the kubeconfig")
-        m = re.search(r"server:\s*http://([\d.]+):(\d+)", open(kc).read())
-        host, port = m.group(1), int(m.group(2))
-        wait(lambda: call(host, port, "GET", "/readyz")[0] == 200, 30, "readyz")
+    with Cluster(args.build, "keelson-sched-e2e-") as cluster:
+        server = cluster.start_server(["--disable-scheduler", "--disable-controller-manager"])
+        api, kc = cluster.api, cluster.kubeconfig
+        host, port = api.host, api.port
         # upstream's node template: 4 CPUs, 32 GiB, 110 pods; three zones for the spread shape.
         # As in scheduler_perf, no kubelet runs the pods while they are measured: the hollow
         # nodes would report them Running only after an hour (--pod-start-delay).
         zones = 3 if args.shape == "spread" else 1
         for z in range(zones):
             n = args.nodes // zones + (1 if z < args.nodes % zones else 0)
-            start(f"agent{z}", [keelson, "agent", "--simulate", str(n), "--kubeconfig", kc,
+            cluster.start(f"agent{z}", ["agent", "--simulate", str(n), "--kubeconfig", kc,
                                 "--node-name-prefix", f"z{z}-node-", "--cpu", "4",
                                 "--memory", "32Gi", "--pods", "110", "--pod-start-delay", "1h",
                                 "--renew-interval", args.renew_interval,
                                 "--node-labels", f"topology.kubernetes.io/zone=zone{z}"])
 
-        def ready_nodes():
-            _, l = call(host, port, "GET", "/api/v1/nodes")
-            return sum(1 for node in l["items"] for c in node.get("status", {}).get("conditions", [])
-                       if c["type"] == "Ready" and c["status"] == "True")
-        wait(lambda: ready_nodes() == args.nodes, 300, "Ready nodes", 1.0)
+        wait(lambda: cluster.ready_nodes() == args.nodes, 300, "Ready nodes", 1.0)
         for ns in ("init", "measured"):
-            call(host, port, "POST", "/api/v1/namespaces",
+            api.call("POST", "/api/v1/namespaces",
                  {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
         for name, value in (("low", 1), ("high", 10000)):
-            call(host, port, "POST", "/apis/scheduling.k8s.io/v1/priorityclasses",
+            api.call("POST", "/apis/scheduling.k8s.io/v1/priorityclasses",
                  {"apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass",
                   "metadata": {"name": name}, "value": value})
 
-        sched = start("scheduler", [keelson, "scheduler", "--kubeconfig", kc,
-                                    "--leader-elect=false"] +
+        sched = cluster.start("scheduler", ["scheduler", "--kubeconfig", kc,
+                                            "--leader-elect=false"] +
                       (["--config", args.scheduler_config] if args.scheduler_config else []))
-        _, l = call(host, port, "GET", "/api/v1/namespaces/init/pods")
+        _, l = api.call("GET", "/api/v1/namespaces/init/pods")
         init_watch = BoundWatch(host, port, "init", l["metadata"]["resourceVersion"])
         create_pods(host, port, "init", "init-", n_init, args.shape, False)
         if args.shape == "unschedulable":
             # Tried and found unschedulable: each has its PodScheduled=False condition.
             def all_tried():
-                _, l = call(host, port, "GET", "/api/v1/namespaces/init/pods")
+                _, l = api.call("GET", "/api/v1/namespaces/init/pods")
                 return all(any(c.get("reason") == "Unschedulable"
                                for c in p.get("status", {}).get("conditions", []))
                            for p in l["items"])
@@ -253,18 +202,18 @@ def main():
         time.sleep(1)
 
         os.kill(sched.pid, signal.SIGSTOP)
-        _, l = call(host, port, "GET", "/api/v1/namespaces/measured/pods")
+        _, l = api.call("GET", "/api/v1/namespaces/measured/pods")
         watch = BoundWatch(host, port, "measured", l["metadata"]["resourceVersion"], b"m-")
         t = time.monotonic()
         create_pods(host, port, "measured", "m-", n_meas, args.shape, True)
         created_s = time.monotonic() - t
         time.sleep(0.5)
-        c_sched, c_server = cpu_s(sched.pid), cpu_s(server.pid)
+        c_sched, c_server = cpu_seconds(sched.pid), cpu_seconds(server.pid)
         t = time.monotonic()
         os.kill(sched.pid, signal.SIGCONT)
-        wait(lambda: watch.count() >= n_meas, 600, "the measured pods bound")
+        wait(lambda: watch.count() >= n_meas, 600, "the measured pods bound", 0.02)
         took = time.monotonic() - t
-        d_sched, d_server = cpu_s(sched.pid) - c_sched, cpu_s(server.pid) - c_server
+        d_sched, d_server = cpu_seconds(sched.pid) - c_sched, cpu_seconds(server.pid) - c_server
         rate = n_meas / took
         print(f"{shape['name']}: {args.nodes:,} nodes renewing their leases every "
               f"{args.renew_interval}, {n_init:,} initial + {n_meas:,} measured pods "
@@ -275,22 +224,6 @@ def main():
         print(f"  CPU per scheduled pod: scheduler {d_sched / n_meas * 1e6:,.0f} µs, "
               f"API server {d_server / n_meas * 1e6:,.0f} µs (bindings, events and watches; "
               f"no kubelet writes)")
-    finally:
-        for p in reversed(procs):
-            try:
-                os.kill(p.pid, signal.SIGCONT)
-            except ProcessLookupError:
-                pass
-            p.send_signal(signal.SIGTERM)
-        for p in reversed(procs):
-            try:
-                p.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                p.kill()
-        if os.environ.get("KEEP_BENCH_DIR"):
-            print("logs in", work)
-        else:
-            shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":
