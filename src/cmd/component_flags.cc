@@ -1,5 +1,13 @@
 #include "cmd/component_flags.h"
 
+#include <pthread.h>
+
+#include <csignal>
+#include <cstdio>
+
+#include "client/rest_client.h"
+#include "common/log.h"
+
 namespace keelson::cmd {
 
 void AddControllerManagerFlags(FlagSet* f, controllers::ControllerManagerOptions* o) {
@@ -68,6 +76,35 @@ void AddControllerManagerFlags(FlagSet* f, controllers::ControllerManagerOptions
          "terminated pods kept before the oldest are deleted; 0: none are (default 12500)");
   f->Int("max-endpoints-per-slice", &c.max_endpoints_per_slice, 1, 1000,
          "endpoints per EndpointSlice (default 100)");
+}
+
+int RunComponent(const std::string& name, const client::KubeconfigLoadOptions& kubeconfig,
+                 double qps, int burst, controllers::ControllerManagerOptions options) {
+  auto fail = [&](const std::string& what) {
+    std::fprintf(stderr, "keelson %s: %s\n", name.c_str(), what.c_str());
+    return 2;
+  };
+  auto config = client::LoadKubeconfig(kubeconfig);
+  if (!config.ok()) return fail("kubeconfig: " + config.status().message());
+  config->rest.user_agent = "keelson-" + name;
+  config->rest.qps = qps;
+  config->rest.burst = burst;
+  auto client = client::RestClient::NewHttp(config->rest);
+  if (!client.ok()) return fail(client.status().message());
+  auto manager = controllers::ControllerManager::Create(client->get(), std::move(options));
+  if (!manager.ok()) return fail(manager.status().message());
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);  // every thread started below inherits it
+  LogInfo(name, "standing for election as " + (*manager)->identity());
+  (*manager)->Start();
+  int sig = 0;
+  while (sigwait(&signals, &sig) != 0) {
+  }
+  (*manager)->Stop();
+  return 0;
 }
 
 }  // namespace keelson::cmd

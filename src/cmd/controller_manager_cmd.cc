@@ -1,17 +1,13 @@
 // `keelson controller-manager`: the controllers, leader-elected together, against the API
 // server a kubeconfig names (controllers/controller_manager.h). `keelson server` runs the same
 // manager in-process.
-#include <pthread.h>
 
-#include <csignal>
 #include <cstdio>
 #include <string>
 
 #include "client/kubeconfig.h"
-#include "client/rest_client.h"
 #include "cmd/commands.h"
 #include "cmd/component_flags.h"
-#include "common/log.h"
 
 namespace keelson::cmd {
 
@@ -51,37 +47,7 @@ int RunControllerManagerCommand(int argc, char** argv) {
                  selected.status().message().c_str());
     return 2;
   }
-  auto config = client::LoadKubeconfig(kc);
-  if (!config.ok()) {
-    std::fprintf(stderr, "keelson controller-manager: kubeconfig: %s\n",
-                 config.status().message().c_str());
-    return 2;
-  }
-  config->rest.user_agent = "keelson-controller-manager";
-  config->rest.qps = qps;
-  config->rest.burst = burst;
-  auto client = client::RestClient::NewHttp(config->rest);
-  if (!client.ok()) {
-    std::fprintf(stderr, "keelson controller-manager: %s\n", client.status().message().c_str());
-    return 2;
-  }
-  auto manager = controllers::ControllerManager::Create(client->get(), std::move(options));
-  if (!manager.ok()) {
-    std::fprintf(stderr, "keelson controller-manager: %s\n", manager.status().message().c_str());
-    return 2;
-  }
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);  // every thread started below inherits it
-  LogInfo("controller-manager", "standing for election as " + (*manager)->identity());
-  (*manager)->Start();
-  int sig = 0;
-  while (sigwait(&signals, &sig) != 0) {
-  }
-  (*manager)->Stop();
-  return 0;
+  return RunComponent("controller-manager", kc, qps, burst, std::move(options));
 }
 
 }  // namespace keelson::cmd

@@ -1,19 +1,15 @@
 // `keelson scheduler`: the scheduler against the API server a kubeconfig names, leader-elected
 // on the Lease kube-system/kube-scheduler (scheduler/app/scheduler_component.h). `keelson
 // server` runs the same scheduler in-process.
-#include <pthread.h>
 
-#include <csignal>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
 #include <string>
 
 #include "client/kubeconfig.h"
-#include "client/rest_client.h"
 #include "cmd/commands.h"
 #include "cmd/component_flags.h"
-#include "common/log.h"
 #include "scheduler/app/scheduler_component.h"
 #include "scheduler/plugins/registry.h"
 
@@ -98,36 +94,7 @@ int RunSchedulerCommand(int argc, char** argv) {
   if (renew.count()) options->renew_deadline = renew;
   if (retry.count()) options->retry_period = retry;
   options->registry = &registry;
-  auto config = client::LoadKubeconfig(kc);
-  if (!config.ok()) {
-    std::fprintf(stderr, "keelson scheduler: kubeconfig: %s\n", config.status().message().c_str());
-    return 2;
-  }
-  config->rest.user_agent = "keelson-scheduler";
-  config->rest.qps = qps;
-  config->rest.burst = burst;
-  auto client = client::RestClient::NewHttp(config->rest);
-  if (!client.ok()) {
-    std::fprintf(stderr, "keelson scheduler: %s\n", client.status().message().c_str());
-    return 2;
-  }
-  auto manager = controllers::ControllerManager::Create(client->get(), std::move(*options));
-  if (!manager.ok()) {
-    std::fprintf(stderr, "keelson scheduler: %s\n", manager.status().message().c_str());
-    return 2;
-  }
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  LogInfo("scheduler", "standing for election as " + (*manager)->identity());
-  (*manager)->Start();
-  int sig = 0;
-  while (sigwait(&signals, &sig) != 0) {
-  }
-  (*manager)->Stop();
-  return 0;
+  return RunComponent("scheduler", kc, qps, burst, std::move(*options));
 }
 
 }  // namespace keelson::cmd
