@@ -24,21 +24,6 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-// The versioned kubectl binaries next to the real `kubectl`, or plain `kubectl`.
-std::vector<std::string> KubectlBinaries() {
-  std::vector<std::string> out;
-  std::error_code ec;
-  fs::path k = fs::canonical("/usr/bin/kubectl", ec);
-  if (!ec) {
-    for (int minor = 27; minor <= 33; ++minor) {
-      fs::path v = k.parent_path() / ("kubectl.1." + std::to_string(minor));
-      if (access(v.c_str(), X_OK) == 0) out.push_back(v.string());
-    }
-  }
-  if (out.empty()) out.push_back("kubectl");
-  return out;
-}
-
 // `keelson server` on a free port with its own data directory. The API's own semantics need
 // the controllers that finish what the server starts (namespace deletion, cascading deletes,
 // default service accounts); the workload and node controllers and the scheduler would
@@ -2398,10 +2383,10 @@ std::string VersionName(const ::testing::TestParamInfo<std::string>& info) {
   return n;
 }
 
-INSTANTIATE_TEST_SUITE_P(Kubectl, KubectlTest, ::testing::ValuesIn(KubectlBinaries()),
+INSTANTIATE_TEST_SUITE_P(Kubectl, KubectlTest, ::testing::ValuesIn(testing::KubectlBinaries()),
                          VersionName);
 INSTANTIATE_TEST_SUITE_P(Kubectl, NewestKubectlTest,
-                         ::testing::Values(KubectlBinaries().back()), VersionName);
+                         ::testing::Values(testing::KubectlBinaries().back()), VersionName);
 
 }  // namespace
 }  // namespace keelson

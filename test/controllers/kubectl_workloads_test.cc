@@ -21,20 +21,6 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-std::vector<std::string> KubectlBinaries() {
-  std::vector<std::string> out;
-  std::error_code ec;
-  fs::path k = fs::canonical("/usr/bin/kubectl", ec);
-  if (!ec) {
-    for (int minor = 27; minor <= 33; ++minor) {
-      fs::path v = k.parent_path() / ("kubectl.1." + std::to_string(minor));
-      if (access(v.c_str(), X_OK) == 0) out.push_back(v.string());
-    }
-  }
-  if (out.empty()) out.push_back("kubectl");
-  return out;
-}
-
 bool Eventually(const std::function<bool()>& pred, std::chrono::milliseconds timeout = 60s) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {
@@ -237,7 +223,7 @@ TEST_P(KubectlWorkloadsTest, ReplicaSetsAndReplicationControllersScale) {
   EXPECT_NE(r.out.find("SuccessfulCreate"), std::string::npos) << r.out;
 }
 
-INSTANTIATE_TEST_SUITE_P(Kubectl, KubectlWorkloadsTest, ::testing::ValuesIn(KubectlBinaries()),
+INSTANTIATE_TEST_SUITE_P(Kubectl, KubectlWorkloadsTest, ::testing::ValuesIn(testing::KubectlBinaries()),
                          [](const ::testing::TestParamInfo<std::string>& info) {
                            std::string n = fs::path(info.param).filename().string();
                            for (char& c : n) {

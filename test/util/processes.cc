@@ -168,6 +168,20 @@ int Process::Signal(int sig, milliseconds timeout) {
   return code;
 }
 
+std::vector<std::string> KubectlBinaries() {
+  std::vector<std::string> out;
+  std::error_code ec;
+  std::filesystem::path k = std::filesystem::canonical("/usr/bin/kubectl", ec);
+  if (!ec) {
+    for (int minor = 27; minor <= 33; ++minor) {
+      std::filesystem::path v = k.parent_path() / ("kubectl.1." + std::to_string(minor));
+      if (access(v.c_str(), X_OK) == 0) out.push_back(v.string());
+    }
+  }
+  if (out.empty()) out.push_back("kubectl");
+  return out;
+}
+
 CommandResult RunCommand(const std::vector<std::string>& argv, const std::string& stdin_data,
                          milliseconds timeout) {
   TempDir dir("keelson-cmd");

@@ -43,6 +43,10 @@ struct CommandResult {
   std::string err;
 };
 
+// The versioned kubectl binaries next to the machine's `kubectl` (its package ships
+// kubectl.1.27 ... kubectl.1.33), or plain `kubectl` where there are none.
+std::vector<std::string> KubectlBinaries();
+
 // Runs argv[0] (looked up in PATH) with ETCDCTL_API=3 added to the environment, feeding
 // `stdin_data`, and returns its output once it exits (killed after `timeout`).
 CommandResult RunCommand(const std::vector<std::string>& argv, const std::string& stdin_data = "",
