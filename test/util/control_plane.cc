@@ -11,11 +11,14 @@
 
 namespace keelson::testing {
 
-InProcessApi::InProcessApi(std::shared_ptr<const Clock> clock) {
+InProcessApi::InProcessApi(
+    std::shared_ptr<const Clock> clock,
+    std::vector<std::shared_ptr<const apiserver::AdmissionPlugin>> admission) {
   store_ = OpenTestStore(dir_);
   if (!store_) return;
   apiserver::ApiServerOptions o;
   if (clock) o.clock = std::move(clock);
+  o.admission = std::move(admission);
   auto api = apiserver::ApiServer::Create(store_.get(), std::move(o));
   if (!api.ok()) {
     ADD_FAILURE() << "API server: " << api.status().ToString();

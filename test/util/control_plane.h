@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "api/object.h"
 #include "apiserver/apiserver.h"
@@ -21,9 +22,12 @@ namespace keelson::testing {
 
 class InProcessApi {
  public:
-  // Starts and bootstraps the server; `clock` (the system's when null) is the server's.
-  // Fails the calling test when it cannot (then client() is null).
-  explicit InProcessApi(std::shared_ptr<const Clock> clock = nullptr);
+  // Starts and bootstraps the server; `clock` (the system's when null) is the server's, and
+  // `admission` its admission plugins after NamespaceLifecycle and Priority. Fails the
+  // calling test when it cannot (then client() is null).
+  explicit InProcessApi(
+      std::shared_ptr<const Clock> clock = nullptr,
+      std::vector<std::shared_ptr<const apiserver::AdmissionPlugin>> admission = {});
   ~InProcessApi();
   InProcessApi(const InProcessApi&) = delete;
   InProcessApi& operator=(const InProcessApi&) = delete;

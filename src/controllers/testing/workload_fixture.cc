@@ -107,68 +107,13 @@ std::optional<api::ApiError> PodQuota::Admit(const apiserver::AdmissionRequest& 
   return std::nullopt;
 }
 
-ControlPlane::ControlPlane(std::vector<std::shared_ptr<const apiserver::AdmissionPlugin>> admission) {
-  store_ = keelson::testing::OpenTestStore(dir_);
-  if (!store_) return;
-  apiserver::ApiServerOptions o;
-  o.admission = std::move(admission);
-  auto api = apiserver::ApiServer::Create(store_.get(), std::move(o));
-  if (!api.ok()) {
-    ADD_FAILURE() << "API server: " << api.status().ToString();
-    return;
-  }
-  api_ = std::move(*api);
-  if (Status b = api_->Bootstrap(); !b.ok()) {
-    ADD_FAILURE() << "bootstrap: " << b.ToString();
-    return;
-  }
-  client_ = NewClient();
-}
-
-ControlPlane::~ControlPlane() {
-  if (api_) api_->Shutdown();
-}
-
 std::unique_ptr<client::RestClient> ControlPlane::NewClient(std::shared_ptr<WatchGate> gate) {
   client::RestConfig rc;
   rc.server = "in-process";
   rc.user_agent = "keelson-test";
-  std::unique_ptr<client::Transport> t = client::NewInProcessTransport(api_.get());
+  std::unique_ptr<client::Transport> t = client::NewInProcessTransport(server());
   if (gate) t = std::make_unique<GatedTransport>(std::move(t), std::move(gate));
   return std::make_unique<client::RestClient>(rc, std::shared_ptr<client::Transport>(std::move(t)));
-}
-
-client::ResourceClient ControlPlane::Resource(std::string_view group, std::string_view resource,
-                                              std::string_view ns) {
-  auto r = client_->Resource(group, resource);
-  if (!r.ok()) {
-    ADD_FAILURE() << "no resource " << group << "/" << resource;
-    std::abort();
-  }
-  return r->Namespace(ns);
-}
-
-api::Object ControlPlane::Create(std::string_view group, std::string_view resource,
-                                 std::string_view ns, std::string_view manifest) {
-  auto parsed = api::YamlToJson(manifest);
-  if (!parsed.ok() || !parsed->is_object()) {
-    ADD_FAILURE() << "not an object: " << manifest;
-    return {};
-  }
-  auto created = Resource(group, resource, ns).Create(parsed->as_object());
-  if (!created.ok()) {
-    ADD_FAILURE() << "create " << resource << ": " << created.error().message;
-    return {};
-  }
-  return std::move(*created);
-}
-
-std::optional<api::Object> ControlPlane::Get(std::string_view group, std::string_view resource,
-                                             std::string_view ns, std::string_view name) {
-  auto got = Resource(group, resource, ns).Get(name);
-  if (got.ok()) return std::move(*got);
-  if (!api::IsNotFound(got.error())) ADD_FAILURE() << "get " << name << ": " << got.error().message;
-  return std::nullopt;
 }
 
 std::vector<api::Object> ControlPlane::Pods(std::string_view ns, std::string_view selector) {

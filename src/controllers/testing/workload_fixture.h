@@ -27,6 +27,7 @@
 #include "client/rest_client.h"
 #include "controllers/controller.h"
 #include "store/store.h"
+#include "test/util/control_plane.h"
 #include "test/util/processes.h"
 
 namespace keelson::controllers::testing {
@@ -66,22 +67,13 @@ class PodQuota final : public apiserver::AdmissionPlugin {
   mutable std::atomic<int> refused_{0};
 };
 
-class ControlPlane {
+class ControlPlane : public keelson::testing::InProcessApi {
  public:
-  explicit ControlPlane(std::vector<std::shared_ptr<const apiserver::AdmissionPlugin>> admission = {});
-  ~ControlPlane();
+  explicit ControlPlane(std::vector<std::shared_ptr<const apiserver::AdmissionPlugin>> admission = {})
+      : InProcessApi(nullptr, std::move(admission)) {}
 
-  client::RestClient* client() { return client_.get(); }
   // A client of its own; its watches wait on `gate` when given.
   std::unique_ptr<client::RestClient> NewClient(std::shared_ptr<WatchGate> gate = nullptr);
-
-  client::ResourceClient Resource(std::string_view group, std::string_view resource,
-                                  std::string_view ns = "");
-  // Creates the object given as YAML or JSON; fails the test on an error.
-  api::Object Create(std::string_view group, std::string_view resource, std::string_view ns,
-                     std::string_view manifest);
-  std::optional<api::Object> Get(std::string_view group, std::string_view resource,
-                                 std::string_view ns, std::string_view name);
 
   // Pods of `ns` matching `selector` (all when empty), active or not, sorted by name.
   std::vector<api::Object> Pods(std::string_view ns, std::string_view selector = "");
@@ -97,12 +89,6 @@ class ControlPlane {
   void Bind(std::string_view ns, std::string_view name, std::string_view node);
   // Events (events.k8s.io) about the object named `regarding` with `reason`.
   int CountEvents(std::string_view ns, std::string_view regarding, std::string_view reason);
-
- private:
-  keelson::testing::TempDir dir_{"keelson-workloads"};
-  std::unique_ptr<store::Store> store_;
-  std::unique_ptr<apiserver::ApiServer> api_;
-  std::unique_ptr<client::RestClient> client_;
 };
 
 // The kubelets' part for tests: every 20 ms, the live pods of `ns` that `ready` accepts (all
