@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "client/indexer.h"
+#include "client/informer.h"
 #include "client/workqueue.h"
 #include "common/clock.h"
 #include "common/status.h"
@@ -55,6 +56,14 @@ class QueueWorker {
     queue_.AddAfter(key, delay);
   }
   void EnqueueRateLimited(const std::string& key) { queue_.AddRateLimited(key); }
+  // Informer handlers that queue the object's key on every add, update and delete.
+  client::ResourceEventHandler EnqueueOnEveryChange() {
+    return {
+        .on_add = [this](const client::ObjectPtr& o, bool) { Enqueue(*o); },
+        .on_update = [this](const client::ObjectPtr&, const client::ObjectPtr& o) { Enqueue(*o); },
+        .on_delete = [this](const client::ObjectPtr& o, bool) { Enqueue(*o); },
+    };
+  }
 
   // Starts `workers` threads (once).
   void Start(int workers);

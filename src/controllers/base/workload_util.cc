@@ -184,6 +184,26 @@ std::string_view ControllerNameOf(const api::Object& obj) {
   return Field(ControllerRefOf(obj), "name");
 }
 
+json::value ControllerRefJson(const api::Object& obj) {
+  const json::object* ref = ControllerRefOf(obj);
+  return ref ? json::value(*ref) : json::value(nullptr);
+}
+
+bool SameLabels(const api::Object& a, const api::Object& b) {
+  const api::Object* la = ObjectAt(a, {"metadata", "labels"});
+  const api::Object* lb = ObjectAt(b, {"metadata", "labels"});
+  if (la == nullptr || lb == nullptr) {
+    return (la == nullptr || la->empty()) && (lb == nullptr || lb->empty());
+  }
+  return *la == *lb;
+}
+
+std::pair<std::string_view, std::string_view> SplitKey(std::string_view key) {
+  auto slash = key.find('/');
+  if (slash == std::string_view::npos) return {"", key};
+  return {key.substr(0, slash), key.substr(slash + 1)};
+}
+
 client::IndexFunc ControllerUidIndexFunc() {
   return [](const api::Object& obj) -> std::vector<std::string> {
     std::string_view uid = ControllerUidOf(obj);

@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "api/labels.h"
 #include "api/object.h"
@@ -58,6 +59,12 @@ std::string_view ControllerUidOf(const api::Object& obj);
 // The controller reference's kind and name ("" when none).
 std::string_view ControllerKindOf(const api::Object& obj);
 std::string_view ControllerNameOf(const api::Object& obj);
+// The controller reference as JSON (null when none), for change detection.
+boost::json::value ControllerRefJson(const api::Object& obj);
+// Whether the two objects have the same metadata.labels (absent and empty alike).
+bool SameLabels(const api::Object& a, const api::Object& b);
+// A work queue key ("namespace/name", or "name") split in two.
+std::pair<std::string_view, std::string_view> SplitKey(std::string_view key);
 
 // Informer indexes the workload controllers share (registered on first use; a second
 // registration of the same name is fine).

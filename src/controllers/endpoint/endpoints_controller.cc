@@ -163,13 +163,7 @@ class EndpointsController final : public Controller {
         batch_(ctx.options().endpoint_updates_batch_period),
         queue_({.name = kName, .clock = ctx.clock(), .max_retries = kMaxRetries},
                [this](const std::string& key) { return SyncService(key); }) {
-    services->AddEventHandler({
-        .on_add = [this](const client::ObjectPtr& s, bool) { queue_.Enqueue(*s); },
-        .on_update = [this](const client::ObjectPtr&, const client::ObjectPtr& s) {
-          queue_.Enqueue(*s);
-        },
-        .on_delete = [this](const client::ObjectPtr& s, bool) { queue_.Enqueue(*s); },
-    });
+    services->AddEventHandler(queue_.EnqueueOnEveryChange());
     pods->AddEventHandler({
         .on_add = [this](const client::ObjectPtr& p, bool) { PodChanged(nullptr, p.get()); },
         .on_update = [this](const client::ObjectPtr& old, const client::ObjectPtr& p) {

@@ -21,36 +21,8 @@ namespace json = boost::json;
 
 namespace {
 
-std::pair<std::string_view, std::string_view> SplitKey(std::string_view key) {
-  auto slash = key.find('/');
-  if (slash == std::string_view::npos) return {"", key};
-  return {key.substr(0, slash), key.substr(slash + 1)};
-}
-
 std::string PodKey(const api::Object& pod) {
   return client::ObjectKey(api::GetNamespace(pod), api::GetName(pod));
-}
-
-bool SameLabels(const api::Object& a, const api::Object& b) {
-  const api::Object* la = ObjectAt(a, {"metadata", "labels"});
-  const api::Object* lb = ObjectAt(b, {"metadata", "labels"});
-  if (la == nullptr || lb == nullptr) {
-    return (la == nullptr || la->empty()) && (lb == nullptr || lb->empty());
-  }
-  return *la == *lb;
-}
-
-// The controller reference as JSON (or null), for change detection.
-json::value ControllerRefJson(const api::Object& obj) {
-  const json::value* refs = ValueAt(obj, {"metadata", "ownerReferences"});
-  if (refs == nullptr || !refs->is_array()) return nullptr;
-  for (const auto& r : refs->get_array()) {
-    const json::object* ro = r.if_object();
-    if (ro == nullptr) continue;
-    const json::value* c = ro->if_contains("controller");
-    if (c && c->is_bool() && c->get_bool()) return r;
-  }
-  return nullptr;
 }
 
 // Every template label is on the pod with the same value.
