@@ -533,21 +533,16 @@ const json::object* GetCondition(const json::object& status, std::string_view ty
 
 namespace {
 
-std::string_view Str(const json::object& o, std::string_view key) {
-  const json::value* v = o.if_contains(key);
-  return v && v->is_string() ? std::string_view(v->get_string()) : std::string_view();
-}
-
 }  // namespace
 
 void SetCondition(json::object* status, json::object condition) {
-  std::string_view type = Str(condition, "type");
+  std::string_view type = StringAt(condition, {"type"});
   if (const json::object* cur = GetCondition(*status, type)) {
-    if (Str(*cur, "status") == Str(condition, "status") &&
-        Str(*cur, "reason") == Str(condition, "reason")) {
+    if (StringAt(*cur, {"status"}) == StringAt(condition, {"status"}) &&
+        StringAt(*cur, {"reason"}) == StringAt(condition, {"reason"})) {
       return;
     }
-    if (Str(*cur, "status") == Str(condition, "status")) {
+    if (StringAt(*cur, {"status"}) == StringAt(condition, {"status"})) {
       if (const json::value* t = cur->if_contains("lastTransitionTime")) {
         condition["lastTransitionTime"] = *t;
       }
@@ -566,7 +561,7 @@ void RemoveCondition(json::object* status, std::string_view type) {
   json::array kept;
   for (auto& c : conds->get_array()) {
     const json::object* co = c.if_object();
-    if (co != nullptr && Str(*co, "type") == type) continue;
+    if (co != nullptr && StringAt(*co, {"type"}) == type) continue;
     kept.push_back(std::move(c));
   }
   if (kept.empty()) {
@@ -624,9 +619,9 @@ bool DeploymentTimedOut(const api::Object& d, const json::object& s, Clock::Wall
   const json::object* cond = GetCondition(s, "Progressing");
   if (cond == nullptr) return false;
   // After a complete rollout nothing is estimated; a timeout stays one.
-  if (Str(*cond, "reason") == kNewRSAvailableReason) return false;
-  if (Str(*cond, "reason") == kTimedOutReason) return true;
-  auto from = client::ParseTime(Str(*cond, "lastUpdateTime"));
+  if (StringAt(*cond, {"reason"}) == kNewRSAvailableReason) return false;
+  if (StringAt(*cond, {"reason"}) == kTimedOutReason) return true;
+  auto from = client::ParseTime(StringAt(*cond, {"lastUpdateTime"}));
   if (!from) return false;
   auto deadline = std::chrono::seconds(IntAt(d, {"spec", "progressDeadlineSeconds"}));
   return *from + deadline < now;

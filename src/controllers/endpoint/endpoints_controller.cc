@@ -14,6 +14,7 @@
 #include "api/object.h"
 #include "common/log.h"
 #include "controllers/base/pod_util.h"
+#include "controllers/base/workload_util.h"
 #include "controllers/endpoint/endpoints_util.h"
 #include "controllers/queue_worker.h"
 
@@ -29,11 +30,6 @@ constexpr size_t kMaxCapacity = 1000;
 constexpr std::string_view kOverCapacityAnnotation = "endpoints.kubernetes.io/over-capacity";
 constexpr std::string_view kLeaderAnnotation = "control-plane.alpha.kubernetes.io/leader";
 
-std::string_view Str(const json::object& o, std::string_view key) {
-  const auto* v = o.if_contains(key);
-  return v && v->is_string() ? std::string_view(v->as_string()) : std::string_view();
-}
-
 // One address of a pod for one port (or none): what the pod contributes before packing.
 struct Entry {
   json::object address;
@@ -43,10 +39,10 @@ struct Entry {
 
 // The key that tells addresses apart: IP and the pod's uid.
 std::string AddressKey(const json::object& address) {
-  std::string key(Str(address, "ip"));
+  std::string key(StringAt(address, {"ip"}));
   if (const auto* ref = address.if_contains("targetRef"); ref && ref->is_object()) {
     key += "|";
-    key += Str(ref->as_object(), "uid");
+    key += StringAt(ref->as_object(), {"uid"});
   }
   return key;
 }
@@ -84,8 +80,8 @@ json::array RepackSubsets(const std::vector<Entry>& entries) {
     if (!ready.empty()) subset["addresses"] = std::move(ready);
     if (!not_ready.empty()) subset["notReadyAddresses"] = std::move(not_ready);
     std::sort(g.second.begin(), g.second.end(), [](const json::object& a, const json::object& b) {
-      auto ka = std::make_tuple(Str(a, "name"), a.at("port").to_number<int64_t>(), Str(a, "protocol"));
-      auto kb = std::make_tuple(Str(b, "name"), b.at("port").to_number<int64_t>(), Str(b, "protocol"));
+      auto ka = std::make_tuple(StringAt(a, {"name"}), a.at("port").to_number<int64_t>(), StringAt(a, {"protocol"}));
+      auto kb = std::make_tuple(StringAt(b, {"name"}), b.at("port").to_number<int64_t>(), StringAt(b, {"protocol"}));
       return ka < kb;
     });
     if (!g.second.empty()) {
@@ -267,11 +263,11 @@ class EndpointsController final : public Controller {
         auto number = FindPort(*pod, sp.as_object());
         if (!number) continue;
         json::object port;
-        if (std::string_view n = Str(sp.as_object(), "name"); !n.empty()) port["name"] = n;
+        if (std::string_view n = StringAt(sp.as_object(), {"name"}); !n.empty()) port["name"] = n;
         port["port"] = *number;
-        std::string_view protocol = Str(sp.as_object(), "protocol");
+        std::string_view protocol = StringAt(sp.as_object(), {"protocol"});
         port["protocol"] = protocol.empty() ? "TCP" : protocol;
-        if (std::string_view app = Str(sp.as_object(), "appProtocol"); !app.empty()) {
+        if (std::string_view app = StringAt(sp.as_object(), {"appProtocol"}); !app.empty()) {
           port["appProtocol"] = app;
         }
         entries.push_back({*address, std::move(port), ready});

@@ -4,6 +4,7 @@
 
 #include "client/time_format.h"
 #include "controllers/base/pod_util.h"
+#include "controllers/base/workload_util.h"
 
 namespace keelson::controllers {
 
@@ -23,11 +24,6 @@ const json::array* ArrayAt(const api::Object& obj, std::string_view a, std::stri
   if (!x || !x->is_object()) return nullptr;
   const auto* y = x->as_object().if_contains(b);
   return y && y->is_array() ? &y->as_array() : nullptr;
-}
-
-std::string_view Str(const json::object& o, std::string_view key) {
-  const auto* v = o.if_contains(key);
-  return v && v->is_string() ? std::string_view(v->as_string()) : std::string_view();
 }
 
 const json::object* Labels(const api::Object& obj) { return ObjectAt(obj, "metadata", "labels"); }
@@ -152,7 +148,7 @@ std::vector<std::string> PodIps(const api::Object& pod) {
   if (const json::array* ips = ArrayAt(pod, "status", "podIPs")) {
     for (const auto& ip : *ips) {
       if (!ip.is_object()) continue;
-      std::string_view s = Str(ip.as_object(), "ip");
+      std::string_view s = StringAt(ip.as_object(), {"ip"});
       if (!s.empty()) out.emplace_back(s);
     }
   }
@@ -166,7 +162,7 @@ std::vector<std::string> PodIps(const api::Object& pod) {
 bool IsIpv6(std::string_view ip) { return ip.find(':') != std::string_view::npos; }
 
 std::optional<int64_t> FindPort(const api::Object& pod, const json::object& service_port) {
-  std::string_view protocol = Str(service_port, "protocol");
+  std::string_view protocol = StringAt(service_port, {"protocol"});
   if (protocol.empty()) protocol = "TCP";
   const auto* target = service_port.if_contains("targetPort");
   if (!target || target->is_null()) target = service_port.if_contains("port");
@@ -179,14 +175,14 @@ std::optional<int64_t> FindPort(const api::Object& pod, const json::object& serv
     if (!containers) return std::nullopt;
     for (const auto& c : *containers) {
       if (!c.is_object()) continue;
-      if (sidecars_only && Str(c.as_object(), "restartPolicy") != "Always") continue;
+      if (sidecars_only && StringAt(c.as_object(), {"restartPolicy"}) != "Always") continue;
       const auto* ports = c.as_object().if_contains("ports");
       if (!ports || !ports->is_array()) continue;
       for (const auto& p : ports->as_array()) {
         if (!p.is_object()) continue;
-        std::string_view proto = Str(p.as_object(), "protocol");
+        std::string_view proto = StringAt(p.as_object(), {"protocol"});
         if (proto.empty()) proto = "TCP";
-        if (Str(p.as_object(), "name") != name || proto != protocol) continue;
+        if (StringAt(p.as_object(), {"name"}) != name || proto != protocol) continue;
         const auto* port = p.as_object().if_contains("containerPort");
         if (port && port->is_int64()) return port->as_int64();
       }

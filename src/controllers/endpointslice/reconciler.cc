@@ -10,6 +10,7 @@
 #include <set>
 
 #include "controllers/base/pod_util.h"
+#include "controllers/base/workload_util.h"
 #include "controllers/endpoint/endpoints_util.h"
 
 namespace keelson::controllers {
@@ -17,11 +18,6 @@ namespace keelson::controllers {
 namespace json = boost::json;
 
 namespace {
-
-std::string_view Str(const json::object& o, std::string_view key) {
-  const auto* v = o.if_contains(key);
-  return v && v->is_string() ? std::string_view(v->as_string()) : std::string_view();
-}
 
 const json::object* SpecOf(const api::Object& obj) {
   const auto* s = obj.if_contains("spec");
@@ -80,18 +76,18 @@ json::array EndpointPorts(const api::Object& service, const api::Object& pod) {
       if (!sp.is_object()) continue;
       auto number = FindPort(pod, sp.as_object());
       if (!number) continue;
-      json::object p{{"name", Str(sp.as_object(), "name")}, {"port", *number}};
-      std::string_view protocol = Str(sp.as_object(), "protocol");
+      json::object p{{"name", StringAt(sp.as_object(), {"name"})}, {"port", *number}};
+      std::string_view protocol = StringAt(sp.as_object(), {"protocol"});
       p["protocol"] = protocol.empty() ? "TCP" : protocol;
-      if (std::string_view app = Str(sp.as_object(), "appProtocol"); !app.empty()) {
+      if (std::string_view app = StringAt(sp.as_object(), {"appProtocol"}); !app.empty()) {
         p["appProtocol"] = app;
       }
       ports.push_back(std::move(p));
     }
   }
   std::sort(ports.begin(), ports.end(), [](const json::object& a, const json::object& b) {
-    return std::make_tuple(Str(a, "name"), a.at("port").to_number<int64_t>(), Str(a, "protocol")) <
-           std::make_tuple(Str(b, "name"), b.at("port").to_number<int64_t>(), Str(b, "protocol"));
+    return std::make_tuple(StringAt(a, {"name"}), a.at("port").to_number<int64_t>(), StringAt(a, {"protocol"})) <
+           std::make_tuple(StringAt(b, {"name"}), b.at("port").to_number<int64_t>(), StringAt(b, {"protocol"}));
   });
   json::array out;
   for (auto& p : ports) out.push_back(std::move(p));
@@ -146,12 +142,12 @@ std::string EndpointKey(const json::object& ep) {
   std::string key;
   for (const auto& a : addrs) key += a + ",";
   key += "|";
-  key += Str(ep, "hostname");
+  key += StringAt(ep, {"hostname"});
   key += "|";
   if (const auto* ref = ep.if_contains("targetRef"); ref && ref->is_object()) {
-    key += Str(ref->as_object(), "namespace");
+    key += StringAt(ref->as_object(), {"namespace"});
     key += "/";
-    key += Str(ref->as_object(), "name");
+    key += StringAt(ref->as_object(), {"name"});
   }
   return key;
 }
@@ -406,8 +402,8 @@ SlicePlan PlanSlices(const ReconcileInput& in) {
               const auto* p = o.if_contains("port");
               return p && p->is_number() ? p->to_number<int64_t>() : 0;
             };
-            return std::make_tuple(Str(a, "name"), port(a), Str(a, "protocol")) <
-                   std::make_tuple(Str(b, "name"), port(b), Str(b, "protocol"));
+            return std::make_tuple(StringAt(a, {"name"}), port(a), StringAt(a, {"protocol"})) <
+                   std::make_tuple(StringAt(b, {"name"}), port(b), StringAt(b, {"protocol"}));
           });
           for (auto& p : ps) sorted.push_back(std::move(p));
         }

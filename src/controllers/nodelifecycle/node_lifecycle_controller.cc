@@ -18,6 +18,7 @@
 #include "client/time_format.h"
 #include "common/log.h"
 #include "controllers/base/pod_util.h"
+#include "controllers/base/workload_util.h"
 #include "controllers/nodelifecycle/node_util.h"
 #include "controllers/nodelifecycle/parallel.h"
 #include "controllers/nodelifecycle/rate_limited_queue.h"
@@ -79,11 +80,6 @@ bool IsConditionTaintKey(std::string_view key) {
     if (k == key) return true;
   }
   return false;
-}
-
-std::string_view Str(const json::object& o, std::string_view key) {
-  const auto* v = o.if_contains(key);
-  return v && v->is_string() ? std::string_view(v->as_string()) : std::string_view();
 }
 
 Clock::WallTime ParseOr(std::string_view text, Clock::WallTime fallback) {
@@ -261,16 +257,16 @@ class NodeLifecycleController final : public Controller {
       if (!api::GetLabels(seen_node).count(kExcludeDisruptionLabel)) {
         std::lock_guard lock(zones_mu);
         zone_ready[ZoneKey(seen_node)].push_back(
-            r.current ? std::string(Str(*r.current, "status")) : std::string());
+            r.current ? std::string(StringAt(*r.current, {"status"})) : std::string());
       }
       if (!r.current) {
         std::lock_guard lock(retry_mu_);
         nodes_to_retry_.erase(name);
         return;
       }
-      ProcessTaintBasedEviction(seen_node, Str(r.observed, "status"));
-      const std::string_view current = Str(*r.current, "status");
-      const std::string_view observed = Str(r.observed, "status");
+      ProcessTaintBasedEviction(seen_node, StringAt(r.observed, {"status"}));
+      const std::string_view current = StringAt(*r.current, {"status"});
+      const std::string_view observed = StringAt(r.observed, {"status"});
       bool needs_retry;
       {
         std::lock_guard lock(retry_mu_);
@@ -337,9 +333,9 @@ class NodeLifecycleController final : public Controller {
       LogWarning(kName, "the Ready condition was removed from the status of node " + name);
       health = NodeHealth{now, now, std::nullopt, health->lease_renew};
     } else if (saved && current &&
-               Str(*saved, "lastHeartbeatTime") != Str(*current, "lastHeartbeatTime")) {
+               StringAt(*saved, {"lastHeartbeatTime"}) != StringAt(*current, {"lastHeartbeatTime"})) {
       Clock::WallTime transition =
-          Str(*saved, "lastTransitionTime") != Str(*current, "lastTransitionTime")
+          StringAt(*saved, {"lastTransitionTime"}) != StringAt(*current, {"lastTransitionTime"})
               ? now
               : health->ready_transition;
       health = NodeHealth{now, transition, *current, health->lease_renew};
@@ -370,7 +366,7 @@ class NodeLifecycleController final : public Controller {
       for (const char* type : {"Ready", "MemoryPressure", "DiskPressure", "PIDPressure"}) {
         json::object* c = nullptr;
         for (auto& v : conditions.as_array()) {
-          if (v.is_object() && Str(v.as_object(), "type") == type) c = &v.as_object();
+          if (v.is_object() && StringAt(v.as_object(), {"type"}) == type) c = &v.as_object();
         }
         if (!c) {
           conditions.as_array().push_back(json::object{
@@ -380,7 +376,7 @@ class NodeLifecycleController final : public Controller {
               {"message", "Kubelet never posted node status."},
               {"lastHeartbeatTime", created_text},
               {"lastTransitionTime", now_text}});
-        } else if (Str(*c, "status") != "Unknown") {
+        } else if (StringAt(*c, {"status"}) != "Unknown") {
           (*c)["status"] = "Unknown";
           (*c)["reason"] = "NodeStatusUnknown";
           (*c)["message"] = "Kubelet stopped posting node status.";
@@ -424,7 +420,7 @@ class NodeLifecycleController final : public Controller {
     for (const auto& pod : pods) {
       if (api::FieldText(*pod, "spec.nodeName") != node_name) continue;
       const api::Object* ready = GetPodCondition(*pod, "Ready");
-      if (!ready || Str(*ready, "status") == "False") continue;
+      if (!ready || StringAt(*ready, {"status"}) == "False") continue;
       json::object patch{
           {"metadata", json::object{{"uid", api::GetUid(*pod)}}},
           {"status",
@@ -529,7 +525,7 @@ class NodeLifecycleController final : public Controller {
         if (!node) return {};  // gone
         const json::object* ready = GetNodeCondition(*node, "Ready");
         if (!ready) return {false, 50ms};
-        std::string_view status = Str(*ready, "status");
+        std::string_view status = StringAt(*ready, {"status"});
         TaintRef add, remove;
         if (status == "False") {
           add = kNotReadyNoExecute;
@@ -677,7 +673,7 @@ class NodeLifecycleController final : public Controller {
         for (const auto& c : cs->as_array()) {
           if (!c.is_object()) continue;
           std::string_view key =
-              ConditionTaintKey(Str(c.as_object(), "type"), Str(c.as_object(), "status"));
+              ConditionTaintKey(StringAt(c.as_object(), {"type"}), StringAt(c.as_object(), {"status"}));
           if (!key.empty()) desired.push_back({std::string(key), std::string(kTaintEffectNoSchedule)});
         }
       }
@@ -687,8 +683,8 @@ class NodeLifecycleController final : public Controller {
     }
     std::vector<TaintRef> current;
     for (const auto& t : GetTaints(*node)) {
-      if (Str(t, "effect") != kTaintEffectNoSchedule) continue;
-      std::string_view key = Str(t, "key");
+      if (StringAt(t, {"effect"}) != kTaintEffectNoSchedule) continue;
+      std::string_view key = StringAt(t, {"key"});
       if (key == kTaintNodeUnschedulable || IsConditionTaintKey(key)) {
         current.push_back({std::string(key), std::string(kTaintEffectNoSchedule)});
       }
@@ -758,7 +754,7 @@ class NodeLifecycleController final : public Controller {
       return NotFoundError("node " + node_name + " of pod " + key + " is not in the cache");
     }
     if (!ready) return Status::Ok();  // the next monitor pass handles it
-    if (Str(*ready, "status") == "True") return Status::Ok();
+    if (StringAt(*ready, {"status"}) == "True") return Status::Ok();
     return MarkPodsNotReady({pod}, node_name);
   }
 

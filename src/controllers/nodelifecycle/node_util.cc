@@ -3,17 +3,13 @@
 #include <limits>
 
 #include "api/errors.h"
+#include "controllers/base/workload_util.h"
 
 namespace keelson::controllers {
 
 namespace json = boost::json;
 
 namespace {
-
-std::string_view Str(const json::object& o, std::string_view key) {
-  const auto* v = o.if_contains(key);
-  return v && v->is_string() ? std::string_view(v->as_string()) : std::string_view();
-}
 
 const json::array* ArrayAt(const api::Object& obj, std::string_view section, std::string_view key) {
   const auto* s = obj.if_contains(section);
@@ -23,7 +19,7 @@ const json::array* ArrayAt(const api::Object& obj, std::string_view section, std
 }
 
 bool Matches(const json::object& taint, const TaintRef& ref) {
-  return Str(taint, "key") == ref.key && Str(taint, "effect") == ref.effect;
+  return StringAt(taint, {"key"}) == ref.key && StringAt(taint, {"effect"}) == ref.effect;
 }
 
 }  // namespace
@@ -32,13 +28,13 @@ const json::object* GetNodeCondition(const api::Object& node, std::string_view t
   const json::array* conditions = ArrayAt(node, "status", "conditions");
   if (!conditions) return nullptr;
   for (const auto& c : *conditions) {
-    if (c.is_object() && Str(c.as_object(), "type") == type) return &c.as_object();
+    if (c.is_object() && StringAt(c.as_object(), {"type"}) == type) return &c.as_object();
   }
   return nullptr;
 }
 
 std::string_view ConditionStatus(const json::object* condition) {
-  return condition ? Str(*condition, "status") : std::string_view();
+  return condition ? StringAt(*condition, {"status"}) : std::string_view();
 }
 
 bool IsNodeReady(const api::Object& node) {
@@ -65,18 +61,18 @@ bool TaintExists(const std::vector<json::object>& taints, const TaintRef& ref) {
 std::vector<json::object> NoExecuteTaints(const api::Object& node) {
   std::vector<json::object> out;
   for (auto& t : GetTaints(node)) {
-    if (Str(t, "effect") == kTaintEffectNoExecute) out.push_back(std::move(t));
+    if (StringAt(t, {"effect"}) == kTaintEffectNoExecute) out.push_back(std::move(t));
   }
   return out;
 }
 
 bool ToleratesTaint(const json::object& toleration, const json::object& taint) {
-  std::string_view effect = Str(toleration, "effect");
-  if (!effect.empty() && effect != Str(taint, "effect")) return false;
-  std::string_view key = Str(toleration, "key");
-  if (!key.empty() && key != Str(taint, "key")) return false;
-  std::string_view op = Str(toleration, "operator");
-  if (op.empty() || op == "Equal") return Str(toleration, "value") == Str(taint, "value");
+  std::string_view effect = StringAt(toleration, {"effect"});
+  if (!effect.empty() && effect != StringAt(taint, {"effect"})) return false;
+  std::string_view key = StringAt(toleration, {"key"});
+  if (!key.empty() && key != StringAt(taint, {"key"})) return false;
+  std::string_view op = StringAt(toleration, {"operator"});
+  if (op.empty() || op == "Equal") return StringAt(toleration, {"value"}) == StringAt(taint, {"value"});
   return op == "Exists";
 }
 
