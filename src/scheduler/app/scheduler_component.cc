@@ -2,6 +2,7 @@
 
 #include "api/object.h"
 #include "common/log.h"
+#include "controllers/base/pod_util.h"
 #include "scheduler/app/api_client.h"
 
 namespace keelson::scheduler {
@@ -29,11 +30,6 @@ constexpr Watched kWatched[] = {
     {"apps", "statefulsets", ResourceKind::kStatefulSet},
 };
 
-bool Finished(const api::Object& pod) {
-  std::string phase = api::FieldText(pod, "status.phase");
-  return phase == "Succeeded" || phase == "Failed";
-}
-
 class SchedulerComponent final : public controllers::Controller {
  public:
   SchedulerComponent(std::unique_ptr<ApiSchedulerClient> client,
@@ -59,18 +55,19 @@ class SchedulerComponent final : public controllers::Controller {
     // Finished pods are not the scheduler's: they come and go as deletions.
     informer->AddEventHandler({
         .on_add = [s](const client::ObjectPtr& pod, bool) {
-          if (!Finished(*pod)) s->OnEvent(ResourceKind::kPod, nullptr, pod);
+          if (!controllers::IsPodTerminal(*pod)) s->OnEvent(ResourceKind::kPod, nullptr, pod);
         },
         .on_update = [s](const client::ObjectPtr& old_pod, const client::ObjectPtr& pod) {
           if (old_pod == pod) return;
-          const bool was = Finished(*old_pod), is = Finished(*pod);
+          const bool was = controllers::IsPodTerminal(*old_pod);
+          const bool is = controllers::IsPodTerminal(*pod);
           if (was && is) return;
           if (is) return s->OnEvent(ResourceKind::kPod, old_pod, nullptr);
           if (was) return s->OnEvent(ResourceKind::kPod, nullptr, pod);
           s->OnEvent(ResourceKind::kPod, old_pod, pod);
         },
         .on_delete = [s](const client::ObjectPtr& pod, bool) {
-          if (!Finished(*pod)) s->OnEvent(ResourceKind::kPod, pod, nullptr);
+          if (!controllers::IsPodTerminal(*pod)) s->OnEvent(ResourceKind::kPod, pod, nullptr);
         },
     });
   }
