@@ -81,18 +81,23 @@ class Priority final : public AdmissionPlugin {
     const RequestAttributes& a = r.attributes;
     std::string name = a.name;
     if (name.empty()) {
-      if (const json::object* meta = ObjectAt(*r.object, "metadata")) name = StringAt(*meta, "name");
+      if (const json::object* meta = ObjectAt(*r.object, "metadata")) {
+        name = StringAt(*meta, "name");
+      }
     }
     std::string class_name = StringAt(spec, "priorityClassName");
     int64_t priority = 0;
     std::string policy = "PreemptLowerPriority";
     if (class_name.empty()) {
       auto all = classes_.global_defaults();
-      if (!all.ok()) return Internal("failed to get default priority class: " + all.status().message());
+      if (!all.ok()) {
+        return Internal("failed to get default priority class: " + all.status().message());
+      }
       const json::object* chosen = nullptr;
       for (const auto& pc : *all) {
         if (!GlobalDefault(pc)) continue;
-        if (chosen == nullptr || IntAt(pc, "value").value_or(0) < IntAt(*chosen, "value").value_or(0)) {
+        int64_t value = IntAt(pc, "value").value_or(0);
+        if (chosen == nullptr || value < IntAt(*chosen, "value").value_or(0)) {
           chosen = &pc;
         }
       }

@@ -22,7 +22,9 @@ class PriorityAdmissionTest : public ::testing::Test {
     return PriorityAdmission(PriorityClassReader{
         [this](const std::string& name) -> Result<json::object> {
           auto it = classes_.find(name);
-          if (it == classes_.end()) return NotFoundError("priorityclasses \"" + name + "\" not found");
+          if (it == classes_.end()) {
+            return NotFoundError("priorityclasses \"" + name + "\" not found");
+          }
           return it->second;
         },
         [this]() -> Result<std::vector<json::object>> {

@@ -38,7 +38,8 @@ Status ApiSchedulerClient::Bind(const PodRef& pod, std::string_view node) {
   api::Object binding{
       {"apiVersion", "v1"},
       {"kind", "Binding"},
-      {"metadata", json::object{{"name", pod.name}, {"namespace", pod.namespace_}, {"uid", pod.uid}}},
+      {"metadata",
+       json::object{{"name", pod.name}, {"namespace", pod.namespace_}, {"uid", pod.uid}}},
       {"target", json::object{{"apiVersion", "v1"}, {"kind", "Node"}, {"name", node}}}};
   auto r = pods_.Namespace(pod.namespace_).CreateSubresource(pod.name, "binding", binding);
   return r.ok() ? Status::Ok() : r.error().ToStatus();

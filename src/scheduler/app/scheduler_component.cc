@@ -41,7 +41,9 @@ class SchedulerComponent final : public controllers::Controller {
     Scheduler* s = scheduler_.get();
     if (kind != ResourceKind::kPod) {
       informer->AddEventHandler({
-          .on_add = [s, kind](const client::ObjectPtr& obj, bool) { s->OnEvent(kind, nullptr, obj); },
+          .on_add = [s, kind](const client::ObjectPtr& obj, bool) {
+            s->OnEvent(kind, nullptr, obj);
+          },
           .on_update = [s, kind](const client::ObjectPtr& old_obj,
                                  const client::ObjectPtr& obj) {
             if (old_obj != obj) s->OnEvent(kind, old_obj, obj);
