@@ -96,7 +96,8 @@ class Cluster:
     def start_server(self, flags):
         """`keelson server` on a free port; returns once it is ready, with self.api set."""
         p = self.start("server", ["server", "--data-dir", os.path.join(self.work, "data"),
-                                  "--port", "0", "--write-kubeconfig", self.kubeconfig] + flags)
+                                  "--port", "0", "--disable-agent",
+                                  "--write-kubeconfig", self.kubeconfig] + flags)
         wait(lambda: os.path.exists(self.kubeconfig) and "server:" in open(self.kubeconfig).read(),
              30, "the kubeconfig")
         m = re.search(r"server:\s*http://([\d.]+):(\d+)", open(self.kubeconfig).read())

@@ -14,7 +14,7 @@ BUILD_DIR=${BUILD_DIR:-build}
 KEELSON=${KEELSON:-$BUILD_DIR/keelson}
 WORK=$(mktemp -d /var/tmp/keelson-simbench-XXXXXX)
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$KEELSON" server --data-dir "$WORK/data" --port "$PORT" >"$WORK/server.log" 2>&1 &
+"$KEELSON" server --data-dir "$WORK/data" --port "$PORT" --disable-agent >"$WORK/server.log" 2>&1 &
 SERVER=$!
 AGENT=""
 trap 'kill $AGENT $SERVER 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$WORK"' EXIT

@@ -16,6 +16,9 @@ PACKAGES=(
   python3-kubernetes
   # the coverage-guided fuzzers (fuzz/, docs/fuzzing.md): clang's libFuzzer and sanitizers
   clang-14 libclang-rt-14-dev
+  # nodes (the kubelet): the container runtime, the CNI plugins, the packet filter, and the
+  # static busybox the test image is built from (images/)
+  containerd runc containernetworking-plugins nftables conntrack iproute2 busybox-static
 )
 
 # The JavaScript client test (test/clients/js) runs @kubernetes/client-node on Node.js with

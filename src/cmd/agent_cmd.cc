@@ -1,6 +1,7 @@
-// `keelson agent`: a node of the cluster. Today its simulated form: `--simulate N` runs N
-// hollow nodes in this process (simnode/hollow_nodes.h) against the API server a kubeconfig
-// names, to exercise the control plane at scale without containers.
+// `keelson agent`: a node of the cluster. Without --simulate, a real node (the kubelet and its
+// containerd, kubelet_cmd.cc); with `--simulate N`, N hollow nodes in this process
+// (simnode/hollow_nodes.h) against the API server a kubeconfig names, to exercise the control
+// plane at scale without containers.
 #include <pthread.h>
 
 #include <cctype>
@@ -23,6 +24,7 @@ namespace keelson::cmd {
 namespace {
 
 constexpr const char* kUsage = R"(Usage: keelson agent --simulate N [flags]
+       keelson agent [kubelet flags]    (a real node: see keelson kubelet --help)
 
 Runs N simulated ("hollow") nodes in this process: each registers its Node and Lease,
 heartbeats as a kubelet does, and reports the pods bound to it Running and Ready (and deleted
@@ -30,7 +32,7 @@ once they are being deleted). Stop it with SIGTERM; `kill -9` stops every heartb
 as a node failure would.
 
 Flags:
-  --simulate N                 how many hollow nodes (required: the real kubelet comes later)
+  --simulate N                 how many hollow nodes
   --kubeconfig FILE            the API server and credentials (default: $KUBECONFIG, then
                                ~/.kube/config)
   --context NAME               the kubeconfig context (default: its current context)
@@ -81,11 +83,18 @@ bool ParseDuration(std::string_view text, std::chrono::milliseconds* out) {
 }  // namespace
 
 int RunAgentCommand(int argc, char** argv) {
+  // Without --simulate the agent is a real node: the kubelet and its containerd.
+  bool simulated = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view a = argv[i];
+    if (a == "--simulate" || a.rfind("--simulate=", 0) == 0) simulated = true;
+  }
+  if (!simulated) return RunKubeletCommand(argc, argv);
   simnode::HollowNodesOptions opts;
   client::KubeconfigLoadOptions kc;
   double qps = 0;
   int burst = 10;
-  bool simulate = false;
+
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     std::string value;
@@ -109,7 +118,7 @@ int RunAgentCommand(int argc, char** argv) {
       return 0;
     } else if (arg == "--simulate") {
       if (!number(&opts.count) || opts.count < 1) return Fail("--simulate: a number >= 1");
-      simulate = true;
+
     } else if (arg == "--kubeconfig") {
       kc.explicit_path = value;
     } else if (arg == "--context") {
@@ -165,9 +174,6 @@ int RunAgentCommand(int argc, char** argv) {
     } else {
       return Fail("unknown flag " + arg + " (see --help)");
     }
-  }
-  if (!simulate) {
-    return Fail("--simulate N is required: this agent runs simulated nodes (see --help)");
   }
   auto config = client::LoadKubeconfig(kc);
   if (!config.ok()) return Fail("kubeconfig: " + config.status().message());

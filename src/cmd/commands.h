@@ -13,6 +13,12 @@ int RunServerCommand(int argc, char** argv);
 // `keelson agent`: a node; today `--simulate N` hollow nodes against an API server.
 int RunAgentCommand(int argc, char** argv);
 
+// `keelson kubelet`: a real node (the kubelet and its containerd) until SIGTERM/SIGINT.
+int RunKubeletCommand(int argc, char** argv);
+
+// `keelson images import FILE...`: image archives into the node's runtime.
+int RunImagesCommand(int argc, char** argv);
+
 // `keelson controller-manager`: the controllers, leader-elected, until SIGTERM/SIGINT.
 int RunControllerManagerCommand(int argc, char** argv);
 

@@ -20,7 +20,10 @@ void PrintUsage(std::FILE* out) {
                "  controller-manager\n"
                "            run the controllers against an API server\n"
                "  scheduler run the scheduler against an API server\n"
-               "  agent     run a node (today: --simulate N hollow nodes)\n"
+               "  agent     run a node: the kubelet on containerd (or --simulate N hollow\n"
+               "            nodes)\n"
+               "  kubelet   run the kubelet (and the node's containerd)\n"
+               "  images    import image archives into the node's runtime\n"
                "  store     run the embedded store, serving the etcd v3 API\n\n"
                "Run 'keelson <command> --help' for a command's flags.\n");
 }
@@ -50,6 +53,8 @@ int main(int argc, char** argv) {
     return keelson::cmd::RunControllerManagerCommand(argc - 1, argv + 1);
   }
   if (cmd == "agent") return keelson::cmd::RunAgentCommand(argc - 1, argv + 1);
+  if (cmd == "kubelet") return keelson::cmd::RunKubeletCommand(argc - 1, argv + 1);
+  if (cmd == "images") return keelson::cmd::RunImagesCommand(argc - 1, argv + 1);
   if (cmd == "server" || cmd == "apiserver") {
     return keelson::cmd::RunServerCommand(argc - 1, argv + 1);
   }

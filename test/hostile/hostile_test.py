@@ -37,7 +37,7 @@ class Server:
     def __init__(self, binary, *flags):
         self.dir = tempfile.mkdtemp(prefix="keelson-hostile-")
         self.proc = subprocess.Popen(
-            [binary, "server", "--data-dir", self.dir, "--port", "0", *flags],
+            [binary, "server", "--data-dir", self.dir, "--port", "0", "--disable-agent", *flags],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         self.port = None
         deadline = time.time() + 30

@@ -331,7 +331,7 @@ TEST(SchedulerCommandTest, ABadConfigurationFileNamesTheField) {
             std::string::npos)
       << r.err;
   auto s = testing::RunCommand({KEELSON_BINARY, "server", "--data-dir", dir.path().string(),
-                                "--port", "0", "--scheduler-config", path},
+                                "--port", "0", "--disable-agent", "--scheduler-config", path},
                                "", 20s);
   EXPECT_NE(s.exit_code, 0);
   EXPECT_NE(s.err.find("profiles[0].plugins.filter.enabled[0].name"), std::string::npos) << s.err;

@@ -22,7 +22,7 @@ Status KeelsonServer::Start() {
   if (port_ == 0) port_ = FreePort();
   std::vector<std::string> argv = {binary_, "server", "--data-dir",
                                    (dir_.path() / "data").string(), "--port",
-                                   std::to_string(port_)};
+                                   std::to_string(port_), "--disable-agent"};
   argv.insert(argv.end(), extra_flags_.begin(), extra_flags_.end());
   KEELSON_RETURN_IF_ERROR(process_.Start(argv, dir_.path() / "stdout", dir_.path() / "stderr"));
   for (int i = 0; i < 500; ++i) {

@@ -52,7 +52,7 @@ class Server {
     this.port = await freePort();
     // The shell keeps the server while its standard input (a pipe from this process) is open:
     // when this process ends, however it ends, the pipe closes and the server is stopped.
-    const script = '"$0" server --data-dir "$1" --port "$2" >"$3" 2>&1 </dev/null & pid=$!; ' +
+    const script = '"$0" server --data-dir "$1" --port "$2" --disable-agent >"$3" 2>&1 </dev/null & pid=$!; ' +
                    'read _ || true; kill $pid 2>/dev/null; wait $pid';
     this.proc = spawn('/bin/sh', ['-c', script, this.binary, path.join(this.dir, 'data'),
                                   String(this.port), this.log], { stdio: ['pipe', 'ignore', 'inherit'] });

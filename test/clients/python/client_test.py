@@ -63,7 +63,7 @@ class Server:
         out = open(self.out_path, "w")
         self.proc = subprocess.Popen(
             [self.binary, "server", "--data-dir", os.path.join(self.dir, "data"), "--port",
-             str(self.port)],
+             str(self.port), "--disable-agent"],
             stdout=out, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
         deadline = time.time() + 30
         while time.time() < deadline:

@@ -1,0 +1,156 @@
+// The pure half of the kubelet: how a pod of the API becomes CRI
+// configurations, and how the runtime's containers become the pod's status. No
+// I/O here (ConfigMaps and Secrets come through ObjectSource), so every rule is
+// unit-tested.
+//
+// Names and labels follow upstream's kubelet, so `crictl` users see familiar
+// metadata: sandboxes and containers carry
+// io.kubernetes.pod.{name,namespace,uid} and containers
+// io.kubernetes.container.name; a container's metadata.attempt is its restart
+// count.
+#pragma once
+
+#include <boost/json/object.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "api/object.h"
+#include "common/status.h"
+#include "kubelet/cri/runtime.h"
+
+namespace keelson::kubelet {
+
+namespace v1 = ::runtime::v1;
+
+inline constexpr const char *kPodNameLabel = "io.kubernetes.pod.name";
+inline constexpr const char *kPodNamespaceLabel = "io.kubernetes.pod.namespace";
+inline constexpr const char *kPodUidLabel = "io.kubernetes.pod.uid";
+inline constexpr const char *kContainerNameLabel =
+    "io.kubernetes.container.name";
+// Annotations the kubelet reads back from the runtime.
+inline constexpr const char *kRestartCountAnnotation =
+    "io.kubernetes.container.restartCount";
+inline constexpr const char *kTerminationGraceAnnotation =
+    "io.kubernetes.pod.terminationGracePeriod";
+
+// Where the kubelet reads the objects a pod refers to.
+class ObjectSource {
+public:
+  virtual ~ObjectSource() = default;
+  // The ConfigMap or Secret; NotFound when it does not exist.
+  virtual Result<api::Object> ConfigMap(const std::string &ns,
+                                        const std::string &name) = 0;
+  virtual Result<api::Object> Secret(const std::string &ns,
+                                     const std::string &name) = 0;
+};
+
+// What the node knows that goes into a pod's configuration.
+struct NodeFacts {
+  std::string node_name;
+  std::string host_ip;
+  std::string pods_log_dir; // /var/log/pods: each pod's logs under NS_NAME_UID/
+  std::vector<std::string>
+      dns_servers; // the node's resolvers (pods with dnsPolicy Default)
+  std::vector<std::string> dns_searches;
+  std::vector<std::string> dns_options;
+  std::string cluster_domain = "cluster.local";
+  std::vector<std::string>
+      cluster_dns; // the cluster DNS Service IPs, when there are
+  int64_t allocatable_milli_cpu =
+      0; // the limits a container without limits has
+  int64_t allocatable_memory = 0;
+};
+
+// The sandbox of `pod` (its `attempt`-th).
+v1::PodSandboxConfig SandboxConfig(const api::Object &pod,
+                                   const NodeFacts &node, uint32_t attempt);
+
+// A resolved environment: names in order, as the container sees them.
+using EnvList = std::vector<std::pair<std::string, std::string>>;
+
+// A container's configuration, or the error upstream reports as
+// CreateContainerConfigError (a missing ConfigMap, Secret or key that is not
+// optional). `pod_ip` is the sandbox's.
+Result<v1::ContainerConfig>
+ContainerConfig(const api::Object &pod, const boost::json::object &container,
+                uint32_t restart_count, const std::string &pod_ip,
+                const NodeFacts &node, ObjectSource *source);
+
+// The environment of `container` (env and envFrom, with $(VAR) references
+// expanded).
+Result<EnvList> ResolveEnv(const api::Object &pod,
+                           const boost::json::object &container,
+                           const std::string &pod_ip, const NodeFacts &node,
+                           ObjectSource *source);
+// $(VAR) expansion as upstream: defined names are replaced, $$ is a literal $,
+// anything else is left as written.
+std::string ExpandVars(const std::string &text, const EnvList &env);
+
+// cpu "250m" → 250; memory "64Mi" → bytes; nullopt when unset or malformed.
+std::optional<int64_t> MilliCpu(const std::string &quantity);
+std::optional<int64_t> Bytes(const std::string &quantity);
+
+// --- status
+// --------------------------------------------------------------------------------
+
+// One container of the runtime, as the kubelet uses it to compute status.
+struct RuntimeContainer {
+  std::string id;
+  std::string name;
+  uint32_t attempt = 0;
+  v1::ContainerState state = v1::CONTAINER_UNKNOWN;
+  int64_t created_at = 0; // nanoseconds since the epoch
+  int64_t started_at = 0;
+  int64_t finished_at = 0;
+  int32_t exit_code = 0;
+  std::string reason;
+  std::string message;
+  std::string image;
+  std::string image_ref;
+  std::string sandbox_id;
+};
+
+// Why a container is waiting, when the kubelet holds it back
+// (ContainerCreating, CrashLoopBackOff, ErrImagePull, ImagePullBackOff,
+// CreateContainerConfigError, RunContainerError, PodInitializing).
+struct Waiting {
+  std::string reason;
+  std::string message;
+};
+
+struct PodRuntimeView {
+  bool sandbox_ready = false;
+  std::string pod_ip;
+  std::vector<std::string> pod_ips;
+  // Containers of the pod by name, newest attempt first.
+  std::map<std::string, std::vector<RuntimeContainer>> containers;
+  std::map<std::string, Waiting> waiting; // by container name
+  std::map<std::string, bool>
+      ready; // readiness probe results by container name
+  std::map<std::string, bool>
+      started; // startup probe results by container name
+};
+
+// The pod's status as the kubelet reports it: phase, conditions,
+// containerStatuses, initContainerStatuses, podIP(s), hostIP(s), startTime.
+// `now` stamps conditions that change.
+boost::json::object ComputeStatus(const api::Object &pod,
+                                  const PodRuntimeView &view,
+                                  const NodeFacts &node,
+                                  const std::string &now);
+
+// Whether the container named `name` of `pod`, last exited with `exit_code`,
+// restarts.
+bool ShouldRestart(const api::Object &pod, const boost::json::object &container,
+                   bool is_init, int32_t exit_code);
+
+// RFC 3339 of nanoseconds since the epoch.
+std::string NanosToTime(int64_t nanos);
+
+} // namespace keelson::kubelet
