@@ -20,7 +20,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr const char *kKubeletUsage = R"(Usage: keelson kubelet [flags]
+constexpr const char* kKubeletUsage = R"(Usage: keelson kubelet [flags]
 
 Runs a node: registers it with the API server, heartbeats, and runs the pods bound to it
 through containerd (its own, supervised under --data-dir, or --container-runtime-endpoint).
@@ -29,20 +29,17 @@ Stop it with SIGTERM; the containers keep running and a restarted kubelet adopts
 )";
 
 // "cpu=500m,memory=1Gi" (--system-reserved).
-std::string ParseReserved(std::string_view text, kubelet::KubeletOptions *o) {
+std::string ParseReserved(std::string_view text, kubelet::KubeletOptions* o) {
   auto labels = simnode::ParseLabels(text);
-  if (!labels.ok())
-    return labels.status().message();
-  for (const auto &[k, v] : *labels) {
+  if (!labels.ok()) return labels.status().message();
+  for (const auto& [k, v] : *labels) {
     if (k == "cpu") {
       auto m = kubelet::MilliCpu(v);
-      if (!m)
-        return "cpu=" + v + ": not a quantity";
+      if (!m) return "cpu=" + v + ": not a quantity";
       o->reserved_milli_cpu = *m;
     } else if (k == "memory") {
       auto b = kubelet::Bytes(v);
-      if (!b)
-        return "memory=" + v + ": not a quantity";
+      if (!b) return "memory=" + v + ": not a quantity";
       o->reserved_memory_bytes = *b;
     } else {
       return "unknown resource " + k + " (cpu, memory)";
@@ -51,25 +48,21 @@ std::string ParseReserved(std::string_view text, kubelet::KubeletOptions *o) {
   return "";
 }
 
-} // namespace
+}  // namespace
 
-void AddNodeFlags(FlagSet *f, kubelet::NodeOptions *o, bool with_data_dir) {
-  kubelet::KubeletOptions &k = o->kubelet;
-  f->String("node-name", &k.node_name,
-            "the Node's name (default: the host's name)");
-  f->String("node-ip", &k.node_ip,
-            "the node's InternalIP (default: the host's first address)");
+void AddNodeFlags(FlagSet* f, kubelet::NodeOptions* o, bool with_data_dir) {
+  kubelet::KubeletOptions& k = o->kubelet;
+  f->String("node-name", &k.node_name, "the Node's name (default: the host's name)");
+  f->String("node-ip", &k.node_ip, "the node's InternalIP (default: the host's first address)");
   if (with_data_dir) {
     f->String("data-dir", &k.data_dir,
-              "the node's state: containerd, pod logs, CNI config (default " +
-                  k.data_dir + ")");
+              "the node's state: containerd, pod logs, CNI config (default " + k.data_dir + ")");
   }
   f->Custom(
       "node-labels", "k=v,...",
       [&k](std::string_view v) {
         auto l = simnode::ParseLabels(v);
-        if (!l.ok())
-          return l.status().message();
+        if (!l.ok()) return l.status().message();
         k.node_labels = std::move(*l);
         return std::string();
       },
@@ -78,14 +71,12 @@ void AddNodeFlags(FlagSet *f, kubelet::NodeOptions *o, bool with_data_dir) {
       "register-with-taints", "k=v:Effect,...",
       [&k](std::string_view v) {
         auto t = simnode::ParseTaints(v);
-        if (!t.ok())
-          return t.status().message();
+        if (!t.ok()) return t.status().message();
         k.node_taints = std::move(*t);
         return std::string();
       },
       "taints the Node registers with");
-  f->Int("max-pods", &k.max_pods, 1, 10000,
-         "pods this node runs at most (default 110)");
+  f->Int("max-pods", &k.max_pods, 1, 10000, "pods this node runs at most (default 110)");
   f->Custom(
       "system-reserved", "cpu=Q,memory=Q",
       [&k](std::string_view v) { return ParseReserved(v, &k); },
@@ -96,18 +87,15 @@ void AddNodeFlags(FlagSet *f, kubelet::NodeOptions *o, bool with_data_dir) {
   f->String("containerd", &o->containerd.binary,
             "the containerd binary the node runs (default containerd on PATH)");
   f->String("pause-image", &o->containerd.sandbox_image,
-            "the pod sandbox image (default " + o->containerd.sandbox_image +
-                ")");
+            "the pod sandbox image (default " + o->containerd.sandbox_image + ")");
   f->List("images", &o->image_archives,
           "image archives (files, or directories of *.tar) imported at start "
           "(default: the "
           "images built beside the keelson binary)");
-  f->List("cluster-dns", &k.cluster_dns,
-          "the cluster DNS servers pods resolve through");
+  f->List("cluster-dns", &k.cluster_dns, "the cluster DNS servers pods resolve through");
   f->String("cluster-domain", &k.cluster_domain,
             "the cluster's DNS domain (default cluster.local)");
-  f->String("resolv-conf", &k.resolv_conf,
-            "the node's resolvers (default /etc/resolv.conf)");
+  f->String("resolv-conf", &k.resolv_conf, "the node's resolvers (default /etc/resolv.conf)");
   f->String("cni-bin-dir", &o->containerd.cni_bin_dir,
             "the CNI plugins (default " + o->containerd.cni_bin_dir + ")");
   f->String("cni-conf-dir", &k.cni_conf_dir,
@@ -115,19 +103,16 @@ void AddNodeFlags(FlagSet *f, kubelet::NodeOptions *o, bool with_data_dir) {
             "DATA-DIR/containerd/net.d)");
 }
 
-void DefaultNodeImages(kubelet::NodeOptions *o) {
-  if (!o->image_archives.empty())
-    return;
+void DefaultNodeImages(kubelet::NodeOptions* o) {
+  if (!o->image_archives.empty()) return;
   std::error_code ec;
   fs::path self = fs::read_symlink("/proc/self/exe", ec);
-  if (ec)
-    return;
+  if (ec) return;
   fs::path dir = self.parent_path() / "images";
-  if (fs::is_directory(dir, ec))
-    o->image_archives.push_back(dir.string());
+  if (fs::is_directory(dir, ec)) o->image_archives.push_back(dir.string());
 }
 
-int RunKubeletCommand(int argc, char **argv) {
+int RunKubeletCommand(int argc, char** argv) {
   kubelet::NodeOptions options;
   client::KubeconfigLoadOptions kc;
   double qps = 50;
@@ -136,12 +121,9 @@ int RunKubeletCommand(int argc, char **argv) {
   f.String("kubeconfig", &kc.explicit_path,
            "the API server and credentials (default: $KUBECONFIG, then "
            "~/.kube/config)");
-  f.String("context", &kc.context,
-           "the kubeconfig context (default: its current context)");
-  f.Double("kube-api-qps", &qps, 0, 1e6,
-           "requests per second to the API server (default 50)");
-  f.Int("kube-api-burst", &burst, 1, 1000000,
-        "bursts of requests (default 100)");
+  f.String("context", &kc.context, "the kubeconfig context (default: its current context)");
+  f.Double("kube-api-qps", &qps, 0, 1e6, "requests per second to the API server (default 50)");
+  f.Int("kube-api-burst", &burst, 1, 1000000, "bursts of requests (default 100)");
   AddNodeFlags(&f, &options);
   bool help = false;
   if (auto s = f.Parse(argc, argv, &help); !s.ok()) {
@@ -153,17 +135,15 @@ int RunKubeletCommand(int argc, char **argv) {
     return 0;
   }
   if (geteuid() != 0 && options.container_runtime_endpoint.empty()) {
-    std::fprintf(
-        stderr,
-        "keelson kubelet: running containers needs root (containerd, network "
-        "namespaces); run as root or give --container-runtime-endpoint\n");
+    std::fprintf(stderr,
+                 "keelson kubelet: running containers needs root (containerd, network "
+                 "namespaces); run as root or give --container-runtime-endpoint\n");
     return 2;
   }
   DefaultNodeImages(&options);
   auto config = client::LoadKubeconfig(kc);
   if (!config.ok()) {
-    std::fprintf(stderr, "keelson kubelet: kubeconfig: %s\n",
-                 config.status().message().c_str());
+    std::fprintf(stderr, "keelson kubelet: kubeconfig: %s\n", config.status().message().c_str());
     return 2;
   }
   config->rest.user_agent = "kubelet";
@@ -171,8 +151,7 @@ int RunKubeletCommand(int argc, char **argv) {
   config->rest.burst = burst;
   auto client = client::RestClient::NewHttp(config->rest);
   if (!client.ok()) {
-    std::fprintf(stderr, "keelson kubelet: %s\n",
-                 client.status().message().c_str());
+    std::fprintf(stderr, "keelson kubelet: %s\n", client.status().message().c_str());
     return 2;
   }
   sigset_t signals;
@@ -182,12 +161,10 @@ int RunKubeletCommand(int argc, char **argv) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   auto node = kubelet::Node::Start(client->get(), std::move(options));
   if (!node.ok()) {
-    std::fprintf(stderr, "keelson kubelet: %s\n",
-                 node.status().message().c_str());
+    std::fprintf(stderr, "keelson kubelet: %s\n", node.status().message().c_str());
     return 2;
   }
-  std::printf("keelson kubelet: node %s on %s\n",
-              (*node)->kubelet()->NodeName().c_str(),
+  std::printf("keelson kubelet: node %s on %s\n", (*node)->kubelet()->NodeName().c_str(),
               (*node)->RuntimeEndpoint().c_str());
   std::fflush(stdout);
   int sig = 0;
@@ -196,4 +173,4 @@ int RunKubeletCommand(int argc, char **argv) {
   return 0;
 }
 
-} // namespace keelson::cmd
+}  // namespace keelson::cmd

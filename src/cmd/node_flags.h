@@ -15,12 +15,11 @@ namespace keelson::cmd {
 // --cluster-dns, --cluster-domain, --resolv-conf, --cni-bin-dir,
 // --cni-conf-dir. `with_data_dir` false leaves --data-dir out (`keelson server`
 // has its own and puts the node's state under it).
-void AddNodeFlags(FlagSet *flags, kubelet::NodeOptions *options,
-                  bool with_data_dir = true);
+void AddNodeFlags(FlagSet* flags, kubelet::NodeOptions* options, bool with_data_dir = true);
 
 // Defaults that depend on where keelson runs: the images built beside the
 // binary
 // (<dir of keelson>/images/*.tar) are imported unless --images says otherwise.
-void DefaultNodeImages(kubelet::NodeOptions *options);
+void DefaultNodeImages(kubelet::NodeOptions* options);
 
-} // namespace keelson::cmd
+}  // namespace keelson::cmd

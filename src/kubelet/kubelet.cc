@@ -24,6 +24,7 @@
 #include "kubelet/host.h"
 #include "kubelet/netdev.h"
 #include "kubelet/pod_model.h"
+#include "kubelet/volumes.h"
 
 namespace keelson::kubelet {
 namespace {
@@ -34,37 +35,33 @@ using namespace std::chrono_literals;
 
 constexpr auto kBackoffInitial = 10s;
 constexpr auto kBackoffMax = 300s;
-constexpr auto kBackoffResetAfter =
-    600s; // a container that ran this long starts afresh
+constexpr auto kBackoffResetAfter = 600s;  // a container that ran this long starts afresh
 
-const json::object *Obj(const json::object &o, std::string_view key) {
-  const auto *v = o.if_contains(key);
+const json::object* Obj(const json::object& o, std::string_view key) {
+  const auto* v = o.if_contains(key);
   return v != nullptr && v->is_object() ? &v->as_object() : nullptr;
 }
-const json::array *Arr(const json::object &o, std::string_view key) {
-  const auto *v = o.if_contains(key);
+const json::array* Arr(const json::object& o, std::string_view key) {
+  const auto* v = o.if_contains(key);
   return v != nullptr && v->is_array() ? &v->as_array() : nullptr;
 }
-std::string Str(const json::object &o, std::string_view key) {
-  const auto *v = o.if_contains(key);
+std::string Str(const json::object& o, std::string_view key) {
+  const auto* v = o.if_contains(key);
   return v != nullptr && v->is_string() ? std::string(v->as_string()) : "";
 }
 
-std::string PodKey(const api::Object &pod) {
-  return std::string(api::GetNamespace(pod)) + "/" +
-         std::string(api::GetName(pod));
+std::string PodKey(const api::Object& pod) {
+  return std::string(api::GetNamespace(pod)) + "/" + std::string(api::GetName(pod));
 }
 
 std::string Quantity(int64_t bytes) {
-  if (bytes % (1024 * 1024) == 0)
-    return std::to_string(bytes / (1024 * 1024)) + "Mi";
-  if (bytes % 1024 == 0)
-    return std::to_string(bytes / 1024) + "Ki";
+  if (bytes % (1024 * 1024) == 0) return std::to_string(bytes / (1024 * 1024)) + "Mi";
+  if (bytes % 1024 == 0) return std::to_string(bytes / 1024) + "Ki";
   return std::to_string(bytes);
 }
 
 // The node's resolvers, as a pod with dnsPolicy Default gets them.
-void ReadResolvConf(const std::string &path, NodeFacts *facts) {
+void ReadResolvConf(const std::string& path, NodeFacts* facts) {
   std::ifstream in(path);
   std::string line;
   while (std::getline(in, line)) {
@@ -73,14 +70,11 @@ void ReadResolvConf(const std::string &path, NodeFacts *facts) {
     words >> key;
     std::string v;
     if (key == "nameserver") {
-      if (words >> v)
-        facts->dns_servers.push_back(v);
+      if (words >> v) facts->dns_servers.push_back(v);
     } else if (key == "search") {
-      while (words >> v)
-        facts->dns_searches.push_back(v);
+      while (words >> v) facts->dns_searches.push_back(v);
     } else if (key == "options") {
-      while (words >> v)
-        facts->dns_options.push_back(v);
+      while (words >> v) facts->dns_options.push_back(v);
     }
   }
 }
@@ -93,40 +87,33 @@ struct Backoff {
 
 // What the kubelet remembers of a pod between syncs.
 struct PodState {
-  std::map<std::string, Waiting> waiting;       // holds set by the last sync
-  std::map<std::string, Backoff> crash_backoff; // by container name
-  std::map<std::string, Backoff> pull_backoff;  // by image
-  std::map<std::string, int64_t>
-      backoff_for;         // container name → finished_at it counted
-  std::string last_status; // serialized, as last written
+  std::map<std::string, Waiting> waiting;        // holds set by the last sync
+  std::map<std::string, Backoff> crash_backoff;  // by container name
+  std::map<std::string, Backoff> pull_backoff;   // by image
+  std::map<std::string, int64_t> backoff_for;    // container name → finished_at it counted
+  std::string last_status;                       // serialized, as last written
   bool terminating = false;
 };
 
 class ApiObjectSource final : public ObjectSource {
-public:
-  explicit ApiObjectSource(client::RestClient *client)
-      : configmaps_(client->Resource(
-            *api::ResourceRegistry::BuiltIn().Find("", "v1", "configmaps"))),
-        secrets_(client->Resource(
-            *api::ResourceRegistry::BuiltIn().Find("", "v1", "secrets"))) {}
+ public:
+  explicit ApiObjectSource(client::RestClient* client)
+      : configmaps_(
+            client->Resource(*api::ResourceRegistry::BuiltIn().Find("", "v1", "configmaps"))),
+        secrets_(client->Resource(*api::ResourceRegistry::BuiltIn().Find("", "v1", "secrets"))) {}
 
-  Result<api::Object> ConfigMap(const std::string &ns,
-                                const std::string &name) override {
+  Result<api::Object> ConfigMap(const std::string& ns, const std::string& name) override {
     return Fetch(configmaps_.Namespace(ns), name);
   }
-  Result<api::Object> Secret(const std::string &ns,
-                             const std::string &name) override {
+  Result<api::Object> Secret(const std::string& ns, const std::string& name) override {
     return Fetch(secrets_.Namespace(ns), name);
   }
 
-private:
-  static Result<api::Object> Fetch(const client::ResourceClient &rc,
-                                   const std::string &name) {
+ private:
+  static Result<api::Object> Fetch(const client::ResourceClient& rc, const std::string& name) {
     auto r = rc.Get(name);
-    if (r.ok())
-      return std::move(*r);
-    if (api::IsNotFound(r.error()))
-      return NotFoundError(name + " not found");
+    if (r.ok()) return std::move(*r);
+    if (api::IsNotFound(r.error())) return NotFoundError(name + " not found");
     return UnavailableError(r.error().message);
   }
 
@@ -144,8 +131,8 @@ client::WorkQueueOptions QueueOptions(std::shared_ptr<const Clock> clock) {
   return o;
 }
 
-client::EventRecorderOptions
-RecorderOptions(const std::string &node, std::shared_ptr<const Clock> clock) {
+client::EventRecorderOptions RecorderOptions(const std::string& node,
+                                             std::shared_ptr<const Clock> clock) {
   client::EventRecorderOptions o;
   o.reporting_controller = "kubelet";
   o.reporting_instance = node;
@@ -153,21 +140,81 @@ RecorderOptions(const std::string &node, std::shared_ptr<const Clock> clock) {
   return o;
 }
 
+// Service account tokens from the TokenRequest API, bound to the pod, kept until 80% of their
+// lifetime has passed (as upstream's token manager does).
+class ApiTokenSource final : public TokenSource {
+ public:
+  ApiTokenSource(client::RestClient* client, std::shared_ptr<const Clock> clock)
+      : sas_(client->Resource(*api::ResourceRegistry::BuiltIn().Find("", "v1", "serviceaccounts"))),
+        clock_(std::move(clock)) {}
+
+  Result<std::string> ServiceAccountToken(const api::Object& pod, const std::string& audience,
+                                          int64_t expiration_seconds) override {
+    const std::string key =
+        std::string(api::GetUid(pod)) + "/" + audience + "/" + std::to_string(expiration_seconds);
+    {
+      std::lock_guard l(mu_);
+      auto it = cache_.find(key);
+      if (it != cache_.end() && clock_->Monotonic() < it->second.refresh_at) {
+        return it->second.token;
+      }
+    }
+    std::string sa = api::FieldText(pod, "spec.serviceAccountName");
+    if (sa.empty()) sa = "default";
+    json::object spec{{"expirationSeconds", expiration_seconds},
+                      {"boundObjectRef", json::object{{"apiVersion", "v1"},
+                                                      {"kind", "Pod"},
+                                                      {"name", api::GetName(pod)},
+                                                      {"uid", api::GetUid(pod)}}}};
+    if (!audience.empty()) spec["audiences"] = json::array{json::string(audience)};
+    json::object request{{"apiVersion", "authentication.k8s.io/v1"},
+                         {"kind", "TokenRequest"},
+                         {"spec", std::move(spec)}};
+    auto r = sas_.Namespace(api::GetNamespace(pod)).CreateSubresource(sa, "token", request);
+    if (!r.ok()) {
+      return UnavailableError("requesting a token for service account " + sa + ": " +
+                              r.error().message);
+    }
+    std::string token = api::FieldText(*r, "status.token");
+    std::lock_guard l(mu_);
+    cache_[key] = {token, clock_->Monotonic() + std::chrono::seconds(expiration_seconds * 8 / 10)};
+    return token;
+  }
+
+  void Forget(const std::string& uid) {
+    std::lock_guard l(mu_);
+    std::erase_if(cache_, [&](const auto& kv) { return kv.first.rfind(uid + "/", 0) == 0; });
+  }
+
+ private:
+  struct Cached {
+    std::string token;
+    Clock::MonoTime refresh_at;
+  };
+  client::ResourceClient sas_;
+  std::shared_ptr<const Clock> clock_;
+  std::mutex mu_;
+  std::map<std::string, Cached> cache_;  // guarded by mu_
+};
+
 class KubeletImpl final : public Kubelet {
-public:
-  KubeletImpl(client::RestClient *client, cri::Runtime *runtime,
-              KubeletOptions opts, HostInfo host)
-      : client_(client), runtime_(runtime), opts_(std::move(opts)),
-        host_(std::move(host)), clock_(opts_.clock ? opts_.clock : RealClock()),
-        nodes_(client->Resource(
-            *api::ResourceRegistry::BuiltIn().Find("", "v1", "nodes"))),
+ public:
+  KubeletImpl(client::RestClient* client, cri::Runtime* runtime, KubeletOptions opts, HostInfo host)
+      : client_(client),
+        runtime_(runtime),
+        opts_(std::move(opts)),
+        host_(std::move(host)),
+        clock_(opts_.clock ? opts_.clock : RealClock()),
+        nodes_(client->Resource(*api::ResourceRegistry::BuiltIn().Find("", "v1", "nodes"))),
         leases_(client
-                    ->Resource(*api::ResourceRegistry::BuiltIn().Find(
-                        "coordination.k8s.io", "v1", "leases"))
+                    ->Resource(*api::ResourceRegistry::BuiltIn().Find("coordination.k8s.io", "v1",
+                                                                      "leases"))
                     .Namespace("kube-node-lease")),
-        pods_(client->Resource(
-            *api::ResourceRegistry::BuiltIn().Find("", "v1", "pods"))),
-        source_(client), queue_(QueueOptions(clock_)),
+        pods_(client->Resource(*api::ResourceRegistry::BuiltIn().Find("", "v1", "pods"))),
+        source_(client),
+        tokens_(client, clock_),
+        volumes_(opts_.data_dir + "/volumes", &source_, &tokens_, &facts_),
+        queue_(QueueOptions(clock_)),
         events_(client, RecorderOptions(opts_.node_name, clock_)) {
     facts_.node_name = opts_.node_name;
     facts_.host_ip = opts_.node_ip;
@@ -176,8 +223,7 @@ public:
     facts_.cluster_domain = opts_.cluster_domain;
     ReadResolvConf(opts_.resolv_conf, &facts_);
     facts_.allocatable_milli_cpu = host_.cpus * 1000 - opts_.reserved_milli_cpu;
-    facts_.allocatable_memory =
-        host_.memory_bytes - opts_.reserved_memory_bytes;
+    facts_.allocatable_memory = host_.memory_bytes - opts_.reserved_memory_bytes;
   }
 
   ~KubeletImpl() override { Stop(); }
@@ -191,21 +237,16 @@ public:
     informers_ = std::make_unique<client::SharedInformerFactory>(client_, fo);
     pod_informer_ = informers_->InformerFor(pods_.resource());
     pod_informer_->AddEventHandler(client::ResourceEventHandler{
-        .on_add = [this](const client::ObjectPtr &pod,
-                         bool) { queue_.Add(PodKey(*pod)); },
-        .on_update =
-            [this](const client::ObjectPtr &, const client::ObjectPtr &pod) {
-              queue_.Add(PodKey(*pod));
-            },
-        .on_delete = [this](const client::ObjectPtr &pod,
-                            bool) { queue_.Add(PodKey(*pod)); }});
+        .on_add = [this](const client::ObjectPtr& pod, bool) { queue_.Add(PodKey(*pod)); },
+        .on_update = [this](const client::ObjectPtr&,
+                            const client::ObjectPtr& pod) { queue_.Add(PodKey(*pod)); },
+        .on_delete = [this](const client::ObjectPtr& pod, bool) { queue_.Add(PodKey(*pod)); }});
     informers_->Start();
-    for (int i = 0; i < opts_.workers; ++i)
-      workers_.emplace_back([this] { Worker(); });
+    for (int i = 0; i < opts_.workers; ++i) workers_.emplace_back([this] { Worker(); });
     relist_thread_ = std::thread([this] { RelistLoop(); });
   }
 
-  const std::string &NodeName() const override { return opts_.node_name; }
+  const std::string& NodeName() const override { return opts_.node_name; }
 
   KubeletStats Stats() const override {
     KubeletStats s;
@@ -223,33 +264,27 @@ public:
 
   bool WaitRegistered(std::chrono::milliseconds timeout) override {
     std::unique_lock l(mu_);
-    return cv_.wait_for(l, timeout, [&] {
-      return registered_.load() || stopping_;
-    }) && registered_.load();
+    return cv_.wait_for(l, timeout, [&] { return registered_.load() || stopping_; }) &&
+           registered_.load();
   }
 
   void Stop() override {
     {
       std::lock_guard l(mu_);
-      if (stopping_)
-        return;
+      if (stopping_) return;
       stopping_ = true;
     }
     cv_.notify_all();
     queue_.ShutDown();
-    if (informers_)
-      informers_->Shutdown();
-    for (auto &t : workers_)
-      t.join();
+    if (informers_) informers_->Shutdown();
+    for (auto& t : workers_) t.join();
     workers_.clear();
-    if (relist_thread_.joinable())
-      relist_thread_.join();
-    if (heartbeat_thread_.joinable())
-      heartbeat_thread_.join();
+    if (relist_thread_.joinable()) relist_thread_.join();
+    if (heartbeat_thread_.joinable()) heartbeat_thread_.join();
     events_.Shutdown();
   }
 
-private:
+ private:
   // Sleeps `d` or until Stop(); false once stopping.
   bool Sleep(std::chrono::nanoseconds d) {
     std::unique_lock l(mu_);
@@ -271,49 +306,41 @@ private:
             {"pods", std::to_string(opts_.max_pods)}};
   }
   json::object Allocatable() const {
-    int64_t milli =
-        std::max<int64_t>(0, host_.cpus * 1000 - opts_.reserved_milli_cpu);
-    return {{"cpu", milli % 1000 == 0 ? std::to_string(milli / 1000)
-                                      : std::to_string(milli) + "m"},
+    int64_t milli = std::max<int64_t>(0, host_.cpus * 1000 - opts_.reserved_milli_cpu);
+    return {{"cpu", milli % 1000 == 0 ? std::to_string(milli / 1000) : std::to_string(milli) + "m"},
             {"memory",
-             Quantity(std::max<int64_t>(0, host_.memory_bytes -
-                                               opts_.reserved_memory_bytes))},
+             Quantity(std::max<int64_t>(0, host_.memory_bytes - opts_.reserved_memory_bytes))},
             {"ephemeral-storage", Quantity(host_.ephemeral_storage_bytes)},
             {"pods", std::to_string(opts_.max_pods)}};
   }
 
   // The conditions from the host's pressure signals and the runtime's
   // readiness.
-  json::array Conditions(const std::string &now) {
+  json::array Conditions(const std::string& now) {
     auto pressure = ReadPressure(opts_.data_dir);
     bool memory = false, disk = false, pid = false;
     if (pressure.ok()) {
       memory = opts_.eviction_memory_available_bytes > 0 &&
-               pressure->memory_available_bytes <
-                   opts_.eviction_memory_available_bytes;
-      disk = opts_.eviction_nodefs_available_fraction > 0 &&
-             pressure->nodefs_capacity_bytes > 0 &&
+               pressure->memory_available_bytes < opts_.eviction_memory_available_bytes;
+      disk = opts_.eviction_nodefs_available_fraction > 0 && pressure->nodefs_capacity_bytes > 0 &&
              static_cast<double>(pressure->nodefs_available_bytes) <
                  opts_.eviction_nodefs_available_fraction *
                      static_cast<double>(pressure->nodefs_capacity_bytes);
-      pid = pressure->pid_max > 0 &&
-            pressure->pids_in_use > pressure->pid_max * 9 / 10;
+      pid = pressure->pid_max > 0 && pressure->pids_in_use > pressure->pid_max * 9 / 10;
     }
     std::string runtime_problem;
     auto st = runtime_->Status();
     if (!st.ok()) {
       runtime_problem = "container runtime is down: " + st.status().message();
     } else {
-      for (const auto &c : st->conditions()) {
+      for (const auto& c : st->conditions()) {
         if (!c.status()) {
-          runtime_problem = "container runtime " + c.type() +
-                            " is false: " + c.reason() +
+          runtime_problem = "container runtime " + c.type() + " is false: " + c.reason() +
                             (c.message().empty() ? "" : ": " + c.message());
         }
       }
     }
-    auto cond = [&](const char *type, bool value, const char *reason,
-                    std::string message) {
+    auto cond = [&](const char* type, bool value, const char* reason, std::string message) {
       std::string status = value ? "True" : "False";
       std::string transition = now;
       auto it = last_conditions_.find(type);
@@ -331,91 +358,74 @@ private:
     };
     const bool ready = runtime_problem.empty() && network_problem_.empty();
     node_ready_ = ready;
-    std::string ready_message = !runtime_problem.empty() ? runtime_problem
-                                : !network_problem_.empty()
-                                    ? network_problem_
-                                    : "kubelet is posting ready status";
+    std::string ready_message = !runtime_problem.empty()    ? runtime_problem
+                                : !network_problem_.empty() ? network_problem_
+                                                            : "kubelet is posting ready status";
     return {cond("MemoryPressure", memory,
-                 memory ? "KubeletHasInsufficientMemory"
-                        : "KubeletHasSufficientMemory",
+                 memory ? "KubeletHasInsufficientMemory" : "KubeletHasSufficientMemory",
                  memory ? "kubelet has insufficient memory available"
                         : "kubelet has sufficient memory available"),
-            cond("DiskPressure", disk,
-                 disk ? "KubeletHasDiskPressure" : "KubeletHasNoDiskPressure",
-                 disk ? "kubelet has disk pressure"
-                      : "kubelet has no disk pressure"),
-            cond("PIDPressure", pid,
-                 pid ? "KubeletHasInsufficientPID" : "KubeletHasSufficientPID",
+            cond("DiskPressure", disk, disk ? "KubeletHasDiskPressure" : "KubeletHasNoDiskPressure",
+                 disk ? "kubelet has disk pressure" : "kubelet has no disk pressure"),
+            cond("PIDPressure", pid, pid ? "KubeletHasInsufficientPID" : "KubeletHasSufficientPID",
                  pid ? "kubelet has insufficient PID available"
                      : "kubelet has sufficient PID available"),
-            cond("Ready", ready, ready ? "KubeletReady" : "KubeletNotReady",
-                 ready_message)};
+            cond("Ready", ready, ready ? "KubeletReady" : "KubeletNotReady", ready_message)};
   }
 
   json::array Images() {
     json::array out;
     auto images = runtime_->ListImages(v1::ImageFilter());
-    if (!images.ok())
-      return out;
-    for (const auto &img : *images) {
+    if (!images.ok()) return out;
+    for (const auto& img : *images) {
       json::array names;
-      for (const auto &t : img.repo_tags())
-        names.push_back(json::string(t));
-      for (const auto &d : img.repo_digests())
-        names.push_back(json::string(d));
-      if (names.empty())
-        continue;
-      out.push_back(
-          json::object{{"names", std::move(names)},
-                       {"sizeBytes", static_cast<int64_t>(img.size())}});
+      for (const auto& t : img.repo_tags()) names.push_back(json::string(t));
+      for (const auto& d : img.repo_digests()) names.push_back(json::string(d));
+      if (names.empty()) continue;
+      out.push_back(json::object{{"names", std::move(names)},
+                                 {"sizeBytes", static_cast<int64_t>(img.size())}});
     }
     return out;
   }
 
-  json::object NodeStatus(const std::string &now) {
+  json::object NodeStatus(const std::string& now) {
     std::string runtime_version = "unknown";
     if (auto v = runtime_->Version(); v.ok()) {
       runtime_version = v->runtime_name() + "://" + v->runtime_version();
     }
-    json::array addresses{
-        json::object{{"type", "InternalIP"}, {"address", opts_.node_ip}},
-        json::object{{"type", "Hostname"}, {"address", opts_.node_name}}};
-    return {
-        {"capacity", Capacity()},
-        {"allocatable", Allocatable()},
-        {"conditions", Conditions(now)},
-        {"addresses", std::move(addresses)},
-        {"daemonEndpoints",
-         json::object{
-             {"kubeletEndpoint", json::object{{"Port", opts_.kubelet_port}}}}},
-        {"images", Images()},
-        {"nodeInfo", json::object{{"machineID", host_.machine_id},
-                                  {"systemUUID", host_.system_uuid},
-                                  {"bootID", host_.boot_id},
-                                  {"kernelVersion", host_.kernel_version},
-                                  {"osImage", host_.os_image},
-                                  {"containerRuntimeVersion", runtime_version},
-                                  {"kubeletVersion", opts_.kubelet_version},
-                                  {"kubeProxyVersion", opts_.kubelet_version},
-                                  {"operatingSystem", "linux"},
-                                  {"architecture", host_.architecture}}}};
+    json::array addresses{json::object{{"type", "InternalIP"}, {"address", opts_.node_ip}},
+                          json::object{{"type", "Hostname"}, {"address", opts_.node_name}}};
+    return {{"capacity", Capacity()},
+            {"allocatable", Allocatable()},
+            {"conditions", Conditions(now)},
+            {"addresses", std::move(addresses)},
+            {"daemonEndpoints",
+             json::object{{"kubeletEndpoint", json::object{{"Port", opts_.kubelet_port}}}}},
+            {"images", Images()},
+            {"nodeInfo", json::object{{"machineID", host_.machine_id},
+                                      {"systemUUID", host_.system_uuid},
+                                      {"bootID", host_.boot_id},
+                                      {"kernelVersion", host_.kernel_version},
+                                      {"osImage", host_.os_image},
+                                      {"containerRuntimeVersion", runtime_version},
+                                      {"kubeletVersion", opts_.kubelet_version},
+                                      {"kubeProxyVersion", opts_.kubelet_version},
+                                      {"operatingSystem", "linux"},
+                                      {"architecture", host_.architecture}}}};
   }
 
-  json::object NodeObject(const std::string &now) {
+  json::object NodeObject(const std::string& now) {
     json::object labels{{"kubernetes.io/hostname", opts_.node_name},
                         {"kubernetes.io/os", "linux"},
                         {"kubernetes.io/arch", host_.architecture},
                         {"beta.kubernetes.io/os", "linux"},
                         {"beta.kubernetes.io/arch", host_.architecture}};
-    for (const auto &[k, v] : opts_.node_labels)
-      labels[k] = v;
+    for (const auto& [k, v] : opts_.node_labels) labels[k] = v;
     json::object spec;
-    if (!opts_.node_taints.empty())
-      spec["taints"] = opts_.node_taints;
+    if (!opts_.node_taints.empty()) spec["taints"] = opts_.node_taints;
     return {{"apiVersion", "v1"},
             {"kind", "Node"},
-            {"metadata", json::object{{"name", opts_.node_name},
-                                      {"labels", std::move(labels)}}},
+            {"metadata", json::object{{"name", opts_.node_name}, {"labels", std::move(labels)}}},
             {"spec", std::move(spec)},
             {"status", NodeStatus(now)}};
   }
@@ -435,8 +445,7 @@ private:
       }
     }
     if (!made.ok()) {
-      LogWarning("kubelet", "registering node " + opts_.node_name + ": " +
-                                made.error().message);
+      LogWarning("kubelet", "registering node " + opts_.node_name + ": " + made.error().message);
       return false;
     }
     node_uid_ = std::string(api::GetUid(*made));
@@ -454,13 +463,11 @@ private:
 
   // The parts of a node status whose change is worth a report (not heartbeat
   // times).
-  static std::string StatusFingerprint(const json::object &status) {
+  static std::string StatusFingerprint(const json::object& status) {
     json::object copy = status;
-    if (auto *conds = copy.if_contains("conditions");
-        conds && conds->is_array()) {
-      for (auto &c : conds->as_array()) {
-        if (c.is_object())
-          c.as_object().erase("lastHeartbeatTime");
+    if (auto* conds = copy.if_contains("conditions"); conds && conds->is_array()) {
+      for (auto& c : conds->as_array()) {
+        if (c.is_object()) c.as_object().erase("lastHeartbeatTime");
       }
     }
     return json::serialize(copy);
@@ -473,22 +480,17 @@ private:
     auto r = leases_.Patch(opts_.node_name, client::PatchType::kMerge,
                            json::serialize(json::object{{"spec", spec}}));
     if (!r.ok() && api::IsNotFound(r.error())) {
-      json::object meta{{"name", opts_.node_name},
-                        {"namespace", "kube-node-lease"}};
+      json::object meta{{"name", opts_.node_name}, {"namespace", "kube-node-lease"}};
       if (!node_uid_.empty()) {
-        meta["ownerReferences"] =
-            json::array{json::object{{"apiVersion", "v1"},
-                                     {"kind", "Node"},
-                                     {"name", opts_.node_name},
-                                     {"uid", node_uid_}}};
+        meta["ownerReferences"] = json::array{json::object{
+            {"apiVersion", "v1"}, {"kind", "Node"}, {"name", opts_.node_name}, {"uid", node_uid_}}};
       }
       r = leases_.Create(json::object{{"apiVersion", "coordination.k8s.io/v1"},
                                       {"kind", "Lease"},
                                       {"metadata", std::move(meta)},
                                       {"spec", spec}});
     }
-    if (r.ok())
-      ++lease_renewals_;
+    if (r.ok()) ++lease_renewals_;
   }
 
   // Writes the node status when it changed or the report interval passed.
@@ -496,21 +498,18 @@ private:
     const std::string now = api::FormatTime(clock_->Now());
     json::object status = NodeStatus(now);
     std::string fp = StatusFingerprint(status);
-    bool due =
-        clock_->Monotonic() - last_report_ >= opts_.node_status_report_interval;
+    bool due = clock_->Monotonic() - last_report_ >= opts_.node_status_report_interval;
     if (fp == last_reported_ && !due) {
       // Still read the node, for the pod CIDR it may have been given meanwhile.
       if (pod_cidr_.empty()) {
-        if (auto cur = nodes_.Get(opts_.node_name); cur.ok())
-          ObserveNode(*cur);
+        if (auto cur = nodes_.Get(opts_.node_name); cur.ok()) ObserveNode(*cur);
       }
       return;
     }
     auto r = nodes_.Patch(opts_.node_name, client::PatchType::kStrategicMerge,
-                          json::serialize(json::object{{"status", status}}), {},
-                          "status");
+                          json::serialize(json::object{{"status", status}}), {}, "status");
     if (!r.ok() && api::IsNotFound(r.error())) {
-      registered_ = false; // someone deleted the Node: register again
+      registered_ = false;  // someone deleted the Node: register again
       return;
     }
     if (r.ok()) {
@@ -522,7 +521,7 @@ private:
   }
 
   // Picks up the node's pod CIDR and writes the CNI config for it.
-  void ObserveNode(const api::Object &node) {
+  void ObserveNode(const api::Object& node) {
     std::string cidr = api::FieldText(node, "spec.podCIDR");
     if (cidr.empty() || cidr == pod_cidr_) {
       if (cidr.empty() && !opts_.cni_conf_dir.empty()) {
@@ -531,8 +530,7 @@ private:
       return;
     }
     pod_cidr_ = cidr;
-    if (opts_.cni_conf_dir.empty())
-      return;
+    if (opts_.cni_conf_dir.empty()) return;
     // A bridge left from an earlier pod CIDR (the node joined another cluster)
     // would refuse the new gateway address.
     if (Status reset = ResetStaleBridge(opts_.cni_bridge, cidr); !reset.ok()) {
@@ -544,8 +542,7 @@ private:
     const std::string tmp = path + ".tmp";
     {
       std::ofstream out(tmp, std::ios::trunc);
-      out << RenderCniConfig(cidr, opts_.cni_bridge,
-                             opts_.data_dir + "/cni/networks");
+      out << RenderCniConfig(cidr, opts_.cni_bridge, opts_.data_dir + "/cni/networks");
       if (!out) {
         network_problem_ = "network is not ready: cannot write " + path;
         return;
@@ -553,8 +550,7 @@ private:
     }
     fs::rename(tmp, path, ec);
     if (ec) {
-      network_problem_ =
-          "network is not ready: cannot write " + path + ": " + ec.message();
+      network_problem_ = "network is not ready: cannot write " + path + ": " + ec.message();
       return;
     }
     network_problem_.clear();
@@ -567,14 +563,12 @@ private:
     while (!Stopping()) {
       if (!registered_) {
         if (!Register()) {
-          if (!Sleep(2s))
-            return;
+          if (!Sleep(2s)) return;
           continue;
         }
         next_lease = clock_->Monotonic() + opts_.lease_renew_interval;
-        next_status = clock_->Monotonic() +
-                      (node_ready_ ? opts_.node_status_update_interval
-                                   : std::chrono::milliseconds(1000));
+        next_status = clock_->Monotonic() + (node_ready_ ? opts_.node_status_update_interval
+                                                         : std::chrono::milliseconds(1000));
       }
       auto now = clock_->Monotonic();
       if (now >= next_lease) {
@@ -588,8 +582,7 @@ private:
         next_status = now + (node_ready_ ? opts_.node_status_update_interval
                                          : std::chrono::milliseconds(1000));
       }
-      if (!Sleep(std::min(next_lease, next_status) - clock_->Monotonic() + 1ms))
-        return;
+      if (!Sleep(std::min(next_lease, next_status) - clock_->Monotonic() + 1ms)) return;
     }
   }
 
@@ -598,24 +591,21 @@ private:
 
   // The sandboxes and containers of pod `uid`, newest first.
   struct Observed {
-    std::vector<v1::PodSandbox> sandboxes; // newest first
+    std::vector<v1::PodSandbox> sandboxes;  // newest first
     PodRuntimeView view;
-    std::string ready_sandbox; // id; "" when none is ready
+    std::string ready_sandbox;  // id; "" when none is ready
   };
 
-  Result<Observed> Observe(const std::string &uid) {
+  Result<Observed> Observe(const std::string& uid) {
     Observed o;
     v1::PodSandboxFilter sf;
     (*sf.mutable_label_selector())[kPodUidLabel] = uid;
     auto sandboxes = runtime_->ListPodSandbox(sf);
-    if (!sandboxes.ok())
-      return sandboxes.status();
+    if (!sandboxes.ok()) return sandboxes.status();
     o.sandboxes = std::move(*sandboxes);
     std::sort(o.sandboxes.begin(), o.sandboxes.end(),
-              [](const auto &a, const auto &b) {
-                return a.created_at() > b.created_at();
-              });
-    for (const auto &s : o.sandboxes) {
+              [](const auto& a, const auto& b) { return a.created_at() > b.created_at(); });
+    for (const auto& s : o.sandboxes) {
       if (s.state() == v1::SANDBOX_READY) {
         o.ready_sandbox = s.id();
         break;
@@ -626,10 +616,8 @@ private:
       if (st.ok() && st->state() == v1::SANDBOX_READY) {
         o.view.sandbox_ready = true;
         o.view.pod_ip = st->network().ip();
-        if (!o.view.pod_ip.empty())
-          o.view.pod_ips.push_back(o.view.pod_ip);
-        for (const auto &ip : st->network().additional_ips())
-          o.view.pod_ips.push_back(ip.ip());
+        if (!o.view.pod_ip.empty()) o.view.pod_ips.push_back(o.view.pod_ip);
+        for (const auto& ip : st->network().additional_ips()) o.view.pod_ips.push_back(ip.ip());
       } else {
         o.ready_sandbox.clear();
       }
@@ -637,12 +625,10 @@ private:
     v1::ContainerFilter cf;
     (*cf.mutable_label_selector())[kPodUidLabel] = uid;
     auto containers = runtime_->ListContainers(cf);
-    if (!containers.ok())
-      return containers.status();
-    for (const auto &c : *containers) {
+    if (!containers.ok()) return containers.status();
+    for (const auto& c : *containers) {
       auto st = runtime_->ContainerStatus(c.id());
-      if (!st.ok())
-        continue; // removed meanwhile
+      if (!st.ok()) continue;  // removed meanwhile
       RuntimeContainer rc;
       rc.id = c.id();
       rc.name = c.metadata().name();
@@ -659,10 +645,9 @@ private:
       rc.sandbox_id = c.pod_sandbox_id();
       o.view.containers[rc.name].push_back(std::move(rc));
     }
-    for (auto &[name, list] : o.view.containers) {
-      std::sort(list.begin(), list.end(), [](const auto &a, const auto &b) {
-        return a.attempt != b.attempt ? a.attempt > b.attempt
-                                      : a.created_at > b.created_at;
+    for (auto& [name, list] : o.view.containers) {
+      std::sort(list.begin(), list.end(), [](const auto& a, const auto& b) {
+        return a.attempt != b.attempt ? a.attempt > b.attempt : a.created_at > b.created_at;
       });
     }
     return o;
@@ -676,7 +661,7 @@ private:
       bool again = false;
       try {
         again = !SyncPod(*key);
-      } catch (const std::exception &e) {
+      } catch (const std::exception& e) {
         LogError("kubelet", "syncing pod " + *key + ": " + e.what());
         again = true;
       }
@@ -689,24 +674,22 @@ private:
     }
   }
 
-  PodState &StateOf(const std::string &uid) {
+  PodState& StateOf(const std::string& uid) {
     std::lock_guard l(states_mu_);
     return states_[uid];
   }
 
   // Returns false when the sync should be tried again soon (a runtime or API
   // failure).
-  bool SyncPod(const std::string &key) {
+  bool SyncPod(const std::string& key) {
     ++pod_syncs_;
     auto slash = key.find('/');
-    client::ObjectPtr pod = pod_informer_->lister().Get(key.substr(0, slash),
-                                                        key.substr(slash + 1));
-    if (pod == nullptr)
-      return true; // gone from the API: housekeeping removes what is left
+    client::ObjectPtr pod =
+        pod_informer_->lister().Get(key.substr(0, slash), key.substr(slash + 1));
+    if (pod == nullptr) return true;  // gone from the API: housekeeping removes what is left
     const std::string uid(api::GetUid(*pod));
-    PodState &state = StateOf(uid);
-    if (api::IsBeingDeleted(*pod))
-      return Terminate(*pod, &state);
+    PodState& state = StateOf(uid);
+    if (api::IsBeingDeleted(*pod)) return Terminate(*pod, &state);
     auto observed = Observe(uid);
     if (!observed.ok()) {
       ++runtime_errors_;
@@ -715,14 +698,22 @@ private:
     std::string phase = api::FieldText(*pod, "status.phase");
     if (phase == "Succeeded" || phase == "Failed") {
       // Finished for good: nothing runs again; the sandbox is stopped.
-      for (const auto &s : observed->sandboxes) {
-        if (s.state() == v1::SANDBOX_READY)
-          (void)runtime_->StopPodSandbox(s.id());
+      for (const auto& s : observed->sandboxes) {
+        if (s.state() == v1::SANDBOX_READY) (void)runtime_->StopPodSandbox(s.id());
       }
       return true;
     }
     state.waiting.clear();
-    bool ok = Converge(*pod, &state, &*observed);
+    // Volumes first (and on every sync, so that changed ConfigMaps and Secrets reach running
+    // containers); containers that need them wait until they are there.
+    bool ok = true;
+    if (Status v = volumes_.SetUp(*pod); !v.ok()) {
+      events_.Event(*pod, client::kEventTypeWarning, "FailedMount", "Mounting", v.message());
+      queue_.AddAfter(key, 2s);
+      MarkWaiting(*pod, observed->view, &state, "ContainerCreating", "");
+    } else {
+      ok = Converge(*pod, &state, &*observed);
+    }
     // Read back what the runtime now has, for the status.
     auto after = Observe(uid);
     if (after.ok()) {
@@ -734,28 +725,25 @@ private:
 
   // Starts what should run; records why anything is held back in
   // state->waiting.
-  bool Converge(const api::Object &pod, PodState *state, Observed *o) {
-    const json::object &spec = *Obj(pod, "spec");
+  bool Converge(const api::Object& pod, PodState* state, Observed* o) {
+    const json::object& spec = *Obj(pod, "spec");
     const std::string uid(api::GetUid(pod));
     std::string policy = Str(spec, "restartPolicy");
-    if (policy.empty())
-      policy = "Always";
+    if (policy.empty()) policy = "Always";
 
     // The sandbox: a new one when none is ready (every container starts again
     // in it).
     std::string sandbox = o->ready_sandbox;
     if (sandbox.empty()) {
       if (!o->sandboxes.empty() && policy == "Never" && AllRan(pod, o->view)) {
-        return true; // the pod ran its course; nothing to start again
+        return true;  // the pod ran its course; nothing to start again
       }
-      for (const auto &[name, list] : o->view.containers) {
-        for (const auto &c : list) {
-          if (c.state == v1::CONTAINER_RUNNING)
-            (void)runtime_->StopContainer(c.id, 0s);
+      for (const auto& [name, list] : o->view.containers) {
+        for (const auto& c : list) {
+          if (c.state == v1::CONTAINER_RUNNING) (void)runtime_->StopContainer(c.id, 0s);
         }
       }
-      for (const auto &s : o->sandboxes)
-        (void)runtime_->StopPodSandbox(s.id());
+      for (const auto& s : o->sandboxes) (void)runtime_->StopPodSandbox(s.id());
       uint32_t attempt = static_cast<uint32_t>(o->sandboxes.size());
       auto config = SandboxConfig(pod, facts_, attempt);
       std::error_code ec;
@@ -763,16 +751,13 @@ private:
       auto made = runtime_->RunPodSandbox(config, opts_.runtime_handler);
       if (!made.ok()) {
         ++runtime_errors_;
-        events_.Event(pod, client::kEventTypeWarning, "FailedCreatePodSandBox",
-                      "Creating",
-                      "Failed to create pod sandbox: " +
-                          made.status().message());
-        for (const char *list : {"initContainers", "containers"}) {
-          if (const auto *cs = Arr(spec, list)) {
-            for (const auto &c : *cs) {
+        events_.Event(pod, client::kEventTypeWarning, "FailedCreatePodSandBox", "Creating",
+                      "Failed to create pod sandbox: " + made.status().message());
+        for (const char* list : {"initContainers", "containers"}) {
+          if (const auto* cs = Arr(spec, list)) {
+            for (const auto& c : *cs) {
               if (c.is_object()) {
-                state->waiting[Str(c.as_object(), "name")] = {
-                    "ContainerCreating", ""};
+                state->waiting[Str(c.as_object(), "name")] = {"ContainerCreating", ""};
               }
             }
           }
@@ -782,7 +767,7 @@ private:
       ++sandboxes_started_;
       // Sandboxes that never got a container (failed attempts) have nothing
       // worth keeping.
-      for (const auto &old : o->sandboxes) {
+      for (const auto& old : o->sandboxes) {
         v1::ContainerFilter cf;
         cf.set_pod_sandbox_id(old.id());
         if (auto cs = runtime_->ListContainers(cf); cs.ok() && cs->empty()) {
@@ -790,83 +775,70 @@ private:
         }
       }
       if (!o->sandboxes.empty()) {
-        events_.Event(pod, client::kEventTypeNormal, "SandboxChanged",
-                      "Syncing",
+        events_.Event(pod, client::kEventTypeNormal, "SandboxChanged", "Syncing",
                       "Pod sandbox changed, it will be killed and re-created.");
       }
       auto refreshed = Observe(uid);
-      if (!refreshed.ok())
-        return false;
+      if (!refreshed.ok()) return false;
       *o = std::move(*refreshed);
       sandbox = o->ready_sandbox;
-      if (sandbox.empty())
-        return false;
+      if (sandbox.empty()) return false;
     }
     // Containers of older sandboxes count for restarts, but only those of this
     // sandbox run.
-    auto latest_in = [&](const std::string &name) -> const RuntimeContainer * {
+    auto latest_in = [&](const std::string& name) -> const RuntimeContainer* {
       auto it = o->view.containers.find(name);
-      if (it == o->view.containers.end() || it->second.empty())
-        return nullptr;
+      if (it == o->view.containers.end() || it->second.empty()) return nullptr;
       return &it->second.front();
     };
-    auto sandbox_config =
-        SandboxConfig(pod, facts_, SandboxAttempt(*o, sandbox));
+    auto sandbox_config = SandboxConfig(pod, facts_, SandboxAttempt(*o, sandbox));
 
     // Init containers, in order.
-    if (const auto *inits = Arr(spec, "initContainers")) {
-      for (const auto &cv : *inits) {
-        if (!cv.is_object())
-          continue;
-        const json::object &c = cv.as_object();
+    if (const auto* inits = Arr(spec, "initContainers")) {
+      for (const auto& cv : *inits) {
+        if (!cv.is_object()) continue;
+        const json::object& c = cv.as_object();
         const std::string name = Str(c, "name");
         const bool sidecar = Str(c, "restartPolicy") == "Always";
-        const RuntimeContainer *latest = latest_in(name);
+        const RuntimeContainer* latest = latest_in(name);
         bool current = latest != nullptr && latest->sandbox_id == sandbox;
         if (current && latest->state == v1::CONTAINER_RUNNING) {
-          if (sidecar)
-            continue;  // a sidecar runs beside the rest
-          return true; // wait for it to finish
+          if (sidecar) continue;  // a sidecar runs beside the rest
+          return true;            // wait for it to finish
         }
-        if (current && latest->state == v1::CONTAINER_EXITED &&
-            latest->exit_code == 0 && !sidecar) {
-          continue; // done
+        if (current && latest->state == v1::CONTAINER_EXITED && latest->exit_code == 0 &&
+            !sidecar) {
+          continue;  // done
         }
         if (current && latest->state == v1::CONTAINER_EXITED &&
             !ShouldRestart(pod, c, true, latest->exit_code)) {
-          return true; // failed for good: the pod fails
+          return true;  // failed for good: the pod fails
         }
-        if (current && latest->state == v1::CONTAINER_CREATED)
-          return true;
+        if (current && latest->state == v1::CONTAINER_CREATED) return true;
         // Not yet run in this sandbox, or to run again.
-        if (!StartContainer(pod, c, latest, current, sandbox, sandbox_config,
-                            o->view, state)) {
-          return !state->waiting
-                      .empty(); // held back (backoff, config) or failed
+        if (!StartContainer(pod, c, latest, current, sandbox, sandbox_config, o->view, state)) {
+          return !state->waiting.empty();  // held back (backoff, config) or failed
         }
-        if (!sidecar)
-          return true; // the next one starts when this one is done
+        if (!sidecar) return true;  // the next one starts when this one is done
       }
     }
     // The regular containers.
     bool ok = true;
-    if (const auto *cs = Arr(spec, "containers")) {
-      for (const auto &cv : *cs) {
-        if (!cv.is_object())
-          continue;
-        const json::object &c = cv.as_object();
-        const RuntimeContainer *latest = latest_in(Str(c, "name"));
+    if (const auto* cs = Arr(spec, "containers")) {
+      for (const auto& cv : *cs) {
+        if (!cv.is_object()) continue;
+        const json::object& c = cv.as_object();
+        const RuntimeContainer* latest = latest_in(Str(c, "name"));
         bool current = latest != nullptr && latest->sandbox_id == sandbox;
-        if (current && (latest->state == v1::CONTAINER_RUNNING ||
-                        latest->state == v1::CONTAINER_CREATED)) {
+        if (current &&
+            (latest->state == v1::CONTAINER_RUNNING || latest->state == v1::CONTAINER_CREATED)) {
           continue;
         }
         if (current && latest->state == v1::CONTAINER_EXITED &&
             !ShouldRestart(pod, c, false, latest->exit_code)) {
           continue;
         }
-        if (!StartContainer(pod, c, latest, current, sandbox, sandbox_config,
-                            o->view, state)) {
+        if (!StartContainer(pod, c, latest, current, sandbox, sandbox_config, o->view, state)) {
           ok = ok && !state->waiting.empty();
         }
       }
@@ -874,25 +846,37 @@ private:
     return ok;
   }
 
-  static uint32_t SandboxAttempt(const Observed &o, const std::string &id) {
-    for (const auto &s : o.sandboxes) {
-      if (s.id() == id)
-        return s.metadata().attempt();
+  // Every container that does not run yet waits for `reason`.
+  static void MarkWaiting(const api::Object& pod, const PodRuntimeView& view, PodState* state,
+                          const std::string& reason, const std::string& message) {
+    for (const char* list : {"initContainers", "containers"}) {
+      const auto* cs = Arr(*Obj(pod, "spec"), list);
+      if (cs == nullptr) continue;
+      for (const auto& c : *cs) {
+        if (!c.is_object()) continue;
+        std::string name = Str(c.as_object(), "name");
+        auto it = view.containers.find(name);
+        if (it != view.containers.end() && !it->second.empty()) continue;
+        state->waiting[name] = {reason, message};
+      }
+    }
+  }
+
+  static uint32_t SandboxAttempt(const Observed& o, const std::string& id) {
+    for (const auto& s : o.sandboxes) {
+      if (s.id() == id) return s.metadata().attempt();
     }
     return 0;
   }
 
   // Whether every container of a restartPolicy Never pod has run once.
-  static bool AllRan(const api::Object &pod, const PodRuntimeView &view) {
-    const auto *cs = Arr(*Obj(pod, "spec"), "containers");
-    if (cs == nullptr)
-      return true;
-    for (const auto &c : *cs) {
-      if (!c.is_object())
-        continue;
+  static bool AllRan(const api::Object& pod, const PodRuntimeView& view) {
+    const auto* cs = Arr(*Obj(pod, "spec"), "containers");
+    if (cs == nullptr) return true;
+    for (const auto& c : *cs) {
+      if (!c.is_object()) continue;
       auto it = view.containers.find(Str(c.as_object(), "name"));
-      if (it == view.containers.end() || it->second.empty())
-        return false;
+      if (it == view.containers.end() || it->second.empty()) return false;
     }
     return true;
   }
@@ -900,68 +884,65 @@ private:
   // Starts container `c` (again, when `latest` exited in this sandbox):
   // backoff, image, config, create, start. False when it did not start
   // (state->waiting says why, or the runtime failed).
-  bool StartContainer(const api::Object &pod, const json::object &c,
-                      const RuntimeContainer *latest, bool restart,
-                      const std::string &sandbox,
-                      const v1::PodSandboxConfig &sandbox_config,
-                      const PodRuntimeView &view, PodState *state) {
+  bool StartContainer(const api::Object& pod, const json::object& c, const RuntimeContainer* latest,
+                      bool restart, const std::string& sandbox,
+                      const v1::PodSandboxConfig& sandbox_config, const PodRuntimeView& view,
+                      PodState* state) {
     const std::string name = Str(c, "name");
     const std::string key = PodKey(pod);
     uint32_t restart_count = latest != nullptr ? latest->attempt + 1 : 0;
     if (restart && latest != nullptr) {
       // Crash-loop backoff, counted from when the container last finished.
-      Backoff &b = state->crash_backoff[name];
-      auto finished =
-          Clock::WallTime(std::chrono::duration_cast<Clock::WallTime::duration>(
-              std::chrono::nanoseconds(latest->finished_at)));
+      Backoff& b = state->crash_backoff[name];
+      auto finished = Clock::WallTime(std::chrono::duration_cast<Clock::WallTime::duration>(
+          std::chrono::nanoseconds(latest->finished_at)));
       auto now = clock_->Now();
       if (state->backoff_for[name] != latest->finished_at) {
         state->backoff_for[name] = latest->finished_at;
-        auto ran =
-            std::chrono::nanoseconds(latest->finished_at - latest->started_at);
+        auto ran = std::chrono::nanoseconds(latest->finished_at - latest->started_at);
         if (b.delay.count() == 0 || ran >= kBackoffResetAfter) {
-          b.delay = 0s; // the first restart is at once
+          b.delay = 0s;  // the first restart is at once
         }
         b.not_before = finished + b.delay;
-        b.delay =
-            b.delay.count() == 0
-                ? std::chrono::nanoseconds(kBackoffInitial)
-                : std::min<std::chrono::nanoseconds>(b.delay * 2, kBackoffMax);
+        b.delay = b.delay.count() == 0
+                      ? std::chrono::nanoseconds(kBackoffInitial)
+                      : std::min<std::chrono::nanoseconds>(b.delay * 2, kBackoffMax);
       }
       if (now < b.not_before) {
         auto wait = b.not_before - now;
-        auto secs =
-            std::chrono::duration_cast<std::chrono::seconds>(b.delay / 2)
-                .count();
-        if (secs < 10)
-          secs = 10;
-        state->waiting[name] = {"CrashLoopBackOff",
-                                "back-off " + std::to_string(secs) +
-                                    "s restarting failed container=" + name +
-                                    " pod=" + std::string(api::GetName(pod)) +
-                                    "_" + std::string(api::GetNamespace(pod)) +
-                                    "(" + std::string(api::GetUid(pod)) + ")"};
+        auto secs = std::chrono::duration_cast<std::chrono::seconds>(b.delay / 2).count();
+        if (secs < 10) secs = 10;
+        state->waiting[name] = {"CrashLoopBackOff", "back-off " + std::to_string(secs) +
+                                                        "s restarting failed container=" + name +
+                                                        " pod=" + std::string(api::GetName(pod)) +
+                                                        "_" + std::string(api::GetNamespace(pod)) +
+                                                        "(" + std::string(api::GetUid(pod)) + ")"};
         events_.Event(pod, client::kEventTypeWarning, "BackOff", "Restarting",
-                      "Back-off restarting failed container " + name +
-                          " in pod " + std::string(api::GetName(pod)) + "_" +
+                      "Back-off restarting failed container " + name + " in pod " +
+                          std::string(api::GetName(pod)) + "_" +
                           std::string(api::GetNamespace(pod)) + "(" +
                           std::string(api::GetUid(pod)) + ")");
         queue_.AddAfter(key, wait + 50ms);
         return false;
       }
     }
-    if (!EnsureImage(pod, c, sandbox_config, state))
-      return false;
-    auto config =
-        ContainerConfig(pod, c, restart_count, view.pod_ip, facts_, &source_);
+    if (!EnsureImage(pod, c, sandbox_config, state)) return false;
+    auto config = ContainerConfig(pod, c, restart_count, view.pod_ip, facts_, &source_);
     if (!config.ok()) {
-      state->waiting[name] = {"CreateContainerConfigError",
-                              config.status().message()};
+      state->waiting[name] = {"CreateContainerConfigError", config.status().message()};
       events_.Event(pod, client::kEventTypeWarning, "Failed", "Creating",
                     "Error: " + config.status().message());
-      queue_.AddAfter(key, 2s); // the ConfigMap or Secret may come
+      queue_.AddAfter(key, 2s);  // the ConfigMap or Secret may come
       return false;
     }
+    auto mounts = volumes_.Mounts(pod, c);
+    if (!mounts.ok()) {
+      state->waiting[name] = {"CreateContainerConfigError", mounts.status().message()};
+      events_.Event(pod, client::kEventTypeWarning, "Failed", "Creating",
+                    "Error: " + mounts.status().message());
+      return false;
+    }
+    for (auto& m : *mounts) *config->add_mounts() = std::move(m);
     std::error_code ec;
     fs::create_directories(sandbox_config.log_directory() + "/" + name, ec);
     auto id = runtime_->CreateContainer(sandbox, *config, sandbox_config);
@@ -998,18 +979,15 @@ private:
 
   // Pulls the container's image when its pull policy says so. False
   // (state->waiting set) when it is not there.
-  bool EnsureImage(const api::Object &pod, const json::object &c,
-                   const v1::PodSandboxConfig &sandbox_config,
-                   PodState *state) {
+  bool EnsureImage(const api::Object& pod, const json::object& c,
+                   const v1::PodSandboxConfig& sandbox_config, PodState* state) {
     const std::string name = Str(c, "name");
     const std::string image = Str(c, "image");
     std::string policy = Str(c, "imagePullPolicy");
     if (policy.empty()) {
       auto colon = image.rfind(':');
-      bool tagged = colon != std::string::npos &&
-                    image.find('/', colon) == std::string::npos;
-      policy =
-          !tagged || image.ends_with(":latest") ? "Always" : "IfNotPresent";
+      bool tagged = colon != std::string::npos && image.find('/', colon) == std::string::npos;
+      policy = !tagged || image.ends_with(":latest") ? "Always" : "IfNotPresent";
     }
     v1::ImageSpec spec;
     spec.set_image(image);
@@ -1020,28 +998,24 @@ private:
       return false;
     }
     if (policy == "Never") {
-      if (present->has_value())
-        return true;
+      if (present->has_value()) return true;
       state->waiting[name] = {
           "ErrImageNeverPull",
-          "Container image \"" + image +
-              "\" is not present with pull policy of Never"};
-      events_.Event(pod, client::kEventTypeWarning, "ErrImageNeverPull",
-                    "Pulling", state->waiting[name].message);
+          "Container image \"" + image + "\" is not present with pull policy of Never"};
+      events_.Event(pod, client::kEventTypeWarning, "ErrImageNeverPull", "Pulling",
+                    state->waiting[name].message);
       return false;
     }
     if (policy == "IfNotPresent" && present->has_value()) {
       return true;
     }
-    if (policy == "Always" && present->has_value() &&
-        image.rfind("keelson.local/", 0) == 0) {
-      return true; // images of the node's own (imported, no registry to ask)
+    if (policy == "Always" && present->has_value() && image.rfind("keelson.local/", 0) == 0) {
+      return true;  // images of the node's own (imported, no registry to ask)
     }
-    Backoff &b = state->pull_backoff[image];
+    Backoff& b = state->pull_backoff[image];
     auto now = clock_->Now();
     if (now < b.not_before) {
-      state->waiting[name] = {"ImagePullBackOff",
-                              "Back-off pulling image \"" + image + "\""};
+      state->waiting[name] = {"ImagePullBackOff", "Back-off pulling image \"" + image + "\""};
       events_.Event(pod, client::kEventTypeNormal, "BackOff", "Pulling",
                     "Back-off pulling image \"" + image + "\"");
       queue_.AddAfter(PodKey(pod), b.not_before - now + 50ms);
@@ -1052,21 +1026,17 @@ private:
     auto start = clock_->Monotonic();
     auto pulled = runtime_->PullImage(spec, nullptr, &sandbox_config);
     if (!pulled.ok()) {
-      b.delay =
-          b.delay.count() == 0
-              ? std::chrono::nanoseconds(kBackoffInitial)
-              : std::min<std::chrono::nanoseconds>(b.delay * 2, kBackoffMax);
+      b.delay = b.delay.count() == 0 ? std::chrono::nanoseconds(kBackoffInitial)
+                                     : std::min<std::chrono::nanoseconds>(b.delay * 2, kBackoffMax);
       b.not_before = clock_->Now() + b.delay;
-      std::string msg = "Failed to pull image \"" + image +
-                        "\": " + pulled.status().message();
+      std::string msg = "Failed to pull image \"" + image + "\": " + pulled.status().message();
       state->waiting[name] = {"ErrImagePull", msg};
       events_.Event(pod, client::kEventTypeWarning, "Failed", "Pulling", msg);
       queue_.AddAfter(PodKey(pod), b.delay + 50ms);
       return false;
     }
     b = Backoff{};
-    auto took =
-        std::chrono::duration<double>(clock_->Monotonic() - start).count();
+    auto took = std::chrono::duration<double>(clock_->Monotonic() - start).count();
     char buf[64];
     std::snprintf(buf, sizeof(buf), "%.3fs", took);
     events_.Event(pod, client::kEventTypeNormal, "Pulled", "Pulling",
@@ -1074,19 +1044,16 @@ private:
     return true;
   }
 
-  void WriteStatus(const api::Object &pod, const PodRuntimeView &view,
-                   PodState *state) {
+  void WriteStatus(const api::Object& pod, const PodRuntimeView& view, PodState* state) {
     const std::string now = api::FormatTime(clock_->Now());
     json::object status = ComputeStatus(pod, view, facts_, now);
     std::string fp = json::serialize(status);
     // Written already (the informer's copy may lag behind), or what the API
     // holds already.
-    if (fp == state->last_status || SameStatus(pod, status))
-      return;
+    if (fp == state->last_status || SameStatus(pod, status)) return;
     auto r = pods_.Namespace(api::GetNamespace(pod))
                  .Patch(api::GetName(pod), client::PatchType::kMerge,
-                        json::serialize(json::object{{"status", status}}), {},
-                        "status");
+                        json::serialize(json::object{{"status", status}}), {}, "status");
     if (r.ok()) {
       ++pod_status_writes_;
       state->last_status = fp;
@@ -1094,21 +1061,19 @@ private:
   }
 
   // Whether the API's status of `pod` already says what `status` says.
-  static bool SameStatus(const api::Object &pod, const json::object &status) {
-    const json::object *cur = Obj(pod, "status");
-    if (cur == nullptr)
-      return false;
-    for (const auto &[k, v] : status) {
-      const auto *have = cur->if_contains(k);
-      if (have == nullptr || *have != v)
-        return false;
+  static bool SameStatus(const api::Object& pod, const json::object& status) {
+    const json::object* cur = Obj(pod, "status");
+    if (cur == nullptr) return false;
+    for (const auto& [k, v] : status) {
+      const auto* have = cur->if_contains(k);
+      if (have == nullptr || *have != v) return false;
     }
     return true;
   }
 
   // Graceful deletion: stop every container with the grace period, stop the
   // sandbox, report the containers terminated, then delete the pod for good.
-  bool Terminate(const api::Object &pod, PodState *state) {
+  bool Terminate(const api::Object& pod, PodState* state) {
     const std::string uid(api::GetUid(pod));
     auto observed = Observe(uid);
     if (!observed.ok()) {
@@ -1120,11 +1085,9 @@ private:
       state->terminating = true;
     }
     std::vector<std::thread> stoppers;
-    for (const auto &[name, list] : observed->view.containers) {
-      for (const auto &c : list) {
-        if (c.state != v1::CONTAINER_RUNNING &&
-            c.state != v1::CONTAINER_CREATED)
-          continue;
+    for (const auto& [name, list] : observed->view.containers) {
+      for (const auto& c : list) {
+        if (c.state != v1::CONTAINER_RUNNING && c.state != v1::CONTAINER_CREATED) continue;
         events_.Event(pod, client::kEventTypeNormal, "Killing", "Killing",
                       "Stopping container " + name);
         stoppers.emplace_back([this, id = c.id, grace] {
@@ -1132,18 +1095,15 @@ private:
         });
       }
     }
-    for (auto &t : stoppers)
-      t.join();
-    for (const auto &s : observed->sandboxes) {
-      if (!runtime_->StopPodSandbox(s.id()).ok())
-        ++runtime_errors_;
+    for (auto& t : stoppers) t.join();
+    for (const auto& s : observed->sandboxes) {
+      if (!runtime_->StopPodSandbox(s.id()).ok()) ++runtime_errors_;
     }
     auto after = Observe(uid);
     if (after.ok()) {
-      for (const auto &[name, list] : after->view.containers) {
-        for (const auto &c : list) {
-          if (c.state == v1::CONTAINER_RUNNING)
-            return false; // not stopped yet
+      for (const auto& [name, list] : after->view.containers) {
+        for (const auto& c : list) {
+          if (c.state == v1::CONTAINER_RUNNING) return false;  // not stopped yet
         }
       }
       after->view.sandbox_ready = false;
@@ -1152,19 +1112,19 @@ private:
     client::DeleteOptions gone;
     gone.grace_period_seconds = 0;
     gone.precondition_uid = uid;
-    auto r =
-        pods_.Namespace(api::GetNamespace(pod)).Delete(api::GetName(pod), gone);
-    if (!r.ok() && !api::IsNotFound(r.error()) && !api::IsConflict(r.error()))
-      return false;
+    auto r = pods_.Namespace(api::GetNamespace(pod)).Delete(api::GetName(pod), gone);
+    if (!r.ok() && !api::IsNotFound(r.error()) && !api::IsConflict(r.error())) return false;
     ++pods_deleted_;
-    RemovePodFromRuntime(*after);
+    if (after.ok()) RemovePodFromRuntime(*after);
+    if (Status v = volumes_.TearDown(uid); !v.ok()) LogWarning("kubelet", v.message());
+    tokens_.Forget(uid);
     std::lock_guard l(states_mu_);
     states_.erase(uid);
     return true;
   }
 
-  void RemovePodFromRuntime(const Observed &o) {
-    for (const auto &s : o.sandboxes) {
+  void RemovePodFromRuntime(const Observed& o) {
+    for (const auto& s : o.sandboxes) {
       (void)runtime_->StopPodSandbox(s.id());
       (void)runtime_->RemovePodSandbox(s.id());
     }
@@ -1174,8 +1134,7 @@ private:
   // ----------------------------------------
 
   void RelistLoop() {
-    std::unordered_map<std::string, std::pair<int, std::string>>
-        last; // id → state, pod key
+    std::unordered_map<std::string, std::pair<int, std::string>> last;  // id → state, pod key
     auto next_resync = clock_->Monotonic() + opts_.pod_resync_period;
     while (Sleep(opts_.relist_period)) {
       auto containers = runtime_->ListContainers(v1::ContainerFilter());
@@ -1185,31 +1144,25 @@ private:
       }
       std::unordered_map<std::string, std::pair<int, std::string>> now;
       std::set<std::string> changed;
-      for (const auto &c : *containers) {
+      for (const auto& c : *containers) {
         auto lb = c.labels();
         auto ns = lb.find(kPodNamespaceLabel), name = lb.find(kPodNameLabel);
-        if (ns == lb.end() || name == lb.end())
-          continue;
+        if (ns == lb.end() || name == lb.end()) continue;
         std::string key = ns->second + "/" + name->second;
         now[c.id()] = {c.state(), key};
         auto it = last.find(c.id());
-        if (it == last.end() || it->second.first != c.state())
-          changed.insert(key);
+        if (it == last.end() || it->second.first != c.state()) changed.insert(key);
       }
-      for (const auto &[id, v] : last) {
-        if (!now.contains(id))
-          changed.insert(v.second);
+      for (const auto& [id, v] : last) {
+        if (!now.contains(id)) changed.insert(v.second);
       }
       last = std::move(now);
-      for (const auto &key : changed)
-        queue_.Add(key);
+      for (const auto& key : changed) queue_.Add(key);
       if (clock_->Monotonic() >= next_resync) {
         next_resync = clock_->Monotonic() + opts_.pod_resync_period;
-        for (const auto &pod : pod_informer_->lister().List())
-          queue_.Add(PodKey(*pod));
+        for (const auto& pod : pod_informer_->lister().List()) queue_.Add(PodKey(*pod));
       }
-      if (pod_informer_->HasSynced())
-        Housekeeping();
+      if (pod_informer_->HasSynced()) Housekeeping();
     }
   }
 
@@ -1217,25 +1170,22 @@ private:
   // was away, or force-deleted) are stopped and removed.
   void Housekeeping() {
     auto sandboxes = runtime_->ListPodSandbox(v1::PodSandboxFilter());
-    if (!sandboxes.ok())
-      return;
+    if (!sandboxes.ok()) return;
     std::set<std::string> known;
-    for (const auto &pod : pod_informer_->lister().List())
+    for (const auto& pod : pod_informer_->lister().List())
       known.insert(std::string(api::GetUid(*pod)));
-    for (const auto &s : *sandboxes) {
+    for (const auto& s : *sandboxes) {
       auto lb = s.labels();
       auto uid = lb.find(kPodUidLabel);
-      if (uid == lb.end() || known.contains(uid->second))
-        continue;
+      if (uid == lb.end() || known.contains(uid->second)) continue;
       v1::ContainerFilter cf;
       cf.set_pod_sandbox_id(s.id());
       if (auto cs = runtime_->ListContainers(cf); cs.ok()) {
-        for (const auto &c : *cs) {
+        for (const auto& c : *cs) {
           if (c.state() == v1::CONTAINER_RUNNING) {
             int64_t grace = 30;
             auto g = c.annotations().find(kTerminationGraceAnnotation);
-            if (g != c.annotations().end())
-              grace = std::atoll(g->second.c_str());
+            if (g != c.annotations().end()) grace = std::atoll(g->second.c_str());
             (void)runtime_->StopContainer(c.id(), std::chrono::seconds(grace));
           }
         }
@@ -1245,22 +1195,39 @@ private:
       std::lock_guard l(states_mu_);
       states_.erase(uid->second);
     }
+    // Volumes of pods that are gone, once none of their sandboxes is left.
+    std::set<std::string> with_sandbox;
+    if (auto again = runtime_->ListPodSandbox(v1::PodSandboxFilter()); again.ok()) {
+      for (const auto& s : *again) {
+        auto lb = s.labels();
+        if (auto uid = lb.find(kPodUidLabel); uid != lb.end()) with_sandbox.insert(uid->second);
+      }
+    } else {
+      return;
+    }
+    for (const auto& uid : volumes_.PodsWithVolumes()) {
+      if (known.contains(uid) || with_sandbox.contains(uid)) continue;
+      if (Status v = volumes_.TearDown(uid); !v.ok()) LogWarning("kubelet", v.message());
+      tokens_.Forget(uid);
+    }
   }
 
-  client::RestClient *const client_;
-  cri::Runtime *const runtime_;
+  client::RestClient* const client_;
+  cri::Runtime* const runtime_;
   const KubeletOptions opts_;
   const HostInfo host_;
   const std::shared_ptr<const Clock> clock_;
   const client::ResourceClient nodes_;
   const client::ResourceClient leases_;
   const client::ResourceClient pods_;
-  NodeFacts facts_; // immutable after construction
+  NodeFacts facts_;  // immutable after construction
   ApiObjectSource source_;
+  ApiTokenSource tokens_;
+  VolumeManager volumes_;
   client::WorkQueue queue_;
   client::EventRecorder events_;
   std::unique_ptr<client::SharedInformerFactory> informers_;
-  client::SharedInformer *pod_informer_ = nullptr;
+  client::SharedInformer* pod_informer_ = nullptr;
 
   // The heartbeat thread's own.
   std::string node_uid_;
@@ -1272,13 +1239,12 @@ private:
   std::map<std::string, std::pair<std::string, std::string>> last_conditions_;
 
   std::mutex states_mu_;
-  std::unordered_map<std::string, PodState>
-      states_; // by pod uid; guarded by states_mu_
-               // (each entry used by one worker)
+  std::unordered_map<std::string, PodState> states_;  // by pod uid; guarded by states_mu_
+                                                      // (each entry used by one worker)
 
   std::mutex mu_;
   std::condition_variable cv_;
-  bool stopping_ = false; // guarded by mu_
+  bool stopping_ = false;  // guarded by mu_
   std::thread heartbeat_thread_;
   std::thread relist_thread_;
   std::vector<std::thread> workers_;
@@ -1294,11 +1260,10 @@ private:
   std::atomic<uint64_t> runtime_errors_{0};
 };
 
-} // namespace
+}  // namespace
 
-std::string RenderCniConfig(const std::string &pod_cidr,
-                            const std::string &bridge,
-                            const std::string &ipam_data_dir) {
+std::string RenderCniConfig(const std::string& pod_cidr, const std::string& bridge,
+                            const std::string& ipam_data_dir) {
   json::object conf{
       {"cniVersion", "1.0.0"},
       {"name", "keelson-pod-network"},
@@ -1310,51 +1275,38 @@ std::string RenderCniConfig(const std::string &pod_cidr,
                {"isGateway", true},
                {"ipMasq", true},
                {"hairpinMode", true},
-               {"ipam",
-                json::object{{"type", "host-local"},
-                             {"dataDir", ipam_data_dir},
-                             {"ranges", json::array{json::array{json::object{
-                                            {"subnet", pod_cidr}}}}},
-                             {"routes", json::array{json::object{
-                                            {"dst", "0.0.0.0/0"}}}}}}},
-           json::object{
-               {"type", "portmap"},
-               {"capabilities", json::object{{"portMappings", true}}}}}}};
+               {"ipam", json::object{{"type", "host-local"},
+                                     {"dataDir", ipam_data_dir},
+                                     {"ranges",
+                                      json::array{json::array{json::object{{"subnet", pod_cidr}}}}},
+                                     {"routes", json::array{json::object{{"dst", "0.0.0.0/0"}}}}}}},
+           json::object{{"type", "portmap"},
+                        {"capabilities", json::object{{"portMappings", true}}}}}}};
   return json::serialize(conf) + "\n";
 }
 
-Result<std::unique_ptr<Kubelet>> Kubelet::Start(client::RestClient *client,
-                                                cri::Runtime *runtime,
+Result<std::unique_ptr<Kubelet>> Kubelet::Start(client::RestClient* client, cri::Runtime* runtime,
                                                 KubeletOptions options) {
   if (client == nullptr || runtime == nullptr) {
-    return InvalidArgumentError(
-        "the kubelet needs an API client and a runtime");
+    return InvalidArgumentError("the kubelet needs an API client and a runtime");
   }
-  if (options.workers < 1)
-    return InvalidArgumentError("--workers: at least one");
-  if (options.max_pods < 1)
-    return InvalidArgumentError("--max-pods: at least one");
+  if (options.workers < 1) return InvalidArgumentError("--workers: at least one");
+  if (options.max_pods < 1) return InvalidArgumentError("--max-pods: at least one");
   std::error_code ec;
   fs::create_directories(options.data_dir, ec);
   if (ec) {
-    return InvalidArgumentError("--data-dir " + options.data_dir + ": " +
-                                ec.message());
+    return InvalidArgumentError("--data-dir " + options.data_dir + ": " + ec.message());
   }
   auto host = ReadHost(options.data_dir);
-  if (!host.ok())
-    return host.status();
-  if (options.node_name.empty())
-    options.node_name = host->hostname;
-  if (options.node_name.empty())
-    return InvalidArgumentError("--node-name: the host has no name");
+  if (!host.ok()) return host.status();
+  if (options.node_name.empty()) options.node_name = host->hostname;
+  if (options.node_name.empty()) return InvalidArgumentError("--node-name: the host has no name");
   if (options.node_ip.empty()) {
-    options.node_ip =
-        host->addresses.empty() ? "127.0.0.1" : host->addresses.front();
+    options.node_ip = host->addresses.empty() ? "127.0.0.1" : host->addresses.front();
   }
-  auto k = std::make_unique<KubeletImpl>(client, runtime, std::move(options),
-                                         std::move(*host));
+  auto k = std::make_unique<KubeletImpl>(client, runtime, std::move(options), std::move(*host));
   k->Begin();
   return std::unique_ptr<Kubelet>(std::move(k));
 }
 
-} // namespace keelson::kubelet
+}  // namespace keelson::kubelet

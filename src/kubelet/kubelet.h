@@ -42,13 +42,12 @@
 namespace keelson::kubelet {
 
 struct KubeletOptions {
-  std::string node_name; // the host's name (lower case) when empty
+  std::string node_name;  // the host's name (lower case) when empty
   // The kubelet's state: pod logs (DATA/pods), the CNI config it writes, ...
   std::string data_dir = "/var/lib/keelson/agent";
-  std::string node_ip; // the host's first address when empty
+  std::string node_ip;  // the host's first address when empty
   std::map<std::string, std::string> node_labels;
-  boost::json::array
-      node_taints; // registered with the Node (--register-with-taints)
+  boost::json::array node_taints;  // registered with the Node (--register-with-taints)
   int max_pods = 110;
   // Taken off capacity to make allocatable (--system-reserved /
   // --kube-reserved).
@@ -60,12 +59,12 @@ struct KubeletOptions {
 
   std::chrono::seconds lease_duration{40};
   std::chrono::milliseconds lease_renew_interval{10000};
-  std::chrono::milliseconds node_status_update_interval{
-      10000}; // checked this often
-  std::chrono::milliseconds node_status_report_interval{
-      300000}; // sent unchanged this often
+  std::chrono::milliseconds node_status_update_interval{10000};   // checked this often
+  std::chrono::milliseconds node_status_report_interval{300000};  // sent unchanged this often
   std::chrono::milliseconds relist_period{1000};
-  std::chrono::milliseconds pod_resync_period{60000};
+  // Every pod is synced this often (volumes refreshed: a changed ConfigMap or Secret reaches
+  // running containers within it).
+  std::chrono::milliseconds pod_resync_period{10000};
 
   // CNI: when set, the kubelet writes the pod network's config (a bridge with
   // host-local IPAM over the node's spec.podCIDR, loopback, portmap) into this
@@ -79,12 +78,11 @@ struct KubeletOptions {
   std::string cluster_domain = "cluster.local";
   std::string resolv_conf = "/etc/resolv.conf";
 
-  std::string
-      runtime_handler; // the CRI runtime handler ("" = the runtime's default)
+  std::string runtime_handler;  // the CRI runtime handler ("" = the runtime's default)
   std::string kubelet_version = "v1.33.0";
-  int kubelet_port = 10250;           // daemonEndpoints.kubeletEndpoint
-  int workers = 4;                    // pods synced at once
-  std::shared_ptr<const Clock> clock; // the system's when null
+  int kubelet_port = 10250;            // daemonEndpoints.kubeletEndpoint
+  int workers = 4;                     // pods synced at once
+  std::shared_ptr<const Clock> clock;  // the system's when null
 };
 
 struct KubeletStats {
@@ -95,21 +93,20 @@ struct KubeletStats {
   uint64_t sandboxes_started = 0;
   uint64_t containers_started = 0;
   uint64_t pod_status_writes = 0;
-  uint64_t pods_deleted = 0; // graceful deletions finished
+  uint64_t pods_deleted = 0;  // graceful deletions finished
   uint64_t runtime_errors = 0;
 };
 
 class Kubelet {
-public:
+ public:
   // Starts the kubelet against the API server of `client` and the runtime
   // `runtime` (both must outlive it). InvalidArgument for bad options;
   // Unavailable when the host cannot be read.
-  static Result<std::unique_ptr<Kubelet>> Start(client::RestClient *client,
-                                                cri::Runtime *runtime,
+  static Result<std::unique_ptr<Kubelet>> Start(client::RestClient* client, cri::Runtime* runtime,
                                                 KubeletOptions options);
   virtual ~Kubelet() = default;
 
-  virtual const std::string &NodeName() const = 0;
+  virtual const std::string& NodeName() const = 0;
   virtual KubeletStats Stats() const = 0;
   // Waits until the Node is registered (or `timeout` passed); returns whether
   // it is.
@@ -123,8 +120,7 @@ public:
 // bridge named `bridge` acting as the pods' gateway with IP masquerade and
 // hairpin, host-local IPAM over the CIDR (its leases under `ipam_data_dir`),
 // and portmap for hostPorts.
-std::string RenderCniConfig(const std::string &pod_cidr,
-                            const std::string &bridge,
-                            const std::string &ipam_data_dir);
+std::string RenderCniConfig(const std::string& pod_cidr, const std::string& bridge,
+                            const std::string& ipam_data_dir);
 
-} // namespace keelson::kubelet
+}  // namespace keelson::kubelet

@@ -11,15 +11,14 @@ namespace {
 namespace fs = std::filesystem;
 
 class NodeImpl final : public Node {
-public:
+ public:
   ~NodeImpl() override { Stop(); }
 
-  Kubelet *kubelet() override { return kubelet_.get(); }
-  cri::Runtime *runtime() override { return runtime_.get(); }
+  Kubelet* kubelet() override { return kubelet_.get(); }
+  cri::Runtime* runtime() override { return runtime_.get(); }
   std::string RuntimeEndpoint() const override { return endpoint_; }
   void Stop() override {
-    if (kubelet_)
-      kubelet_->Stop();
+    if (kubelet_) kubelet_->Stop();
   }
 
   std::unique_ptr<containerd::ContainerdSupervisor> supervisor_;
@@ -30,16 +29,14 @@ public:
 
 // The archives named by `paths`: files as they are, directories' *.tar files in
 // name order.
-Result<std::vector<std::string>>
-Archives(const std::vector<std::string> &paths) {
+Result<std::vector<std::string>> Archives(const std::vector<std::string>& paths) {
   std::vector<std::string> out;
-  for (const auto &p : paths) {
+  for (const auto& p : paths) {
     std::error_code ec;
     if (fs::is_directory(p, ec)) {
       std::vector<std::string> found;
-      for (const auto &e : fs::directory_iterator(p, ec)) {
-        if (e.is_regular_file() && e.path().extension() == ".tar")
-          found.push_back(e.path());
+      for (const auto& e : fs::directory_iterator(p, ec)) {
+        if (e.is_regular_file() && e.path().extension() == ".tar") found.push_back(e.path());
       }
       std::sort(found.begin(), found.end());
       out.insert(out.end(), found.begin(), found.end());
@@ -52,25 +49,21 @@ Archives(const std::vector<std::string> &paths) {
   return out;
 }
 
-} // namespace
+}  // namespace
 
-Result<std::unique_ptr<Node>> Node::Start(client::RestClient *client,
-                                          NodeOptions options) {
+Result<std::unique_ptr<Node>> Node::Start(client::RestClient* client, NodeOptions options) {
   auto node = std::make_unique<NodeImpl>();
   auto archives = Archives(options.image_archives);
-  if (!archives.ok())
-    return archives.status();
+  if (!archives.ok()) return archives.status();
   std::string ctr = "ctr";
   if (options.container_runtime_endpoint.empty()) {
     options.containerd.data_dir = options.kubelet.data_dir;
     if (options.kubelet.cni_conf_dir.empty()) {
-      options.kubelet.cni_conf_dir =
-          options.kubelet.data_dir + "/containerd/net.d";
+      options.kubelet.cni_conf_dir = options.kubelet.data_dir + "/containerd/net.d";
     }
     options.containerd.cni_conf_dir = options.kubelet.cni_conf_dir;
     auto sup = containerd::ContainerdSupervisor::Start(options.containerd);
-    if (!sup.ok())
-      return sup.status();
+    if (!sup.ok()) return sup.status();
     node->supervisor_ = std::move(*sup);
     node->endpoint_ = node->supervisor_->Endpoint();
     ctr = node->supervisor_->CtrBinary();
@@ -79,7 +72,7 @@ Result<std::unique_ptr<Node>> Node::Start(client::RestClient *client,
   }
   containerd::CtrOptions co;
   co.ctr_binary = ctr;
-  for (const auto &a : *archives) {
+  for (const auto& a : *archives) {
     auto s = containerd::ImportImages(node->endpoint_, a, co);
     if (!s.ok()) {
       LogWarning("kubelet", "importing " + a + ": " + s.message());
@@ -95,12 +88,10 @@ Result<std::unique_ptr<Node>> Node::Start(client::RestClient *client,
     return UnavailableError("container runtime at " + node->endpoint_ + ": " +
                             version.status().message());
   }
-  auto k =
-      Kubelet::Start(client, node->runtime_.get(), std::move(options.kubelet));
-  if (!k.ok())
-    return k.status();
+  auto k = Kubelet::Start(client, node->runtime_.get(), std::move(options.kubelet));
+  if (!k.ok()) return k.status();
   node->kubelet_ = std::move(*k);
   return std::unique_ptr<Node>(std::move(node));
 }
 
-} // namespace keelson::kubelet
+}  // namespace keelson::kubelet

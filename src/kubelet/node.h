@@ -37,16 +37,15 @@ struct NodeOptions {
 };
 
 class Node {
-public:
+ public:
   // Starts the runtime (or connects to it), imports the images, and starts the
   // kubelet through `client` (which must outlive the node). Errors: the runtime
   // cannot be started or reached (Unavailable), bad options (InvalidArgument).
-  static Result<std::unique_ptr<Node>> Start(client::RestClient *client,
-                                             NodeOptions options);
+  static Result<std::unique_ptr<Node>> Start(client::RestClient* client, NodeOptions options);
   virtual ~Node() = default;
 
-  virtual Kubelet *kubelet() = 0;
-  virtual cri::Runtime *runtime() = 0;
+  virtual Kubelet* kubelet() = 0;
+  virtual cri::Runtime* runtime() = 0;
   // The runtime's CRI endpoint.
   virtual std::string RuntimeEndpoint() const = 0;
   // Stops the kubelet; the node's containerd and the containers keep running
@@ -54,4 +53,4 @@ public:
   virtual void Stop() = 0;
 };
 
-} // namespace keelson::kubelet
+}  // namespace keelson::kubelet

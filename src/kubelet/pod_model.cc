@@ -13,67 +13,57 @@ namespace {
 
 namespace json = boost::json;
 
-const json::object *Obj(const json::object &o, std::string_view key) {
-  const auto *v = o.if_contains(key);
+const json::object* Obj(const json::object& o, std::string_view key) {
+  const auto* v = o.if_contains(key);
   return v != nullptr && v->is_object() ? &v->as_object() : nullptr;
 }
-const json::array *Arr(const json::object &o, std::string_view key) {
-  const auto *v = o.if_contains(key);
+const json::array* Arr(const json::object& o, std::string_view key) {
+  const auto* v = o.if_contains(key);
   return v != nullptr && v->is_array() ? &v->as_array() : nullptr;
 }
-std::string Str(const json::object *o, std::string_view key) {
-  if (o == nullptr)
-    return "";
-  const auto *v = o->if_contains(key);
+std::string Str(const json::object* o, std::string_view key) {
+  if (o == nullptr) return "";
+  const auto* v = o->if_contains(key);
   return v != nullptr && v->is_string() ? std::string(v->as_string()) : "";
 }
-std::optional<int64_t> Int(const json::object *o, std::string_view key) {
-  if (o == nullptr)
-    return std::nullopt;
-  const auto *v = o->if_contains(key);
-  if (v == nullptr)
-    return std::nullopt;
-  if (v->is_int64())
-    return v->as_int64();
-  if (v->is_uint64())
-    return static_cast<int64_t>(v->as_uint64());
+std::optional<int64_t> Int(const json::object* o, std::string_view key) {
+  if (o == nullptr) return std::nullopt;
+  const auto* v = o->if_contains(key);
+  if (v == nullptr) return std::nullopt;
+  if (v->is_int64()) return v->as_int64();
+  if (v->is_uint64()) return static_cast<int64_t>(v->as_uint64());
   return std::nullopt;
 }
-bool Bool(const json::object *o, std::string_view key) {
-  if (o == nullptr)
-    return false;
-  const auto *v = o->if_contains(key);
+bool Bool(const json::object* o, std::string_view key) {
+  if (o == nullptr) return false;
+  const auto* v = o->if_contains(key);
   return v != nullptr && v->is_bool() && v->as_bool();
 }
 
-const json::object &Spec(const api::Object &pod) {
+const json::object& Spec(const api::Object& pod) {
   static const json::object kEmpty;
-  const auto *s = Obj(pod, "spec");
+  const auto* s = Obj(pod, "spec");
   return s != nullptr ? *s : kEmpty;
 }
 
 // The string map of a ConfigMap's data (and binaryData) or a Secret's data
 // (decoded).
-std::map<std::string, std::string> DataOf(const api::Object &obj, bool secret) {
+std::map<std::string, std::string> DataOf(const api::Object& obj, bool secret) {
   std::map<std::string, std::string> out;
-  if (const auto *data = Obj(obj, "data")) {
-    for (const auto &[k, v] : *data) {
-      if (!v.is_string())
-        continue;
+  if (const auto* data = Obj(obj, "data")) {
+    for (const auto& [k, v] : *data) {
+      if (!v.is_string()) continue;
       if (secret) {
         auto decoded = Base64Decode(v.as_string());
-        if (decoded.ok())
-          out[std::string(k)] = *decoded;
+        if (decoded.ok()) out[std::string(k)] = *decoded;
       } else {
         out[std::string(k)] = std::string(v.as_string());
       }
     }
   }
-  if (const auto *data =
-          secret ? Obj(obj, "stringData") : Obj(obj, "binaryData")) {
-    for (const auto &[k, v] : *data) {
-      if (!v.is_string())
-        continue;
+  if (const auto* data = secret ? Obj(obj, "stringData") : Obj(obj, "binaryData")) {
+    for (const auto& [k, v] : *data) {
+      if (!v.is_string()) continue;
       if (secret) {
         out[std::string(k)] = std::string(v.as_string());
       } else if (auto decoded = Base64Decode(v.as_string()); decoded.ok()) {
@@ -84,16 +74,14 @@ std::map<std::string, std::string> DataOf(const api::Object &obj, bool secret) {
   return out;
 }
 
-// A fieldRef path of the downward API: metadata.labels['k'] and the plain
-// fields.
-Result<std::string> FieldRef(const api::Object &pod, const std::string &path,
-                             const std::string &pod_ip, const NodeFacts &node) {
+}  // namespace
+
+Result<std::string> DownwardFieldValue(const api::Object& pod, const std::string& path,
+                                       const std::string& pod_ip, const NodeFacts& node) {
   auto bracket = [&](std::string_view prefix) -> std::optional<std::string> {
-    if (path.rfind(prefix, 0) != 0 || path.size() < prefix.size() + 4)
-      return std::nullopt;
+    if (path.rfind(prefix, 0) != 0 || path.size() < prefix.size() + 4) return std::nullopt;
     std::string inner = path.substr(prefix.size());
-    if (inner.front() != '[' || inner.back() != ']')
-      return std::nullopt;
+    if (inner.front() != '[' || inner.back() != ']') return std::nullopt;
     inner = inner.substr(1, inner.size() - 2);
     if (inner.size() >= 2 && (inner.front() == '\'' || inner.front() == '"')) {
       inner = inner.substr(1, inner.size() - 2);
@@ -110,37 +98,44 @@ Result<std::string> FieldRef(const api::Object &pod, const std::string &path,
     auto it = annotations.find(*key);
     return it == annotations.end() ? std::string() : it->second;
   }
-  if (path == "metadata.name")
-    return std::string(api::GetName(pod));
-  if (path == "metadata.namespace")
-    return std::string(api::GetNamespace(pod));
-  if (path == "metadata.uid")
-    return std::string(api::GetUid(pod));
-  if (path == "spec.nodeName")
-    return node.node_name;
-  if (path == "spec.serviceAccountName")
-    return Str(&Spec(pod), "serviceAccountName");
-  if (path == "status.hostIP" || path == "status.hostIPs")
-    return node.host_ip;
-  if (path == "status.podIP" || path == "status.podIPs")
-    return pod_ip;
+  auto all = [](const std::map<std::string, std::string, std::less<>>& m) {
+    std::string out;
+    for (const auto& [k, v] : m) {
+      std::string quoted;
+      for (char c : v) {
+        if (c == '\n') {
+          quoted += "\\n";
+          continue;
+        }
+        if (c == '"' || c == '\\') quoted += '\\';
+        quoted += c;
+      }
+      out += k + "=\"" + quoted + "\"\n";
+    }
+    return out;
+  };
+  if (path == "metadata.labels") return all(api::GetLabels(pod));
+  if (path == "metadata.annotations") return all(api::GetAnnotations(pod));
+  if (path == "metadata.name") return std::string(api::GetName(pod));
+  if (path == "metadata.namespace") return std::string(api::GetNamespace(pod));
+  if (path == "metadata.uid") return std::string(api::GetUid(pod));
+  if (path == "spec.nodeName") return node.node_name;
+  if (path == "spec.serviceAccountName") return Str(&Spec(pod), "serviceAccountName");
+  if (path == "status.hostIP" || path == "status.hostIPs") return node.host_ip;
+  if (path == "status.podIP" || path == "status.podIPs") return pod_ip;
   return InvalidArgumentError("unsupported fieldRef " + path);
 }
 
-// A resourceFieldRef of `container`: limits.cpu etc., divided by the divisor,
-// rounded up.
-Result<std::string> ResourceRef(const json::object &container,
-                                const json::object &ref,
-                                const NodeFacts &node) {
+// limits.cpu etc., divided by the divisor, rounded up.
+Result<std::string> DownwardResourceValue(const json::object& container, const json::object& ref,
+                                          const NodeFacts& node) {
   std::string resource = Str(&ref, "resource");
   std::string divisor = Str(&ref, "divisor");
-  const json::object *resources = Obj(container, "resources");
-  const json::object *limits = resources ? Obj(*resources, "limits") : nullptr;
-  const json::object *requests =
-      resources ? Obj(*resources, "requests") : nullptr;
+  const json::object* resources = Obj(container, "resources");
+  const json::object* limits = resources ? Obj(*resources, "limits") : nullptr;
+  const json::object* requests = resources ? Obj(*resources, "requests") : nullptr;
   auto dot = resource.find('.');
-  if (dot == std::string::npos)
-    return InvalidArgumentError("resourceFieldRef " + resource);
+  if (dot == std::string::npos) return InvalidArgumentError("resourceFieldRef " + resource);
   std::string kind = resource.substr(0, dot), name = resource.substr(dot + 1);
   std::string value = Str(kind == "limits" ? limits : requests, name);
   bool cpu = name == "cpu";
@@ -149,8 +144,7 @@ Result<std::string> ResourceRef(const json::object &container,
       // Without a limit, the node's allocatable is the limit.
       value = cpu ? std::to_string(node.allocatable_milli_cpu) + "m"
                   : std::to_string(node.allocatable_memory);
-    } else if (kind == "requests" && limits != nullptr &&
-               !Str(limits, name).empty()) {
+    } else if (kind == "requests" && limits != nullptr && !Str(limits, name).empty()) {
       value = Str(limits, name);
     } else {
       value = "0";
@@ -158,61 +152,54 @@ Result<std::string> ResourceRef(const json::object &container,
   }
   auto nanos = api::QuantityNanos(value);
   auto div = api::QuantityNanos(divisor.empty() ? "1" : divisor);
-  if (!nanos || !div || *div <= 0)
-    return InvalidArgumentError("resourceFieldRef " + resource);
+  if (!nanos || !div || *div <= 0) return InvalidArgumentError("resourceFieldRef " + resource);
   __int128 q = (*nanos + *div - 1) / *div;
-  if (cpu && q == 0 && *nanos > 0)
-    q = 1;
+  if (cpu && q == 0 && *nanos > 0) q = 1;
   return std::to_string(static_cast<int64_t>(q));
 }
 
-std::vector<std::string> Strings(const json::array *a) {
+namespace {
+
+std::vector<std::string> Strings(const json::array* a) {
   std::vector<std::string> out;
-  if (a == nullptr)
-    return out;
-  for (const auto &v : *a) {
-    if (v.is_string())
-      out.emplace_back(v.as_string());
+  if (a == nullptr) return out;
+  for (const auto& v : *a) {
+    if (v.is_string()) out.emplace_back(v.as_string());
   }
   return out;
 }
 
-} // namespace
+}  // namespace
 
-std::optional<int64_t> MilliCpu(const std::string &quantity) {
-  if (quantity.empty())
-    return std::nullopt;
+std::optional<int64_t> MilliCpu(const std::string& quantity) {
+  if (quantity.empty()) return std::nullopt;
   auto nanos = api::QuantityNanos(quantity);
-  if (!nanos)
-    return std::nullopt;
+  if (!nanos) return std::nullopt;
   return static_cast<int64_t>((*nanos + 999999) / 1000000);
 }
 
-std::optional<int64_t> Bytes(const std::string &quantity) {
-  if (quantity.empty())
-    return std::nullopt;
+std::optional<int64_t> Bytes(const std::string& quantity) {
+  if (quantity.empty()) return std::nullopt;
   auto nanos = api::QuantityNanos(quantity);
-  if (!nanos)
-    return std::nullopt;
+  if (!nanos) return std::nullopt;
   return static_cast<int64_t>((*nanos + 999999999) / 1000000000);
 }
 
 std::string NanosToTime(int64_t nanos) {
-  if (nanos <= 0)
-    return "";
+  if (nanos <= 0) return "";
   return api::FormatTime(std::chrono::system_clock::time_point(
       std::chrono::duration_cast<std::chrono::system_clock::duration>(
           std::chrono::nanoseconds(nanos))));
 }
 
-std::string ExpandVars(const std::string &text, const EnvList &env) {
+std::string ExpandVars(const std::string& text, const EnvList& env) {
   std::string out;
   for (size_t i = 0; i < text.size(); ++i) {
     if (text[i] != '$' || i + 1 >= text.size()) {
       out += text[i];
       continue;
     }
-    if (text[i + 1] == '$') { // $$ → $
+    if (text[i + 1] == '$') {  // $$ → $
       out += '$';
       ++i;
       continue;
@@ -221,15 +208,14 @@ std::string ExpandVars(const std::string &text, const EnvList &env) {
       auto close = text.find(')', i + 2);
       if (close != std::string::npos) {
         std::string name = text.substr(i + 2, close - i - 2);
-        auto it = std::find_if(env.rbegin(), env.rend(), [&](const auto &kv) {
-          return kv.first == name;
-        });
+        auto it = std::find_if(env.rbegin(), env.rend(),
+                               [&](const auto& kv) { return kv.first == name; });
         if (it != env.rend()) {
           out += it->second;
           i = close;
           continue;
         }
-        out += text.substr(i, close - i + 1); // undefined: left as written
+        out += text.substr(i, close - i + 1);  // undefined: left as written
         i = close;
         continue;
       }
@@ -239,14 +225,12 @@ std::string ExpandVars(const std::string &text, const EnvList &env) {
   return out;
 }
 
-Result<EnvList> ResolveEnv(const api::Object &pod,
-                           const json::object &container,
-                           const std::string &pod_ip, const NodeFacts &node,
-                           ObjectSource *source) {
+Result<EnvList> ResolveEnv(const api::Object& pod, const json::object& container,
+                           const std::string& pod_ip, const NodeFacts& node, ObjectSource* source) {
   EnvList env;
   const std::string ns(api::GetNamespace(pod));
   auto set = [&](std::string name, std::string value) {
-    for (auto &kv : env) {
+    for (auto& kv : env) {
       if (kv.first == name) {
         kv.second = std::move(value);
         return;
@@ -254,91 +238,72 @@ Result<EnvList> ResolveEnv(const api::Object &pod,
     }
     env.emplace_back(std::move(name), std::move(value));
   };
-  if (const auto *from = Arr(container, "envFrom")) {
-    for (const auto &f : *from) {
-      if (!f.is_object())
-        continue;
-      const auto &fo = f.as_object();
+  if (const auto* from = Arr(container, "envFrom")) {
+    for (const auto& f : *from) {
+      if (!f.is_object()) continue;
+      const auto& fo = f.as_object();
       std::string prefix = Str(&fo, "prefix");
       bool secret = Obj(fo, "secretRef") != nullptr;
-      const json::object *ref =
-          secret ? Obj(fo, "secretRef") : Obj(fo, "configMapRef");
-      if (ref == nullptr)
-        continue;
+      const json::object* ref = secret ? Obj(fo, "secretRef") : Obj(fo, "configMapRef");
+      if (ref == nullptr) continue;
       std::string name = Str(ref, "name");
-      auto obj =
-          secret ? source->Secret(ns, name) : source->ConfigMap(ns, name);
+      auto obj = secret ? source->Secret(ns, name) : source->ConfigMap(ns, name);
       if (!obj.ok()) {
-        if (obj.status().code() == StatusCode::kNotFound &&
-            Bool(ref, "optional"))
-          continue;
+        if (obj.status().code() == StatusCode::kNotFound && Bool(ref, "optional")) continue;
         if (obj.status().code() == StatusCode::kNotFound) {
-          return NotFoundError((secret ? "secret \"" : "configmap \"") + name +
-                               "\" not found");
+          return NotFoundError((secret ? "secret \"" : "configmap \"") + name + "\" not found");
         }
         return obj.status();
       }
-      for (auto &[k, v] : DataOf(*obj, secret))
-        set(prefix + k, v);
+      for (auto& [k, v] : DataOf(*obj, secret)) set(prefix + k, v);
     }
   }
-  if (const auto *list = Arr(container, "env")) {
-    for (const auto &e : *list) {
-      if (!e.is_object())
-        continue;
-      const auto &eo = e.as_object();
+  if (const auto* list = Arr(container, "env")) {
+    for (const auto& e : *list) {
+      if (!e.is_object()) continue;
+      const auto& eo = e.as_object();
       std::string name = Str(&eo, "name");
-      const json::object *from = Obj(eo, "valueFrom");
+      const json::object* from = Obj(eo, "valueFrom");
       if (from == nullptr) {
         set(name, ExpandVars(Str(&eo, "value"), env));
         continue;
       }
-      if (const auto *f = Obj(*from, "fieldRef")) {
-        auto v = FieldRef(pod, Str(f, "fieldPath"), pod_ip, node);
-        if (!v.ok())
-          return v.status();
+      if (const auto* f = Obj(*from, "fieldRef")) {
+        auto v = DownwardFieldValue(pod, Str(f, "fieldPath"), pod_ip, node);
+        if (!v.ok()) return v.status();
         set(name, *v);
-      } else if (const auto *r = Obj(*from, "resourceFieldRef")) {
-        auto v = ResourceRef(container, *r, node);
-        if (!v.ok())
-          return v.status();
+      } else if (const auto* r = Obj(*from, "resourceFieldRef")) {
+        auto v = DownwardResourceValue(container, *r, node);
+        if (!v.ok()) return v.status();
         set(name, *v);
-      } else if (const auto *c = Obj(*from, "configMapKeyRef")) {
+      } else if (const auto* c = Obj(*from, "configMapKeyRef")) {
         std::string cm = Str(c, "name"), key = Str(c, "key");
         auto obj = source->ConfigMap(ns, cm);
         if (!obj.ok()) {
-          if (obj.status().code() != StatusCode::kNotFound)
-            return obj.status();
-          if (Bool(c, "optional"))
-            continue;
+          if (obj.status().code() != StatusCode::kNotFound) return obj.status();
+          if (Bool(c, "optional")) continue;
           return NotFoundError("configmap \"" + cm + "\" not found");
         }
         auto data = DataOf(*obj, false);
         auto it = data.find(key);
         if (it == data.end()) {
-          if (Bool(c, "optional"))
-            continue;
-          return NotFoundError("couldn't find key " + key + " in ConfigMap " +
-                               ns + "/" + cm);
+          if (Bool(c, "optional")) continue;
+          return NotFoundError("couldn't find key " + key + " in ConfigMap " + ns + "/" + cm);
         }
         set(name, it->second);
-      } else if (const auto *s = Obj(*from, "secretKeyRef")) {
+      } else if (const auto* s = Obj(*from, "secretKeyRef")) {
         std::string sn = Str(s, "name"), key = Str(s, "key");
         auto obj = source->Secret(ns, sn);
         if (!obj.ok()) {
-          if (obj.status().code() != StatusCode::kNotFound)
-            return obj.status();
-          if (Bool(s, "optional"))
-            continue;
+          if (obj.status().code() != StatusCode::kNotFound) return obj.status();
+          if (Bool(s, "optional")) continue;
           return NotFoundError("secret \"" + sn + "\" not found");
         }
         auto data = DataOf(*obj, true);
         auto it = data.find(key);
         if (it == data.end()) {
-          if (Bool(s, "optional"))
-            continue;
-          return NotFoundError("couldn't find key " + key + " in Secret " + ns +
-                               "/" + sn);
+          if (Bool(s, "optional")) continue;
+          return NotFoundError("couldn't find key " + key + " in Secret " + ns + "/" + sn);
         }
         set(name, it->second);
       }
@@ -347,21 +312,20 @@ Result<EnvList> ResolveEnv(const api::Object &pod,
   return env;
 }
 
-v1::PodSandboxConfig SandboxConfig(const api::Object &pod,
-                                   const NodeFacts &node, uint32_t attempt) {
-  const json::object &spec = Spec(pod);
-  const std::string name(api::GetName(pod)), ns(api::GetNamespace(pod)),
-      uid(api::GetUid(pod));
+v1::PodSandboxConfig SandboxConfig(const api::Object& pod, const NodeFacts& node,
+                                   uint32_t attempt) {
+  const json::object& spec = Spec(pod);
+  const std::string name(api::GetName(pod)), ns(api::GetNamespace(pod)), uid(api::GetUid(pod));
   const bool host_network = Bool(&spec, "hostNetwork");
   v1::PodSandboxConfig c;
-  auto *md = c.mutable_metadata();
+  auto* md = c.mutable_metadata();
   md->set_name(name);
   md->set_namespace_(ns);
   md->set_uid(uid);
   md->set_attempt(attempt);
   std::string hostname = Str(&spec, "hostname");
   if (host_network) {
-    hostname.clear(); // the node's own
+    hostname.clear();  // the node's own
   } else if (hostname.empty()) {
     hostname = name.substr(0, 63);
   }
@@ -371,130 +335,102 @@ v1::PodSandboxConfig SandboxConfig(const api::Object &pod,
   // DNS: the cluster's resolvers for ClusterFirst (when the node knows them),
   // else the node's.
   std::string policy = Str(&spec, "dnsPolicy");
-  if (policy.empty())
-    policy = "ClusterFirst";
-  auto *dns = c.mutable_dns_config();
-  bool cluster = !node.cluster_dns.empty() &&
-                 ((policy == "ClusterFirst" && !host_network) ||
-                  policy == "ClusterFirstWithHostNet");
+  if (policy.empty()) policy = "ClusterFirst";
+  auto* dns = c.mutable_dns_config();
+  bool cluster = !node.cluster_dns.empty() && ((policy == "ClusterFirst" && !host_network) ||
+                                               policy == "ClusterFirstWithHostNet");
   if (policy != "None") {
     if (cluster) {
-      for (const auto &s : node.cluster_dns)
-        dns->add_servers(s);
+      for (const auto& s : node.cluster_dns) dns->add_servers(s);
       dns->add_searches(ns + ".svc." + node.cluster_domain);
       dns->add_searches("svc." + node.cluster_domain);
       dns->add_searches(node.cluster_domain);
-      for (const auto &s : node.dns_searches)
-        dns->add_searches(s);
+      for (const auto& s : node.dns_searches) dns->add_searches(s);
       dns->add_options("ndots:5");
     } else {
-      for (const auto &s : node.dns_servers)
-        dns->add_servers(s);
-      for (const auto &s : node.dns_searches)
-        dns->add_searches(s);
-      for (const auto &o : node.dns_options)
-        dns->add_options(o);
+      for (const auto& s : node.dns_servers) dns->add_servers(s);
+      for (const auto& s : node.dns_searches) dns->add_searches(s);
+      for (const auto& o : node.dns_options) dns->add_options(o);
     }
   }
-  if (const auto *cfg = Obj(spec, "dnsConfig")) {
-    for (const auto &s : Strings(Arr(*cfg, "nameservers")))
-      dns->add_servers(s);
-    for (const auto &s : Strings(Arr(*cfg, "searches")))
-      dns->add_searches(s);
-    if (const auto *opts = Arr(*cfg, "options")) {
-      for (const auto &o : *opts) {
-        if (!o.is_object())
-          continue;
-        std::string n = Str(&o.as_object(), "name"),
-                    v = Str(&o.as_object(), "value");
-        if (!n.empty())
-          dns->add_options(v.empty() ? n : n + ":" + v);
+  if (const auto* cfg = Obj(spec, "dnsConfig")) {
+    for (const auto& s : Strings(Arr(*cfg, "nameservers"))) dns->add_servers(s);
+    for (const auto& s : Strings(Arr(*cfg, "searches"))) dns->add_searches(s);
+    if (const auto* opts = Arr(*cfg, "options")) {
+      for (const auto& o : *opts) {
+        if (!o.is_object()) continue;
+        std::string n = Str(&o.as_object(), "name"), v = Str(&o.as_object(), "value");
+        if (!n.empty()) dns->add_options(v.empty() ? n : n + ":" + v);
       }
     }
   }
 
   // hostPorts of every container.
-  for (const char *list : {"initContainers", "containers"}) {
-    const auto *cs = Arr(spec, list);
-    if (cs == nullptr)
-      continue;
-    for (const auto &ct : *cs) {
-      if (!ct.is_object())
-        continue;
-      const auto *ports = Arr(ct.as_object(), "ports");
-      if (ports == nullptr)
-        continue;
-      for (const auto &p : *ports) {
-        if (!p.is_object())
-          continue;
+  for (const char* list : {"initContainers", "containers"}) {
+    const auto* cs = Arr(spec, list);
+    if (cs == nullptr) continue;
+    for (const auto& ct : *cs) {
+      if (!ct.is_object()) continue;
+      const auto* ports = Arr(ct.as_object(), "ports");
+      if (ports == nullptr) continue;
+      for (const auto& p : *ports) {
+        if (!p.is_object()) continue;
         auto host_port = Int(&p.as_object(), "hostPort");
-        if (!host_port || *host_port == 0)
-          continue;
-        auto *pm = c.add_port_mappings();
+        if (!host_port || *host_port == 0) continue;
+        auto* pm = c.add_port_mappings();
         std::string proto = Str(&p.as_object(), "protocol");
-        pm->set_protocol(proto == "UDP"    ? v1::UDP
-                         : proto == "SCTP" ? v1::SCTP
-                                           : v1::TCP);
-        pm->set_container_port(static_cast<int32_t>(
-            Int(&p.as_object(), "containerPort").value_or(0)));
+        pm->set_protocol(proto == "UDP" ? v1::UDP : proto == "SCTP" ? v1::SCTP : v1::TCP);
+        pm->set_container_port(
+            static_cast<int32_t>(Int(&p.as_object(), "containerPort").value_or(0)));
         pm->set_host_port(static_cast<int32_t>(*host_port));
         pm->set_host_ip(Str(&p.as_object(), "hostIP"));
       }
     }
   }
 
-  auto &labels = *c.mutable_labels();
-  for (const auto &[k, v] : api::GetLabels(pod))
-    labels[k] = v;
+  auto& labels = *c.mutable_labels();
+  for (const auto& [k, v] : api::GetLabels(pod)) labels[k] = v;
   labels[kPodNameLabel] = name;
   labels[kPodNamespaceLabel] = ns;
   labels[kPodUidLabel] = uid;
-  auto &annotations = *c.mutable_annotations();
-  for (const auto &[k, v] : api::GetAnnotations(pod))
-    annotations[k] = v;
+  auto& annotations = *c.mutable_annotations();
+  for (const auto& [k, v] : api::GetAnnotations(pod)) annotations[k] = v;
 
-  auto *linux = c.mutable_linux();
-  auto *sc = linux->mutable_security_context();
-  auto *nso = sc->mutable_namespace_options();
+  auto* linux = c.mutable_linux();
+  auto* sc = linux->mutable_security_context();
+  auto* nso = sc->mutable_namespace_options();
   nso->set_network(host_network ? v1::NODE : v1::POD);
   nso->set_pid(Bool(&spec, "shareProcessNamespace") ? v1::POD
                : Bool(&spec, "hostPID")             ? v1::NODE
                                                     : v1::CONTAINER);
   nso->set_ipc(Bool(&spec, "hostIPC") ? v1::NODE : v1::POD);
-  if (const auto *psc = Obj(spec, "securityContext")) {
-    if (auto u = Int(psc, "runAsUser"))
-      sc->mutable_run_as_user()->set_value(*u);
-    if (auto g = Int(psc, "runAsGroup"))
-      sc->mutable_run_as_group()->set_value(*g);
-    if (const auto *groups = Arr(*psc, "supplementalGroups")) {
-      for (const auto &g : *groups) {
-        if (g.is_int64())
-          sc->add_supplemental_groups(g.as_int64());
+  if (const auto* psc = Obj(spec, "securityContext")) {
+    if (auto u = Int(psc, "runAsUser")) sc->mutable_run_as_user()->set_value(*u);
+    if (auto g = Int(psc, "runAsGroup")) sc->mutable_run_as_group()->set_value(*g);
+    if (const auto* groups = Arr(*psc, "supplementalGroups")) {
+      for (const auto& g : *groups) {
+        if (g.is_int64()) sc->add_supplemental_groups(g.as_int64());
       }
     }
   }
   return c;
 }
 
-Result<v1::ContainerConfig>
-ContainerConfig(const api::Object &pod, const json::object &container,
-                uint32_t restart_count, const std::string &pod_ip,
-                const NodeFacts &node, ObjectSource *source) {
+Result<v1::ContainerConfig> ContainerConfig(const api::Object& pod, const json::object& container,
+                                            uint32_t restart_count, const std::string& pod_ip,
+                                            const NodeFacts& node, ObjectSource* source) {
   auto env = ResolveEnv(pod, container, pod_ip, node, source);
-  if (!env.ok())
-    return env.status();
+  if (!env.ok()) return env.status();
   const std::string name = Str(&container, "name");
   v1::ContainerConfig c;
   c.mutable_metadata()->set_name(name);
   c.mutable_metadata()->set_attempt(restart_count);
   c.mutable_image()->set_image(Str(&container, "image"));
-  for (const auto &s : Strings(Arr(container, "command")))
-    c.add_command(ExpandVars(s, *env));
-  for (const auto &s : Strings(Arr(container, "args")))
-    c.add_args(ExpandVars(s, *env));
+  for (const auto& s : Strings(Arr(container, "command"))) c.add_command(ExpandVars(s, *env));
+  for (const auto& s : Strings(Arr(container, "args"))) c.add_args(ExpandVars(s, *env));
   c.set_working_dir(Str(&container, "workingDir"));
-  for (const auto &[k, v] : *env) {
-    auto *kv = c.add_envs();
+  for (const auto& [k, v] : *env) {
+    auto* kv = c.add_envs();
     kv->set_key(k);
     kv->set_value(v);
   }
@@ -503,80 +439,72 @@ ContainerConfig(const api::Object &pod, const json::object &container,
   c.set_stdin_once(Bool(&container, "stdinOnce"));
   c.set_tty(Bool(&container, "tty"));
 
-  auto &labels = *c.mutable_labels();
+  auto& labels = *c.mutable_labels();
   labels[kPodNameLabel] = std::string(api::GetName(pod));
   labels[kPodNamespaceLabel] = std::string(api::GetNamespace(pod));
   labels[kPodUidLabel] = std::string(api::GetUid(pod));
   labels[kContainerNameLabel] = name;
-  auto &annotations = *c.mutable_annotations();
+  auto& annotations = *c.mutable_annotations();
   annotations[kRestartCountAnnotation] = std::to_string(restart_count);
-  annotations[kTerminationGraceAnnotation] = std::to_string(
-      Int(&Spec(pod), "terminationGracePeriodSeconds").value_or(30));
+  annotations[kTerminationGraceAnnotation] =
+      std::to_string(Int(&Spec(pod), "terminationGracePeriodSeconds").value_or(30));
 
-  auto *linux = c.mutable_linux();
-  auto *res = linux->mutable_resources();
-  const json::object *resources = Obj(container, "resources");
-  const json::object *limits = resources ? Obj(*resources, "limits") : nullptr;
-  const json::object *requests =
-      resources ? Obj(*resources, "requests") : nullptr;
+  auto* linux = c.mutable_linux();
+  auto* res = linux->mutable_resources();
+  const json::object* resources = Obj(container, "resources");
+  const json::object* limits = resources ? Obj(*resources, "limits") : nullptr;
+  const json::object* requests = resources ? Obj(*resources, "requests") : nullptr;
   // CPU: shares from the request (2 without one, as upstream), a CFS quota from
   // the limit.
   std::optional<int64_t> cpu_request = MilliCpu(Str(requests, "cpu"));
   std::optional<int64_t> cpu_limit = MilliCpu(Str(limits, "cpu"));
-  if (!cpu_request && cpu_limit)
-    cpu_request = cpu_limit;
-  res->set_cpu_shares(
-      cpu_request ? std::max<int64_t>(2, *cpu_request * 1024 / 1000) : 2);
+  if (!cpu_request && cpu_limit) cpu_request = cpu_limit;
+  res->set_cpu_shares(cpu_request ? std::max<int64_t>(2, *cpu_request * 1024 / 1000) : 2);
   if (cpu_limit) {
     res->set_cpu_period(100000);
     res->set_cpu_quota(std::max<int64_t>(1000, *cpu_limit * 100000 / 1000));
   }
-  if (auto mem = Bytes(Str(limits, "memory")))
-    res->set_memory_limit_in_bytes(*mem);
+  if (auto mem = Bytes(Str(limits, "memory"))) res->set_memory_limit_in_bytes(*mem);
   // OOM score: Guaranteed pods are the last to be killed, best-effort the
   // first.
   res->set_oom_score_adj(!requests && !limits                    ? 1000
                          : limits && Str(limits, "memory") != "" ? -997
                                                                  : 500);
 
-  auto *sc = linux->mutable_security_context();
-  const json::object *psc = Obj(Spec(pod), "securityContext");
-  const json::object *csc = Obj(container, "securityContext");
+  auto* sc = linux->mutable_security_context();
+  const json::object* psc = Obj(Spec(pod), "securityContext");
+  const json::object* csc = Obj(container, "securityContext");
   auto pick = [&](std::string_view key) -> std::optional<int64_t> {
-    if (auto v = Int(csc, key))
-      return v;
+    if (auto v = Int(csc, key)) return v;
     return Int(psc, key);
   };
-  if (auto u = pick("runAsUser"))
-    sc->mutable_run_as_user()->set_value(*u);
-  if (auto g = pick("runAsGroup"))
-    sc->mutable_run_as_group()->set_value(*g);
+  if (auto u = pick("runAsUser")) sc->mutable_run_as_user()->set_value(*u);
+  if (auto g = pick("runAsGroup")) sc->mutable_run_as_group()->set_value(*g);
   if (psc != nullptr) {
-    if (const auto *groups = Arr(*psc, "supplementalGroups")) {
-      for (const auto &g : *groups) {
-        if (g.is_int64())
-          sc->add_supplemental_groups(g.as_int64());
+    if (const auto* groups = Arr(*psc, "supplementalGroups")) {
+      for (const auto& g : *groups) {
+        if (g.is_int64()) sc->add_supplemental_groups(g.as_int64());
       }
     }
   }
   sc->set_privileged(Bool(csc, "privileged"));
   sc->set_readonly_rootfs(Bool(csc, "readOnlyRootFilesystem"));
   if (csc != nullptr) {
-    if (const auto *ape = csc->if_contains("allowPrivilegeEscalation");
+    if (const auto* ape = csc->if_contains("allowPrivilegeEscalation");
         ape != nullptr && ape->is_bool()) {
       sc->set_no_new_privs(!ape->as_bool());
     }
-    if (const auto *caps = Obj(*csc, "capabilities")) {
-      for (const auto &s : Strings(Arr(*caps, "add"))) {
+    if (const auto* caps = Obj(*csc, "capabilities")) {
+      for (const auto& s : Strings(Arr(*caps, "add"))) {
         sc->mutable_capabilities()->add_add_capabilities(s);
       }
-      for (const auto &s : Strings(Arr(*caps, "drop"))) {
+      for (const auto& s : Strings(Arr(*caps, "drop"))) {
         sc->mutable_capabilities()->add_drop_capabilities(s);
       }
     }
   }
-  auto *nso = sc->mutable_namespace_options();
-  const json::object &spec = Spec(pod);
+  auto* nso = sc->mutable_namespace_options();
+  const json::object& spec = Spec(pod);
   nso->set_network(Bool(&spec, "hostNetwork") ? v1::NODE : v1::POD);
   nso->set_pid(Bool(&spec, "shareProcessNamespace") ? v1::POD
                : Bool(&spec, "hostPID")             ? v1::NODE
@@ -585,45 +513,34 @@ ContainerConfig(const api::Object &pod, const json::object &container,
   return c;
 }
 
-bool ShouldRestart(const api::Object &pod, const json::object &container,
-                   bool is_init, int32_t exit_code) {
-  if (is_init && Str(&container, "restartPolicy") == "Always")
-    return true; // a sidecar
+bool ShouldRestart(const api::Object& pod, const json::object& container, bool is_init,
+                   int32_t exit_code) {
+  if (is_init && Str(&container, "restartPolicy") == "Always") return true;  // a sidecar
   std::string policy = Str(&Spec(pod), "restartPolicy");
-  if (policy.empty())
-    policy = "Always";
-  if (is_init)
-    return policy != "Never" &&
-           exit_code != 0; // init containers run to success
-  if (policy == "Always")
-    return true;
-  if (policy == "OnFailure")
-    return exit_code != 0;
+  if (policy.empty()) policy = "Always";
+  if (is_init) return policy != "Never" && exit_code != 0;  // init containers run to success
+  if (policy == "Always") return true;
+  if (policy == "OnFailure") return exit_code != 0;
   return false;
 }
 
 namespace {
 
-json::object StateOf(const RuntimeContainer &c) {
+json::object StateOf(const RuntimeContainer& c) {
   if (c.state == v1::CONTAINER_RUNNING) {
-    return {
-        {"running", json::object{{"startedAt", NanosToTime(c.started_at)}}}};
+    return {{"running", json::object{{"startedAt", NanosToTime(c.started_at)}}}};
   }
   if (c.state == v1::CONTAINER_EXITED) {
     std::string reason = c.reason;
-    if (reason.empty())
-      reason = c.exit_code == 0 ? "Completed" : "Error";
+    if (reason.empty()) reason = c.exit_code == 0 ? "Completed" : "Error";
     json::object t{{"exitCode", c.exit_code},
                    {"reason", reason},
-                   {"startedAt", c.started_at > 0
-                                     ? json::value(NanosToTime(c.started_at))
-                                     : json::value(nullptr)},
-                   {"finishedAt", c.finished_at > 0
-                                      ? json::value(NanosToTime(c.finished_at))
-                                      : json::value(nullptr)},
+                   {"startedAt", c.started_at > 0 ? json::value(NanosToTime(c.started_at))
+                                                  : json::value(nullptr)},
+                   {"finishedAt", c.finished_at > 0 ? json::value(NanosToTime(c.finished_at))
+                                                    : json::value(nullptr)},
                    {"containerID", "containerd://" + c.id}};
-    if (!c.message.empty())
-      t["message"] = c.message;
+    if (!c.message.empty()) t["message"] = c.message;
     return {{"terminated", std::move(t)}};
   }
   return {{"waiting", json::object{{"reason", "ContainerCreating"}}}};
@@ -633,32 +550,28 @@ struct Counts {
   int waiting = 0, running = 0, stopped = 0, succeeded = 0;
 };
 
-} // namespace
+}  // namespace
 
-json::object ComputeStatus(const api::Object &pod, const PodRuntimeView &view,
-                           const NodeFacts &node, const std::string &now) {
-  const json::object &spec = Spec(pod);
-  const json::object *old = Obj(pod, "status");
-  auto status_of = [&](const json::object &container, bool init, bool *done,
-                       Counts *counts) {
+json::object ComputeStatus(const api::Object& pod, const PodRuntimeView& view,
+                           const NodeFacts& node, const std::string& now) {
+  const json::object& spec = Spec(pod);
+  const json::object* old = Obj(pod, "status");
+  auto status_of = [&](const json::object& container, bool init, bool* done, Counts* counts) {
     const std::string name = Str(&container, "name");
     const std::string image = Str(&container, "image");
     json::object s{{"name", name},      {"image", image}, {"imageID", ""},
                    {"restartCount", 0}, {"ready", false}, {"started", false}};
     auto it = view.containers.find(name);
-    const RuntimeContainer *latest =
-        it != view.containers.end() && !it->second.empty() ? &it->second.front()
-                                                           : nullptr;
-    const RuntimeContainer *previous =
-        it != view.containers.end() && it->second.size() > 1 ? &it->second[1]
-                                                             : nullptr;
+    const RuntimeContainer* latest =
+        it != view.containers.end() && !it->second.empty() ? &it->second.front() : nullptr;
+    const RuntimeContainer* previous =
+        it != view.containers.end() && it->second.size() > 1 ? &it->second[1] : nullptr;
     auto w = view.waiting.find(name);
     const bool sidecar = init && Str(&container, "restartPolicy") == "Always";
     if (latest != nullptr) {
       s["restartCount"] = static_cast<int64_t>(latest->attempt);
       s["containerID"] = "containerd://" + latest->id;
-      if (!latest->image_ref.empty())
-        s["imageID"] = latest->image_ref;
+      if (!latest->image_ref.empty()) s["imageID"] = latest->image_ref;
       if (!latest->image.empty() && latest->image.rfind("sha256:", 0) != 0) {
         s["image"] = latest->image;
       }
@@ -666,8 +579,7 @@ json::object ComputeStatus(const api::Object &pod, const PodRuntimeView &view,
     bool running = latest != nullptr && latest->state == v1::CONTAINER_RUNNING;
     if (w != view.waiting.end() && !running) {
       json::object waiting{{"reason", w->second.reason}};
-      if (!w->second.message.empty())
-        waiting["message"] = w->second.message;
+      if (!w->second.message.empty()) waiting["message"] = w->second.message;
       s["state"] = json::object{{"waiting", std::move(waiting)}};
       if (latest != nullptr && latest->state == v1::CONTAINER_EXITED) {
         s["lastState"] = StateOf(*latest);
@@ -679,15 +591,12 @@ json::object ComputeStatus(const api::Object &pod, const PodRuntimeView &view,
       }
     } else {
       s["state"] = json::object{
-          {"waiting", json::object{{"reason", init ? "PodInitializing"
-                                                   : "ContainerCreating"}}}};
+          {"waiting", json::object{{"reason", init ? "PodInitializing" : "ContainerCreating"}}}};
       if (!init && !view.sandbox_ready) {
-        s["state"].as_object()["waiting"].as_object()["reason"] =
-            "ContainerCreating";
+        s["state"].as_object()["waiting"].as_object()["reason"] = "ContainerCreating";
       }
     }
-    if (!s.contains("lastState"))
-      s["lastState"] = json::object();
+    if (!s.contains("lastState")) s["lastState"] = json::object();
     if (running) {
       auto st = view.started.find(name);
       bool started = st == view.started.end() || st->second;
@@ -697,13 +606,12 @@ json::object ComputeStatus(const api::Object &pod, const PodRuntimeView &view,
       s["ready"] = ready;
     }
     // Counting as upstream's getPhase does.
-    const auto &state = s["state"].as_object();
+    const auto& state = s["state"].as_object();
     if (state.contains("running")) {
       ++counts->running;
     } else if (state.contains("terminated")) {
       ++counts->stopped;
-      if (state.at("terminated").as_object().at("exitCode").as_int64() == 0)
-        ++counts->succeeded;
+      if (state.at("terminated").as_object().at("exitCode").as_int64() == 0) ++counts->succeeded;
     } else if (s["lastState"].as_object().contains("terminated")) {
       ++counts->stopped;
     } else {
@@ -711,8 +619,7 @@ json::object ComputeStatus(const api::Object &pod, const PodRuntimeView &view,
     }
     if (done != nullptr) {
       *done = sidecar ? running && s["started"].as_bool()
-                      : latest != nullptr &&
-                            latest->state == v1::CONTAINER_EXITED &&
+                      : latest != nullptr && latest->state == v1::CONTAINER_EXITED &&
                             latest->exit_code == 0;
     }
     return s;
@@ -722,14 +629,13 @@ json::object ComputeStatus(const api::Object &pod, const PodRuntimeView &view,
   bool initialized = true;
   bool init_failed = false;
   Counts init_counts;
-  if (const auto *list = Arr(spec, "initContainers")) {
-    for (const auto &c : *list) {
-      if (!c.is_object())
-        continue;
+  if (const auto* list = Arr(spec, "initContainers")) {
+    for (const auto& c : *list) {
+      if (!c.is_object()) continue;
       bool done = false;
       json::object s = status_of(c.as_object(), true, &done, &init_counts);
       initialized = initialized && done;
-      const auto &state = s["state"].as_object();
+      const auto& state = s["state"].as_object();
       if (state.contains("terminated") &&
           state.at("terminated").as_object().at("exitCode").as_int64() != 0 &&
           !ShouldRestart(pod, c.as_object(), true, 1)) {
@@ -741,36 +647,32 @@ json::object ComputeStatus(const api::Object &pod, const PodRuntimeView &view,
   json::array statuses;
   Counts counts;
   bool all_ready = true;
-  if (const auto *list = Arr(spec, "containers")) {
-    for (const auto &c : *list) {
-      if (!c.is_object())
-        continue;
+  if (const auto* list = Arr(spec, "containers")) {
+    for (const auto& c : *list) {
+      if (!c.is_object()) continue;
       json::object s = status_of(c.as_object(), false, nullptr, &counts);
       if (!initialized && !s["state"].as_object().contains("running") &&
           !s["lastState"].as_object().contains("terminated")) {
-        s["state"] = json::object{
-            {"waiting", json::object{{"reason", "PodInitializing"}}}};
+        s["state"] = json::object{{"waiting", json::object{{"reason", "PodInitializing"}}}};
       }
       all_ready = all_ready && s["ready"].as_bool();
       statuses.push_back(std::move(s));
     }
   }
   // Sidecars count for readiness too.
-  if (const auto *list = Arr(spec, "initContainers")) {
+  if (const auto* list = Arr(spec, "initContainers")) {
     size_t i = 0;
-    for (const auto &c : *list) {
+    for (const auto& c : *list) {
       if (c.is_object() && Str(&c.as_object(), "restartPolicy") == "Always" &&
           i < init_statuses.size()) {
-        all_ready =
-            all_ready && init_statuses[i].as_object()["ready"].as_bool();
+        all_ready = all_ready && init_statuses[i].as_object()["ready"].as_bool();
       }
       ++i;
     }
   }
 
   std::string policy = Str(&spec, "restartPolicy");
-  if (policy.empty())
-    policy = "Always";
+  if (policy.empty()) policy = "Always";
   std::string phase;
   if (init_failed) {
     phase = "Failed";
@@ -795,21 +697,18 @@ json::object ComputeStatus(const api::Object &pod, const PodRuntimeView &view,
   }
   // A terminal phase never goes back.
   std::string old_phase = Str(old, "phase");
-  if (old_phase == "Succeeded" || old_phase == "Failed")
-    phase = old_phase;
+  if (old_phase == "Succeeded" || old_phase == "Failed") phase = old_phase;
 
   // Conditions keep their transition time while their status holds.
-  auto condition = [&](const char *type, bool value, const char *reason) {
+  auto condition = [&](const char* type, bool value, const char* reason) {
     json::object c{{"type", type},
                    {"status", value ? "True" : "False"},
                    {"lastProbeTime", nullptr},
                    {"lastTransitionTime", now}};
-    if (reason != nullptr && !value)
-      c["reason"] = reason;
-    if (const auto *conds = old ? Arr(*old, "conditions") : nullptr) {
-      for (const auto &oc : *conds) {
-        if (!oc.is_object() || Str(&oc.as_object(), "type") != type)
-          continue;
+    if (reason != nullptr && !value) c["reason"] = reason;
+    if (const auto* conds = old ? Arr(*old, "conditions") : nullptr) {
+      for (const auto& oc : *conds) {
+        if (!oc.is_object() || Str(&oc.as_object(), "type") != type) continue;
         if (Str(&oc.as_object(), "status") == (value ? "True" : "False")) {
           c["lastTransitionTime"] = oc.as_object().at("lastTransitionTime");
         }
@@ -821,32 +720,27 @@ json::object ComputeStatus(const api::Object &pod, const PodRuntimeView &view,
   bool containers_ready = all_ready && !terminal && counts.running > 0;
   json::array conditions{
       condition("PodReadyToStartContainers", view.sandbox_ready, nullptr),
-      condition("Initialized", initialized || terminal,
-                "ContainersNotInitialized"),
-      condition("Ready", containers_ready,
-                terminal ? "PodCompleted" : "ContainersNotReady"),
+      condition("Initialized", initialized || terminal, "ContainersNotInitialized"),
+      condition("Ready", containers_ready, terminal ? "PodCompleted" : "ContainersNotReady"),
       condition("ContainersReady", containers_ready,
                 terminal ? "PodCompleted" : "ContainersNotReady")};
-  if (const auto *conds = old ? Arr(*old, "conditions") : nullptr) {
-    for (const auto &oc :
-         *conds) { // PodScheduled and others the kubelet does not own
+  if (const auto* conds = old ? Arr(*old, "conditions") : nullptr) {
+    for (const auto& oc : *conds) {  // PodScheduled and others the kubelet does not own
       std::string type = oc.is_object() ? Str(&oc.as_object(), "type") : "";
-      if (type != "PodReadyToStartContainers" && type != "Initialized" &&
-          type != "Ready" && type != "ContainersReady") {
+      if (type != "PodReadyToStartContainers" && type != "Initialized" && type != "Ready" &&
+          type != "ContainersReady") {
         conditions.push_back(oc);
       }
     }
   }
-  json::object status{
-      {"phase", phase},
-      {"conditions", std::move(conditions)},
-      {"hostIP", node.host_ip},
-      {"hostIPs", json::array{json::object{{"ip", node.host_ip}}}},
-      {"containerStatuses", std::move(statuses)}};
+  json::object status{{"phase", phase},
+                      {"conditions", std::move(conditions)},
+                      {"hostIP", node.host_ip},
+                      {"hostIPs", json::array{json::object{{"ip", node.host_ip}}}},
+                      {"containerStatuses", std::move(statuses)}};
   std::string start = Str(old, "startTime");
   status["startTime"] = start.empty() ? now : start;
-  if (!init_statuses.empty())
-    status["initContainerStatuses"] = std::move(init_statuses);
+  if (!init_statuses.empty()) status["initContainerStatuses"] = std::move(init_statuses);
   std::string pod_ip = view.pod_ip.empty() ? Str(old, "podIP") : view.pod_ip;
   if (!pod_ip.empty()) {
     status["podIP"] = pod_ip;
@@ -854,14 +748,12 @@ json::object ComputeStatus(const api::Object &pod, const PodRuntimeView &view,
     if (view.pod_ips.empty()) {
       ips.push_back(json::object{{"ip", pod_ip}});
     } else {
-      for (const auto &ip : view.pod_ips)
-        ips.push_back(json::object{{"ip", ip}});
+      for (const auto& ip : view.pod_ips) ips.push_back(json::object{{"ip", ip}});
     }
     status["podIPs"] = std::move(ips);
   }
-  if (!Str(old, "qosClass").empty())
-    status["qosClass"] = Str(old, "qosClass");
+  if (!Str(old, "qosClass").empty()) status["qosClass"] = Str(old, "qosClass");
   return status;
 }
 
-} // namespace keelson::kubelet
+}  // namespace keelson::kubelet

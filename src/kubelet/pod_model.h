@@ -28,48 +28,40 @@ namespace keelson::kubelet {
 
 namespace v1 = ::runtime::v1;
 
-inline constexpr const char *kPodNameLabel = "io.kubernetes.pod.name";
-inline constexpr const char *kPodNamespaceLabel = "io.kubernetes.pod.namespace";
-inline constexpr const char *kPodUidLabel = "io.kubernetes.pod.uid";
-inline constexpr const char *kContainerNameLabel =
-    "io.kubernetes.container.name";
+inline constexpr const char* kPodNameLabel = "io.kubernetes.pod.name";
+inline constexpr const char* kPodNamespaceLabel = "io.kubernetes.pod.namespace";
+inline constexpr const char* kPodUidLabel = "io.kubernetes.pod.uid";
+inline constexpr const char* kContainerNameLabel = "io.kubernetes.container.name";
 // Annotations the kubelet reads back from the runtime.
-inline constexpr const char *kRestartCountAnnotation =
-    "io.kubernetes.container.restartCount";
-inline constexpr const char *kTerminationGraceAnnotation =
+inline constexpr const char* kRestartCountAnnotation = "io.kubernetes.container.restartCount";
+inline constexpr const char* kTerminationGraceAnnotation =
     "io.kubernetes.pod.terminationGracePeriod";
 
 // Where the kubelet reads the objects a pod refers to.
 class ObjectSource {
-public:
+ public:
   virtual ~ObjectSource() = default;
   // The ConfigMap or Secret; NotFound when it does not exist.
-  virtual Result<api::Object> ConfigMap(const std::string &ns,
-                                        const std::string &name) = 0;
-  virtual Result<api::Object> Secret(const std::string &ns,
-                                     const std::string &name) = 0;
+  virtual Result<api::Object> ConfigMap(const std::string& ns, const std::string& name) = 0;
+  virtual Result<api::Object> Secret(const std::string& ns, const std::string& name) = 0;
 };
 
 // What the node knows that goes into a pod's configuration.
 struct NodeFacts {
   std::string node_name;
   std::string host_ip;
-  std::string pods_log_dir; // /var/log/pods: each pod's logs under NS_NAME_UID/
-  std::vector<std::string>
-      dns_servers; // the node's resolvers (pods with dnsPolicy Default)
+  std::string pods_log_dir;              // /var/log/pods: each pod's logs under NS_NAME_UID/
+  std::vector<std::string> dns_servers;  // the node's resolvers (pods with dnsPolicy Default)
   std::vector<std::string> dns_searches;
   std::vector<std::string> dns_options;
   std::string cluster_domain = "cluster.local";
-  std::vector<std::string>
-      cluster_dns; // the cluster DNS Service IPs, when there are
-  int64_t allocatable_milli_cpu =
-      0; // the limits a container without limits has
+  std::vector<std::string> cluster_dns;  // the cluster DNS Service IPs, when there are
+  int64_t allocatable_milli_cpu = 0;     // the limits a container without limits has
   int64_t allocatable_memory = 0;
 };
 
 // The sandbox of `pod` (its `attempt`-th).
-v1::PodSandboxConfig SandboxConfig(const api::Object &pod,
-                                   const NodeFacts &node, uint32_t attempt);
+v1::PodSandboxConfig SandboxConfig(const api::Object& pod, const NodeFacts& node, uint32_t attempt);
 
 // A resolved environment: names in order, as the container sees them.
 using EnvList = std::vector<std::pair<std::string, std::string>>;
@@ -77,24 +69,31 @@ using EnvList = std::vector<std::pair<std::string, std::string>>;
 // A container's configuration, or the error upstream reports as
 // CreateContainerConfigError (a missing ConfigMap, Secret or key that is not
 // optional). `pod_ip` is the sandbox's.
-Result<v1::ContainerConfig>
-ContainerConfig(const api::Object &pod, const boost::json::object &container,
-                uint32_t restart_count, const std::string &pod_ip,
-                const NodeFacts &node, ObjectSource *source);
+Result<v1::ContainerConfig> ContainerConfig(const api::Object& pod,
+                                            const boost::json::object& container,
+                                            uint32_t restart_count, const std::string& pod_ip,
+                                            const NodeFacts& node, ObjectSource* source);
 
 // The environment of `container` (env and envFrom, with $(VAR) references
 // expanded).
-Result<EnvList> ResolveEnv(const api::Object &pod,
-                           const boost::json::object &container,
-                           const std::string &pod_ip, const NodeFacts &node,
-                           ObjectSource *source);
+Result<EnvList> ResolveEnv(const api::Object& pod, const boost::json::object& container,
+                           const std::string& pod_ip, const NodeFacts& node, ObjectSource* source);
 // $(VAR) expansion as upstream: defined names are replaced, $$ is a literal $,
 // anything else is left as written.
-std::string ExpandVars(const std::string &text, const EnvList &env);
+std::string ExpandVars(const std::string& text, const EnvList& env);
+
+// The value of a downward API fieldRef (metadata.name, metadata.labels['k'], status.podIP,
+// ...); metadata.labels and metadata.annotations alone give every entry as `k="v"` lines, as
+// a downwardAPI volume file holds them. InvalidArgument for a path the API does not offer.
+Result<std::string> DownwardFieldValue(const api::Object& pod, const std::string& path,
+                                       const std::string& pod_ip, const NodeFacts& node);
+// The value of a resourceFieldRef ({resource: limits.memory, divisor: 1Mi}) of `container`.
+Result<std::string> DownwardResourceValue(const boost::json::object& container,
+                                          const boost::json::object& ref, const NodeFacts& node);
 
 // cpu "250m" → 250; memory "64Mi" → bytes; nullopt when unset or malformed.
-std::optional<int64_t> MilliCpu(const std::string &quantity);
-std::optional<int64_t> Bytes(const std::string &quantity);
+std::optional<int64_t> MilliCpu(const std::string& quantity);
+std::optional<int64_t> Bytes(const std::string& quantity);
 
 // --- status
 // --------------------------------------------------------------------------------
@@ -105,7 +104,7 @@ struct RuntimeContainer {
   std::string name;
   uint32_t attempt = 0;
   v1::ContainerState state = v1::CONTAINER_UNKNOWN;
-  int64_t created_at = 0; // nanoseconds since the epoch
+  int64_t created_at = 0;  // nanoseconds since the epoch
   int64_t started_at = 0;
   int64_t finished_at = 0;
   int32_t exit_code = 0;
@@ -130,27 +129,23 @@ struct PodRuntimeView {
   std::vector<std::string> pod_ips;
   // Containers of the pod by name, newest attempt first.
   std::map<std::string, std::vector<RuntimeContainer>> containers;
-  std::map<std::string, Waiting> waiting; // by container name
-  std::map<std::string, bool>
-      ready; // readiness probe results by container name
-  std::map<std::string, bool>
-      started; // startup probe results by container name
+  std::map<std::string, Waiting> waiting;  // by container name
+  std::map<std::string, bool> ready;       // readiness probe results by container name
+  std::map<std::string, bool> started;     // startup probe results by container name
 };
 
 // The pod's status as the kubelet reports it: phase, conditions,
 // containerStatuses, initContainerStatuses, podIP(s), hostIP(s), startTime.
 // `now` stamps conditions that change.
-boost::json::object ComputeStatus(const api::Object &pod,
-                                  const PodRuntimeView &view,
-                                  const NodeFacts &node,
-                                  const std::string &now);
+boost::json::object ComputeStatus(const api::Object& pod, const PodRuntimeView& view,
+                                  const NodeFacts& node, const std::string& now);
 
 // Whether the container named `name` of `pod`, last exited with `exit_code`,
 // restarts.
-bool ShouldRestart(const api::Object &pod, const boost::json::object &container,
-                   bool is_init, int32_t exit_code);
+bool ShouldRestart(const api::Object& pod, const boost::json::object& container, bool is_init,
+                   int32_t exit_code);
 
 // RFC 3339 of nanoseconds since the epoch.
 std::string NanosToTime(int64_t nanos);
 
-} // namespace keelson::kubelet
+}  // namespace keelson::kubelet

@@ -12,33 +12,27 @@ namespace {
 namespace json = boost::json;
 
 api::Object Pod(std::string_view spec_json) {
-  api::Object pod =
-      json::parse(R"({"apiVersion":"v1","kind":"Pod","metadata":{"name":"web",
+  api::Object pod = json::parse(R"({"apiVersion":"v1","kind":"Pod","metadata":{"name":"web",
       "namespace":"shop","uid":"u-1","labels":{"app":"web"},"annotations":{"a":"b"}}})")
-          .as_object();
+                        .as_object();
   pod["spec"] = json::parse(spec_json);
   return pod;
 }
 
-const json::object &First(const api::Object &pod,
-                          const char *list = "containers") {
+const json::object& First(const api::Object& pod, const char* list = "containers") {
   return pod.at("spec").as_object().at(list).as_array()[0].as_object();
 }
 
 class MapSource : public ObjectSource {
-public:
-  Result<api::Object> ConfigMap(const std::string &ns,
-                                const std::string &name) override {
+ public:
+  Result<api::Object> ConfigMap(const std::string& ns, const std::string& name) override {
     auto it = configmaps.find(ns + "/" + name);
-    if (it == configmaps.end())
-      return NotFoundError(name);
+    if (it == configmaps.end()) return NotFoundError(name);
     return it->second;
   }
-  Result<api::Object> Secret(const std::string &ns,
-                             const std::string &name) override {
+  Result<api::Object> Secret(const std::string& ns, const std::string& name) override {
     auto it = secrets.find(ns + "/" + name);
-    if (it == secrets.end())
-      return NotFoundError(name);
+    if (it == secrets.end()) return NotFoundError(name);
     return it->second;
   }
   std::map<std::string, api::Object> configmaps, secrets;
@@ -64,10 +58,8 @@ TEST(ExpandVars, ReplacesDefinedEscapesDollarLeavesTheRest) {
 
 TEST(ResolveEnv, ValuesFieldRefsResourcesConfigMapsAndSecrets) {
   MapSource src;
-  src.configmaps["shop/cfg"] =
-      json::parse(R"({"data":{"mode":"fast","level":"3"}})").as_object();
-  src.secrets["shop/sec"] =
-      json::parse(R"({"data":{"pw":"aHVudGVyMg=="}})").as_object();
+  src.configmaps["shop/cfg"] = json::parse(R"({"data":{"mode":"fast","level":"3"}})").as_object();
+  src.secrets["shop/sec"] = json::parse(R"({"data":{"pw":"aHVudGVyMg=="}})").as_object();
   api::Object pod = Pod(R"({"containers":[{"name":"c","image":"i",
       "resources":{"limits":{"memory":"64Mi"}},
       "envFrom":[{"configMapRef":{"name":"cfg"},"prefix":"CFG_"}],
@@ -95,7 +87,7 @@ TEST(ResolveEnv, ValuesFieldRefsResourcesConfigMapsAndSecrets) {
   EXPECT_EQ(m["IP"], "10.42.0.7");
   EXPECT_EQ(m["NODE"], "node-1");
   EXPECT_EQ(m["MEM"], "64");
-  EXPECT_EQ(m["CPU"], "2"); // no limit: the node's allocatable, in whole cores
+  EXPECT_EQ(m["CPU"], "2");  // no limit: the node's allocatable, in whole cores
   EXPECT_EQ(m["MODE"], "fast");
   EXPECT_EQ(m["PW"], "hunter2");
   EXPECT_FALSE(m.contains("OPT"));
@@ -103,16 +95,13 @@ TEST(ResolveEnv, ValuesFieldRefsResourcesConfigMapsAndSecrets) {
 
 TEST(ResolveEnv, MissingReferencesAreConfigErrors) {
   MapSource src;
-  src.configmaps["shop/cfg"] =
-      json::parse(R"({"data":{"mode":"fast"}})").as_object();
-  api::Object missing_map =
-      Pod(R"({"containers":[{"name":"c","env":[{"name":"X",
+  src.configmaps["shop/cfg"] = json::parse(R"({"data":{"mode":"fast"}})").as_object();
+  api::Object missing_map = Pod(R"({"containers":[{"name":"c","env":[{"name":"X",
       "valueFrom":{"configMapKeyRef":{"name":"gone","key":"k"}}}]}]})");
   auto r = ResolveEnv(missing_map, First(missing_map), "", Facts(), &src);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().message(), "configmap \"gone\" not found");
-  api::Object missing_key =
-      Pod(R"({"containers":[{"name":"c","env":[{"name":"X",
+  api::Object missing_key = Pod(R"({"containers":[{"name":"c","env":[{"name":"X",
       "valueFrom":{"configMapKeyRef":{"name":"cfg","key":"k"}}}]}]})");
   r = ResolveEnv(missing_key, First(missing_key), "", Facts(), &src);
   ASSERT_FALSE(r.ok());
@@ -125,8 +114,7 @@ TEST(ResolveEnv, MissingReferencesAreConfigErrors) {
 }
 
 TEST(SandboxConfig, MetadataLabelsDnsPortsAndNamespaces) {
-  api::Object pod =
-      Pod(R"({"containers":[{"name":"c","ports":[{"containerPort":80,
+  api::Object pod = Pod(R"({"containers":[{"name":"c","ports":[{"containerPort":80,
       "hostPort":8080},{"containerPort":53,"protocol":"UDP"}]}],"hostNetwork":false})");
   NodeFacts facts = Facts();
   facts.cluster_dns = {"10.43.0.10"};
@@ -139,21 +127,19 @@ TEST(SandboxConfig, MetadataLabelsDnsPortsAndNamespaces) {
   EXPECT_EQ(c.log_directory(), "/logs/shop_web_u-1");
   EXPECT_EQ(c.labels().at(kPodUidLabel), "u-1");
   EXPECT_EQ(c.labels().at("app"), "web");
-  ASSERT_EQ(c.port_mappings_size(), 1); // only the hostPort
+  ASSERT_EQ(c.port_mappings_size(), 1);  // only the hostPort
   EXPECT_EQ(c.port_mappings(0).host_port(), 8080);
   EXPECT_EQ(c.port_mappings(0).container_port(), 80);
   ASSERT_EQ(c.dns_config().servers_size(), 1);
   EXPECT_EQ(c.dns_config().servers(0), "10.43.0.10");
   EXPECT_EQ(c.dns_config().searches(0), "shop.svc.cluster.local");
-  EXPECT_EQ(c.linux().security_context().namespace_options().network(),
-            v1::POD);
+  EXPECT_EQ(c.linux().security_context().namespace_options().network(), v1::POD);
 
   api::Object host = Pod(R"({"containers":[{"name":"c"}],"hostNetwork":true})");
   c = SandboxConfig(host, facts, 0);
-  EXPECT_EQ(c.linux().security_context().namespace_options().network(),
-            v1::NODE);
+  EXPECT_EQ(c.linux().security_context().namespace_options().network(), v1::NODE);
   EXPECT_EQ(c.dns_config().servers(0),
-            "192.168.1.1"); // ClusterFirst on the host: node's
+            "192.168.1.1");  // ClusterFirst on the host: node's
 }
 
 TEST(ContainerConfig, CommandArgsResourcesAndSecurity) {
@@ -175,12 +161,12 @@ TEST(ContainerConfig, CommandArgsResourcesAndSecurity) {
   EXPECT_EQ(c->working_dir(), "/tmp");
   EXPECT_EQ(c->log_path(), "app/3.log");
   EXPECT_EQ(c->labels().at(kContainerNameLabel), "app");
-  const auto &r = c->linux().resources();
+  const auto& r = c->linux().resources();
   EXPECT_EQ(r.cpu_shares(), 256);
   EXPECT_EQ(r.cpu_quota(), 50000);
   EXPECT_EQ(r.cpu_period(), 100000);
   EXPECT_EQ(r.memory_limit_in_bytes(), 128 << 20);
-  const auto &sc = c->linux().security_context();
+  const auto& sc = c->linux().security_context();
   EXPECT_EQ(sc.run_as_user().value(), 1000);
   EXPECT_EQ(sc.run_as_group().value(), 3000);
   EXPECT_TRUE(sc.readonly_rootfs());
@@ -191,17 +177,14 @@ TEST(ContainerConfig, CommandArgsResourcesAndSecurity) {
 
 TEST(ShouldRestart, FollowsRestartPolicy) {
   api::Object always = Pod(R"({"containers":[{"name":"c"}]})");
-  api::Object never =
-      Pod(R"({"restartPolicy":"Never","containers":[{"name":"c"}]})");
-  api::Object on_failure =
-      Pod(R"({"restartPolicy":"OnFailure","containers":[{"name":"c"}]})");
+  api::Object never = Pod(R"({"restartPolicy":"Never","containers":[{"name":"c"}]})");
+  api::Object on_failure = Pod(R"({"restartPolicy":"OnFailure","containers":[{"name":"c"}]})");
   json::object c{{"name", "c"}};
   EXPECT_TRUE(ShouldRestart(always, c, false, 0));
   EXPECT_FALSE(ShouldRestart(never, c, false, 1));
   EXPECT_TRUE(ShouldRestart(on_failure, c, false, 1));
   EXPECT_FALSE(ShouldRestart(on_failure, c, false, 0));
-  EXPECT_TRUE(
-      ShouldRestart(always, c, true, 1)); // init containers retry to success
+  EXPECT_TRUE(ShouldRestart(always, c, true, 1));  // init containers retry to success
   EXPECT_FALSE(ShouldRestart(always, c, true, 0));
   EXPECT_FALSE(ShouldRestart(never, c, true, 1));
   json::object sidecar{{"name", "s"}, {"restartPolicy", "Always"}};
@@ -226,18 +209,16 @@ RuntimeContainer Exited(std::string name, int code, uint32_t attempt = 0) {
   return c;
 }
 
-const json::object &Cond(const json::object &status, std::string_view type) {
-  for (const auto &c : status.at("conditions").as_array()) {
-    if (c.as_object().at("type").as_string() == type)
-      return c.as_object();
+const json::object& Cond(const json::object& status, std::string_view type) {
+  for (const auto& c : status.at("conditions").as_array()) {
+    if (c.as_object().at("type").as_string() == type) return c.as_object();
   }
   static json::object none;
   return none;
 }
 
 TEST(ComputeStatus, RunningPodIsReadyWithIps) {
-  api::Object pod = Pod(
-      R"({"containers":[{"name":"a","image":"x"},{"name":"b","image":"y"}]})");
+  api::Object pod = Pod(R"({"containers":[{"name":"a","image":"x"},{"name":"b","image":"y"}]})");
   PodRuntimeView view;
   view.sandbox_ready = true;
   view.pod_ip = "10.42.0.9";
@@ -248,14 +229,13 @@ TEST(ComputeStatus, RunningPodIsReadyWithIps) {
   EXPECT_EQ(s.at("podIP").as_string(), "10.42.0.9");
   EXPECT_EQ(s.at("hostIP").as_string(), "192.168.1.5");
   EXPECT_EQ(Cond(s, "Ready").at("status").as_string(), "True");
-  EXPECT_EQ(Cond(s, "PodReadyToStartContainers").at("status").as_string(),
-            "True");
-  const auto &a = s.at("containerStatuses").as_array()[0].as_object();
+  EXPECT_EQ(Cond(s, "PodReadyToStartContainers").at("status").as_string(), "True");
+  const auto& a = s.at("containerStatuses").as_array()[0].as_object();
   EXPECT_TRUE(a.at("ready").as_bool());
   EXPECT_EQ(a.at("containerID").as_string(), "containerd://a-id-0");
   EXPECT_TRUE(a.at("state").as_object().contains("running"));
 
-  view.ready["b"] = false; // a failing readiness probe
+  view.ready["b"] = false;  // a failing readiness probe
   s = ComputeStatus(pod, view, Facts(), "2026-12-06T00:00:00Z");
   EXPECT_EQ(Cond(s, "Ready").at("status").as_string(), "False");
   EXPECT_EQ(Cond(s, "Ready").at("reason").as_string(), "ContainersNotReady");
@@ -269,22 +249,18 @@ TEST(ComputeStatus, CrashLoopKeepsPodRunningWithLastState) {
   view.waiting["a"] = {"CrashLoopBackOff", "back-off 40s"};
   json::object s = ComputeStatus(pod, view, Facts(), "2026-12-06T00:00:00Z");
   EXPECT_EQ(s.at("phase").as_string(), "Running");
-  const auto &a = s.at("containerStatuses").as_array()[0].as_object();
-  EXPECT_EQ(a.at("state").at("waiting").at("reason").as_string(),
-            "CrashLoopBackOff");
+  const auto& a = s.at("containerStatuses").as_array()[0].as_object();
+  EXPECT_EQ(a.at("state").at("waiting").at("reason").as_string(), "CrashLoopBackOff");
   EXPECT_EQ(a.at("lastState").at("terminated").at("exitCode").as_int64(), 1);
-  EXPECT_EQ(a.at("lastState").at("terminated").at("reason").as_string(),
-            "Error");
+  EXPECT_EQ(a.at("lastState").at("terminated").at("reason").as_string(), "Error");
   EXPECT_EQ(a.at("restartCount").as_int64(), 4);
 }
 
 TEST(ComputeStatus, PhasesOfFinishedPods) {
-  api::Object never =
-      Pod(R"({"restartPolicy":"Never","containers":[{"name":"a"}]})");
+  api::Object never = Pod(R"({"restartPolicy":"Never","containers":[{"name":"a"}]})");
   PodRuntimeView view;
   view.containers["a"] = {Exited("a", 0)};
-  EXPECT_EQ(ComputeStatus(never, view, Facts(), "t").at("phase").as_string(),
-            "Succeeded");
+  EXPECT_EQ(ComputeStatus(never, view, Facts(), "t").at("phase").as_string(), "Succeeded");
   view.containers["a"] = {Exited("a", 2)};
   json::object s = ComputeStatus(never, view, Facts(), "t");
   EXPECT_EQ(s.at("phase").as_string(), "Failed");
@@ -293,13 +269,9 @@ TEST(ComputeStatus, PhasesOfFinishedPods) {
   oom.reason = "OOMKilled";
   view.containers["a"] = {oom};
   s = ComputeStatus(never, view, Facts(), "t");
-  EXPECT_EQ(s.at("containerStatuses")
-                .as_array()[0]
-                .at("state")
-                .at("terminated")
-                .at("reason")
-                .as_string(),
-            "OOMKilled");
+  EXPECT_EQ(
+      s.at("containerStatuses").as_array()[0].at("state").at("terminated").at("reason").as_string(),
+      "OOMKilled");
 }
 
 TEST(ComputeStatus, InitContainersGatePhaseAndConditions) {
@@ -311,13 +283,9 @@ TEST(ComputeStatus, InitContainersGatePhaseAndConditions) {
   json::object s = ComputeStatus(pod, view, Facts(), "t");
   EXPECT_EQ(s.at("phase").as_string(), "Pending");
   EXPECT_EQ(Cond(s, "Initialized").at("status").as_string(), "False");
-  EXPECT_EQ(s.at("containerStatuses")
-                .as_array()[0]
-                .at("state")
-                .at("waiting")
-                .at("reason")
-                .as_string(),
-            "PodInitializing");
+  EXPECT_EQ(
+      s.at("containerStatuses").as_array()[0].at("state").at("waiting").at("reason").as_string(),
+      "PodInitializing");
   view.containers["init"] = {Exited("init", 0)};
   view.containers["a"] = {Running("a")};
   s = ComputeStatus(pod, view, Facts(), "t");
@@ -340,10 +308,9 @@ TEST(ComputeStatus, ConditionKeepsTransitionTimeWhileUnchanged) {
   view.sandbox_ready = true;
   view.containers["a"] = {Running("a")};
   json::object s = ComputeStatus(pod, view, Facts(), "2026-12-06T00:00:00Z");
-  EXPECT_EQ(Cond(s, "Ready").at("lastTransitionTime").as_string(),
-            "2026-01-01T00:00:00Z");
-  EXPECT_EQ(Cond(s, "PodScheduled").at("status").as_string(), "True"); // kept
+  EXPECT_EQ(Cond(s, "Ready").at("lastTransitionTime").as_string(), "2026-01-01T00:00:00Z");
+  EXPECT_EQ(Cond(s, "PodScheduled").at("status").as_string(), "True");  // kept
 }
 
-} // namespace
-} // namespace keelson::kubelet
+}  // namespace
+}  // namespace keelson::kubelet

@@ -26,48 +26,39 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using testing::Eventually;
 
-constexpr const char *kBusybox = KEELSON_BUSYBOX_IMAGE;
+constexpr const char* kBusybox = KEELSON_BUSYBOX_IMAGE;
 
 std::string SkipReason() {
-  if (geteuid() != 0)
-    return "needs root: containerd and network namespaces";
-  for (const char *bin : {"containerd", "runc", "ctr"}) {
-    if (testing::RunCommand({"sh", "-c", std::string("command -v ") + bin})
-            .exit_code != 0) {
-      return std::string(bin) +
-             " is not installed (scripts/install-deps.sh installs it)";
+  if (geteuid() != 0) return "needs root: containerd and network namespaces";
+  for (const char* bin : {"containerd", "runc", "ctr"}) {
+    if (testing::RunCommand({"sh", "-c", std::string("command -v ") + bin}).exit_code != 0) {
+      return std::string(bin) + " is not installed (scripts/install-deps.sh installs it)";
     }
   }
-  if (!fs::exists("/usr/lib/cni/bridge"))
-    return "the CNI plugins are not installed";
-  for (const char *image :
-       {KEELSON_IMAGES_DIR "/pause.tar", KEELSON_IMAGES_DIR "/busybox.tar"}) {
-    if (!fs::exists(image))
-      return std::string(image) + " was not built";
+  if (!fs::exists("/usr/lib/cni/bridge")) return "the CNI plugins are not installed";
+  for (const char* image : {KEELSON_IMAGES_DIR "/pause.tar", KEELSON_IMAGES_DIR "/busybox.tar"}) {
+    if (!fs::exists(image)) return std::string(image) + " was not built";
   }
   return "";
 }
 
 // Unmounts whatever containerd left mounted under `dir`, deepest first.
-void UnmountUnder(const fs::path &dir) {
+void UnmountUnder(const fs::path& dir) {
   std::ifstream mounts("/proc/mounts");
   std::vector<std::string> points;
   std::string dev, point, rest;
   while (mounts >> dev >> point && std::getline(mounts, rest)) {
-    if (point.rfind(dir.string(), 0) == 0)
-      points.push_back(point);
+    if (point.rfind(dir.string(), 0) == 0) points.push_back(point);
   }
   std::sort(points.rbegin(), points.rend());
-  for (const auto &p : points)
-    umount2(p.c_str(), MNT_DETACH);
+  for (const auto& p : points) umount2(p.c_str(), MNT_DETACH);
 }
 
 class KubeletContainerdTest : public ::testing::Test {
-protected:
+ protected:
   static void SetUpTestSuite() {
     skip_ = SkipReason();
-    if (!skip_.empty())
-      return;
+    if (!skip_.empty()) return;
     dir_ = new testing::TempDir("kc");
     api_ = new testing::InProcessApi();
     client_ = api_->NewClient(nullptr, "kubelet").release();
@@ -76,18 +67,12 @@ protected:
     ASSERT_TRUE(node_->kubelet()->WaitRegistered(20s));
     // The pod CIDR the node-ipam controller would give.
     auto nodes = api_->Resource("", "nodes");
-    ASSERT_TRUE(
-        nodes
-            .Patch(
-                node_->kubelet()->NodeName(), client::PatchType::kMerge,
-                R"({"spec":{"podCIDR":"10.244.7.0/24","podCIDRs":["10.244.7.0/24"]}})")
-            .ok());
+    ASSERT_TRUE(nodes
+                    .Patch(node_->kubelet()->NodeName(), client::PatchType::kMerge,
+                           R"({"spec":{"podCIDR":"10.244.7.0/24","podCIDRs":["10.244.7.0/24"]}})")
+                    .ok());
     ASSERT_TRUE(Eventually(
-        [] {
-          return fs::exists(dir_->path() /
-                            "containerd/net.d/10-keelson.conflist");
-        },
-        30s));
+        [] { return fs::exists(dir_->path() / "containerd/net.d/10-keelson.conflist"); }, 30s));
   }
 
   static void StartNode() {
@@ -98,24 +83,20 @@ protected:
     o.kubelet.relist_period = 300ms;
     o.kubelet.cni_bridge = "kctest0";
     o.containerd.stop_on_exit = false;
-    o.image_archives = {KEELSON_IMAGES_DIR "/pause.tar",
-                        KEELSON_IMAGES_DIR "/busybox.tar"};
+    o.image_archives = {KEELSON_IMAGES_DIR "/pause.tar", KEELSON_IMAGES_DIR "/busybox.tar"};
     auto n = Node::Start(client_, o);
     ASSERT_TRUE(n.ok()) << n.status().ToString();
     node_ = n->release();
   }
 
   static void TearDownTestSuite() {
-    if (!skip_.empty())
-      return;
+    if (!skip_.empty()) return;
     // Every pod's containers and sandboxes go, then containerd.
     if (node_ != nullptr) {
-      auto *rt = node_->runtime();
+      auto* rt = node_->runtime();
       node_->Stop();
-      if (auto sandboxes =
-              rt->ListPodSandbox(::runtime::v1::PodSandboxFilter());
-          sandboxes.ok()) {
-        for (const auto &s : *sandboxes) {
+      if (auto sandboxes = rt->ListPodSandbox(::runtime::v1::PodSandboxFilter()); sandboxes.ok()) {
+        for (const auto& s : *sandboxes) {
           (void)rt->StopPodSandbox(s.id());
           (void)rt->RemovePodSandbox(s.id());
         }
@@ -124,8 +105,7 @@ protected:
       node_ = nullptr;
     }
     testing::RunCommand(
-        {"sh", "-c",
-         "pkill -f '" + dir_->path().string() + "/containerd/config.toml'"});
+        {"sh", "-c", "pkill -f '" + dir_->path().string() + "/containerd/config.toml'"});
     std::this_thread::sleep_for(500ms);
     UnmountUnder(dir_->path());
     testing::RunCommand({"ip", "link", "del", "kctest0"});
@@ -135,69 +115,54 @@ protected:
   }
 
   void SetUp() override {
-    if (!skip_.empty())
-      GTEST_SKIP() << skip_;
+    if (!skip_.empty()) GTEST_SKIP() << skip_;
   }
 
-  static client::ResourceClient Pods() {
-    return api_->Resource("", "pods", "default");
-  }
+  static client::ResourceClient Pods() { return api_->Resource("", "pods", "default"); }
 
   // Creates a pod bound to the node (as the scheduler would have).
-  static api::Object CreatePod(const std::string &yaml) {
+  static api::Object CreatePod(const std::string& yaml) {
     api::Object pod = api_->Create("", "pods", "default", yaml);
     return pod;
   }
 
-  static std::optional<api::Object> GetPod(const std::string &name) {
+  static std::optional<api::Object> GetPod(const std::string& name) {
     return api_->Get("", "pods", "default", name);
   }
 
   // Waits until the pod's status satisfies `pred`; the last status for the
   // message.
-  static bool WaitPod(const std::string &name,
-                      const std::function<bool(const api::Object &)> &pred,
-                      std::chrono::milliseconds timeout,
-                      std::string *last = nullptr) {
+  static bool WaitPod(const std::string& name, const std::function<bool(const api::Object&)>& pred,
+                      std::chrono::milliseconds timeout, std::string* last = nullptr) {
     bool ok = Eventually(
         [&] {
           auto p = GetPod(name);
-          if (!p)
-            return false;
-          if (last != nullptr)
-            *last = json::serialize((*p)["status"]);
+          if (!p) return false;
+          if (last != nullptr) *last = json::serialize((*p)["status"]);
           return pred(*p);
         },
         timeout);
     return ok;
   }
 
-  static std::string Phase(const api::Object &pod) {
-    return api::FieldText(pod, "status.phase");
-  }
+  static std::string Phase(const api::Object& pod) { return api::FieldText(pod, "status.phase"); }
 
-  static const json::object *
-  ContainerStatus(const api::Object &pod, const std::string &name,
-                  const char *list = "containerStatuses") {
-    const auto *st = pod.if_contains("status");
-    if (st == nullptr || !st->is_object())
-      return nullptr;
-    const auto *cs = st->as_object().if_contains(list);
-    if (cs == nullptr || !cs->is_array())
-      return nullptr;
-    for (const auto &c : cs->as_array()) {
-      if (c.as_object().at("name").as_string() == name)
-        return &c.as_object();
+  static const json::object* ContainerStatus(const api::Object& pod, const std::string& name,
+                                             const char* list = "containerStatuses") {
+    const auto* st = pod.if_contains("status");
+    if (st == nullptr || !st->is_object()) return nullptr;
+    const auto* cs = st->as_object().if_contains(list);
+    if (cs == nullptr || !cs->is_array()) return nullptr;
+    for (const auto& c : cs->as_array()) {
+      if (c.as_object().at("name").as_string() == name) return &c.as_object();
     }
     return nullptr;
   }
 
-  static bool Ready(const api::Object &pod) {
-    const auto *st = pod.if_contains("status");
-    if (st == nullptr || !st->is_object() ||
-        !st->as_object().contains("conditions"))
-      return false;
-    for (const auto &c : st->as_object().at("conditions").as_array()) {
+  static bool Ready(const api::Object& pod) {
+    const auto* st = pod.if_contains("status");
+    if (st == nullptr || !st->is_object() || !st->as_object().contains("conditions")) return false;
+    for (const auto& c : st->as_object().at("conditions").as_array()) {
       if (c.as_object().at("type").as_string() == "Ready") {
         return c.as_object().at("status").as_string() == "True";
       }
@@ -205,45 +170,42 @@ protected:
     return false;
   }
 
-  static void DeletePod(const std::string &name, int64_t grace = 0) {
+  static void DeletePod(const std::string& name, int64_t grace = 0) {
     client::DeleteOptions o;
     o.grace_period_seconds = grace;
     (void)Pods().Delete(name, o);
   }
 
   static inline std::string skip_;
-  static inline testing::TempDir *dir_ = nullptr;
-  static inline testing::InProcessApi *api_ = nullptr;
-  static inline client::RestClient *client_ = nullptr;
-  static inline Node *node_ = nullptr;
+  static inline testing::TempDir* dir_ = nullptr;
+  static inline testing::InProcessApi* api_ = nullptr;
+  static inline client::RestClient* client_ = nullptr;
+  static inline Node* node_ = nullptr;
 };
 
-std::string PodYaml(const std::string &name, const std::string &body) {
+std::string PodYaml(const std::string& name, const std::string& body) {
   return "apiVersion: v1\nkind: Pod\nmetadata:\n  name: " + name +
-         "\nspec:\n  nodeName: kc-node\n  terminationGracePeriodSeconds: 2\n" +
-         body;
+         "\nspec:\n  nodeName: kc-node\n  terminationGracePeriodSeconds: 2\n" + body;
 }
 
 TEST_F(KubeletContainerdTest, NodeRegistersWithHostFacts) {
   auto node = api_->Get("", "nodes", "", "kc-node");
   ASSERT_TRUE(node);
   EXPECT_EQ(api::FieldText(*node, "metadata.labels.kubernetes.io/os"),
-            ""); // dotted key
-  const auto &status = (*node)["status"].as_object();
+            "");  // dotted key
+  const auto& status = (*node)["status"].as_object();
   EXPECT_EQ(status.at("capacity").at("pods").as_string(), "110");
   EXPECT_EQ(status.at("capacity").at("cpu").as_string(),
             std::to_string(std::thread::hardware_concurrency()));
   EXPECT_EQ(status.at("nodeInfo").at("operatingSystem").as_string(), "linux");
-  EXPECT_NE(std::string(
-                status.at("nodeInfo").at("containerRuntimeVersion").as_string())
+  EXPECT_NE(std::string(status.at("nodeInfo").at("containerRuntimeVersion").as_string())
                 .find("containerd://"),
             std::string::npos);
   EXPECT_FALSE(status.at("nodeInfo").at("kernelVersion").as_string().empty());
   EXPECT_TRUE(Eventually(
       [&] {
         auto n = api_->Get("", "nodes", "", "kc-node");
-        for (const auto &c :
-             (*n)["status"].as_object().at("conditions").as_array()) {
+        for (const auto& c : (*n)["status"].as_object().at("conditions").as_array()) {
           if (c.as_object().at("type").as_string() == "Ready") {
             return c.as_object().at("status").as_string() == "True";
           }
@@ -251,14 +213,12 @@ TEST_F(KubeletContainerdTest, NodeRegistersWithHostFacts) {
         return false;
       },
       15s));
-  auto lease =
-      api_->Get("coordination.k8s.io", "leases", "kube-node-lease", "kc-node");
+  auto lease = api_->Get("coordination.k8s.io", "leases", "kube-node-lease", "kc-node");
   ASSERT_TRUE(lease);
   EXPECT_EQ(api::FieldText(*lease, "spec.holderIdentity"), "kc-node");
 }
 
-TEST_F(KubeletContainerdTest,
-       PodWithInitContainerRunsAndGetsAnIpFromThePodCidr) {
+TEST_F(KubeletContainerdTest, PodWithInitContainerRunsAndGetsAnIpFromThePodCidr) {
   CreatePod(PodYaml("multi", std::string(R"(  initContainers:
   - name: init
     image: )") + kBusybox + R"(
@@ -273,25 +233,20 @@ TEST_F(KubeletContainerdTest,
 )"));
   std::string last;
   ASSERT_TRUE(WaitPod(
-      "multi",
-      [](const api::Object &p) { return Phase(p) == "Running" && Ready(p); },
-      60s, &last))
+      "multi", [](const api::Object& p) { return Phase(p) == "Running" && Ready(p); }, 60s, &last))
       << last;
   auto pod = *GetPod("multi");
   EXPECT_EQ(api::FieldText(pod, "status.podIP").rfind("10.244.7.", 0), 0u)
       << api::FieldText(pod, "status.podIP");
-  const auto *init = ContainerStatus(pod, "init", "initContainerStatuses");
+  const auto* init = ContainerStatus(pod, "init", "initContainerStatuses");
   ASSERT_NE(init, nullptr);
-  EXPECT_EQ(init->at("state").at("terminated").at("reason").as_string(),
-            "Completed");
-  for (const char *c : {"a", "b"}) {
-    const auto *s = ContainerStatus(pod, c);
+  EXPECT_EQ(init->at("state").at("terminated").at("reason").as_string(), "Completed");
+  for (const char* c : {"a", "b"}) {
+    const auto* s = ContainerStatus(pod, c);
     ASSERT_NE(s, nullptr);
     EXPECT_TRUE(s->at("state").as_object().contains("running"));
     EXPECT_TRUE(s->at("ready").as_bool());
-    EXPECT_EQ(
-        std::string(s->at("containerID").as_string()).rfind("containerd://", 0),
-        0u);
+    EXPECT_EQ(std::string(s->at("containerID").as_string()).rfind("containerd://", 0), 0u);
   }
   DeletePod("multi");
 }
@@ -307,20 +262,18 @@ TEST_F(KubeletContainerdTest, CrashingContainerBacksOff) {
   // restartCount >= 1.
   ASSERT_TRUE(WaitPod(
       "crash",
-      [](const api::Object &p) {
-        const auto *s = ContainerStatus(p, "c");
+      [](const api::Object& p) {
+        const auto* s = ContainerStatus(p, "c");
         return s != nullptr && s->at("restartCount").as_int64() >= 1 &&
                s->at("state").as_object().contains("waiting") &&
-               s->at("state").at("waiting").at("reason").as_string() ==
-                   "CrashLoopBackOff";
+               s->at("state").at("waiting").at("reason").as_string() == "CrashLoopBackOff";
       },
       40s, &last))
       << last;
   auto pod = *GetPod("crash");
-  const auto *s = ContainerStatus(pod, "c");
+  const auto* s = ContainerStatus(pod, "c");
   EXPECT_EQ(s->at("lastState").at("terminated").at("exitCode").as_int64(), 3);
-  EXPECT_EQ(s->at("lastState").at("terminated").at("reason").as_string(),
-            "Error");
+  EXPECT_EQ(s->at("lastState").at("terminated").at("reason").as_string(), "Error");
   EXPECT_EQ(Phase(pod), "Running");
   // The backoff grows: the restart after the first backoff comes no sooner than
   // 10 s.
@@ -328,8 +281,8 @@ TEST_F(KubeletContainerdTest, CrashingContainerBacksOff) {
   auto t0 = std::chrono::steady_clock::now();
   ASSERT_TRUE(WaitPod(
       "crash",
-      [&](const api::Object &p) {
-        const auto *c = ContainerStatus(p, "c");
+      [&](const api::Object& p) {
+        const auto* c = ContainerStatus(p, "c");
         return c != nullptr && c->at("restartCount").as_int64() > count;
       },
       40s, &last))
@@ -355,17 +308,15 @@ TEST_F(KubeletContainerdTest, EnvFromConfigMapAndSecretAndMissingConfigMap) {
   std::string last;
   ASSERT_TRUE(WaitPod(
       "envtest",
-      [](const api::Object &p) {
-        const auto *s = ContainerStatus(p, "c");
+      [](const api::Object& p) {
+        const auto* s = ContainerStatus(p, "c");
         return s != nullptr && s->at("state").as_object().contains("waiting") &&
                s->at("state").at("waiting").at("reason").as_string() ==
                    "CreateContainerConfigError";
       },
       30s, &last))
       << last;
-  EXPECT_NE(last.find("configmap \\\"settings\\\" not found"),
-            std::string::npos)
-      << last;
+  EXPECT_NE(last.find("configmap \\\"settings\\\" not found"), std::string::npos) << last;
   api_->Create("", "configmaps", "default",
                "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: "
                "settings}\ndata: {mode: fast}\n");
@@ -373,10 +324,97 @@ TEST_F(KubeletContainerdTest, EnvFromConfigMapAndSecretAndMissingConfigMap) {
                "apiVersion: v1\nkind: Secret\nmetadata: {name: "
                "creds}\nstringData: {pw: hunter2}\n");
   ASSERT_TRUE(WaitPod(
-      "envtest", [](const api::Object &p) { return Phase(p) == "Succeeded"; },
-      30s, &last))
+      "envtest", [](const api::Object& p) { return Phase(p) == "Succeeded"; }, 30s, &last))
       << last;
   DeletePod("envtest");
+}
+
+TEST_F(KubeletContainerdTest, VolumesReachContainersAndConfigMapChangesPropagate) {
+  api_->Create("", "configmaps", "default",
+               "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: volcfg}\ndata: {key: v1}\n");
+  api_->Create(
+      "", "secrets", "default",
+      "apiVersion: v1\nkind: Secret\nmetadata: {name: volsec}\nstringData: {pw: hunter2}\n");
+  api::Object pod = CreatePod(PodYaml("vols", std::string(R"(  initContainers:
+  - name: init
+    image: )") + kBusybox + R"(
+    command: ["sh", "-c", "echo ok > /shared/init-done"]
+    volumeMounts: [{name: shared, mountPath: /shared}]
+  containers:
+  - name: c
+    image: )" + kBusybox + R"(
+    command: ["sh", "-c", "test -f /shared/init-done && test \"$(cat /etc/sec/pw)\" = hunter2 && test \"$(cat /etc/info/name)\" = vols || exit 1; while true; do cp /etc/cfg/key /shared/seen; sleep 0.3; done"]
+    volumeMounts:
+    - {name: shared, mountPath: /shared}
+    - {name: cfg, mountPath: /etc/cfg}
+    - {name: sec, mountPath: /etc/sec}
+    - {name: info, mountPath: /etc/info}
+  volumes:
+  - {name: shared, emptyDir: {}}
+  - {name: cfg, configMap: {name: volcfg}}
+  - {name: sec, secret: {secretName: volsec}}
+  - name: info
+    downwardAPI: {items: [{path: name, fieldRef: {fieldPath: metadata.name}}]}
+)"));
+  std::string last;
+  ASSERT_TRUE(WaitPod(
+      "vols", [](const api::Object& p) { return Phase(p) == "Running"; }, 60s, &last))
+      << last;
+  const std::string uid(api::GetUid(pod));
+  const fs::path volumes = dir_->path() / "volumes" / uid / "volumes";
+  auto seen = [&] {
+    std::ifstream in(volumes / "shared" / "seen");
+    std::string v;
+    std::getline(in, v);
+    return v;
+  };
+  ASSERT_TRUE(Eventually([&] { return seen() == "v1"; }, 20s)) << seen();
+  // The secret lives on a tmpfs.
+  std::ifstream mounts("/proc/mounts");
+  std::string all((std::istreambuf_iterator<char>(mounts)), std::istreambuf_iterator<char>());
+  EXPECT_NE(all.find((volumes / "sec").string() + " tmpfs"), std::string::npos);
+  // A change of the ConfigMap reaches the running container.
+  auto cms = api_->Resource("", "configmaps", "default");
+  ASSERT_TRUE(cms.Patch("volcfg", client::PatchType::kMerge, R"({"data":{"key":"v2"}})").ok());
+  EXPECT_TRUE(Eventually([&] { return seen() == "v2"; }, 30s)) << seen();
+  // Its restart count shows the container never restarted for it.
+  EXPECT_EQ(ContainerStatus(*GetPod("vols"), "c")->at("restartCount").as_int64(), 0);
+  DeletePod("vols", 1);
+  ASSERT_TRUE(Eventually([] { return !GetPod("vols"); }, 20s));
+  EXPECT_TRUE(Eventually([&] { return !fs::exists(dir_->path() / "volumes" / uid); }, 10s));
+}
+
+TEST_F(KubeletContainerdTest, MissingConfigMapVolumeWaitsWithFailedMount) {
+  CreatePod(PodYaml("novol", std::string(R"(  containers:
+  - name: c
+    image: )") + kBusybox + R"(
+    command: ["sleep", "3600"]
+    volumeMounts: [{name: cfg, mountPath: /etc/cfg}]
+  volumes:
+  - {name: cfg, configMap: {name: absent}}
+)"));
+  std::string last;
+  ASSERT_TRUE(WaitPod(
+      "novol",
+      [](const api::Object& p) {
+        const auto* s = ContainerStatus(p, "c");
+        return s != nullptr && s->at("state").as_object().contains("waiting") &&
+               s->at("state").at("waiting").at("reason").as_string() == "ContainerCreating" &&
+               Phase(p) == "Pending";
+      },
+      30s, &last))
+      << last;
+  // The reason is in the pod's events.
+  auto events = api_->Resource("events.k8s.io", "events", "default").List();
+  ASSERT_TRUE(events.ok());
+  EXPECT_NE(json::serialize((*events)["items"]).find("configmap \\\"absent\\\" not found"),
+            std::string::npos);
+  api_->Create("", "configmaps", "default",
+               "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: absent}\ndata: {a: b}\n");
+  EXPECT_TRUE(WaitPod(
+      "novol", [](const api::Object& p) { return Phase(p) == "Running"; }, 30s, &last))
+      << last;
+  DeletePod("novol");
 }
 
 TEST_F(KubeletContainerdTest, PodsReachEachOtherByPodIp) {
@@ -387,9 +425,7 @@ TEST_F(KubeletContainerdTest, PodsReachEachOtherByPodIp) {
 )"));
   std::string last;
   ASSERT_TRUE(WaitPod(
-      "server",
-      [](const api::Object &p) { return Phase(p) == "Running" && Ready(p); },
-      60s, &last))
+      "server", [](const api::Object& p) { return Phase(p) == "Running" && Ready(p); }, 60s, &last))
       << last;
   std::string ip = api::FieldText(*GetPod("server"), "status.podIP");
   ASSERT_FALSE(ip.empty());
@@ -403,15 +439,12 @@ TEST_F(KubeletContainerdTest, PodsReachEachOtherByPodIp) {
 )"));
   ASSERT_TRUE(WaitPod(
       "client",
-      [](const api::Object &p) {
-        return Phase(p) == "Succeeded" || Phase(p) == "Failed";
-      },
-      60s, &last))
+      [](const api::Object& p) { return Phase(p) == "Succeeded" || Phase(p) == "Failed"; }, 60s,
+      &last))
       << last;
   EXPECT_EQ(Phase(*GetPod("client")), "Succeeded") << last;
   // The host reaches the pod too (the bridge is its gateway).
-  auto r = testing::RunCommand(
-      {"curl", "-s", "-m", "5", "http://" + ip + ":8080/index.html"});
+  auto r = testing::RunCommand({"curl", "-s", "-m", "5", "http://" + ip + ":8080/index.html"});
   EXPECT_NE(r.out.find("hello-from-server"), std::string::npos) << r.err;
   DeletePod("client");
   DeletePod("server");
@@ -425,8 +458,7 @@ TEST_F(KubeletContainerdTest, GracefulDeletionStopsContainersAndFreesTheIp) {
 )"));
   std::string last;
   ASSERT_TRUE(WaitPod(
-      "graceful", [](const api::Object &p) { return Phase(p) == "Running"; },
-      60s, &last))
+      "graceful", [](const api::Object& p) { return Phase(p) == "Running"; }, 60s, &last))
       << last;
   std::string ip = api::FieldText(*GetPod("graceful"), "status.podIP");
   fs::path lease = dir_->path() / "cni/networks/keelson-pod-network" / ip;
@@ -445,8 +477,7 @@ TEST_F(KubeletContainerdTest, GracefulDeletionStopsContainersAndFreesTheIp) {
     command: ["sh", "-c", "trap '' TERM; while true; do sleep 0.2; done"]
 )"));
   ASSERT_TRUE(WaitPod(
-      "stubborn", [](const api::Object &p) { return Phase(p) == "Running"; },
-      60s, &last))
+      "stubborn", [](const api::Object& p) { return Phase(p) == "Running"; }, 60s, &last))
       << last;
   t0 = std::chrono::steady_clock::now();
   DeletePod("stubborn", 2);
@@ -469,26 +500,16 @@ TEST_F(KubeletContainerdTest, FinishedPodsReportSucceededAndFailed) {
 )"));
   std::string last;
   ASSERT_TRUE(WaitPod(
-      "ok", [](const api::Object &p) { return Phase(p) == "Succeeded"; }, 60s,
-      &last))
+      "ok", [](const api::Object& p) { return Phase(p) == "Succeeded"; }, 60s, &last))
       << last;
   ASSERT_TRUE(WaitPod(
-      "bad", [](const api::Object &p) { return Phase(p) == "Failed"; }, 60s,
-      &last))
+      "bad", [](const api::Object& p) { return Phase(p) == "Failed"; }, 60s, &last))
       << last;
   auto bad = *GetPod("bad");
-  EXPECT_EQ(ContainerStatus(bad, "c")
-                ->at("state")
-                .at("terminated")
-                .at("exitCode")
-                .as_int64(),
-            7);
-  EXPECT_EQ(ContainerStatus(*GetPod("ok"), "c")
-                ->at("state")
-                .at("terminated")
-                .at("reason")
-                .as_string(),
-            "Completed");
+  EXPECT_EQ(ContainerStatus(bad, "c")->at("state").at("terminated").at("exitCode").as_int64(), 7);
+  EXPECT_EQ(
+      ContainerStatus(*GetPod("ok"), "c")->at("state").at("terminated").at("reason").as_string(),
+      "Completed");
   DeletePod("ok");
   DeletePod("bad");
 }
@@ -506,28 +527,23 @@ TEST_F(KubeletContainerdTest, MissingImageAndBadCommandShowUpstreamReasons) {
   std::string last;
   ASSERT_TRUE(WaitPod(
       "noimage",
-      [](const api::Object &p) {
-        const auto *s = ContainerStatus(p, "c");
-        if (s == nullptr || !s->at("state").as_object().contains("waiting"))
-          return false;
-        std::string reason(
-            s->at("state").at("waiting").at("reason").as_string());
+      [](const api::Object& p) {
+        const auto* s = ContainerStatus(p, "c");
+        if (s == nullptr || !s->at("state").as_object().contains("waiting")) return false;
+        std::string reason(s->at("state").at("waiting").at("reason").as_string());
         return reason == "ErrImagePull" || reason == "ImagePullBackOff";
       },
       60s, &last))
       << last;
   ASSERT_TRUE(WaitPod(
       "nocmd",
-      [](const api::Object &p) {
-        const auto *s = ContainerStatus(p, "c");
-        if (s == nullptr)
-          return false;
-        const auto &st = s->at("state").as_object();
+      [](const api::Object& p) {
+        const auto* s = ContainerStatus(p, "c");
+        if (s == nullptr) return false;
+        const auto& st = s->at("state").as_object();
         return (st.contains("waiting") &&
-                (st.at("waiting").at("reason").as_string() ==
-                     "RunContainerError" ||
-                 st.at("waiting").at("reason").as_string() ==
-                     "CrashLoopBackOff")) ||
+                (st.at("waiting").at("reason").as_string() == "RunContainerError" ||
+                 st.at("waiting").at("reason").as_string() == "CrashLoopBackOff")) ||
                st.contains("terminated");
       },
       60s, &last))
@@ -544,26 +560,24 @@ TEST_F(KubeletContainerdTest, RestartedKubeletAdoptsRunningContainers) {
 )"));
   std::string last;
   ASSERT_TRUE(WaitPod(
-      "adopted",
-      [](const api::Object &p) { return Phase(p) == "Running" && Ready(p); },
-      60s, &last))
+      "adopted", [](const api::Object& p) { return Phase(p) == "Running" && Ready(p); }, 60s,
+      &last))
       << last;
-  std::string id(
-      ContainerStatus(*GetPod("adopted"), "c")->at("containerID").as_string());
+  std::string id(ContainerStatus(*GetPod("adopted"), "c")->at("containerID").as_string());
   node_->Stop();
   delete node_;
   node_ = nullptr;
   StartNode();
   ASSERT_NE(node_, nullptr);
   ASSERT_TRUE(node_->kubelet()->WaitRegistered(20s));
-  std::this_thread::sleep_for(3s); // a few relists and syncs
+  std::this_thread::sleep_for(3s);  // a few relists and syncs
   auto pod = *GetPod("adopted");
-  const auto *s = ContainerStatus(pod, "c");
+  const auto* s = ContainerStatus(pod, "c");
   EXPECT_EQ(std::string(s->at("containerID").as_string()), id);
   EXPECT_EQ(s->at("restartCount").as_int64(), 0);
   EXPECT_TRUE(Ready(pod));
   DeletePod("adopted");
 }
 
-} // namespace
-} // namespace keelson::kubelet
+}  // namespace
+}  // namespace keelson::kubelet

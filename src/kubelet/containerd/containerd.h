@@ -85,12 +85,12 @@ struct ContainerdOptions {
 // restrict_oom_score_adj, the streaming server on 127.0.0.1 with a port chosen
 // by the kernel, and the snapshotters the node does not use disabled. Pure;
 // `options.data_dir` must be set.
-std::string RenderContainerdConfig(const ContainerdOptions &options);
+std::string RenderContainerdConfig(const ContainerdOptions& options);
 
 // Runs containerd and keeps it running: restarts it with backoff when it exits
 // while supervised. Owned by the caller (the node agent).
 class ContainerdSupervisor {
-public:
+ public:
   // Writes the config, then starts containerd (or adopts the one already
   // serving data_dir/containerd/containerd.sock with our config.toml; when that
   // config has changed it is stopped and started again so the change takes
@@ -101,25 +101,24 @@ public:
   // is not a containerd with our config; Unavailable when containerd exited or
   // did not open its socket within start_timeout (the message quotes the end of
   // containerd.log); Internal for file system errors.
-  static Result<std::unique_ptr<ContainerdSupervisor>>
-  Start(ContainerdOptions options);
+  static Result<std::unique_ptr<ContainerdSupervisor>> Start(ContainerdOptions options);
 
   // Stops containerd when options.stop_on_exit, else leaves it running
   // (Detach()).
   ~ContainerdSupervisor();
 
-  ContainerdSupervisor(const ContainerdSupervisor &) = delete;
-  ContainerdSupervisor &operator=(const ContainerdSupervisor &) = delete;
+  ContainerdSupervisor(const ContainerdSupervisor&) = delete;
+  ContainerdSupervisor& operator=(const ContainerdSupervisor&) = delete;
 
   // "unix:///<data_dir>/containerd/containerd.sock": the CRI and containerd API
   // endpoint.
   std::string Endpoint() const;
-  const std::string &SocketPath() const;
-  const std::string &LogPath() const;
-  const std::string &ConfigPath() const;
+  const std::string& SocketPath() const;
+  const std::string& LogPath() const;
+  const std::string& ConfigPath() const;
   // The `ctr` that belongs to this containerd (next to its binary, else on
   // PATH).
-  const std::string &CtrBinary() const;
+  const std::string& CtrBinary() const;
 
   // containerd's pid, or 0 while it is down (between an exit and its restart,
   // or stopped).
@@ -145,7 +144,7 @@ public:
   // adopt. Idempotent; after it Stop() does nothing.
   void Detach();
 
-private:
+ private:
   class Impl;
   explicit ContainerdSupervisor(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
@@ -172,14 +171,12 @@ struct CtrOptions {
 // FailedPrecondition when ctr is missing; Unavailable when containerd does not
 // answer on the endpoint; DeadlineExceeded after options.timeout; Internal with
 // ctr's message for anything else (e.g. not an image archive).
-Status ImportImages(const std::string &containerd_endpoint,
-                    const std::string &archive_path,
-                    const CtrOptions &options = {});
+Status ImportImages(const std::string& containerd_endpoint, const std::string& archive_path,
+                    const CtrOptions& options = {});
 
 // The names of the images in the namespace (`ctr images ls -q`), sorted; the
 // CRI's own "sha256:<id>" references are included. Errors as ImportImages.
-Result<std::vector<std::string>>
-ListImageNames(const std::string &containerd_endpoint,
-               const CtrOptions &options = {});
+Result<std::vector<std::string>> ListImageNames(const std::string& containerd_endpoint,
+                                                const CtrOptions& options = {});
 
-} // namespace keelson::kubelet::containerd
+}  // namespace keelson::kubelet::containerd

@@ -32,22 +32,20 @@ using SteadyClock = std::chrono::steady_clock;
 // The TOML's keys by "section/key" (e.g.
 // `plugins."io.containerd.grpc.v1.cri".cni/bin_dir`), values as written; the
 // top-level table's keys have an empty section ("/version").
-std::map<std::string, std::string> ParseToml(const std::string &toml) {
+std::map<std::string, std::string> ParseToml(const std::string& toml) {
   std::map<std::string, std::string> keys;
   std::stringstream lines(toml);
   std::string line, section;
   while (std::getline(lines, line)) {
     auto first = line.find_first_not_of(' ');
-    if (first == std::string::npos || line[first] == '#')
-      continue;
+    if (first == std::string::npos || line[first] == '#') continue;
     line = line.substr(first);
     if (line[0] == '[') {
       section = line.substr(1, line.rfind(']') - 1);
       continue;
     }
     auto eq = line.find(" = ");
-    if (eq == std::string::npos)
-      continue;
+    if (eq == std::string::npos) continue;
     keys[section + "/" + line.substr(0, eq)] = line.substr(eq + 3);
   }
   return keys;
@@ -63,30 +61,25 @@ TEST(RenderContainerdConfigTest, HasWhatTheNodeNeedsInTheRightSections) {
   EXPECT_EQ(keys["/version"], "2");
   EXPECT_EQ(keys["/root"], "\"/var/lib/keelson/containerd/root\"");
   EXPECT_EQ(keys["/state"], "\"/var/lib/keelson/containerd/state\"");
-  EXPECT_EQ(keys["grpc/address"],
-            "\"/var/lib/keelson/containerd/containerd.sock\"");
+  EXPECT_EQ(keys["grpc/address"], "\"/var/lib/keelson/containerd/containerd.sock\"");
   EXPECT_EQ(keys[kCri + "/sandbox_image"], "\"keelson.local/pause:3.10\"");
   EXPECT_EQ(keys[kCri + "/stream_server_address"], "\"127.0.0.1\"");
   EXPECT_EQ(keys[kCri + "/stream_server_port"], "\"0\"");
   EXPECT_EQ(keys[kCri + "/netns_mounts_under_state_dir"], "true");
   EXPECT_EQ(keys[kCri + ".containerd/snapshotter"], "\"overlayfs\"");
   EXPECT_EQ(keys[kCri + ".containerd/default_runtime_name"], "\"runc\"");
-  EXPECT_EQ(keys[kCri + ".containerd.runtimes.runc/runtime_type"],
-            "\"io.containerd.runc.v2\"");
-  EXPECT_EQ(keys[kCri + ".containerd.runtimes.runc.options/SystemdCgroup"],
-            "false");
+  EXPECT_EQ(keys[kCri + ".containerd.runtimes.runc/runtime_type"], "\"io.containerd.runc.v2\"");
+  EXPECT_EQ(keys[kCri + ".containerd.runtimes.runc.options/SystemdCgroup"], "false");
   EXPECT_EQ(keys[kCri + ".containerd.runtimes.runc.options/Root"],
             "\"/var/lib/keelson/containerd/runc\"");
   EXPECT_EQ(keys[kCri + "/restrict_oom_score_adj"], "true");
   EXPECT_EQ(keys[kCri + ".cni/bin_dir"], "\"/usr/lib/cni\"");
-  EXPECT_EQ(keys[kCri + ".cni/conf_dir"],
-            "\"/var/lib/keelson/containerd/net.d\"");
+  EXPECT_EQ(keys[kCri + ".cni/conf_dir"], "\"/var/lib/keelson/containerd/net.d\"");
   EXPECT_EQ(keys["plugins.\"io.containerd.internal.v1.opt\"/path"],
             "\"/var/lib/keelson/containerd/opt\"");
-  const std::string &disabled = keys["/disabled_plugins"];
-  for (const char *p : {"aufs", "btrfs", "zfs", "devmapper"}) {
-    EXPECT_NE(disabled.find(std::string("\"io.containerd.snapshotter.v1.") + p +
-                            "\""),
+  const std::string& disabled = keys["/disabled_plugins"];
+  for (const char* p : {"aufs", "btrfs", "zfs", "devmapper"}) {
+    EXPECT_NE(disabled.find(std::string("\"io.containerd.snapshotter.v1.") + p + "\""),
               std::string::npos)
         << p;
   }
@@ -113,8 +106,7 @@ TEST(RenderContainerdConfigTest, EscapesStrings) {
   ContainerdOptions options;
   options.data_dir = "/data/a \"quoted\" \\dir";
   auto keys = ParseToml(RenderContainerdConfig(options));
-  EXPECT_EQ(keys["/root"],
-            "\"/data/a \\\"quoted\\\" \\\\dir/containerd/root\"");
+  EXPECT_EQ(keys["/root"], "\"/data/a \\\"quoted\\\" \\\\dir/containerd/root\"");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -122,7 +114,7 @@ TEST(RenderContainerdConfigTest, EscapesStrings) {
 // A stand-in for containerd, in Python: reads the [grpc] address from its
 // --config, records its pid, prints a line to its log and then behaves as MODE
 // says.
-constexpr const char *kFakeContainerd = R"PY(#!/usr/bin/python3
+constexpr const char* kFakeContainerd = R"PY(#!/usr/bin/python3
 import os, re, signal, socket, sys, time
 MODE = "@MODE@"
 open(os.path.join("@PIDS@", str(os.getpid())), "w").close()
@@ -160,18 +152,16 @@ while True:
 
 // A stand-in for ctr: records its arguments, prints what the test says, exits
 // as told.
-constexpr const char *kFakeCtr = R"SH(#!/bin/sh
+constexpr const char* kFakeCtr = R"SH(#!/bin/sh
 printf '%s\n' "$*" >> "@ARGS@"
 printf '@STDOUT@'
 printf '@STDERR@' >&2
 exit @EXIT@
 )SH";
 
-std::string Replace(std::string text,
-                    const std::map<std::string, std::string> &vars) {
-  for (const auto &[key, value] : vars) {
-    for (size_t pos = text.find(key); pos != std::string::npos;
-         pos = text.find(key, pos)) {
+std::string Replace(std::string text, const std::map<std::string, std::string>& vars) {
+  for (const auto& [key, value] : vars) {
+    for (size_t pos = text.find(key); pos != std::string::npos; pos = text.find(key, pos)) {
       text.replace(pos, key.size(), value);
       pos += value.size();
     }
@@ -179,7 +169,7 @@ std::string Replace(std::string text,
   return text;
 }
 
-std::string Slurp(const std::string &path) {
+std::string Slurp(const std::string& path) {
   std::ifstream in(path);
   std::stringstream ss;
   ss << in.rdbuf();
@@ -189,41 +179,37 @@ std::string Slurp(const std::string &path) {
 // Whether `pid` is running (not gone, not a zombie).
 bool Alive(pid_t pid) {
   std::string stat = Slurp("/proc/" + std::to_string(pid) + "/stat");
-  if (stat.empty())
-    return false;
+  if (stat.empty()) return false;
   auto paren = stat.rfind(')');
-  return paren != std::string::npos && stat.size() > paren + 2 &&
-         stat[paren + 2] != 'Z';
+  return paren != std::string::npos && stat.size() > paren + 2 && stat[paren + 2] != 'Z';
 }
 
 template <typename Pred>
 bool Eventually(Pred pred, milliseconds timeout = milliseconds(10000)) {
   auto deadline = SteadyClock::now() + timeout;
   while (SteadyClock::now() < deadline) {
-    if (pred())
-      return true;
+    if (pred()) return true;
     std::this_thread::sleep_for(milliseconds(10));
   }
   return pred();
 }
 
 class SupervisorTest : public ::testing::Test {
-protected:
+ protected:
   void SetUp() override {
     char tmpl[] = "/tmp/keelson-ctd-unit-XXXXXX";
     ASSERT_NE(::mkdtemp(tmpl), nullptr);
     dir_ = tmpl;
     pids_ = dir_ + "/pids";
     fs::create_directories(pids_);
-    if (::access("/usr/bin/python3", X_OK) != 0)
-      GTEST_SKIP() << "needs /usr/bin/python3";
+    if (::access("/usr/bin/python3", X_OK) != 0) GTEST_SKIP() << "needs /usr/bin/python3";
   }
 
   void TearDown() override {
     // Whatever stand-in is still running (a test that failed half way) is ended
     // here.
     std::error_code ec;
-    for (const auto &entry : fs::directory_iterator(pids_, ec)) {
+    for (const auto& entry : fs::directory_iterator(pids_, ec)) {
       pid_t pid = std::stoi(entry.path().filename().string());
       ::kill(pid, SIGKILL);
       ::waitpid(pid, nullptr, 0);
@@ -232,29 +218,26 @@ protected:
   }
 
   // Writes the stand-in containerd for `mode` and returns its path.
-  std::string FakeContainerd(const std::string &mode) {
+  std::string FakeContainerd(const std::string& mode) {
     std::string path = dir_ + "/bin-" + mode + "/containerd";
     fs::create_directories(fs::path(path).parent_path());
-    std::ofstream(path) << Replace(kFakeContainerd,
-                                   {{"@MODE@", mode}, {"@PIDS@", pids_}});
+    std::ofstream(path) << Replace(kFakeContainerd, {{"@MODE@", mode}, {"@PIDS@", pids_}});
     fs::permissions(path, fs::perms::owner_all);
     return path;
   }
 
-  std::string FakeCtr(const std::string &out, const std::string &err,
-                      int exit_code) {
+  std::string FakeCtr(const std::string& out, const std::string& err, int exit_code) {
     std::string path = dir_ + "/ctr-bin/ctr";
     fs::create_directories(fs::path(path).parent_path());
-    std::ofstream(path) << Replace(kFakeCtr,
-                                   {{"@ARGS@", dir_ + "/ctr-args"},
-                                    {"@STDOUT@", out},
-                                    {"@STDERR@", err},
-                                    {"@EXIT@", std::to_string(exit_code)}});
+    std::ofstream(path) << Replace(kFakeCtr, {{"@ARGS@", dir_ + "/ctr-args"},
+                                              {"@STDOUT@", out},
+                                              {"@STDERR@", err},
+                                              {"@EXIT@", std::to_string(exit_code)}});
     fs::permissions(path, fs::perms::owner_all);
     return path;
   }
 
-  ContainerdOptions Options(const std::string &mode) {
+  ContainerdOptions Options(const std::string& mode) {
     ContainerdOptions options;
     options.data_dir = dir_ + "/data";
     options.binary = FakeContainerd(mode);
@@ -279,31 +262,27 @@ TEST_F(SupervisorTest, RejectsUnusableOptions) {
   auto long_path = ContainerdSupervisor::Start(options);
   ASSERT_FALSE(long_path.ok());
   EXPECT_EQ(long_path.status().code(), StatusCode::kInvalidArgument);
-  EXPECT_NE(long_path.status().message().find("shorter data directory"),
-            std::string::npos);
+  EXPECT_NE(long_path.status().message().find("shorter data directory"), std::string::npos);
 
   options.data_dir = dir_ + "/data";
   options.binary = "keelson-no-such-containerd";
   auto missing = ContainerdSupervisor::Start(options);
   ASSERT_FALSE(missing.ok());
   EXPECT_EQ(missing.status().code(), StatusCode::kFailedPrecondition);
-  EXPECT_NE(missing.status().message().find("keelson-no-such-containerd"),
-            std::string::npos);
-  EXPECT_NE(missing.status().message().find("scripts/install-deps.sh"),
-            std::string::npos);
+  EXPECT_NE(missing.status().message().find("keelson-no-such-containerd"), std::string::npos);
+  EXPECT_NE(missing.status().message().find("scripts/install-deps.sh"), std::string::npos);
 }
 
 TEST_F(SupervisorTest, StartsServesAndStops) {
   auto options = Options("serve");
   auto started = ContainerdSupervisor::Start(options);
   ASSERT_TRUE(started.ok()) << started.status().ToString();
-  auto &sup = *started;
+  auto& sup = *started;
   pid_t pid = sup->Pid();
   ASSERT_GT(pid, 0);
   EXPECT_TRUE(Alive(pid));
   EXPECT_FALSE(sup->Adopted());
-  EXPECT_EQ(sup->Endpoint(),
-            "unix://" + dir_ + "/data/containerd/containerd.sock");
+  EXPECT_EQ(sup->Endpoint(), "unix://" + dir_ + "/data/containerd/containerd.sock");
   EXPECT_TRUE(sup->WaitReady(milliseconds(1000)).ok());
   EXPECT_EQ(Slurp(sup->ConfigPath()), RenderContainerdConfig(options));
   EXPECT_TRUE(fs::is_directory(dir_ + "/data/containerd/net.d"));
@@ -314,16 +293,15 @@ TEST_F(SupervisorTest, StartsServesAndStops) {
   ASSERT_TRUE(sup->Stop().ok());
   EXPECT_EQ(sup->Pid(), 0);
   EXPECT_FALSE(Alive(pid));
-  EXPECT_TRUE(sup->Stop().ok()); // idempotent
-  EXPECT_EQ(sup->WaitReady(milliseconds(10)).code(),
-            StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(sup->Stop().ok());  // idempotent
+  EXPECT_EQ(sup->WaitReady(milliseconds(10)).code(), StatusCode::kFailedPrecondition);
 }
 
 TEST_F(SupervisorTest, StartFailsWithTheEndOfTheLogWhenContainerdExits) {
   auto started = ContainerdSupervisor::Start(Options("exit3"));
   ASSERT_FALSE(started.ok());
   EXPECT_EQ(started.status().code(), StatusCode::kUnavailable);
-  const std::string &message = started.status().message();
+  const std::string& message = started.status().message();
   EXPECT_NE(message.find("exited with status 3"), std::string::npos) << message;
   EXPECT_NE(message.find("bad things happened"), std::string::npos) << message;
 }
@@ -337,11 +315,10 @@ TEST_F(SupervisorTest, StartTimesOutAndKillsContainerdThatNeverServes) {
   EXPECT_EQ(started.status().code(), StatusCode::kUnavailable);
   EXPECT_NE(started.status().message().find("within 500 ms"), std::string::npos)
       << started.status().message();
-  EXPECT_NE(started.status().message().find("starting (hang)"),
-            std::string::npos)
+  EXPECT_NE(started.status().message().find("starting (hang)"), std::string::npos)
       << started.status().message();
   EXPECT_GE(SteadyClock::now() - began, milliseconds(500));
-  for (const auto &entry : fs::directory_iterator(pids_)) {
+  for (const auto& entry : fs::directory_iterator(pids_)) {
     EXPECT_FALSE(Alive(std::stoi(entry.path().filename().string())));
   }
 }
@@ -349,12 +326,11 @@ TEST_F(SupervisorTest, StartTimesOutAndKillsContainerdThatNeverServes) {
 TEST_F(SupervisorTest, RestartsContainerdAfterItIsKilled) {
   auto started = ContainerdSupervisor::Start(Options("serve"));
   ASSERT_TRUE(started.ok()) << started.status().ToString();
-  auto &sup = *started;
+  auto& sup = *started;
   pid_t first = sup->Pid();
   ASSERT_EQ(::kill(first, SIGKILL), 0);
-  ASSERT_TRUE(Eventually([&] {
-    return sup->Pid() != 0 && sup->Pid() != first;
-  })) << "no restart after SIGKILL";
+  ASSERT_TRUE(Eventually([&] { return sup->Pid() != 0 && sup->Pid() != first; }))
+      << "no restart after SIGKILL";
   EXPECT_TRUE(sup->WaitReady(milliseconds(5000)).ok());
   EXPECT_EQ(sup->Restarts(), 1);
   EXPECT_FALSE(Alive(first));
@@ -402,7 +378,7 @@ TEST_F(SupervisorTest, DetachLeavesContainerdRunningAndTheNextStartAdoptsIt) {
     auto started = ContainerdSupervisor::Start(options);
     ASSERT_TRUE(started.ok()) << started.status().ToString();
     pid = (*started)->Pid();
-  } // destroyed: detaches
+  }  // destroyed: detaches
   ASSERT_TRUE(Alive(pid));
 
   auto adopted = ContainerdSupervisor::Start(options);
@@ -441,8 +417,7 @@ TEST_F(SupervisorTest, AdoptingRestartsContainerdWhoseConfigChanged) {
   EXPECT_FALSE((*again)->Adopted());
   EXPECT_NE((*again)->Pid(), pid);
   EXPECT_FALSE(Alive(pid));
-  EXPECT_NE(Slurp((*again)->ConfigPath()).find("keelson.local/pause:other"),
-            std::string::npos);
+  EXPECT_NE(Slurp((*again)->ConfigPath()).find("keelson.local/pause:other"), std::string::npos);
 }
 
 TEST_F(SupervisorTest, OneSupervisorPerDataDir) {
@@ -451,8 +426,7 @@ TEST_F(SupervisorTest, OneSupervisorPerDataDir) {
   auto second = ContainerdSupervisor::Start(Options("serve"));
   ASSERT_FALSE(second.ok());
   EXPECT_EQ(second.status().code(), StatusCode::kFailedPrecondition);
-  EXPECT_NE(second.status().message().find("another keelson agent"),
-            std::string::npos);
+  EXPECT_NE(second.status().message().find("another keelson agent"), std::string::npos);
 }
 
 TEST_F(SupervisorTest, RefusesASocketServedBySomethingElse) {
@@ -462,12 +436,8 @@ TEST_F(SupervisorTest, RefusesASocketServedBySomethingElse) {
   std::ofstream(other_config) << "[grpc]\n  address = \"" << dir_
                               << "/data/containerd/containerd.sock\"\n";
   std::string foreign = FakeContainerd("serve");
-  ASSERT_EQ(
-      std::system((foreign + " --config " + other_config + " >/dev/null 2>&1 &")
-                      .c_str()),
-      0);
-  ASSERT_TRUE(Eventually(
-      [&] { return fs::exists(dir_ + "/data/containerd/containerd.sock"); }));
+  ASSERT_EQ(std::system((foreign + " --config " + other_config + " >/dev/null 2>&1 &").c_str()), 0);
+  ASSERT_TRUE(Eventually([&] { return fs::exists(dir_ + "/data/containerd/containerd.sock"); }));
   auto started = ContainerdSupervisor::Start(Options("serve"));
   ASSERT_FALSE(started.ok());
   EXPECT_EQ(started.status().code(), StatusCode::kFailedPrecondition);
@@ -486,21 +456,17 @@ TEST_F(SupervisorTest, ImportImagesRunsCtrAndReportsItsErrors) {
   ASSERT_TRUE(ImportImages((*started)->Endpoint(), archive, ctr).ok());
   EXPECT_EQ(Slurp(dir_ + "/ctr-args"),
             "--address " + (*started)->SocketPath() +
-                " --namespace k8s.io images import --snapshotter overlayfs " +
-                archive + "\n");
+                " --namespace k8s.io images import --snapshotter overlayfs " + archive + "\n");
 
   ctr.ctr_binary = FakeCtr("", "ctr: unrecognized image format\\n", 1);
   Status failed = ImportImages((*started)->Endpoint(), archive, ctr);
   EXPECT_EQ(failed.code(), StatusCode::kInternal);
-  EXPECT_NE(failed.message().find("unrecognized image format"),
-            std::string::npos)
+  EXPECT_NE(failed.message().find("unrecognized image format"), std::string::npos)
       << failed.message();
-  EXPECT_NE(failed.message().find("exit status 1"), std::string::npos)
-      << failed.message();
+  EXPECT_NE(failed.message().find("exit status 1"), std::string::npos) << failed.message();
 
-  EXPECT_EQ(
-      ImportImages((*started)->Endpoint(), dir_ + "/missing.tar", ctr).code(),
-      StatusCode::kNotFound);
+  EXPECT_EQ(ImportImages((*started)->Endpoint(), dir_ + "/missing.tar", ctr).code(),
+            StatusCode::kNotFound);
   ctr.ctr_binary = dir_ + "/no-ctr-here";
   EXPECT_EQ(ImportImages((*started)->Endpoint(), archive, ctr).code(),
             StatusCode::kFailedPrecondition);
@@ -515,22 +481,20 @@ TEST_F(SupervisorTest, CtrCallsFailFastWhenNothingServesTheSocket) {
   Status st = ImportImages("unix://" + dir_ + "/nobody.sock", archive, ctr);
   EXPECT_EQ(st.code(), StatusCode::kUnavailable) << st.ToString();
   EXPECT_LT(SteadyClock::now() - began, milliseconds(2000));
-  EXPECT_FALSE(fs::exists(dir_ + "/ctr-args")); // ctr was not even run
+  EXPECT_FALSE(fs::exists(dir_ + "/ctr-args"));  // ctr was not even run
 }
 
 TEST_F(SupervisorTest, ListImageNamesSortsCtrOutput) {
   auto started = ContainerdSupervisor::Start(Options("serve"));
   ASSERT_TRUE(started.ok()) << started.status().ToString();
   CtrOptions ctr;
-  ctr.ctr_binary = FakeCtr(
-      "keelson.local/pause:3.10\\nkeelson.local/busybox:1.35\\n\\n", "", 0);
+  ctr.ctr_binary = FakeCtr("keelson.local/pause:3.10\\nkeelson.local/busybox:1.35\\n\\n", "", 0);
   auto names = ListImageNames((*started)->Endpoint(), ctr);
   ASSERT_TRUE(names.ok()) << names.status().ToString();
-  EXPECT_EQ(*names, (std::vector<std::string>{"keelson.local/busybox:1.35",
-                                              "keelson.local/pause:3.10"}));
-  EXPECT_NE(Slurp(dir_ + "/ctr-args").find("--namespace k8s.io images ls -q"),
-            std::string::npos);
+  EXPECT_EQ(*names,
+            (std::vector<std::string>{"keelson.local/busybox:1.35", "keelson.local/pause:3.10"}));
+  EXPECT_NE(Slurp(dir_ + "/ctr-args").find("--namespace k8s.io images ls -q"), std::string::npos);
 }
 
-} // namespace
-} // namespace keelson::kubelet::containerd
+}  // namespace
+}  // namespace keelson::kubelet::containerd

@@ -55,7 +55,7 @@
 namespace keelson::kubelet::cri {
 
 class FakeRuntime final : public Runtime {
-public:
+ public:
   struct ExecCall {
     std::string container_id;
     std::vector<std::string> cmd;
@@ -68,13 +68,13 @@ public:
 
   // Makes `ref` present, as if pulled (normalized; `size` in bytes). Returns
   // the image id.
-  std::string AddImage(const std::string &ref, uint64_t size = 1 << 20);
+  std::string AddImage(const std::string& ref, uint64_t size = 1 << 20);
   // Lets PullImage of `ref` succeed; the image is added when it is pulled.
-  void AddPullableImage(const std::string &ref, uint64_t size = 1 << 20);
+  void AddPullableImage(const std::string& ref, uint64_t size = 1 << 20);
   // The next call of `method` (a Runtime method name, e.g. "StartContainer")
   // returns `error` (not OK) and changes nothing. Calls queue up: FailNext
   // twice fails the next two calls.
-  void FailNext(const std::string &method, keelson::Status error);
+  void FailNext(const std::string& method, keelson::Status error);
   // While down, every call fails with Unavailable, as when the runtime's socket
   // is gone. Faults queued with FailNext wait for the runtime to be up.
   void SetDown(bool down);
@@ -84,12 +84,11 @@ public:
   // `reason` ("" for containerd's own: "Completed" for 0, "Error" otherwise;
   // "OOMKilled" as a test chooses). NotFound for an unknown container,
   // FailedPrecondition when it is not running.
-  keelson::Status ExitContainer(const std::string &container_id, int exit_code,
-                                const std::string &reason = "",
-                                const std::string &message = "");
+  keelson::Status ExitContainer(const std::string& container_id, int exit_code,
+                                const std::string& reason = "", const std::string& message = "");
   // What ExecSync returns for `container_id`, or for any container without its
   // own ("*"). Without either, ExecSync returns exit 0 and no output.
-  void SetExecResult(const std::string &container_id, ExecSyncResult result);
+  void SetExecResult(const std::string& container_id, ExecSyncResult result);
 
   // Method names of every call so far, in order, failed ones included.
   std::vector<std::string> Calls() const;
@@ -98,61 +97,48 @@ public:
   std::vector<ExecCall> ExecCommands() const;
   // The configs the kubelet created a container or ran a sandbox with; NotFound
   // once removed.
-  Result<v1::ContainerConfig>
-  ContainerConfigOf(const std::string &container_id) const;
-  Result<v1::PodSandboxConfig>
-  SandboxConfigOf(const std::string &sandbox_id) const;
+  Result<v1::ContainerConfig> ContainerConfigOf(const std::string& container_id) const;
+  Result<v1::PodSandboxConfig> SandboxConfigOf(const std::string& sandbox_id) const;
 
   // --- RuntimeService ---
   Result<v1::VersionResponse> Version() override;
   Result<v1::RuntimeStatus> Status() override;
-  Result<std::string>
-  RunPodSandbox(const v1::PodSandboxConfig &config,
-                const std::string &runtime_handler) override;
-  keelson::Status StopPodSandbox(const std::string &sandbox_id) override;
-  keelson::Status RemovePodSandbox(const std::string &sandbox_id) override;
-  Result<v1::PodSandboxStatus>
-  PodSandboxStatus(const std::string &sandbox_id) override;
-  Result<std::vector<v1::PodSandbox>>
-  ListPodSandbox(const v1::PodSandboxFilter &filter) override;
-  Result<std::string>
-  CreateContainer(const std::string &sandbox_id,
-                  const v1::ContainerConfig &config,
-                  const v1::PodSandboxConfig &sandbox_config) override;
-  keelson::Status StartContainer(const std::string &container_id) override;
-  keelson::Status StopContainer(const std::string &container_id,
+  Result<std::string> RunPodSandbox(const v1::PodSandboxConfig& config,
+                                    const std::string& runtime_handler) override;
+  keelson::Status StopPodSandbox(const std::string& sandbox_id) override;
+  keelson::Status RemovePodSandbox(const std::string& sandbox_id) override;
+  Result<v1::PodSandboxStatus> PodSandboxStatus(const std::string& sandbox_id) override;
+  Result<std::vector<v1::PodSandbox>> ListPodSandbox(const v1::PodSandboxFilter& filter) override;
+  Result<std::string> CreateContainer(const std::string& sandbox_id,
+                                      const v1::ContainerConfig& config,
+                                      const v1::PodSandboxConfig& sandbox_config) override;
+  keelson::Status StartContainer(const std::string& container_id) override;
+  keelson::Status StopContainer(const std::string& container_id,
                                 std::chrono::seconds timeout) override;
-  keelson::Status RemoveContainer(const std::string &container_id) override;
-  Result<std::vector<v1::Container>>
-  ListContainers(const v1::ContainerFilter &filter) override;
-  Result<v1::ContainerStatus>
-  ContainerStatus(const std::string &container_id) override;
-  keelson::Status UpdateContainerResources(
-      const std::string &container_id,
-      const v1::LinuxContainerResources &resources) override;
-  keelson::Status ReopenContainerLog(const std::string &container_id) override;
-  Result<ExecSyncResult> ExecSync(const std::string &container_id,
-                                  const std::vector<std::string> &cmd,
+  keelson::Status RemoveContainer(const std::string& container_id) override;
+  Result<std::vector<v1::Container>> ListContainers(const v1::ContainerFilter& filter) override;
+  Result<v1::ContainerStatus> ContainerStatus(const std::string& container_id) override;
+  keelson::Status UpdateContainerResources(const std::string& container_id,
+                                           const v1::LinuxContainerResources& resources) override;
+  keelson::Status ReopenContainerLog(const std::string& container_id) override;
+  Result<ExecSyncResult> ExecSync(const std::string& container_id,
+                                  const std::vector<std::string>& cmd,
                                   std::chrono::seconds timeout) override;
-  Result<std::string> Exec(const v1::ExecRequest &request) override;
-  Result<std::string> Attach(const v1::AttachRequest &request) override;
-  Result<std::string>
-  PortForward(const v1::PortForwardRequest &request) override;
-  Result<std::vector<v1::ContainerStats>>
-  ListContainerStats(const v1::ContainerStatsFilter &filter) override;
+  Result<std::string> Exec(const v1::ExecRequest& request) override;
+  Result<std::string> Attach(const v1::AttachRequest& request) override;
+  Result<std::string> PortForward(const v1::PortForwardRequest& request) override;
+  Result<std::vector<v1::ContainerStats>> ListContainerStats(
+      const v1::ContainerStatsFilter& filter) override;
 
   // --- ImageService ---
-  Result<std::vector<v1::Image>>
-  ListImages(const v1::ImageFilter &filter) override;
-  Result<std::optional<v1::Image>>
-  ImageStatus(const v1::ImageSpec &image) override;
-  Result<std::string>
-  PullImage(const v1::ImageSpec &image, const v1::AuthConfig *auth,
-            const v1::PodSandboxConfig *sandbox_config) override;
-  keelson::Status RemoveImage(const v1::ImageSpec &image) override;
+  Result<std::vector<v1::Image>> ListImages(const v1::ImageFilter& filter) override;
+  Result<std::optional<v1::Image>> ImageStatus(const v1::ImageSpec& image) override;
+  Result<std::string> PullImage(const v1::ImageSpec& image, const v1::AuthConfig* auth,
+                                const v1::PodSandboxConfig* sandbox_config) override;
+  keelson::Status RemoveImage(const v1::ImageSpec& image) override;
   Result<std::vector<v1::FilesystemUsage>> ImageFsInfo() override;
 
-private:
+ private:
   struct Sandbox {
     v1::PodSandboxConfig config;
     std::string runtime_handler;
@@ -177,18 +163,17 @@ private:
 
   // Logs the call of `method`; the fault to return instead of running it, if
   // any. Requires mu_.
-  keelson::Status Enter(const char *method);
-  std::string AddImageLocked(const std::string &ref,
-                             uint64_t size); // requires mu_
+  keelson::Status Enter(const char* method);
+  std::string AddImageLocked(const std::string& ref,
+                             uint64_t size);  // requires mu_
   int64_t NowNanos() const;
-  std::string NewId(); // requires mu_
+  std::string NewId();  // requires mu_
   // The id of the image `ref` (normalized, or an id) names, or "". Requires
   // mu_.
-  std::string FindImage(const std::string &ref) const;
+  std::string FindImage(const std::string& ref) const;
   // Ends a running container (RUNNING -> EXITED). Requires mu_.
-  void Exit(Container &c, int exit_code, std::string reason,
-            std::string message);
-  v1::ContainerStatus StatusOf(const std::string &id, const Container &c) const;
+  void Exit(Container& c, int exit_code, std::string reason, std::string message);
+  v1::ContainerStatus StatusOf(const std::string& id, const Container& c) const;
 
   const std::shared_ptr<const Clock> clock_;
   mutable std::mutex mu_;
@@ -203,12 +188,12 @@ private:
   std::vector<ExecCall> exec_calls_;
   std::map<std::string, Sandbox> sandboxes_;
   std::map<std::string, Container> containers_;
-  std::map<std::string, v1::Image> images_;  // by id
-  std::map<std::string, uint64_t> pullable_; // normalized ref -> size
+  std::map<std::string, v1::Image> images_;   // by id
+  std::map<std::string, uint64_t> pullable_;  // normalized ref -> size
 };
 
 // "busybox" -> "docker.io/library/busybox:latest", as containerd names images.
 // References with a digest keep it; ids ("sha256:...") are returned unchanged.
-std::string NormalizeImageRef(const std::string &ref);
+std::string NormalizeImageRef(const std::string& ref);
 
-} // namespace keelson::kubelet::cri
+}  // namespace keelson::kubelet::cri

@@ -11,8 +11,7 @@ using std::chrono::seconds;
 
 constexpr int64_t kNanosPerSecond = 1'000'000'000;
 
-v1::PodSandboxConfig Sandbox(const std::string &name,
-                             bool host_network = false) {
+v1::PodSandboxConfig Sandbox(const std::string& name, bool host_network = false) {
   v1::PodSandboxConfig config;
   config.mutable_metadata()->set_name(name);
   config.mutable_metadata()->set_namespace_("default");
@@ -20,16 +19,13 @@ v1::PodSandboxConfig Sandbox(const std::string &name,
   config.set_log_directory("/var/log/pods/" + name);
   (*config.mutable_labels())["app"] = name;
   if (host_network) {
-    config.mutable_linux()
-        ->mutable_security_context()
-        ->mutable_namespace_options()
-        ->set_network(v1::NODE);
+    config.mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_network(
+        v1::NODE);
   }
   return config;
 }
 
-v1::ContainerConfig Container(const std::string &name,
-                              const std::string &image = "busybox") {
+v1::ContainerConfig Container(const std::string& name, const std::string& image = "busybox") {
   v1::ContainerConfig config;
   config.mutable_metadata()->set_name(name);
   config.mutable_image()->set_image(image);
@@ -39,21 +35,19 @@ v1::ContainerConfig Container(const std::string &name,
 }
 
 class FakeRuntimeTest : public ::testing::Test {
-protected:
+ protected:
   FakeRuntimeTest() : clock_(std::make_shared<FakeClock>()), runtime_(clock_) {
     runtime_.AddImage("busybox");
   }
 
   int64_t Now() const {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(
-               clock_->Now().time_since_epoch())
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(clock_->Now().time_since_epoch())
         .count();
   }
 
   // A running container "name" in a new sandbox "name"; returns {sandbox,
   // container}.
-  std::pair<std::string, std::string>
-  RunningContainer(const std::string &name) {
+  std::pair<std::string, std::string> RunningContainer(const std::string& name) {
     auto sb = runtime_.RunPodSandbox(Sandbox(name), "");
     EXPECT_TRUE(sb.ok()) << sb.status().ToString();
     auto c = runtime_.CreateContainer(*sb, Container(name), Sandbox(name));
@@ -100,18 +94,15 @@ TEST_F(FakeRuntimeTest, ContainerLifecycleWithTimestamps) {
   EXPECT_EQ(exited->finished_at(), t0 + 7 * kNanosPerSecond);
   EXPECT_EQ(exited->exit_code(), 137);
   EXPECT_EQ(exited->reason(), "OOMKilled");
-  EXPECT_EQ(runtime_.ExitContainer(*c, 0).code(),
-            StatusCode::kFailedPrecondition);
+  EXPECT_EQ(runtime_.ExitContainer(*c, 0).code(), StatusCode::kFailedPrecondition);
 
   // A CRI container runs once.
   Status again = runtime_.StartContainer(*c);
   EXPECT_EQ(again.code(), StatusCode::kInternal);
-  EXPECT_NE(again.message().find("CONTAINER_EXITED"), std::string::npos)
-      << again.ToString();
+  EXPECT_NE(again.message().find("CONTAINER_EXITED"), std::string::npos) << again.ToString();
 
   EXPECT_TRUE(runtime_.RemoveContainer(*c).ok());
-  EXPECT_EQ(runtime_.ContainerStatus(*c).status().code(),
-            StatusCode::kNotFound);
+  EXPECT_EQ(runtime_.ContainerStatus(*c).status().code(), StatusCode::kNotFound);
   EXPECT_TRUE(runtime_.RemoveContainer(*c).ok());
   EXPECT_TRUE(runtime_.StopContainer(*c, seconds(1)).ok());
 }
@@ -128,32 +119,24 @@ TEST_F(FakeRuntimeTest, ExitReasonsDefaultAsContainerdReportsThem) {
 TEST_F(FakeRuntimeTest, CreateContainerErrors) {
   auto sb = runtime_.RunPodSandbox(Sandbox("web"), "");
   ASSERT_TRUE(sb.ok());
-  EXPECT_EQ(runtime_.CreateContainer("nope", Container("a"), Sandbox("web"))
-                .status()
-                .code(),
+  EXPECT_EQ(runtime_.CreateContainer("nope", Container("a"), Sandbox("web")).status().code(),
             StatusCode::kNotFound);
-  auto no_image = runtime_.CreateContainer(*sb, Container("a", "nginx:1.25"),
-                                           Sandbox("web"));
+  auto no_image = runtime_.CreateContainer(*sb, Container("a", "nginx:1.25"), Sandbox("web"));
   EXPECT_EQ(no_image.status().code(), StatusCode::kNotFound);
   EXPECT_NE(no_image.status().message().find("nginx:1.25"), std::string::npos);
-  ASSERT_TRUE(
-      runtime_.CreateContainer(*sb, Container("a"), Sandbox("web")).ok());
-  EXPECT_EQ(runtime_.CreateContainer(*sb, Container("a"), Sandbox("web"))
-                .status()
-                .code(),
+  ASSERT_TRUE(runtime_.CreateContainer(*sb, Container("a"), Sandbox("web")).ok());
+  EXPECT_EQ(runtime_.CreateContainer(*sb, Container("a"), Sandbox("web")).status().code(),
             StatusCode::kInternal);
   v1::ContainerConfig retry = Container("a");
   retry.mutable_metadata()->set_attempt(1);
   EXPECT_TRUE(runtime_.CreateContainer(*sb, retry, Sandbox("web")).ok());
 
-  EXPECT_EQ(runtime_.RunPodSandbox(Sandbox("web"), "").status().code(),
-            StatusCode::kInternal);
+  EXPECT_EQ(runtime_.RunPodSandbox(Sandbox("web"), "").status().code(), StatusCode::kInternal);
 }
 
 TEST_F(FakeRuntimeTest, StopsAndRemovesAsContainerd) {
   auto [sb, c] = RunningContainer("web");
-  auto created =
-      runtime_.CreateContainer(sb, Container("sidecar"), Sandbox("web"));
+  auto created = runtime_.CreateContainer(sb, Container("sidecar"), Sandbox("web"));
   ASSERT_TRUE(created.ok());
 
   // StopContainer with a grace period: the process honoured SIGTERM.
@@ -169,11 +152,9 @@ TEST_F(FakeRuntimeTest, StopsAndRemovesAsContainerd) {
   EXPECT_EQ(runtime_.ContainerStatus(*created)->state(), v1::CONTAINER_CREATED);
 
   ASSERT_TRUE(runtime_.RemovePodSandbox(sb).ok());
-  EXPECT_EQ(runtime_.PodSandboxStatus(sb).status().code(),
-            StatusCode::kNotFound);
+  EXPECT_EQ(runtime_.PodSandboxStatus(sb).status().code(), StatusCode::kNotFound);
   EXPECT_EQ(runtime_.ContainerStatus(c).status().code(), StatusCode::kNotFound);
-  EXPECT_EQ(runtime_.ContainerStatus(*created).status().code(),
-            StatusCode::kNotFound);
+  EXPECT_EQ(runtime_.ContainerStatus(*created).status().code(), StatusCode::kNotFound);
   EXPECT_TRUE(runtime_.StopPodSandbox(sb).ok());
   EXPECT_TRUE(runtime_.RemovePodSandbox(sb).ok());
   // The name is free again once the sandbox is gone.
@@ -240,10 +221,8 @@ TEST_F(FakeRuntimeTest, FailNextFailsOneCallAndChangesNothing) {
   ASSERT_TRUE(c.ok());
   runtime_.ClearCalls();
 
-  runtime_.FailNext("StartContainer",
-                    UnavailableError("StartContainer: injected"));
-  runtime_.FailNext("StartContainer",
-                    Status(StatusCode::kDeadlineExceeded, "slow"));
+  runtime_.FailNext("StartContainer", UnavailableError("StartContainer: injected"));
+  runtime_.FailNext("StartContainer", Status(StatusCode::kDeadlineExceeded, "slow"));
   Status first = runtime_.StartContainer(*c);
   EXPECT_EQ(first.code(), StatusCode::kUnavailable);
   EXPECT_EQ(first.message(), "StartContainer: injected");
@@ -252,9 +231,8 @@ TEST_F(FakeRuntimeTest, FailNextFailsOneCallAndChangesNothing) {
   EXPECT_TRUE(runtime_.StartContainer(*c).ok());
   EXPECT_EQ(runtime_.ContainerStatus(*c)->state(), v1::CONTAINER_RUNNING);
 
-  std::vector<std::string> expected = {"StartContainer", "StartContainer",
-                                       "ContainerStatus", "StartContainer",
-                                       "ContainerStatus"};
+  std::vector<std::string> expected = {"StartContainer", "StartContainer", "ContainerStatus",
+                                       "StartContainer", "ContainerStatus"};
   EXPECT_EQ(runtime_.Calls(), expected);
 }
 
@@ -263,12 +241,10 @@ TEST_F(FakeRuntimeTest, DownRuntimeFailsEveryCallWithUnavailable) {
   runtime_.FailNext("ContainerStatus", InternalError("queued"));
   runtime_.SetDown(true);
   EXPECT_EQ(runtime_.Version().status().code(), StatusCode::kUnavailable);
-  EXPECT_EQ(runtime_.ContainerStatus(c).status().code(),
-            StatusCode::kUnavailable);
+  EXPECT_EQ(runtime_.ContainerStatus(c).status().code(), StatusCode::kUnavailable);
   // Not mistaken for "already gone".
   EXPECT_EQ(runtime_.RemoveContainer(c).code(), StatusCode::kUnavailable);
-  EXPECT_EQ(runtime_.ImageStatus(v1::ImageSpec()).status().code(),
-            StatusCode::kUnavailable);
+  EXPECT_EQ(runtime_.ImageStatus(v1::ImageSpec()).status().code(), StatusCode::kUnavailable);
   runtime_.SetDown(false);
   EXPECT_EQ(runtime_.ContainerStatus(c).status().code(), StatusCode::kInternal);
   EXPECT_EQ(runtime_.ContainerStatus(c)->state(), v1::CONTAINER_RUNNING);
@@ -279,10 +255,8 @@ TEST_F(FakeRuntimeTest, ExecSyncResults) {
   auto plain = runtime_.ExecSync(c, {"true"}, seconds(1));
   ASSERT_TRUE(plain.ok());
   EXPECT_EQ(plain->exit_code, 0);
-  runtime_.SetExecResult(
-      "*", {.stdout_data = "any\n", .stderr_data = "", .exit_code = 1});
-  runtime_.SetExecResult(
-      c, {.stdout_data = "ok\n", .stderr_data = "", .exit_code = 0});
+  runtime_.SetExecResult("*", {.stdout_data = "any\n", .stderr_data = "", .exit_code = 1});
+  runtime_.SetExecResult(c, {.stdout_data = "ok\n", .stderr_data = "", .exit_code = 0});
   auto mine = runtime_.ExecSync(c, {"cat", "/tmp/healthy"}, seconds(1));
   EXPECT_EQ(mine->stdout_data, "ok\n");
   auto [sb2, other] = RunningContainer("other");
@@ -294,10 +268,8 @@ TEST_F(FakeRuntimeTest, ExecSyncResults) {
   EXPECT_EQ(calls[1].cmd, (std::vector<std::string>{"cat", "/tmp/healthy"}));
 
   ASSERT_TRUE(runtime_.ExitContainer(c, 0).ok());
-  EXPECT_EQ(runtime_.ExecSync(c, {"true"}, seconds(1)).status().code(),
-            StatusCode::kInternal);
-  EXPECT_EQ(runtime_.ExecSync("nope", {"true"}, seconds(1)).status().code(),
-            StatusCode::kNotFound);
+  EXPECT_EQ(runtime_.ExecSync(c, {"true"}, seconds(1)).status().code(), StatusCode::kInternal);
+  EXPECT_EQ(runtime_.ExecSync("nope", {"true"}, seconds(1)).status().code(), StatusCode::kNotFound);
 }
 
 TEST_F(FakeRuntimeTest, ImagesPullAndRemove) {
@@ -312,8 +284,7 @@ TEST_F(FakeRuntimeTest, ImagesPullAndRemove) {
   v1::ImageSpec nginx;
   nginx.set_image("nginx:1.25");
   EXPECT_FALSE(runtime_.ImageStatus(nginx)->has_value());
-  EXPECT_EQ(runtime_.PullImage(nginx, nullptr, nullptr).status().code(),
-            StatusCode::kNotFound);
+  EXPECT_EQ(runtime_.PullImage(nginx, nullptr, nullptr).status().code(), StatusCode::kNotFound);
   runtime_.AddPullableImage("docker.io/library/nginx:1.25", 5000);
   auto pulled = runtime_.PullImage(nginx, nullptr, nullptr);
   ASSERT_TRUE(pulled.ok()) << pulled.status().ToString();
@@ -322,8 +293,7 @@ TEST_F(FakeRuntimeTest, ImagesPullAndRemove) {
   EXPECT_EQ((*status)->id(), *pulled);
   EXPECT_EQ((*status)->size(), 5000u);
   EXPECT_EQ(runtime_.ListImages(v1::ImageFilter())->size(), 2u);
-  EXPECT_EQ(runtime_.ImageFsInfo()->front().used_bytes().value(),
-            5000u + (1u << 20));
+  EXPECT_EQ(runtime_.ImageFsInfo()->front().used_bytes().value(), 5000u + (1u << 20));
 
   EXPECT_TRUE(runtime_.RemoveImage(nginx).ok());
   EXPECT_TRUE(runtime_.RemoveImage(nginx).ok());
@@ -332,18 +302,12 @@ TEST_F(FakeRuntimeTest, ImagesPullAndRemove) {
 
 TEST(NormalizeImageRefTest, AsContainerdNamesImages) {
   EXPECT_EQ(NormalizeImageRef("busybox"), "docker.io/library/busybox:latest");
-  EXPECT_EQ(NormalizeImageRef("busybox:1.36"),
-            "docker.io/library/busybox:1.36");
-  EXPECT_EQ(NormalizeImageRef("bitnami/redis"),
-            "docker.io/bitnami/redis:latest");
-  EXPECT_EQ(NormalizeImageRef("docker.io/busybox"),
-            "docker.io/library/busybox:latest");
-  EXPECT_EQ(NormalizeImageRef("registry.k8s.io/pause:3.9"),
-            "registry.k8s.io/pause:3.9");
-  EXPECT_EQ(NormalizeImageRef("localhost:5000/app"),
-            "localhost:5000/app:latest");
-  EXPECT_EQ(NormalizeImageRef("busybox@sha256:abc"),
-            "docker.io/library/busybox@sha256:abc");
+  EXPECT_EQ(NormalizeImageRef("busybox:1.36"), "docker.io/library/busybox:1.36");
+  EXPECT_EQ(NormalizeImageRef("bitnami/redis"), "docker.io/bitnami/redis:latest");
+  EXPECT_EQ(NormalizeImageRef("docker.io/busybox"), "docker.io/library/busybox:latest");
+  EXPECT_EQ(NormalizeImageRef("registry.k8s.io/pause:3.9"), "registry.k8s.io/pause:3.9");
+  EXPECT_EQ(NormalizeImageRef("localhost:5000/app"), "localhost:5000/app:latest");
+  EXPECT_EQ(NormalizeImageRef("busybox@sha256:abc"), "docker.io/library/busybox@sha256:abc");
   EXPECT_EQ(NormalizeImageRef("sha256:abc"), "sha256:abc");
 }
 
@@ -352,22 +316,16 @@ TEST_F(FakeRuntimeTest, ConcurrentCallsKeepStateConsistent) {
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([this, t] {
       for (int i = 0; i < 50; ++i) {
-        const std::string name =
-            "p" + std::to_string(t) + "-" + std::to_string(i);
+        const std::string name = "p" + std::to_string(t) + "-" + std::to_string(i);
         auto sb = runtime_.RunPodSandbox(Sandbox(name), "");
-        if (!sb.ok())
-          continue;
-        auto c =
-            runtime_.CreateContainer(*sb, Container("main"), Sandbox(name));
-        if (c.ok())
-          runtime_.StartContainer(*c).IgnoreError();
-        if (i % 2 == 0)
-          runtime_.RemovePodSandbox(*sb).IgnoreError();
+        if (!sb.ok()) continue;
+        auto c = runtime_.CreateContainer(*sb, Container("main"), Sandbox(name));
+        if (c.ok()) runtime_.StartContainer(*c).IgnoreError();
+        if (i % 2 == 0) runtime_.RemovePodSandbox(*sb).IgnoreError();
       }
     });
   }
-  for (auto &th : threads)
-    th.join();
+  for (auto& th : threads) th.join();
   EXPECT_EQ(runtime_.ListPodSandbox(v1::PodSandboxFilter())->size(), 100u);
   v1::ContainerFilter running;
   running.mutable_state()->set_state(v1::CONTAINER_RUNNING);
@@ -375,5 +333,5 @@ TEST_F(FakeRuntimeTest, ConcurrentCallsKeepStateConsistent) {
   EXPECT_EQ(runtime_.Calls().size(), 4u * 50u * 3u + 4u * 25u + 2u);
 }
 
-} // namespace
-} // namespace keelson::kubelet::cri
+}  // namespace
+}  // namespace keelson::kubelet::cri

@@ -35,69 +35,64 @@ constexpr milliseconds kMaxReconnectBackoff{3000};
 // (and fails with Unavailable if the runtime is still unreachable).
 constexpr milliseconds kConnectWait{200};
 
-Status FromGrpc(std::string_view rpc, const grpc::Status &s) {
-  if (s.ok())
-    return Status::Ok();
+Status FromGrpc(std::string_view rpc, const grpc::Status& s) {
+  if (s.ok()) return Status::Ok();
   std::string message = std::string(rpc) + ": " + s.error_message();
   switch (s.error_code()) {
-  case grpc::StatusCode::NOT_FOUND:
-    return Status(StatusCode::kNotFound, std::move(message));
-  case grpc::StatusCode::UNAVAILABLE:
-    return Status(StatusCode::kUnavailable, std::move(message));
-  case grpc::StatusCode::DEADLINE_EXCEEDED:
-    return Status(StatusCode::kDeadlineExceeded, std::move(message));
-  case grpc::StatusCode::INVALID_ARGUMENT:
-  case grpc::StatusCode::OUT_OF_RANGE:
-    return Status(StatusCode::kInvalidArgument, std::move(message));
-  case grpc::StatusCode::ALREADY_EXISTS:
-    return Status(StatusCode::kAlreadyExists, std::move(message));
-  case grpc::StatusCode::UNIMPLEMENTED:
-    return Status(StatusCode::kUnimplemented, std::move(message));
-  case grpc::StatusCode::FAILED_PRECONDITION:
-    return Status(StatusCode::kFailedPrecondition, std::move(message));
-  case grpc::StatusCode::RESOURCE_EXHAUSTED:
-    return Status(StatusCode::kResourceExhausted, std::move(message));
-  case grpc::StatusCode::CANCELLED:
-    return Status(StatusCode::kCancelled, std::move(message));
-  default:
-    return Status(StatusCode::kInternal, std::move(message));
+    case grpc::StatusCode::NOT_FOUND:
+      return Status(StatusCode::kNotFound, std::move(message));
+    case grpc::StatusCode::UNAVAILABLE:
+      return Status(StatusCode::kUnavailable, std::move(message));
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+      return Status(StatusCode::kDeadlineExceeded, std::move(message));
+    case grpc::StatusCode::INVALID_ARGUMENT:
+    case grpc::StatusCode::OUT_OF_RANGE:
+      return Status(StatusCode::kInvalidArgument, std::move(message));
+    case grpc::StatusCode::ALREADY_EXISTS:
+      return Status(StatusCode::kAlreadyExists, std::move(message));
+    case grpc::StatusCode::UNIMPLEMENTED:
+      return Status(StatusCode::kUnimplemented, std::move(message));
+    case grpc::StatusCode::FAILED_PRECONDITION:
+      return Status(StatusCode::kFailedPrecondition, std::move(message));
+    case grpc::StatusCode::RESOURCE_EXHAUSTED:
+      return Status(StatusCode::kResourceExhausted, std::move(message));
+    case grpc::StatusCode::CANCELLED:
+      return Status(StatusCode::kCancelled, std::move(message));
+    default:
+      return Status(StatusCode::kInternal, std::move(message));
   }
 }
 
 // Stop and remove calls are idempotent: the thing being gone already is
 // success.
 Status IgnoreNotFound(Status s) {
-  if (s.code() == StatusCode::kNotFound)
-    return Status::Ok();
+  if (s.code() == StatusCode::kNotFound) return Status::Ok();
   return s;
 }
 
 // "unix:///path" or "unix:/path" as given; a plain path becomes "unix:<path>".
 // Other schemes (tcp://, npipe://) are not spoken to a container runtime on
 // Linux.
-Result<std::string> ChannelTarget(const std::string &endpoint) {
-  if (endpoint.empty())
-    return InvalidArgumentError("CRI endpoint is empty");
+Result<std::string> ChannelTarget(const std::string& endpoint) {
+  if (endpoint.empty()) return InvalidArgumentError("CRI endpoint is empty");
   if (endpoint.rfind("unix:", 0) == 0) {
     if (endpoint.size() == 5 || endpoint == "unix://") {
-      return InvalidArgumentError("CRI endpoint " + endpoint +
-                                  " names no socket path");
+      return InvalidArgumentError("CRI endpoint " + endpoint + " names no socket path");
     }
     return endpoint;
   }
   if (endpoint.find("://") != std::string::npos) {
-    return InvalidArgumentError(
-        "CRI endpoint " + endpoint +
-        " is not a unix socket (unix:///path or /path)");
+    return InvalidArgumentError("CRI endpoint " + endpoint +
+                                " is not a unix socket (unix:///path or /path)");
   }
   return "unix:" + endpoint;
 }
 
 class GrpcRuntime final : public Runtime {
-public:
-  GrpcRuntime(GrpcRuntimeOptions options,
-              std::shared_ptr<grpc::Channel> channel)
-      : options_(std::move(options)), channel_(std::move(channel)),
+ public:
+  GrpcRuntime(GrpcRuntimeOptions options, std::shared_ptr<grpc::Channel> channel)
+      : options_(std::move(options)),
+        channel_(std::move(channel)),
         runtime_(v1::RuntimeService::NewStub(channel_)),
         images_(v1::ImageService::NewStub(channel_)) {}
 
@@ -107,28 +102,24 @@ public:
     v1::VersionRequest req;
     req.set_version(kKubeRuntimeApiVersion);
     v1::VersionResponse resp;
-    KEELSON_RETURN_IF_ERROR(
-        Call("Version", Deadline(), [&](grpc::ClientContext *ctx) {
-          return runtime_->Version(ctx, req, &resp);
-        }));
+    KEELSON_RETURN_IF_ERROR(Call("Version", Deadline(), [&](grpc::ClientContext* ctx) {
+      return runtime_->Version(ctx, req, &resp);
+    }));
     return resp;
   }
 
   Result<v1::RuntimeStatus> Status() override {
     v1::StatusRequest req;
     v1::StatusResponse resp;
-    KEELSON_RETURN_IF_ERROR(
-        Call("Status", Deadline(), [&](grpc::ClientContext *ctx) {
-          return runtime_->Status(ctx, req, &resp);
-        }));
-    if (!resp.has_status())
-      return InternalError("Status: the runtime returned no status");
+    KEELSON_RETURN_IF_ERROR(Call("Status", Deadline(), [&](grpc::ClientContext* ctx) {
+      return runtime_->Status(ctx, req, &resp);
+    }));
+    if (!resp.has_status()) return InternalError("Status: the runtime returned no status");
     return std::move(*resp.mutable_status());
   }
 
-  Result<std::string>
-  RunPodSandbox(const v1::PodSandboxConfig &config,
-                const std::string &runtime_handler) override {
+  Result<std::string> RunPodSandbox(const v1::PodSandboxConfig& config,
+                                    const std::string& runtime_handler) override {
     v1::RunPodSandboxRequest req;
     *req.mutable_config() = config;
     req.set_runtime_handler(runtime_handler);
@@ -137,95 +128,82 @@ public:
     // have to pull the sandbox image and run CNI first.
     KEELSON_RETURN_IF_ERROR(
         Call("RunPodSandbox", Deadline(2 * options_.call_timeout),
-             [&](grpc::ClientContext *ctx) {
-               return runtime_->RunPodSandbox(ctx, req, &resp);
-             }));
+             [&](grpc::ClientContext* ctx) { return runtime_->RunPodSandbox(ctx, req, &resp); }));
     if (resp.pod_sandbox_id().empty()) {
       return InternalError("RunPodSandbox: the runtime returned no sandbox id");
     }
     return std::move(*resp.mutable_pod_sandbox_id());
   }
 
-  keelson::Status StopPodSandbox(const std::string &sandbox_id) override {
+  keelson::Status StopPodSandbox(const std::string& sandbox_id) override {
     v1::StopPodSandboxRequest req;
     req.set_pod_sandbox_id(sandbox_id);
     v1::StopPodSandboxResponse resp;
-    return IgnoreNotFound(
-        Call("StopPodSandbox", Deadline(), [&](grpc::ClientContext *ctx) {
-          return runtime_->StopPodSandbox(ctx, req, &resp);
-        }));
+    return IgnoreNotFound(Call("StopPodSandbox", Deadline(), [&](grpc::ClientContext* ctx) {
+      return runtime_->StopPodSandbox(ctx, req, &resp);
+    }));
   }
 
-  keelson::Status RemovePodSandbox(const std::string &sandbox_id) override {
+  keelson::Status RemovePodSandbox(const std::string& sandbox_id) override {
     v1::RemovePodSandboxRequest req;
     req.set_pod_sandbox_id(sandbox_id);
     v1::RemovePodSandboxResponse resp;
-    return IgnoreNotFound(
-        Call("RemovePodSandbox", Deadline(), [&](grpc::ClientContext *ctx) {
-          return runtime_->RemovePodSandbox(ctx, req, &resp);
-        }));
+    return IgnoreNotFound(Call("RemovePodSandbox", Deadline(), [&](grpc::ClientContext* ctx) {
+      return runtime_->RemovePodSandbox(ctx, req, &resp);
+    }));
   }
 
-  Result<v1::PodSandboxStatus>
-  PodSandboxStatus(const std::string &sandbox_id) override {
+  Result<v1::PodSandboxStatus> PodSandboxStatus(const std::string& sandbox_id) override {
     v1::PodSandboxStatusRequest req;
     req.set_pod_sandbox_id(sandbox_id);
     v1::PodSandboxStatusResponse resp;
-    KEELSON_RETURN_IF_ERROR(
-        Call("PodSandboxStatus", Deadline(), [&](grpc::ClientContext *ctx) {
-          return runtime_->PodSandboxStatus(ctx, req, &resp);
-        }));
+    KEELSON_RETURN_IF_ERROR(Call("PodSandboxStatus", Deadline(), [&](grpc::ClientContext* ctx) {
+      return runtime_->PodSandboxStatus(ctx, req, &resp);
+    }));
     if (!resp.has_status()) {
-      return InternalError(
-          "PodSandboxStatus: the runtime returned no status for " + sandbox_id);
+      return InternalError("PodSandboxStatus: the runtime returned no status for " + sandbox_id);
     }
     return std::move(*resp.mutable_status());
   }
 
-  Result<std::vector<v1::PodSandbox>>
-  ListPodSandbox(const v1::PodSandboxFilter &filter) override {
+  Result<std::vector<v1::PodSandbox>> ListPodSandbox(const v1::PodSandboxFilter& filter) override {
     v1::ListPodSandboxRequest req;
     *req.mutable_filter() = filter;
     v1::ListPodSandboxResponse resp;
-    KEELSON_RETURN_IF_ERROR(
-        Call("ListPodSandbox", Deadline(), [&](grpc::ClientContext *ctx) {
-          return runtime_->ListPodSandbox(ctx, req, &resp);
-        }));
-    return std::vector<v1::PodSandbox>(
-        std::make_move_iterator(resp.mutable_items()->begin()),
-        std::make_move_iterator(resp.mutable_items()->end()));
+    KEELSON_RETURN_IF_ERROR(Call("ListPodSandbox", Deadline(), [&](grpc::ClientContext* ctx) {
+      return runtime_->ListPodSandbox(ctx, req, &resp);
+    }));
+    return std::vector<v1::PodSandbox>(std::make_move_iterator(resp.mutable_items()->begin()),
+                                       std::make_move_iterator(resp.mutable_items()->end()));
   }
 
-  Result<std::string>
-  CreateContainer(const std::string &sandbox_id,
-                  const v1::ContainerConfig &config,
-                  const v1::PodSandboxConfig &sandbox_config) override {
+  Result<std::string> CreateContainer(const std::string& sandbox_id,
+                                      const v1::ContainerConfig& config,
+                                      const v1::PodSandboxConfig& sandbox_config) override {
     v1::CreateContainerRequest req;
     req.set_pod_sandbox_id(sandbox_id);
     *req.mutable_config() = config;
     *req.mutable_sandbox_config() = sandbox_config;
     v1::CreateContainerResponse resp;
-    KEELSON_RETURN_IF_ERROR(
-        Call("CreateContainer", Deadline(), [&](grpc::ClientContext *ctx) {
-          return runtime_->CreateContainer(ctx, req, &resp);
-        }));
+    KEELSON_RETURN_IF_ERROR(Call("CreateContainer", Deadline(), [&](grpc::ClientContext* ctx) {
+      return runtime_->CreateContainer(ctx, req, &resp);
+    }));
     if (resp.container_id().empty()) {
-      return InternalError(
-          "CreateContainer: the runtime returned no container id");
+      return InternalError("CreateContainer: the runtime returned no container id");
     }
     return std::move(*resp.mutable_container_id());
   }
 
-  keelson::Status StartContainer(const std::string &container_id) override {
+  keelson::Status StartContainer(const std::string& container_id) override {
     v1::StartContainerRequest req;
     req.set_container_id(container_id);
     v1::StartContainerResponse resp;
-    return Call("StartContainer", Deadline(), [&](grpc::ClientContext *ctx) {
+    return Call("StartContainer", Deadline(), [&](grpc::ClientContext* ctx) {
       return runtime_->StartContainer(ctx, req, &resp);
     });
   }
 
-  keelson::Status StopContainer(const std::string &container_id,
+  keelson::Status StopContainer(const std::string& container_id,
                                 std::chrono::seconds timeout) override {
     v1::StopContainerRequest req;
     req.set_container_id(container_id);
@@ -233,94 +211,79 @@ public:
     v1::StopContainerResponse resp;
     // The runtime waits up to `timeout` for the process before it kills it.
     auto deadline = Deadline(options_.call_timeout + timeout);
-    return IgnoreNotFound(
-        Call("StopContainer", deadline, [&](grpc::ClientContext *ctx) {
-          return runtime_->StopContainer(ctx, req, &resp);
-        }));
+    return IgnoreNotFound(Call("StopContainer", deadline, [&](grpc::ClientContext* ctx) {
+      return runtime_->StopContainer(ctx, req, &resp);
+    }));
   }
 
-  keelson::Status RemoveContainer(const std::string &container_id) override {
+  keelson::Status RemoveContainer(const std::string& container_id) override {
     v1::RemoveContainerRequest req;
     req.set_container_id(container_id);
     v1::RemoveContainerResponse resp;
-    return IgnoreNotFound(
-        Call("RemoveContainer", Deadline(), [&](grpc::ClientContext *ctx) {
-          return runtime_->RemoveContainer(ctx, req, &resp);
-        }));
+    return IgnoreNotFound(Call("RemoveContainer", Deadline(), [&](grpc::ClientContext* ctx) {
+      return runtime_->RemoveContainer(ctx, req, &resp);
+    }));
   }
 
-  Result<std::vector<v1::Container>>
-  ListContainers(const v1::ContainerFilter &filter) override {
+  Result<std::vector<v1::Container>> ListContainers(const v1::ContainerFilter& filter) override {
     v1::ListContainersRequest req;
     *req.mutable_filter() = filter;
     v1::ListContainersResponse resp;
-    KEELSON_RETURN_IF_ERROR(
-        Call("ListContainers", Deadline(), [&](grpc::ClientContext *ctx) {
-          return runtime_->ListContainers(ctx, req, &resp);
-        }));
-    return std::vector<v1::Container>(
-        std::make_move_iterator(resp.mutable_containers()->begin()),
-        std::make_move_iterator(resp.mutable_containers()->end()));
+    KEELSON_RETURN_IF_ERROR(Call("ListContainers", Deadline(), [&](grpc::ClientContext* ctx) {
+      return runtime_->ListContainers(ctx, req, &resp);
+    }));
+    return std::vector<v1::Container>(std::make_move_iterator(resp.mutable_containers()->begin()),
+                                      std::make_move_iterator(resp.mutable_containers()->end()));
   }
 
-  Result<v1::ContainerStatus>
-  ContainerStatus(const std::string &container_id) override {
+  Result<v1::ContainerStatus> ContainerStatus(const std::string& container_id) override {
     v1::ContainerStatusRequest req;
     req.set_container_id(container_id);
     v1::ContainerStatusResponse resp;
-    KEELSON_RETURN_IF_ERROR(
-        Call("ContainerStatus", Deadline(), [&](grpc::ClientContext *ctx) {
-          return runtime_->ContainerStatus(ctx, req, &resp);
-        }));
+    KEELSON_RETURN_IF_ERROR(Call("ContainerStatus", Deadline(), [&](grpc::ClientContext* ctx) {
+      return runtime_->ContainerStatus(ctx, req, &resp);
+    }));
     if (!resp.has_status()) {
-      return InternalError(
-          "ContainerStatus: the runtime returned no status for " +
-          container_id);
+      return InternalError("ContainerStatus: the runtime returned no status for " + container_id);
     }
     return std::move(*resp.mutable_status());
   }
 
-  keelson::Status UpdateContainerResources(
-      const std::string &container_id,
-      const v1::LinuxContainerResources &resources) override {
+  keelson::Status UpdateContainerResources(const std::string& container_id,
+                                           const v1::LinuxContainerResources& resources) override {
     v1::UpdateContainerResourcesRequest req;
     req.set_container_id(container_id);
     *req.mutable_linux() = resources;
     v1::UpdateContainerResourcesResponse resp;
-    return Call("UpdateContainerResources", Deadline(),
-                [&](grpc::ClientContext *ctx) {
-                  return runtime_->UpdateContainerResources(ctx, req, &resp);
-                });
+    return Call("UpdateContainerResources", Deadline(), [&](grpc::ClientContext* ctx) {
+      return runtime_->UpdateContainerResources(ctx, req, &resp);
+    });
   }
 
-  keelson::Status ReopenContainerLog(const std::string &container_id) override {
+  keelson::Status ReopenContainerLog(const std::string& container_id) override {
     v1::ReopenContainerLogRequest req;
     req.set_container_id(container_id);
     v1::ReopenContainerLogResponse resp;
-    return Call("ReopenContainerLog", Deadline(),
-                [&](grpc::ClientContext *ctx) {
-                  return runtime_->ReopenContainerLog(ctx, req, &resp);
-                });
+    return Call("ReopenContainerLog", Deadline(), [&](grpc::ClientContext* ctx) {
+      return runtime_->ReopenContainerLog(ctx, req, &resp);
+    });
   }
 
-  Result<ExecSyncResult> ExecSync(const std::string &container_id,
-                                  const std::vector<std::string> &cmd,
+  Result<ExecSyncResult> ExecSync(const std::string& container_id,
+                                  const std::vector<std::string>& cmd,
                                   std::chrono::seconds timeout) override {
     v1::ExecSyncRequest req;
     req.set_container_id(container_id);
-    for (const auto &arg : cmd)
-      req.add_cmd(arg);
+    for (const auto& arg : cmd) req.add_cmd(arg);
     req.set_timeout(timeout.count());
     v1::ExecSyncResponse resp;
     // The runtime enforces `timeout` itself; the call's deadline leaves it room
     // to answer.
-    auto deadline = timeout.count() > 0
-                        ? Deadline(options_.call_timeout + timeout)
-                        : SystemClock::time_point::max();
-    KEELSON_RETURN_IF_ERROR(
-        Call("ExecSync", deadline, [&](grpc::ClientContext *ctx) {
-          return runtime_->ExecSync(ctx, req, &resp);
-        }));
+    auto deadline = timeout.count() > 0 ? Deadline(options_.call_timeout + timeout)
+                                        : SystemClock::time_point::max();
+    KEELSON_RETURN_IF_ERROR(Call("ExecSync", deadline, [&](grpc::ClientContext* ctx) {
+      return runtime_->ExecSync(ctx, req, &resp);
+    }));
     ExecSyncResult result;
     result.stdout_data = std::move(*resp.mutable_stdout());
     result.stderr_data = std::move(*resp.mutable_stderr());
@@ -328,139 +291,112 @@ public:
     return result;
   }
 
-  Result<std::string> Exec(const v1::ExecRequest &request) override {
+  Result<std::string> Exec(const v1::ExecRequest& request) override {
     v1::ExecResponse resp;
-    KEELSON_RETURN_IF_ERROR(
-        Call("Exec", Deadline(), [&](grpc::ClientContext *ctx) {
-          return runtime_->Exec(ctx, request, &resp);
-        }));
-    if (resp.url().empty())
-      return InternalError("Exec: the runtime returned no URL");
+    KEELSON_RETURN_IF_ERROR(Call("Exec", Deadline(), [&](grpc::ClientContext* ctx) {
+      return runtime_->Exec(ctx, request, &resp);
+    }));
+    if (resp.url().empty()) return InternalError("Exec: the runtime returned no URL");
     return std::move(*resp.mutable_url());
   }
 
-  Result<std::string> Attach(const v1::AttachRequest &request) override {
+  Result<std::string> Attach(const v1::AttachRequest& request) override {
     v1::AttachResponse resp;
-    KEELSON_RETURN_IF_ERROR(
-        Call("Attach", Deadline(), [&](grpc::ClientContext *ctx) {
-          return runtime_->Attach(ctx, request, &resp);
-        }));
-    if (resp.url().empty())
-      return InternalError("Attach: the runtime returned no URL");
+    KEELSON_RETURN_IF_ERROR(Call("Attach", Deadline(), [&](grpc::ClientContext* ctx) {
+      return runtime_->Attach(ctx, request, &resp);
+    }));
+    if (resp.url().empty()) return InternalError("Attach: the runtime returned no URL");
     return std::move(*resp.mutable_url());
   }
 
-  Result<std::string>
-  PortForward(const v1::PortForwardRequest &request) override {
+  Result<std::string> PortForward(const v1::PortForwardRequest& request) override {
     v1::PortForwardResponse resp;
-    KEELSON_RETURN_IF_ERROR(
-        Call("PortForward", Deadline(), [&](grpc::ClientContext *ctx) {
-          return runtime_->PortForward(ctx, request, &resp);
-        }));
-    if (resp.url().empty())
-      return InternalError("PortForward: the runtime returned no URL");
+    KEELSON_RETURN_IF_ERROR(Call("PortForward", Deadline(), [&](grpc::ClientContext* ctx) {
+      return runtime_->PortForward(ctx, request, &resp);
+    }));
+    if (resp.url().empty()) return InternalError("PortForward: the runtime returned no URL");
     return std::move(*resp.mutable_url());
   }
 
-  Result<std::vector<v1::ContainerStats>>
-  ListContainerStats(const v1::ContainerStatsFilter &filter) override {
+  Result<std::vector<v1::ContainerStats>> ListContainerStats(
+      const v1::ContainerStatsFilter& filter) override {
     v1::ListContainerStatsRequest req;
     *req.mutable_filter() = filter;
     v1::ListContainerStatsResponse resp;
-    KEELSON_RETURN_IF_ERROR(
-        Call("ListContainerStats", Deadline(), [&](grpc::ClientContext *ctx) {
-          return runtime_->ListContainerStats(ctx, req, &resp);
-        }));
-    return std::vector<v1::ContainerStats>(
-        std::make_move_iterator(resp.mutable_stats()->begin()),
-        std::make_move_iterator(resp.mutable_stats()->end()));
+    KEELSON_RETURN_IF_ERROR(Call("ListContainerStats", Deadline(), [&](grpc::ClientContext* ctx) {
+      return runtime_->ListContainerStats(ctx, req, &resp);
+    }));
+    return std::vector<v1::ContainerStats>(std::make_move_iterator(resp.mutable_stats()->begin()),
+                                           std::make_move_iterator(resp.mutable_stats()->end()));
   }
 
   // --- ImageService ---
 
-  Result<std::vector<v1::Image>>
-  ListImages(const v1::ImageFilter &filter) override {
+  Result<std::vector<v1::Image>> ListImages(const v1::ImageFilter& filter) override {
     v1::ListImagesRequest req;
     *req.mutable_filter() = filter;
     v1::ListImagesResponse resp;
-    KEELSON_RETURN_IF_ERROR(
-        Call("ListImages", Deadline(), [&](grpc::ClientContext *ctx) {
-          return images_->ListImages(ctx, req, &resp);
-        }));
-    return std::vector<v1::Image>(
-        std::make_move_iterator(resp.mutable_images()->begin()),
-        std::make_move_iterator(resp.mutable_images()->end()));
+    KEELSON_RETURN_IF_ERROR(Call("ListImages", Deadline(), [&](grpc::ClientContext* ctx) {
+      return images_->ListImages(ctx, req, &resp);
+    }));
+    return std::vector<v1::Image>(std::make_move_iterator(resp.mutable_images()->begin()),
+                                  std::make_move_iterator(resp.mutable_images()->end()));
   }
 
-  Result<std::optional<v1::Image>>
-  ImageStatus(const v1::ImageSpec &image) override {
+  Result<std::optional<v1::Image>> ImageStatus(const v1::ImageSpec& image) override {
     v1::ImageStatusRequest req;
     *req.mutable_image() = image;
     v1::ImageStatusResponse resp;
-    keelson::Status s =
-        Call("ImageStatus", Deadline(), [&](grpc::ClientContext *ctx) {
-          return images_->ImageStatus(ctx, req, &resp);
-        });
+    keelson::Status s = Call("ImageStatus", Deadline(), [&](grpc::ClientContext* ctx) {
+      return images_->ImageStatus(ctx, req, &resp);
+    });
     // containerd answers an empty response for an image it does not have; other
     // runtimes answer NotFound.
-    if (s.code() == StatusCode::kNotFound)
-      return std::optional<v1::Image>();
-    if (!s.ok())
-      return s;
-    if (!resp.has_image() || resp.image().id().empty())
-      return std::optional<v1::Image>();
+    if (s.code() == StatusCode::kNotFound) return std::optional<v1::Image>();
+    if (!s.ok()) return s;
+    if (!resp.has_image() || resp.image().id().empty()) return std::optional<v1::Image>();
     return std::optional<v1::Image>(std::move(*resp.mutable_image()));
   }
 
-  Result<std::string>
-  PullImage(const v1::ImageSpec &image, const v1::AuthConfig *auth,
-            const v1::PodSandboxConfig *sandbox_config) override {
+  Result<std::string> PullImage(const v1::ImageSpec& image, const v1::AuthConfig* auth,
+                                const v1::PodSandboxConfig* sandbox_config) override {
     v1::PullImageRequest req;
     *req.mutable_image() = image;
-    if (auth != nullptr)
-      *req.mutable_auth() = *auth;
-    if (sandbox_config != nullptr)
-      *req.mutable_sandbox_config() = *sandbox_config;
+    if (auth != nullptr) *req.mutable_auth() = *auth;
+    if (sandbox_config != nullptr) *req.mutable_sandbox_config() = *sandbox_config;
     v1::PullImageResponse resp;
-    KEELSON_RETURN_IF_ERROR(Call("PullImage", Deadline(options_.pull_timeout),
-                                 [&](grpc::ClientContext *ctx) {
-                                   return images_->PullImage(ctx, req, &resp);
-                                 }));
+    KEELSON_RETURN_IF_ERROR(
+        Call("PullImage", Deadline(options_.pull_timeout),
+             [&](grpc::ClientContext* ctx) { return images_->PullImage(ctx, req, &resp); }));
     if (resp.image_ref().empty()) {
-      return InternalError(
-          "PullImage: the runtime returned no image reference for " +
-          image.image());
+      return InternalError("PullImage: the runtime returned no image reference for " +
+                           image.image());
     }
     return std::move(*resp.mutable_image_ref());
   }
 
-  keelson::Status RemoveImage(const v1::ImageSpec &image) override {
+  keelson::Status RemoveImage(const v1::ImageSpec& image) override {
     v1::RemoveImageRequest req;
     *req.mutable_image() = image;
     v1::RemoveImageResponse resp;
-    return IgnoreNotFound(
-        Call("RemoveImage", Deadline(), [&](grpc::ClientContext *ctx) {
-          return images_->RemoveImage(ctx, req, &resp);
-        }));
+    return IgnoreNotFound(Call("RemoveImage", Deadline(), [&](grpc::ClientContext* ctx) {
+      return images_->RemoveImage(ctx, req, &resp);
+    }));
   }
 
   Result<std::vector<v1::FilesystemUsage>> ImageFsInfo() override {
     v1::ImageFsInfoRequest req;
     v1::ImageFsInfoResponse resp;
-    KEELSON_RETURN_IF_ERROR(
-        Call("ImageFsInfo", Deadline(), [&](grpc::ClientContext *ctx) {
-          return images_->ImageFsInfo(ctx, req, &resp);
-        }));
-    auto *fs = resp.mutable_image_filesystems();
-    return std::vector<v1::FilesystemUsage>(
-        std::make_move_iterator(fs->begin()),
-        std::make_move_iterator(fs->end()));
+    KEELSON_RETURN_IF_ERROR(Call("ImageFsInfo", Deadline(), [&](grpc::ClientContext* ctx) {
+      return images_->ImageFsInfo(ctx, req, &resp);
+    }));
+    auto* fs = resp.mutable_image_filesystems();
+    return std::vector<v1::FilesystemUsage>(std::make_move_iterator(fs->begin()),
+                                            std::make_move_iterator(fs->end()));
   }
 
-private:
-  SystemClock::time_point Deadline() const {
-    return Deadline(options_.call_timeout);
-  }
+ private:
+  SystemClock::time_point Deadline() const { return Deadline(options_.call_timeout); }
   static SystemClock::time_point Deadline(milliseconds timeout) {
     return SystemClock::now() + timeout;
   }
@@ -473,24 +409,20 @@ private:
   // Resetting the back-off makes the attempt now rather than at its end.
   void Connect(SystemClock::time_point deadline) {
     grpc_connectivity_state state = channel_->GetState(/*try_to_connect=*/true);
-    if (state == GRPC_CHANNEL_READY)
-      return;
+    if (state == GRPC_CHANNEL_READY) return;
     if (state == GRPC_CHANNEL_TRANSIENT_FAILURE) {
       grpc::experimental::ChannelResetConnectionBackoff(channel_.get());
     }
-    channel_->WaitForConnected(
-        std::min(deadline, SystemClock::now() + kConnectWait));
+    channel_->WaitForConnected(std::min(deadline, SystemClock::now() + kConnectWait));
   }
 
   // Runs one unary call `fn(ctx)` with `deadline`; the rpc name prefixes any
   // error.
   template <typename Fn>
-  keelson::Status Call(std::string_view rpc, SystemClock::time_point deadline,
-                       Fn &&fn) {
+  keelson::Status Call(std::string_view rpc, SystemClock::time_point deadline, Fn&& fn) {
     Connect(deadline);
     grpc::ClientContext ctx;
-    if (deadline != SystemClock::time_point::max())
-      ctx.set_deadline(deadline);
+    if (deadline != SystemClock::time_point::max()) ctx.set_deadline(deadline);
     return FromGrpc(rpc, fn(&ctx));
   }
 
@@ -503,109 +435,74 @@ private:
 // The runtime for an endpoint that cannot be dialled: every call fails with the
 // reason.
 class InvalidEndpointRuntime final : public Runtime {
-public:
-  explicit InvalidEndpointRuntime(keelson::Status error)
-      : error_(std::move(error)) {}
+ public:
+  explicit InvalidEndpointRuntime(keelson::Status error) : error_(std::move(error)) {}
 
   Result<v1::VersionResponse> Version() override { return error_; }
   Result<v1::RuntimeStatus> Status() override { return error_; }
-  Result<std::string> RunPodSandbox(const v1::PodSandboxConfig &,
-                                    const std::string &) override {
+  Result<std::string> RunPodSandbox(const v1::PodSandboxConfig&, const std::string&) override {
     return error_;
   }
-  keelson::Status StopPodSandbox(const std::string &) override {
+  keelson::Status StopPodSandbox(const std::string&) override { return error_; }
+  keelson::Status RemovePodSandbox(const std::string&) override { return error_; }
+  Result<v1::PodSandboxStatus> PodSandboxStatus(const std::string&) override { return error_; }
+  Result<std::vector<v1::PodSandbox>> ListPodSandbox(const v1::PodSandboxFilter&) override {
     return error_;
   }
-  keelson::Status RemovePodSandbox(const std::string &) override {
+  Result<std::string> CreateContainer(const std::string&, const v1::ContainerConfig&,
+                                      const v1::PodSandboxConfig&) override {
     return error_;
   }
-  Result<v1::PodSandboxStatus> PodSandboxStatus(const std::string &) override {
+  keelson::Status StartContainer(const std::string&) override { return error_; }
+  keelson::Status StopContainer(const std::string&, std::chrono::seconds) override {
     return error_;
   }
-  Result<std::vector<v1::PodSandbox>>
-  ListPodSandbox(const v1::PodSandboxFilter &) override {
+  keelson::Status RemoveContainer(const std::string&) override { return error_; }
+  Result<std::vector<v1::Container>> ListContainers(const v1::ContainerFilter&) override {
     return error_;
   }
-  Result<std::string> CreateContainer(const std::string &,
-                                      const v1::ContainerConfig &,
-                                      const v1::PodSandboxConfig &) override {
+  Result<v1::ContainerStatus> ContainerStatus(const std::string&) override { return error_; }
+  keelson::Status UpdateContainerResources(const std::string&,
+                                           const v1::LinuxContainerResources&) override {
     return error_;
   }
-  keelson::Status StartContainer(const std::string &) override {
-    return error_;
-  }
-  keelson::Status StopContainer(const std::string &,
-                                std::chrono::seconds) override {
-    return error_;
-  }
-  keelson::Status RemoveContainer(const std::string &) override {
-    return error_;
-  }
-  Result<std::vector<v1::Container>>
-  ListContainers(const v1::ContainerFilter &) override {
-    return error_;
-  }
-  Result<v1::ContainerStatus> ContainerStatus(const std::string &) override {
-    return error_;
-  }
-  keelson::Status
-  UpdateContainerResources(const std::string &,
-                           const v1::LinuxContainerResources &) override {
-    return error_;
-  }
-  keelson::Status ReopenContainerLog(const std::string &) override {
-    return error_;
-  }
-  Result<ExecSyncResult> ExecSync(const std::string &,
-                                  const std::vector<std::string> &,
+  keelson::Status ReopenContainerLog(const std::string&) override { return error_; }
+  Result<ExecSyncResult> ExecSync(const std::string&, const std::vector<std::string>&,
                                   std::chrono::seconds) override {
     return error_;
   }
-  Result<std::string> Exec(const v1::ExecRequest &) override { return error_; }
-  Result<std::string> Attach(const v1::AttachRequest &) override {
+  Result<std::string> Exec(const v1::ExecRequest&) override { return error_; }
+  Result<std::string> Attach(const v1::AttachRequest&) override { return error_; }
+  Result<std::string> PortForward(const v1::PortForwardRequest&) override { return error_; }
+  Result<std::vector<v1::ContainerStats>> ListContainerStats(
+      const v1::ContainerStatsFilter&) override {
     return error_;
   }
-  Result<std::string> PortForward(const v1::PortForwardRequest &) override {
+  Result<std::vector<v1::Image>> ListImages(const v1::ImageFilter&) override { return error_; }
+  Result<std::optional<v1::Image>> ImageStatus(const v1::ImageSpec&) override { return error_; }
+  Result<std::string> PullImage(const v1::ImageSpec&, const v1::AuthConfig*,
+                                const v1::PodSandboxConfig*) override {
     return error_;
   }
-  Result<std::vector<v1::ContainerStats>>
-  ListContainerStats(const v1::ContainerStatsFilter &) override {
-    return error_;
-  }
-  Result<std::vector<v1::Image>> ListImages(const v1::ImageFilter &) override {
-    return error_;
-  }
-  Result<std::optional<v1::Image>> ImageStatus(const v1::ImageSpec &) override {
-    return error_;
-  }
-  Result<std::string> PullImage(const v1::ImageSpec &, const v1::AuthConfig *,
-                                const v1::PodSandboxConfig *) override {
-    return error_;
-  }
-  keelson::Status RemoveImage(const v1::ImageSpec &) override { return error_; }
-  Result<std::vector<v1::FilesystemUsage>> ImageFsInfo() override {
-    return error_;
-  }
+  keelson::Status RemoveImage(const v1::ImageSpec&) override { return error_; }
+  Result<std::vector<v1::FilesystemUsage>> ImageFsInfo() override { return error_; }
 
-private:
+ private:
   const keelson::Status error_;
 };
 
-} // namespace
+}  // namespace
 
 std::unique_ptr<Runtime> NewGrpcRuntime(GrpcRuntimeOptions options) {
   Result<std::string> target = ChannelTarget(options.endpoint);
-  if (!target.ok())
-    return std::make_unique<InvalidEndpointRuntime>(target.status());
+  if (!target.ok()) return std::make_unique<InvalidEndpointRuntime>(target.status());
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(kMaxMessageBytes);
   args.SetMaxSendMessageSize(kMaxMessageBytes);
-  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS,
-              kInitialReconnectBackoff.count());
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, kInitialReconnectBackoff.count());
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, kMaxReconnectBackoff.count());
-  auto channel = grpc::CreateCustomChannel(
-      *target, grpc::InsecureChannelCredentials(), args);
+  auto channel = grpc::CreateCustomChannel(*target, grpc::InsecureChannelCredentials(), args);
   return std::make_unique<GrpcRuntime>(std::move(options), std::move(channel));
 }
 
-} // namespace keelson::kubelet::cri
+}  // namespace keelson::kubelet::cri
