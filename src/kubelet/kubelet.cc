@@ -24,6 +24,7 @@
 #include "kubelet/host.h"
 #include "kubelet/netdev.h"
 #include "kubelet/pod_model.h"
+#include "kubelet/prober.h"
 #include "kubelet/volumes.h"
 
 namespace keelson::kubelet {
@@ -215,7 +216,12 @@ class KubeletImpl final : public Kubelet {
         tokens_(client, clock_),
         volumes_(opts_.data_dir + "/volumes", &source_, &tokens_, &facts_),
         queue_(QueueOptions(clock_)),
-        events_(client, RecorderOptions(opts_.node_name, clock_)) {
+        events_(client, RecorderOptions(opts_.node_name, clock_)),
+        probes_(runtime, clock_,
+                [this](const std::string& key, const std::string& container, const std::string& id,
+                       ProbeType type, bool changed, bool result, const std::string& message) {
+                  OnProbe(key, container, id, type, changed, result, message);
+                }) {
     facts_.node_name = opts_.node_name;
     facts_.host_ip = opts_.node_ip;
     facts_.pods_log_dir = opts_.data_dir + "/pods";
@@ -275,6 +281,7 @@ class KubeletImpl final : public Kubelet {
       stopping_ = true;
     }
     cv_.notify_all();
+    probes_.Stop();
     queue_.ShutDown();
     if (informers_) informers_->Shutdown();
     for (auto& t : workers_) t.join();
@@ -653,6 +660,94 @@ class KubeletImpl final : public Kubelet {
     return o;
   }
 
+  // --- probes and hooks ------------------------------------------------------------------------
+
+  static const char* ProbeName(ProbeType t) {
+    return t == ProbeType::kLiveness    ? "Liveness"
+           : t == ProbeType::kReadiness ? "Readiness"
+                                        : "Startup";
+  }
+
+  void OnProbe(const std::string& key, const std::string& container, const std::string& id,
+               ProbeType type, bool changed, bool result, const std::string& message) {
+    auto slash = key.find('/');
+    client::ObjectPtr pod =
+        pod_informer_->lister().Get(key.substr(0, slash), key.substr(slash + 1));
+    if (pod == nullptr) return;
+    if (!changed) {
+      events_.Event(*pod, client::kEventTypeWarning, "Unhealthy", "Probing",
+                    std::string(ProbeName(type)) + " probe failed: " + message);
+      return;
+    }
+    if (type == ProbeType::kLiveness && !result) {
+      events_.Event(*pod, client::kEventTypeNormal, "Killing", "Killing",
+                    "Container " + container + " failed liveness probe, will be restarted");
+      std::lock_guard l(kills_mu_);
+      liveness_kills_[std::string(api::GetUid(*pod))].insert(id);
+    }
+    queue_.Add(key);
+  }
+
+  // The container's spec in `pod` (regular or init), or null.
+  static const json::object* ContainerSpec(const api::Object& pod, const std::string& name) {
+    for (const char* list : {"containers", "initContainers"}) {
+      if (const auto* cs = Arr(*Obj(pod, "spec"), list)) {
+        for (const auto& c : *cs) {
+          if (c.is_object() && Str(c.as_object(), "name") == name) return &c.as_object();
+        }
+      }
+    }
+    return nullptr;
+  }
+
+  std::string ProbeHost(const PodRuntimeView& view) const {
+    return view.pod_ip.empty() ? opts_.node_ip : view.pod_ip;
+  }
+
+  // Runs the container's preStop hook (within `grace`), then stops it with what is left of
+  // the grace period (at least 2 s, as upstream).
+  void StopWithHooks(const api::Object& pod, const std::string& name, const std::string& id,
+                     const std::string& host, int64_t grace) {
+    auto start = clock_->Monotonic();
+    const json::object* spec = ContainerSpec(pod, name);
+    const json::object* lifecycle = spec ? Obj(*spec, "lifecycle") : nullptr;
+    if (const json::object* pre = lifecycle ? Obj(*lifecycle, "preStop") : nullptr) {
+      HandlerResult r = RunHandler(runtime_, *pre, id, host, {},
+                                   std::chrono::seconds(std::max<int64_t>(1, grace)));
+      if (!r.success) {
+        events_.Event(pod, client::kEventTypeWarning, "FailedPreStopHook", "Killing",
+                      "PreStopHook failed: " + r.message);
+      }
+    }
+    auto spent = std::chrono::duration_cast<std::chrono::seconds>(clock_->Monotonic() - start);
+    int64_t left = grace == 0 ? 0 : std::max<int64_t>(2, grace - spent.count());
+    (void)runtime_->StopContainer(id, std::chrono::seconds(left));
+  }
+
+  // Starts the probes of the pod's running containers and puts their results in `view`.
+  void ApplyProbes(const api::Object& pod, const std::string& sandbox, PodRuntimeView* view) {
+    const std::string uid(api::GetUid(pod)), key = PodKey(pod);
+    std::vector<std::string> running;
+    auto wall = clock_->Now();
+    auto mono = clock_->Monotonic();
+    for (const auto& [name, list] : view->containers) {
+      if (list.empty() || list.front().state != v1::CONTAINER_RUNNING ||
+          list.front().sandbox_id != sandbox) {
+        continue;
+      }
+      const json::object* spec = ContainerSpec(pod, name);
+      if (spec == nullptr) continue;
+      const RuntimeContainer& c = list.front();
+      running.push_back(c.id);
+      auto since_start = wall.time_since_epoch() - std::chrono::nanoseconds(c.started_at);
+      auto started = mono - std::chrono::duration_cast<Clock::MonoTime::duration>(since_start);
+      probes_.Ensure(key, uid, *spec, c.id, ProbeHost(*view), started);
+      if (auto r = probes_.Result(uid, name, ProbeType::kReadiness)) view->ready[name] = *r;
+      if (auto r = probes_.Result(uid, name, ProbeType::kStartup)) view->started[name] = *r;
+    }
+    probes_.Retain(uid, running);
+  }
+
   // --- pod workers
   // ----------------------------------------------------------------------------
 
@@ -690,10 +785,34 @@ class KubeletImpl final : public Kubelet {
     const std::string uid(api::GetUid(*pod));
     PodState& state = StateOf(uid);
     if (api::IsBeingDeleted(*pod)) return Terminate(*pod, &state);
+    std::set<std::string> kills;
+    {
+      std::lock_guard l(kills_mu_);
+      if (auto it = liveness_kills_.find(uid); it != liveness_kills_.end()) {
+        kills = std::move(it->second);
+        liveness_kills_.erase(it);
+      }
+    }
     auto observed = Observe(uid);
     if (!observed.ok()) {
       ++runtime_errors_;
       return false;
+    }
+    if (!kills.empty()) {
+      int64_t grace = 30;
+      if (const auto* g = Obj(*pod, "spec")->if_contains("terminationGracePeriodSeconds");
+          g != nullptr && g->is_int64()) {
+        grace = g->as_int64();
+      }
+      for (const auto& [name, list] : observed->view.containers) {
+        for (const auto& c : list) {
+          if (kills.contains(c.id) && c.state == v1::CONTAINER_RUNNING) {
+            StopWithHooks(*pod, name, c.id, ProbeHost(observed->view), grace);
+          }
+        }
+      }
+      observed = Observe(uid);
+      if (!observed.ok()) return false;
     }
     std::string phase = api::FieldText(*pod, "status.phase");
     if (phase == "Succeeded" || phase == "Failed") {
@@ -718,6 +837,7 @@ class KubeletImpl final : public Kubelet {
     auto after = Observe(uid);
     if (after.ok()) {
       after->view.waiting = state.waiting;
+      ApplyProbes(*pod, after->ready_sandbox, &after->view);
       WriteStatus(*pod, after->view, &state);
     }
     return ok;
@@ -966,6 +1086,18 @@ class KubeletImpl final : public Kubelet {
     ++containers_started_;
     events_.Event(pod, client::kEventTypeNormal, "Started", "Starting",
                   "Started container " + name);
+    const json::object* lifecycle = Obj(c, "lifecycle");
+    if (const json::object* post = lifecycle ? Obj(*lifecycle, "postStart") : nullptr) {
+      std::string host = view.pod_ip.empty() ? opts_.node_ip : view.pod_ip;
+      HandlerResult r = RunHandler(runtime_, *post, *id, host, {}, std::chrono::seconds(30));
+      if (!r.success) {
+        events_.Event(pod, client::kEventTypeWarning, "FailedPostStartHook", "Starting",
+                      "PostStartHook failed: " + r.message);
+        (void)runtime_->StopContainer(*id, std::chrono::seconds(2));
+        state->waiting[name] = {"PostStartHookError", r.message};
+        return false;
+      }
+    }
     // Keep the last dead container (for `kubectl logs --previous`); older ones
     // go.
     auto it = view.containers.find(name);
@@ -1090,9 +1222,10 @@ class KubeletImpl final : public Kubelet {
         if (c.state != v1::CONTAINER_RUNNING && c.state != v1::CONTAINER_CREATED) continue;
         events_.Event(pod, client::kEventTypeNormal, "Killing", "Killing",
                       "Stopping container " + name);
-        stoppers.emplace_back([this, id = c.id, grace] {
-          (void)runtime_->StopContainer(id, std::chrono::seconds(grace));
-        });
+        stoppers.emplace_back(
+            [this, &pod, name, id = c.id, grace, host = ProbeHost(observed->view)] {
+              StopWithHooks(pod, name, id, host, grace);
+            });
       }
     }
     for (auto& t : stoppers) t.join();
@@ -1226,6 +1359,11 @@ class KubeletImpl final : public Kubelet {
   VolumeManager volumes_;
   client::WorkQueue queue_;
   client::EventRecorder events_;
+  ProbeManager probes_;
+  std::mutex kills_mu_;
+  // Containers whose liveness probe failed, to be stopped (and restarted) by their pod's
+  // worker: pod uid → container ids; guarded by kills_mu_.
+  std::map<std::string, std::set<std::string>> liveness_kills_;
   std::unique_ptr<client::SharedInformerFactory> informers_;
   client::SharedInformer* pod_informer_ = nullptr;
 

@@ -417,6 +417,92 @@ TEST_F(KubeletContainerdTest, MissingConfigMapVolumeWaitsWithFailedMount) {
   DeletePod("novol");
 }
 
+TEST_F(KubeletContainerdTest, LivenessFailureRestartsAndReadinessFlipsReady) {
+  CreatePod(PodYaml("live", std::string(R"(  containers:
+  - name: c
+    image: )") + kBusybox + R"(
+    command: ["sh", "-c", "touch /tmp/healthy; sleep 2; rm /tmp/healthy; sleep 3600"]
+    livenessProbe:
+      exec: {command: ["test", "-f", "/tmp/healthy"]}
+      periodSeconds: 1
+      failureThreshold: 1
+)"));
+  CreatePod(PodYaml("ready", std::string(R"(  containers:
+  - name: c
+    image: )") + kBusybox + R"(
+    command: ["sh", "-c", "sleep 2; touch /tmp/ready; sleep 4; rm /tmp/ready; sleep 3600"]
+    readinessProbe:
+      exec: {command: ["test", "-f", "/tmp/ready"]}
+      periodSeconds: 1
+)"));
+  std::string last;
+  // Running but not Ready until the probe succeeds; Ready; then not Ready again.
+  ASSERT_TRUE(WaitPod(
+      "ready", [](const api::Object& p) { return Phase(p) == "Running"; }, 30s, &last))
+      << last;
+  EXPECT_FALSE(Ready(*GetPod("ready")));
+  ASSERT_TRUE(WaitPod(
+      "ready", [](const api::Object& p) { return Ready(p); }, 20s, &last))
+      << last;
+  ASSERT_TRUE(WaitPod(
+      "ready", [](const api::Object& p) { return !Ready(p); }, 20s, &last))
+      << last;
+  EXPECT_EQ(ContainerStatus(*GetPod("ready"), "c")->at("restartCount").as_int64(), 0);
+  // The liveness probe's failure restarted the container.
+  ASSERT_TRUE(WaitPod(
+      "live",
+      [](const api::Object& p) {
+        const auto* s = ContainerStatus(p, "c");
+        return s != nullptr && s->at("restartCount").as_int64() >= 1;
+      },
+      30s, &last))
+      << last;
+  auto events = api_->Resource("events.k8s.io", "events", "default").List();
+  ASSERT_TRUE(events.ok());
+  std::string all = json::serialize((*events)["items"]);
+  EXPECT_NE(all.find("failed liveness probe, will be restarted"), std::string::npos);
+  EXPECT_NE(all.find("Readiness probe failed"), std::string::npos);
+  DeletePod("live");
+  DeletePod("ready");
+}
+
+TEST_F(KubeletContainerdTest, HttpAndTcpProbesAndLifecycleHooks) {
+  const fs::path hooks = dir_->path() / "hooks";
+  fs::create_directories(hooks);
+  CreatePod(PodYaml("hooked", std::string(R"(  containers:
+  - name: web
+    image: )") + kBusybox + R"(
+    command: ["sh", "-c", "mkdir -p /www && echo ok > /www/healthz && exec httpd -f -p 8080 -h /www"]
+    ports: [{name: http, containerPort: 8080}]
+    readinessProbe:
+      httpGet: {path: /healthz, port: http}
+      periodSeconds: 1
+    livenessProbe:
+      tcpSocket: {port: 8080}
+      periodSeconds: 1
+    lifecycle:
+      postStart:
+        exec: {command: ["sh", "-c", "echo started > /hooks/poststart"]}
+      preStop:
+        exec: {command: ["sh", "-c", "echo stopping > /hooks/prestop"]}
+    volumeMounts: [{name: hooks, mountPath: /hooks}]
+  volumes:
+  - name: hooks
+    hostPath: {path: )" + hooks.string() +
+                                  R"(, type: Directory}
+)"));
+  std::string last;
+  ASSERT_TRUE(WaitPod(
+      "hooked", [](const api::Object& p) { return Ready(p); }, 30s, &last))
+      << last;
+  EXPECT_TRUE(fs::exists(hooks / "poststart"));
+  std::this_thread::sleep_for(2s);  // a few liveness periods: the tcp probe keeps passing
+  EXPECT_EQ(ContainerStatus(*GetPod("hooked"), "web")->at("restartCount").as_int64(), 0);
+  DeletePod("hooked", 5);
+  ASSERT_TRUE(Eventually([] { return !GetPod("hooked"); }, 30s));
+  EXPECT_TRUE(fs::exists(hooks / "prestop"));
+}
+
 TEST_F(KubeletContainerdTest, PodsReachEachOtherByPodIp) {
   CreatePod(PodYaml("server", std::string(R"(  containers:
   - name: httpd
