@@ -15,8 +15,12 @@ namespace keelson::testing {
 
 class KeelsonServer {
  public:
-  // `binary` is the keelson executable; `extra_flags` go after the server's own.
-  explicit KeelsonServer(std::string binary, std::vector<std::string> extra_flags = {});
+  // `binary` is the keelson executable; `extra_flags` go after the server's own. Without
+  // `local_node` the server runs no node (--disable-agent); with it, its node's containers,
+  // mounts and containerd are cleaned up on destruction (scripts/node-cleanup.sh).
+  explicit KeelsonServer(std::string binary, std::vector<std::string> extra_flags = {},
+                         bool local_node = false);
+  ~KeelsonServer();
   // Starts (or restarts, same port and data) and waits for its kubeconfig line.
   Status Start();
   // SIGTERM; the exit code.
@@ -32,6 +36,7 @@ class KeelsonServer {
  private:
   std::string binary_;
   std::vector<std::string> extra_flags_;
+  bool local_node_ = false;
   TempDir dir_{"keelson-server"};
   Process process_;
   int port_ = 0;
