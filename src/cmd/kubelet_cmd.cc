@@ -98,6 +98,8 @@ void AddNodeFlags(FlagSet* f, kubelet::NodeOptions* o, bool with_data_dir) {
   f->String("resolv-conf", &k.resolv_conf, "the node's resolvers (default /etc/resolv.conf)");
   f->String("cni-bin-dir", &o->containerd.cni_bin_dir,
             "the CNI plugins (default " + o->containerd.cni_bin_dir + ")");
+  f->String("cni-bridge", &k.cni_bridge,
+            "the bridge of the pod network (default " + k.cni_bridge + ")");
   f->String("cni-conf-dir", &k.cni_conf_dir,
             "where the pod network's CNI config is written (default "
             "DATA-DIR/containerd/net.d)");

@@ -244,8 +244,12 @@ class KubeletImpl final : public Kubelet {
     pod_informer_ = informers_->InformerFor(pods_.resource());
     pod_informer_->AddEventHandler(client::ResourceEventHandler{
         .on_add = [this](const client::ObjectPtr& pod, bool) { queue_.Add(PodKey(*pod)); },
-        .on_update = [this](const client::ObjectPtr&,
-                            const client::ObjectPtr& pod) { queue_.Add(PodKey(*pod)); },
+        .on_update =
+            [this](const client::ObjectPtr& old, const client::ObjectPtr& pod) {
+              // The kubelet's own status writes come back as updates: only a change of
+              // what the pod asks for (spec, metadata, deletion) needs a sync.
+              if (!StatusOnlyChange(*old, *pod)) queue_.Add(PodKey(*pod));
+            },
         .on_delete = [this](const client::ObjectPtr& pod, bool) { queue_.Add(PodKey(*pod)); }});
     informers_->Start();
     for (int i = 0; i < opts_.workers; ++i) workers_.emplace_back([this] { Worker(); });
@@ -253,6 +257,15 @@ class KubeletImpl final : public Kubelet {
   }
 
   const std::string& NodeName() const override { return opts_.node_name; }
+
+  static bool StatusOnlyChange(const api::Object& a, const api::Object& b) {
+    const auto* sa = a.if_contains("spec");
+    const auto* sb = b.if_contains("spec");
+    if (sa == nullptr || sb == nullptr || *sa != *sb) return false;
+    return api::GetDeletionTimestamp(a) == api::GetDeletionTimestamp(b) &&
+           api::GetLabels(a) == api::GetLabels(b) &&
+           api::GetAnnotations(a) == api::GetAnnotations(b);
+  }
 
   KubeletStats Stats() const override {
     KubeletStats s;
@@ -898,11 +911,22 @@ class KubeletImpl final : public Kubelet {
         events_.Event(pod, client::kEventTypeNormal, "SandboxChanged", "Syncing",
                       "Pod sandbox changed, it will be killed and re-created.");
       }
-      auto refreshed = Observe(uid);
-      if (!refreshed.ok()) return false;
-      *o = std::move(*refreshed);
-      sandbox = o->ready_sandbox;
-      if (sandbox.empty()) return false;
+      // The new sandbox's address; the containers seen so far stay (for restart counts).
+      auto st = runtime_->PodSandboxStatus(*made);
+      if (!st.ok() || st->state() != v1::SANDBOX_READY) return false;
+      v1::PodSandbox fresh;
+      fresh.set_id(*made);
+      fresh.set_state(v1::SANDBOX_READY);
+      *fresh.mutable_metadata() = config.metadata();
+      fresh.set_created_at(st->created_at());
+      o->sandboxes.insert(o->sandboxes.begin(), std::move(fresh));
+      o->ready_sandbox = *made;
+      o->view.sandbox_ready = true;
+      o->view.pod_ip = st->network().ip();
+      o->view.pod_ips.clear();
+      if (!o->view.pod_ip.empty()) o->view.pod_ips.push_back(o->view.pod_ip);
+      for (const auto& ip : st->network().additional_ips()) o->view.pod_ips.push_back(ip.ip());
+      sandbox = *made;
     }
     // Containers of older sandboxes count for restarts, but only those of this
     // sandbox run.
@@ -1269,6 +1293,8 @@ class KubeletImpl final : public Kubelet {
   void RelistLoop() {
     std::unordered_map<std::string, std::pair<int, std::string>> last;  // id → state, pod key
     auto next_resync = clock_->Monotonic() + opts_.pod_resync_period;
+    auto next_full_resync = clock_->Monotonic() + 6 * opts_.pod_resync_period;
+    auto next_housekeeping = clock_->Monotonic() + 5s;
     while (Sleep(opts_.relist_period)) {
       auto containers = runtime_->ListContainers(v1::ContainerFilter());
       if (!containers.ok()) {
@@ -1278,7 +1304,7 @@ class KubeletImpl final : public Kubelet {
       std::unordered_map<std::string, std::pair<int, std::string>> now;
       std::set<std::string> changed;
       for (const auto& c : *containers) {
-        auto lb = c.labels();
+        const auto& lb = c.labels();
         auto ns = lb.find(kPodNamespaceLabel), name = lb.find(kPodNameLabel);
         if (ns == lb.end() || name == lb.end()) continue;
         std::string key = ns->second + "/" + name->second;
@@ -1291,12 +1317,34 @@ class KubeletImpl final : public Kubelet {
       }
       last = std::move(now);
       for (const auto& key : changed) queue_.Add(key);
+      // Pods whose volumes follow other objects (ConfigMaps, Secrets, the pod's own metadata)
+      // are synced every resync period; all of them six times less often.
       if (clock_->Monotonic() >= next_resync) {
+        const bool full = clock_->Monotonic() >= next_full_resync;
         next_resync = clock_->Monotonic() + opts_.pod_resync_period;
-        for (const auto& pod : pod_informer_->lister().List()) queue_.Add(PodKey(*pod));
+        if (full) next_full_resync = clock_->Monotonic() + 6 * opts_.pod_resync_period;
+        for (const auto& pod : pod_informer_->lister().List()) {
+          if (full || HasRefreshedVolumes(*pod)) queue_.Add(PodKey(*pod));
+        }
       }
-      if (pod_informer_->HasSynced()) Housekeeping();
+      if (pod_informer_->HasSynced() && clock_->Monotonic() >= next_housekeeping) {
+        next_housekeeping = clock_->Monotonic() + 5s;
+        Housekeeping();
+      }
     }
+  }
+
+  static bool HasRefreshedVolumes(const api::Object& pod) {
+    const auto* spec = Obj(pod, "spec");
+    const auto* volumes = spec ? Arr(*spec, "volumes") : nullptr;
+    if (volumes == nullptr) return false;
+    for (const auto& v : *volumes) {
+      if (!v.is_object()) continue;
+      for (const char* kind : {"configMap", "secret", "downwardAPI", "projected"}) {
+        if (v.as_object().contains(kind)) return true;
+      }
+    }
+    return false;
   }
 
   // Sandboxes of pods that are no longer bound here (deleted while the kubelet
@@ -1308,7 +1356,7 @@ class KubeletImpl final : public Kubelet {
     for (const auto& pod : pod_informer_->lister().List())
       known.insert(std::string(api::GetUid(*pod)));
     for (const auto& s : *sandboxes) {
-      auto lb = s.labels();
+      const auto& lb = s.labels();
       auto uid = lb.find(kPodUidLabel);
       if (uid == lb.end() || known.contains(uid->second)) continue;
       v1::ContainerFilter cf;
@@ -1332,7 +1380,7 @@ class KubeletImpl final : public Kubelet {
     std::set<std::string> with_sandbox;
     if (auto again = runtime_->ListPodSandbox(v1::PodSandboxFilter()); again.ok()) {
       for (const auto& s : *again) {
-        auto lb = s.labels();
+        const auto& lb = s.labels();
         if (auto uid = lb.find(kPodUidLabel); uid != lb.end()) with_sandbox.insert(uid->second);
       }
     } else {
