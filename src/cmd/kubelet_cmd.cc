@@ -77,6 +77,8 @@ void AddNodeFlags(FlagSet* f, kubelet::NodeOptions* o, bool with_data_dir) {
       },
       "taints the Node registers with");
   f->Int("max-pods", &k.max_pods, 1, 10000, "pods this node runs at most (default 110)");
+  f->String("pod-manifest-path", &k.pod_manifest_path,
+            "a directory of pod manifests run as static pods, with mirror pods in the API");
   f->Custom(
       "system-reserved", "cpu=Q,memory=Q",
       [&k](std::string_view v) { return ParseReserved(v, &k); },

@@ -16,6 +16,7 @@
 #include <unordered_map>
 
 #include "api/object.h"
+#include "api/yaml.h"
 #include "client/event_recorder.h"
 #include "client/informer.h"
 #include "client/time_format.h"
@@ -237,7 +238,6 @@ class KubeletImpl final : public Kubelet {
   void Begin() {
     std::error_code ec;
     fs::create_directories(facts_.pods_log_dir, ec);
-    heartbeat_thread_ = std::thread([this] { HeartbeatLoop(); });
     client::SharedInformerFactoryOptions fo;
     fo.selectors.field_selector = "spec.nodeName=" + opts_.node_name;
     informers_ = std::make_unique<client::SharedInformerFactory>(client_, fo);
@@ -252,6 +252,7 @@ class KubeletImpl final : public Kubelet {
             },
         .on_delete = [this](const client::ObjectPtr& pod, bool) { queue_.Add(PodKey(*pod)); }});
     informers_->Start();
+    heartbeat_thread_ = std::thread([this] { HeartbeatLoop(); });
     for (int i = 0; i < opts_.workers; ++i) workers_.emplace_back([this] { Worker(); });
     relist_thread_ = std::thread([this] { RelistLoop(); });
   }
@@ -580,6 +581,7 @@ class KubeletImpl final : public Kubelet {
   void HeartbeatLoop() {
     auto next_lease = clock_->Monotonic();
     auto next_status = clock_->Monotonic();
+    auto next_static = clock_->Monotonic();
     while (!Stopping()) {
       if (!registered_) {
         if (!Register()) {
@@ -602,8 +604,107 @@ class KubeletImpl final : public Kubelet {
         next_status = now + (node_ready_ ? opts_.node_status_update_interval
                                          : std::chrono::milliseconds(1000));
       }
-      if (!Sleep(std::min(next_lease, next_status) - clock_->Monotonic() + 1ms)) return;
+      if (!opts_.pod_manifest_path.empty() && now >= next_static) {
+        // Once the pods bound here are known; until then, again in a second.
+        next_static = now + (SyncStaticPods() ? opts_.static_pod_check_interval
+                                              : std::chrono::milliseconds(1000));
+      }
+      auto wake = std::min(next_lease, next_status);
+      if (!opts_.pod_manifest_path.empty()) wake = std::min(wake, next_static);
+      if (!Sleep(wake - clock_->Monotonic() + 1ms)) return;
     }
+  }
+
+  // --- static pods ----------------------------------------------------------------------------
+
+  // The pods of the manifest directory (one pod per .yaml, .yml or .json file), each as its
+  // mirror pod: named <name>-<node>, bound here, annotated with the source and a hash of the
+  // manifest, owned by the Node. Mirror pods run as any pod does; a changed manifest replaces
+  // its mirror pod, a removed one deletes it.
+  bool SyncStaticPods() {
+    if (!pod_informer_->HasSynced()) return false;  // what the API holds is not known yet
+    std::map<std::string, api::Object> want;        // "ns/name" → mirror pod
+    std::error_code ec;
+    std::vector<fs::path> files;
+    for (const auto& e : fs::directory_iterator(opts_.pod_manifest_path, ec)) {
+      auto ext = e.path().extension();
+      if (e.is_regular_file() && (ext == ".yaml" || ext == ".yml" || ext == ".json")) {
+        files.push_back(e.path());
+      }
+    }
+    std::sort(files.begin(), files.end());
+    for (const auto& f : files) {
+      std::ifstream in(f);
+      std::stringstream text;
+      text << in.rdbuf();
+      auto doc = api::YamlToJson(text.str());
+      if (!doc.ok() || !doc->is_object() || Str(doc->as_object(), "kind") != "Pod") {
+        LogWarning("kubelet", "static pod manifest " + f.string() + ": not a Pod" +
+                                  (doc.ok() ? "" : ": " + doc.status().message()));
+        continue;
+      }
+      api::Object pod = std::move(doc->as_object());
+      std::string name(api::GetName(pod));
+      if (name.empty()) {
+        LogWarning("kubelet", "static pod manifest " + f.string() + ": no metadata.name");
+        continue;
+      }
+      std::string ns(api::GetNamespace(pod));
+      if (ns.empty()) ns = "default";
+      const std::string hash =
+          std::to_string(std::hash<std::string>{}(json::serialize(pod) + opts_.node_name));
+      api::SetName(&pod, name + "-" + opts_.node_name);
+      api::SetNamespace(&pod, ns);
+      api::SetAnnotation(&pod, "kubernetes.io/config.source", "file");
+      api::SetAnnotation(&pod, "kubernetes.io/config.hash", hash);
+      api::SetAnnotation(&pod, "kubernetes.io/config.mirror", hash);
+      if (!node_uid_.empty()) {
+        api::SetOwnerReferences(&pod, {api::OwnerReference{.api_version = "v1",
+                                                           .kind = "Node",
+                                                           .name = opts_.node_name,
+                                                           .uid = node_uid_,
+                                                           .controller = true}});
+      }
+      pod["apiVersion"] = "v1";
+      pod["kind"] = "Pod";
+      if (!pod.contains("spec") || !pod["spec"].is_object()) pod["spec"] = json::object();
+      pod["spec"].as_object()["nodeName"] = opts_.node_name;
+      pod.erase("status");
+      want[ns + "/" + std::string(api::GetName(pod))] = std::move(pod);
+    }
+    // What the API holds: mirror pods bound here.
+    std::map<std::string, client::ObjectPtr> have;
+    for (const auto& pod : pod_informer_->lister().List()) {
+      auto annotations = api::GetAnnotations(*pod);
+      if (annotations.contains("kubernetes.io/config.mirror")) have[PodKey(*pod)] = pod;
+    }
+    for (const auto& [key, pod] : want) {
+      auto it = have.find(key);
+      auto pods = pods_.Namespace(api::GetNamespace(pod));
+      if (it != have.end()) {
+        auto annotations = api::GetAnnotations(*it->second);
+        if (annotations["kubernetes.io/config.mirror"] ==
+                api::GetAnnotations(pod)["kubernetes.io/config.mirror"] ||
+            api::IsBeingDeleted(*it->second)) {
+          continue;
+        }
+        client::DeleteOptions d;  // the manifest changed: the old pod goes first
+        d.precondition_uid = std::string(api::GetUid(*it->second));
+        (void)pods.Delete(api::GetName(*it->second), d);
+        continue;  // recreated once it is gone
+      }
+      auto r = pods.Create(pod);
+      if (!r.ok() && !api::IsAlreadyExists(r.error())) {
+        LogWarning("kubelet", "creating mirror pod " + key + ": " + r.error().message);
+      }
+    }
+    for (const auto& [key, pod] : have) {
+      if (want.contains(key) || api::IsBeingDeleted(*pod)) continue;
+      client::DeleteOptions d;
+      d.precondition_uid = std::string(api::GetUid(*pod));
+      (void)pods_.Namespace(api::GetNamespace(*pod)).Delete(api::GetName(*pod), d);
+    }
+    return true;
   }
 
   // --- the runtime's view of pods
@@ -1180,7 +1281,25 @@ class KubeletImpl final : public Kubelet {
     events_.Event(pod, client::kEventTypeNormal, "Pulling", "Pulling",
                   "Pulling image \"" + image + "\"");
     auto start = clock_->Monotonic();
-    auto pulled = runtime_->PullImage(spec, nullptr, &sandbox_config);
+    // Credentials from the pod's imagePullSecrets, for the image's registry.
+    std::vector<api::Object> secrets;
+    if (const auto* refs = Arr(*Obj(pod, "spec"), "imagePullSecrets")) {
+      for (const auto& r : *refs) {
+        if (!r.is_object()) continue;
+        std::string secret_name = Str(r.as_object(), "name");
+        auto secret = source_.Secret(std::string(api::GetNamespace(pod)), secret_name);
+        if (secret.ok()) {
+          secrets.push_back(std::move(*secret));
+        } else {
+          events_.Event(pod, client::kEventTypeWarning, "FailedToRetrieveImagePullSecret",
+                        "Pulling",
+                        "Unable to retrieve some image pull secrets (" + secret_name +
+                            "); attempting to pull the image may not succeed.");
+        }
+      }
+    }
+    auto auth = PullAuth(image, secrets);
+    auto pulled = runtime_->PullImage(spec, auth ? &*auth : nullptr, &sandbox_config);
     if (!pulled.ok()) {
       b.delay = b.delay.count() == 0 ? std::chrono::nanoseconds(kBackoffInitial)
                                      : std::min<std::chrono::nanoseconds>(b.delay * 2, kBackoffMax);

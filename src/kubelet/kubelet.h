@@ -78,6 +78,11 @@ struct KubeletOptions {
   std::string cluster_domain = "cluster.local";
   std::string resolv_conf = "/etc/resolv.conf";
 
+  // Static pods: the pod manifests in this directory run on this node, with mirror pods in the
+  // API (--pod-manifest-path); checked this often.
+  std::string pod_manifest_path;
+  std::chrono::milliseconds static_pod_check_interval{20000};
+
   std::string runtime_handler;  // the CRI runtime handler ("" = the runtime's default)
   std::string kubelet_version = "v1.33.0";
   int kubelet_port = 10250;            // daemonEndpoints.kubeletEndpoint

@@ -185,6 +185,69 @@ std::optional<int64_t> Bytes(const std::string& quantity) {
   return static_cast<int64_t>((*nanos + 999999999) / 1000000000);
 }
 
+std::string ImageRegistry(const std::string& image) {
+  auto slash = image.find('/');
+  if (slash == std::string::npos) return "docker.io";
+  std::string first = image.substr(0, slash);
+  if (first.find('.') == std::string::npos && first.find(':') == std::string::npos &&
+      first != "localhost") {
+    return "docker.io";
+  }
+  return first;
+}
+
+std::optional<v1::AuthConfig> PullAuth(const std::string& image,
+                                       const std::vector<api::Object>& secrets) {
+  const std::string want = ImageRegistry(image);
+  // "https://index.docker.io/v1/" → "index.docker.io"; docker.io and index.docker.io are one.
+  auto host_of = [](std::string key) {
+    if (auto p = key.find("://"); p != std::string::npos) key = key.substr(p + 3);
+    key = key.substr(0, key.find('/'));
+    if (key == "index.docker.io" || key == "registry-1.docker.io") key = "docker.io";
+    return key;
+  };
+  for (const auto& secret : secrets) {
+    auto data = DataOf(secret, true);
+    const json::object* auths = nullptr;
+    json::value doc;
+    if (auto it = data.find(".dockerconfigjson"); it != data.end()) {
+      boost::system::error_code ec;
+      doc = json::parse(it->second, ec);
+      if (ec || !doc.is_object()) continue;
+      auths = Obj(doc.as_object(), "auths");
+    } else if (auto it = data.find(".dockercfg"); it != data.end()) {
+      boost::system::error_code ec;
+      doc = json::parse(it->second, ec);
+      if (ec || !doc.is_object()) continue;
+      auths = &doc.as_object();
+    }
+    if (auths == nullptr) continue;
+    for (const auto& [key, entry] : *auths) {
+      if (!entry.is_object() || host_of(std::string(key)) != want) continue;
+      const json::object& e = entry.as_object();
+      v1::AuthConfig a;
+      a.set_server_address(std::string(key));
+      a.set_username(Str(&e, "username"));
+      a.set_password(Str(&e, "password"));
+      a.set_auth(Str(&e, "auth"));
+      a.set_identity_token(Str(&e, "identitytoken"));
+      a.set_registry_token(Str(&e, "registrytoken"));
+      if (a.username().empty() && !a.auth().empty()) {
+        // auth is base64 of "user:password".
+        if (auto decoded = Base64Decode(a.auth()); decoded.ok()) {
+          auto colon = decoded->find(':');
+          if (colon != std::string::npos) {
+            a.set_username(decoded->substr(0, colon));
+            a.set_password(decoded->substr(colon + 1));
+          }
+        }
+      }
+      return a;
+    }
+  }
+  return std::nullopt;
+}
+
 std::string NanosToTime(int64_t nanos) {
   if (nanos <= 0) return "";
   return api::FormatTime(std::chrono::system_clock::time_point(

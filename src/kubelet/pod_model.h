@@ -145,6 +145,14 @@ boost::json::object ComputeStatus(const api::Object& pod, const PodRuntimeView& 
 bool ShouldRestart(const api::Object& pod, const boost::json::object& container, bool is_init,
                    int32_t exit_code);
 
+// The registry host of an image reference ("docker.io" for short names like "nginx:1").
+std::string ImageRegistry(const std::string& image);
+// Credentials for `image` from pull secrets (kubernetes.io/dockerconfigjson or
+// kubernetes.io/dockercfg Secrets, in order): the first whose registry key matches the image's
+// registry. nullopt when none does.
+std::optional<v1::AuthConfig> PullAuth(const std::string& image,
+                                       const std::vector<api::Object>& secrets);
+
 // RFC 3339 of nanoseconds since the epoch.
 std::string NanosToTime(int64_t nanos);
 

@@ -312,5 +312,24 @@ TEST(ComputeStatus, ConditionKeepsTransitionTimeWhileUnchanged) {
   EXPECT_EQ(Cond(s, "PodScheduled").at("status").as_string(), "True");  // kept
 }
 
+TEST(PullAuth, MatchesTheImagesRegistry) {
+  EXPECT_EQ(ImageRegistry("nginx:1.25"), "docker.io");
+  EXPECT_EQ(ImageRegistry("library/nginx"), "docker.io");
+  EXPECT_EQ(ImageRegistry("localhost:5000/app:1"), "localhost:5000");
+  EXPECT_EQ(ImageRegistry("registry.example.com/team/app"), "registry.example.com");
+  // {"auths":{"localhost:5000":{"auth":base64("user:pw")}, "https://index.docker.io/v1/":...}}
+  api::Object secret = json::parse(R"({"type":"kubernetes.io/dockerconfigjson","data":{
+      ".dockerconfigjson":"eyJhdXRocyI6eyJsb2NhbGhvc3Q6NTAwMCI6eyJhdXRoIjoiZFhObGNqcHdkdz09In0sImh0dHBzOi8vaW5kZXguZG9ja2VyLmlvL3YxLyI6eyJ1c2VybmFtZSI6ImQiLCJwYXNzd29yZCI6InAifX19"}})")
+                           .as_object();
+  auto a = PullAuth("localhost:5000/app:1", {secret});
+  ASSERT_TRUE(a.has_value());
+  EXPECT_EQ(a->username(), "user");
+  EXPECT_EQ(a->password(), "pw");
+  auto d = PullAuth("nginx", {secret});
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(d->username(), "d");
+  EXPECT_FALSE(PullAuth("quay.io/x/y", {secret}).has_value());
+}
+
 }  // namespace
 }  // namespace keelson::kubelet

@@ -82,6 +82,8 @@ class KubeletContainerdTest : public ::testing::Test {
     o.kubelet.node_status_update_interval = 1s;
     o.kubelet.relist_period = 300ms;
     o.kubelet.cni_bridge = "kctest0";
+    o.kubelet.pod_manifest_path = (dir_->path() / "manifests").string();
+    o.kubelet.static_pod_check_interval = 500ms;
     o.containerd.stop_on_exit = false;
     o.image_archives = {KEELSON_IMAGES_DIR "/pause.tar", KEELSON_IMAGES_DIR "/busybox.tar"};
     auto n = Node::Start(client_, o);
@@ -501,6 +503,73 @@ TEST_F(KubeletContainerdTest, HttpAndTcpProbesAndLifecycleHooks) {
   DeletePod("hooked", 5);
   ASSERT_TRUE(Eventually([] { return !GetPod("hooked"); }, 30s));
   EXPECT_TRUE(fs::exists(hooks / "prestop"));
+}
+
+TEST_F(KubeletContainerdTest, RuntimeCrashLeavesPodsRunningAndNewPodsStart) {
+  CreatePod(PodYaml("steady", std::string(R"(  containers:
+  - name: c
+    image: )") + kBusybox + R"(
+    command: ["sleep", "3600"]
+)"));
+  std::string last;
+  ASSERT_TRUE(WaitPod(
+      "steady", [](const api::Object& p) { return Phase(p) == "Running"; }, 60s, &last))
+      << last;
+  std::string id(ContainerStatus(*GetPod("steady"), "c")->at("containerID").as_string());
+  // containerd dies; the supervisor starts it again and the kubelet reconnects.
+  testing::RunCommand({"pkill", "-9", "-f", (dir_->path() / "containerd/config.toml").string()});
+  CreatePod(PodYaml("during", std::string(R"(  containers:
+  - name: c
+    image: )") + kBusybox + R"(
+    command: ["sleep", "3600"]
+)"));
+  ASSERT_TRUE(WaitPod(
+      "during", [](const api::Object& p) { return Phase(p) == "Running"; }, 60s, &last))
+      << last;
+  std::this_thread::sleep_for(2s);
+  auto steady = *GetPod("steady");
+  EXPECT_EQ(Phase(steady), "Running");
+  EXPECT_EQ(std::string(ContainerStatus(steady, "c")->at("containerID").as_string()), id);
+  EXPECT_EQ(ContainerStatus(steady, "c")->at("restartCount").as_int64(), 0);
+  DeletePod("steady");
+  DeletePod("during");
+}
+
+TEST_F(KubeletContainerdTest, StaticPodsRunWithMirrorPods) {
+  const fs::path manifests = dir_->path() / "manifests";
+  fs::create_directories(manifests);
+  auto write = [&](const std::string& cmd) {
+    std::ofstream out(manifests / "web.yaml.tmp");
+    out << "apiVersion: v1\nkind: Pod\nmetadata: {name: static-web, namespace: default}\n"
+           "spec:\n  terminationGracePeriodSeconds: 1\n  containers:\n  - name: c\n    image: "
+        << kBusybox << "\n    command: [\"sh\", \"-c\", \"" << cmd << "\"]\n";
+    out.close();
+    fs::rename(manifests / "web.yaml.tmp", manifests / "web.yaml");
+  };
+  write("sleep 3600");
+  std::string last;
+  ASSERT_TRUE(WaitPod(
+      "static-web-kc-node", [](const api::Object& p) { return Phase(p) == "Running"; }, 60s, &last))
+      << last;
+  auto mirror = *GetPod("static-web-kc-node");
+  auto annotations = api::GetAnnotations(mirror);
+  EXPECT_EQ(annotations["kubernetes.io/config.source"], "file");
+  EXPECT_FALSE(annotations["kubernetes.io/config.mirror"].empty());
+  auto owner = api::GetControllerOf(mirror);
+  ASSERT_TRUE(owner.has_value());
+  EXPECT_EQ(owner->kind, "Node");
+  EXPECT_EQ(owner->name, "kc-node");
+  // A changed manifest replaces the pod.
+  const std::string uid(api::GetUid(mirror));
+  write("sleep 3601");
+  ASSERT_TRUE(WaitPod(
+      "static-web-kc-node",
+      [&](const api::Object& p) { return api::GetUid(p) != uid && Phase(p) == "Running"; }, 60s,
+      &last))
+      << last;
+  // A removed manifest deletes it.
+  fs::remove(manifests / "web.yaml");
+  EXPECT_TRUE(Eventually([] { return !GetPod("static-web-kc-node"); }, 60s));
 }
 
 TEST_F(KubeletContainerdTest, PodsReachEachOtherByPodIp) {
