@@ -18,6 +18,13 @@ namespace keelson::apiserver {
 using api::HttpRequest;
 using api::HttpResponse;
 
+// A connection handed over by the server after a protocol upgrade (exec, attach,
+// port-forward): its socket, and the bytes the server had read past the request.
+struct HijackedConnection {
+  int fd = -1;  // -1: the exchange could not hand its connection over
+  std::string unread;
+};
+
 // One request's answer: either one Respond(), or StartStream() followed by any number of
 // Write()s and one EndStream() (sent with chunked transfer encoding).
 class Exchange {
@@ -33,6 +40,11 @@ class Exchange {
   // Called once, from any thread, when the client goes away or the server stops while the
   // exchange is still open (a watch uses it to stop).
   virtual void OnClose(std::function<void()> fn) = 0;
+  // Takes the connection over, instead of answering: the server stops reading and writing it
+  // and calls `take` once (on a server thread; it must not block), which owns the socket from
+  // then on and speaks the upgraded protocol, the 101 answer included. An exchange that has
+  // no connection to give (in-process, or one that already answered) calls `take` with fd -1.
+  virtual void Hijack(std::function<void(HijackedConnection)> take) { take({}); }
 };
 
 class Handler {

@@ -31,7 +31,13 @@ struct ChunkPiece {
   std::string data;
 };
 struct EndPiece {};
-using Piece = std::variant<HttpResponse, StartPiece, ChunkPiece, EndPiece>;
+struct HijackPiece {
+  std::function<void(HijackedConnection)> take;
+};
+using Piece = std::variant<HttpResponse, StartPiece, ChunkPiece, EndPiece, HijackPiece>;
+
+// How an exchange ended for its connection.
+enum class ExchangeEnd { kContinue, kClose, kHijacked };
 
 class ExchangeImpl final : public Exchange, public std::enable_shared_from_this<ExchangeImpl> {
  public:
@@ -48,6 +54,9 @@ class ExchangeImpl final : public Exchange, public std::enable_shared_from_this<
     return !closed_.load();
   }
   void EndStream() override { Push(Piece(EndPiece{})); }
+  void Hijack(std::function<void(HijackedConnection)> take) override {
+    Push(Piece(HijackPiece{std::move(take)}));
+  }
   size_t Backlog() const override { return backlog_.load(); }
   void OnClose(std::function<void()> fn) override {
     bool run_now = false;
@@ -285,9 +294,25 @@ class HttpServerImpl final : public HttpServer {
       }
       handler_->Serve(std::move(req), ex);
       stream.expires_never();
-      bool ok = co_await WriteExchange(stream, *ex, keep_alive);
+      std::function<void(HijackedConnection)> take;
+      ExchangeEnd end = co_await WriteExchange(stream, *ex, keep_alive, &take);
       ex->Close();
-      if (!ok || !keep_alive) break;
+      if (end == ExchangeEnd::kHijacked) {
+        // The socket leaves the server: the taker owns it, with what was read past the request.
+        HijackedConnection conn;
+        auto data = buf.data();
+        conn.unread.assign(static_cast<const char*>(data.data()), data.size());
+        boost::system::error_code rec;
+        conn.fd = stream.socket().release(rec);
+        if (rec) conn.fd = -1;
+        {
+          std::lock_guard l(mu_);
+          sockets_.erase(&stream);
+        }
+        take(std::move(conn));
+        co_return;
+      }
+      if (end != ExchangeEnd::kContinue || !keep_alive) break;
     }
     boost::system::error_code ec;
     stream.socket().shutdown(tcp::socket::shutdown_send, ec);
@@ -295,12 +320,23 @@ class HttpServerImpl final : public HttpServer {
     sockets_.erase(&stream);
   }
 
-  // Writes what the handler answers. Returns false when the connection must close.
-  awaitable<bool> WriteExchange(beast::tcp_stream& stream, ExchangeImpl& ex, bool keep_alive) {
+  // Writes what the handler answers; a hijack hands `take` back to the caller.
+  awaitable<ExchangeEnd> WriteExchange(beast::tcp_stream& stream, ExchangeImpl& ex,
+                                       bool keep_alive,
+                                       std::function<void(HijackedConnection)>* take) {
+    auto end = [](bool ok) { return ok ? ExchangeEnd::kContinue : ExchangeEnd::kClose; };
     bool streaming = false;
     while (true) {
       auto pieces = co_await ex.Take();
       for (auto& p : pieces) {
+        if (auto* h = std::get_if<HijackPiece>(&p)) {
+          if (streaming) {
+            h->take({});
+            co_return ExchangeEnd::kClose;
+          }
+          *take = std::move(h->take);
+          co_return ExchangeEnd::kHijacked;
+        }
         if (auto* r = std::get_if<HttpResponse>(&p)) {
           http::response<http::string_body> res(static_cast<http::status>(r->status), 11);
           res.set(http::field::content_type, r->content_type);
@@ -309,7 +345,7 @@ class HttpServerImpl final : public HttpServer {
           res.body() = std::move(r->body);
           res.prepare_payload();
           auto [ec, n] = co_await http::async_write(stream, res, kAsTuple);
-          co_return !ec;
+          co_return end(!ec);
         }
         if (auto* s = std::get_if<StartPiece>(&p)) {
           http::response<http::empty_body> res(static_cast<http::status>(s->status), 11);
@@ -318,18 +354,18 @@ class HttpServerImpl final : public HttpServer {
           res.keep_alive(keep_alive);
           http::response_serializer<http::empty_body> sr(res);
           auto [ec, n] = co_await http::async_write_header(stream, sr, kAsTuple);
-          if (ec) co_return false;
+          if (ec) co_return ExchangeEnd::kClose;
           streaming = true;
         } else if (auto* c = std::get_if<ChunkPiece>(&p)) {
           if (!streaming || c->data.empty()) continue;
           auto [ec, n] = co_await asio::async_write(stream, http::make_chunk(asio::buffer(c->data)),
                                                     kAsTuple);
           ex.Wrote(c->data.size());
-          if (ec) co_return false;
+          if (ec) co_return ExchangeEnd::kClose;
         } else if (std::holds_alternative<EndPiece>(p)) {
-          if (!streaming) co_return false;
+          if (!streaming) co_return ExchangeEnd::kClose;
           auto [ec, n] = co_await asio::async_write(stream, http::make_chunk_last(), kAsTuple);
-          co_return !ec;
+          co_return end(!ec);
         }
       }
     }

@@ -19,6 +19,7 @@
 #include "apiserver/negotiation.h"
 #include "apiserver/nonresource.h"
 #include "apiserver/openapi.h"
+#include "apiserver/pod_streams.h"
 #include "apiserver/registry/install.h"
 #include "apiserver/router.h"
 #include "apiserver/service_alloc.h"
@@ -157,6 +158,7 @@ class ApiServerImpl final : public ApiServer {
   ThreadPool pool_;
   WatchCaches caches_;
   Storages storages_;  // after what the storages use: destroyed first
+  std::unique_ptr<PodStreams> pod_streams_;  // reads through storages_
   const Discovery discovery_;
   std::mutex external_mu_;
   std::string external_url_;  // where clients reach the API; guarded by external_mu_
@@ -206,6 +208,17 @@ ApiServerImpl::ApiServerImpl(Store* store, ApiServerOptions opts, ServiceAllocat
   deps.tokens = TokenIssuer{opts_.token_signer, opts_.service_account_issuer, opts_.clock};
   deps.authorizer = opts_.authorizer;
   InstallStorages(deps, &storages_);
+  PodStreamsDeps streams;
+  streams.read_pod = [this](const std::string& ns, const std::string& name) {
+    return storages_.Store("", "pods")->Read(ns, name);
+  };
+  streams.read_node = [this](const std::string& name) {
+    return storages_.Store("", "nodes")->Read("", name);
+  };
+  streams.signer = opts_.token_signer;
+  streams.issuer = opts_.service_account_issuer;
+  streams.clock = opts_.clock;
+  pod_streams_ = std::make_unique<PodStreams>(std::move(streams));
 }
 
 RestStorage* ApiServerImpl::Storage(std::string_view group, std::string_view resource,
@@ -277,7 +290,11 @@ void ApiServerImpl::ServeResource(const RequestInfo& info, HttpRequest req, User
   const Route* route = r && !info.malformed && (info.ns.empty() || r->namespaced)
                            ? storages_.Find(*r, info.subresource)
                            : nullptr;
-  if (route == nullptr || (!info.subresource.empty() && info.name.empty())) {
+  // pods/log, exec, attach and portforward are answered by the pod's kubelet (pod_streams.h).
+  const bool pod_stream = r && route == nullptr && r->group.empty() && r->resource == "pods" &&
+                          !info.malformed && !info.ns.empty() &&
+                          PodStreams::Serves(info.subresource);
+  if ((route == nullptr && !pod_stream) || (!info.subresource.empty() && info.name.empty())) {
     return WriteError(*ex, api::NewNotFoundPath());
   }
   auto attrs = std::make_shared<RequestAttributes>(AttributesOf(
@@ -288,6 +305,12 @@ void ApiServerImpl::ServeResource(const RequestInfo& info, HttpRequest req, User
     if (!info.name.empty()) details["name"] = info.name;
     if (!r->group.empty()) details["group"] = r->group;
     return WriteError(*ex, api::NewForbidden(ForbiddenMessage(*attrs, d.reason), details));
+  }
+  if (pod_stream) {
+    // Off the HTTP threads: the pod and its node are read first.
+    return pool_.Post([this, info, req = std::move(req), ex = std::move(ex)] {
+      pod_streams_->Serve(req, info.ns, info.name, info.subresource, ex);
+    });
   }
   if (req.method == "POST" || req.method == "PUT" || req.method == "PATCH") {
     if (auto err = WriteOptionsError(req)) return WriteError(*ex, *err);
@@ -342,6 +365,7 @@ void ApiServerImpl::Shutdown() {
   if (stopping_.exchange(true)) return;
   caches_.Stop();  // ends every watch
   pool_.Stop();
+  pod_streams_->Stop();
 }
 
 // --- start-up -------------------------------------------------------------------------------

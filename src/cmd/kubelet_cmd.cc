@@ -100,6 +100,11 @@ void AddNodeFlags(FlagSet* f, kubelet::NodeOptions* o, bool with_data_dir) {
   f->String("resolv-conf", &k.resolv_conf, "the node's resolvers (default /etc/resolv.conf)");
   f->String("cni-bin-dir", &o->containerd.cni_bin_dir,
             "the CNI plugins (default " + o->containerd.cni_bin_dir + ")");
+  f->Int("kubelet-port", &k.kubelet_port, 0, 65535,
+         "the port of the kubelet's server (logs, exec, attach, port-forward for the API "
+         "server); 0 picks a free one (default 10250)");
+  f->String("address", &o->address,
+            "the address the kubelet's server listens on (default 0.0.0.0)");
   f->String("cni-bridge", &k.cni_bridge,
             "the bridge of the pod network (default " + k.cni_bridge + ")");
   f->String("cni-conf-dir", &k.cni_conf_dir,

@@ -13,8 +13,8 @@ namespace keelson::cmd {
 // --system-reserved, --container-runtime-endpoint, --containerd, --pause-image,
 // --images,
 // --cluster-dns, --cluster-domain, --resolv-conf, --cni-bin-dir,
-// --cni-conf-dir. `with_data_dir` false leaves --data-dir out (`keelson server`
-// has its own and puts the node's state under it).
+// --cni-conf-dir, --cni-bridge, --kubelet-port, --address. `with_data_dir` false leaves
+// --data-dir out (`keelson server` has its own and puts the node's state under it).
 void AddNodeFlags(FlagSet* flags, kubelet::NodeOptions* options, bool with_data_dir = true);
 
 // Defaults that depend on where keelson runs: the images built beside the

@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "common/log.h"
+#include "kubelet/server.h"
 
 namespace keelson::kubelet {
 namespace {
@@ -17,15 +18,37 @@ class NodeImpl final : public Node {
   Kubelet* kubelet() override { return kubelet_.get(); }
   cri::Runtime* runtime() override { return runtime_.get(); }
   std::string RuntimeEndpoint() const override { return endpoint_; }
+  int KubeletPort() const override { return server_ ? server_->port() : 0; }
   void Stop() override {
     if (kubelet_) kubelet_->Stop();
+    if (server_) server_->Stop();
   }
 
   std::unique_ptr<containerd::ContainerdSupervisor> supervisor_;
   std::string endpoint_;
   std::unique_ptr<cri::Runtime> runtime_;
+  std::unique_ptr<KubeletServer> server_;  // uses runtime_
   std::unique_ptr<Kubelet> kubelet_;
 };
+
+// The API server's token keys, fetched through the kubelet's client.
+JwksFetcher FetchJwks(client::RestClient* client) {
+  return [client]() -> Result<std::string> {
+    api::HttpRequest req;
+    req.method = "GET";
+    req.target = "/openid/v1/jwks";
+    req.path = req.target;
+    req.headers.emplace_back("accept", "application/jwk-set+json, application/json");
+    auto resp = client->Do(std::move(req));
+    if (!resp.ok())
+      return UnavailableError("fetching the API server's keys: " +
+                              resp.error().ToStatus().message());
+    if (resp->status != 200)
+      return UnavailableError("fetching the API server's keys: HTTP " +
+                              std::to_string(resp->status));
+    return std::move(resp->body);
+  };
+}
 
 // The archives named by `paths`: files as they are, directories' *.tar files in
 // name order.
@@ -88,6 +111,15 @@ Result<std::unique_ptr<Node>> Node::Start(client::RestClient* client, NodeOption
     return UnavailableError("container runtime at " + node->endpoint_ + ": " +
                             version.status().message());
   }
+  KubeletServerOptions so;
+  so.address = options.address;
+  so.port = options.kubelet.kubelet_port;
+  auto server = KubeletServer::Start(
+      so, node->runtime_.get(),
+      std::shared_ptr<RequestAuthenticator>(NewApiServerTokenAuthenticator(FetchJwks(client))));
+  if (!server.ok()) return UnavailableError("the kubelet's server: " + server.status().message());
+  node->server_ = std::move(*server);
+  options.kubelet.kubelet_port = node->server_->port();
   auto k = Kubelet::Start(client, node->runtime_.get(), std::move(options.kubelet));
   if (!k.ok()) return k.status();
   node->kubelet_ = std::move(*k);

@@ -2,7 +2,8 @@
 // runtime endpoint is given, it starts (or adopts) the node's own containerd
 // (containerd/containerd.h), imports the image archives it is told about (the
 // pause image among them, so a node needs no registry), then runs the kubelet
-// against the API server.
+// against the API server, and the kubelet's server (server.h: logs, exec, attach,
+// port-forward for the API server) on --address and --kubelet-port.
 //
 // `keelson kubelet`, `keelson agent` and the local node of `keelson server` are
 // this.
@@ -34,6 +35,9 @@ struct NodeOptions {
   // or directories whose *.tar files are imported. A missing path is an error;
   // a bad archive is logged.
   std::vector<std::string> image_archives;
+  // The kubelet's server: where it listens (port 0 picks a free one; the Node reports the
+  // port it got in daemonEndpoints, kubelet.kubelet_port).
+  std::string address = "0.0.0.0";
 };
 
 class Node {
@@ -48,7 +52,9 @@ class Node {
   virtual cri::Runtime* runtime() = 0;
   // The runtime's CRI endpoint.
   virtual std::string RuntimeEndpoint() const = 0;
-  // Stops the kubelet; the node's containerd and the containers keep running
+  // The port the kubelet's server listens on.
+  virtual int KubeletPort() const = 0;
+  // Stops the kubelet and its server; the node's containerd and the containers keep running
   // (see ContainerdOptions::stop_on_exit), so a restarted node adopts them.
   virtual void Stop() = 0;
 };

@@ -82,6 +82,7 @@ class KubeletContainerdTest : public ::testing::Test {
     o.kubelet.node_status_update_interval = 1s;
     o.kubelet.relist_period = 300ms;
     o.kubelet.cni_bridge = "kctest0";
+    o.kubelet.kubelet_port = 0;  // a free port for the kubelet's server
     o.kubelet.pod_manifest_path = (dir_->path() / "manifests").string();
     o.kubelet.static_pod_check_interval = 500ms;
     o.containerd.stop_on_exit = false;

@@ -1,0 +1,432 @@
+#include "apiserver/stream_proxy.h"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <boost/asio.hpp>
+#include <boost/beast.hpp>
+
+#include <atomic>
+#include <cctype>
+#include <cstdio>
+#include <mutex>
+#include <thread>
+
+namespace keelson::apiserver {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using asio::awaitable;
+constexpr auto kAsTuple = asio::as_tuple(asio::use_awaitable);
+
+constexpr size_t kMaxErrorBody = 1 << 20;
+// Bytes a streamed answer may have queued toward a slow client before reading pauses.
+constexpr size_t kMaxBacklog = 4 << 20;
+
+std::string JsonString(std::string_view s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (c < 0x20) {
+          char b[8];
+          std::snprintf(b, sizeof b, "\\u%04x", c);
+          out += b;
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  return out + "\"";
+}
+
+std::string_view ReasonOf(int code) {
+  switch (code) {
+    case 400:
+      return "BadRequest";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "NotFound";
+    case 405:
+      return "MethodNotAllowed";
+    case 409:
+      return "Conflict";
+    case 422:
+      return "Invalid";
+    case 429:
+      return "TooManyRequests";
+    case 500:
+      return "InternalError";
+    case 503:
+      return "ServiceUnavailable";
+    case 504:
+      return "Timeout";
+    default:
+      return "";
+  }
+}
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+// A backend's answer as the client gets it: JSON (a Status) as it is, anything else (the
+// plain text errors of a runtime's streaming server) as the message of a Status.
+HttpResponse Relayed(int code, std::string_view content_type, std::string body) {
+  if (Lower(content_type).starts_with("application/json")) {
+    HttpResponse r;
+    r.status = code;
+    r.body = std::move(body);
+    return r;
+  }
+  while (!body.empty() && (body.back() == '\n' || body.back() == '\r')) body.pop_back();
+  return StatusResponse(code, ReasonOf(code), body);
+}
+
+// One forwarded request: the backend connection, and the client's once it is handed over.
+// Used on its strand only.
+struct Session {
+  explicit Session(asio::any_io_executor ex) : strand(ex), backend(ex), client(ex) {}
+  void Close() {
+    boost::system::error_code ec;
+    backend.socket().close(ec);
+    client.close(ec);
+  }
+  asio::any_io_executor strand;
+  beast::tcp_stream backend;
+  tcp::socket client;
+  beast::flat_buffer buf;  // what was read from the backend and not yet used
+};
+
+std::string HostHeader(const ProxyTarget& t) {
+  std::string host = t.host.find(':') != std::string::npos ? "[" + t.host + "]" : t.host;
+  return host + ":" + std::to_string(t.port);
+}
+
+class StreamProxyImpl final : public StreamProxy {
+ public:
+  explicit StreamProxyImpl(StreamProxyOptions o)
+      : opts_(o), ioc_(std::max(1, o.threads)), work_(asio::make_work_guard(ioc_)) {
+    for (int i = 0; i < std::max(1, o.threads); ++i) threads_.emplace_back([this] { ioc_.run(); });
+  }
+  ~StreamProxyImpl() override { Stop(); }
+
+  void Forward(ProxyTarget target, std::shared_ptr<Exchange> ex) override {
+    auto s = NewSession();
+    asio::co_spawn(s->strand, RunForward(s, std::move(target), std::move(ex)), Ignore);
+  }
+
+  void ForwardUpgrade(ProxyTarget target, const HttpRequest& req,
+                      std::shared_ptr<Exchange> ex) override {
+    auto s = NewSession();
+    asio::co_spawn(s->strand, RunUpgrade(s, std::move(target), req, std::move(ex)), Ignore);
+  }
+
+  int OpenSessions() const override {
+    std::lock_guard l(mu_);
+    int n = 0;
+    for (const auto& w : sessions_) n += w.expired() ? 0 : 1;
+    return n;
+  }
+
+  void Stop() override {
+    if (stopped_.exchange(true)) return;
+    work_.reset();
+    ioc_.stop();
+    for (auto& t : threads_) t.join();
+    threads_.clear();
+    // No thread runs the sessions any more: close them here; their coroutines go with the
+    // io_context.
+    std::lock_guard l(mu_);
+    for (auto& w : sessions_) {
+      if (auto s = w.lock()) s->Close();
+    }
+    sessions_.clear();
+  }
+
+ private:
+  static void Ignore(std::exception_ptr) {}
+
+  std::shared_ptr<Session> NewSession() {
+    auto s = std::make_shared<Session>(asio::make_strand(ioc_));
+    std::lock_guard l(mu_);
+    std::erase_if(sessions_, [](const auto& w) { return w.expired(); });
+    sessions_.push_back(s);
+    return s;
+  }
+
+  // Connects to the backend and sends the request's header; an error is the answer the
+  // client gets.
+  awaitable<std::optional<HttpResponse>> Open(Session& s, const ProxyTarget& t,
+                                              http::request<http::empty_body> req) {
+    tcp::resolver resolver(s.strand);
+    auto [rec, results] = co_await resolver.async_resolve(t.host, std::to_string(t.port), kAsTuple);
+    std::string where = HostHeader(t);
+    if (rec) {
+      co_return StatusResponse(503, "ServiceUnavailable",
+                               "error dialing backend: " + where + ": " + rec.message());
+    }
+    s.backend.expires_after(opts_.connect_timeout);
+    auto [cec, ep] = co_await s.backend.async_connect(results, kAsTuple);
+    if (cec) {
+      co_return StatusResponse(503, "ServiceUnavailable",
+                               "error dialing backend: dial tcp " + where + ": " + cec.message());
+    }
+    req.set(http::field::host, where);
+    for (const auto& [k, v] : t.headers) req.insert(k, v);
+    req.prepare_payload();
+    s.backend.expires_after(opts_.response_timeout);
+    auto [wec, n] = co_await http::async_write(s.backend, req, kAsTuple);
+    if (wec) {
+      co_return StatusResponse(503, "ServiceUnavailable",
+                               "error sending to backend " + where + ": " + wec.message());
+    }
+    co_return std::nullopt;
+  }
+
+  static HttpResponse ReadError(const ProxyTarget& t, const boost::system::error_code& ec) {
+    if (ec == beast::error::timeout) {
+      return StatusResponse(504, "Timeout",
+                            "the backend " + HostHeader(t) + " did not answer in time");
+    }
+    return StatusResponse(503, "ServiceUnavailable",
+                          "error reading from backend " + HostHeader(t) + ": " + ec.message());
+  }
+
+  // Reads the rest of a refusal (or error) whose header `p` has read, and relays it.
+  awaitable<HttpResponse> ReadWhole(Session& s, const ProxyTarget& t,
+                                    http::response_parser<http::string_body>& p) {
+    auto [ec, n] = co_await http::async_read(s.backend, s.buf, p, kAsTuple);
+    if (ec && !p.is_header_done()) co_return ReadError(t, ec);
+    auto& msg = p.get();
+    co_return Relayed(msg.result_int(), msg[http::field::content_type], std::move(msg.body()));
+  }
+
+  awaitable<void> RunForward(std::shared_ptr<Session> s, ProxyTarget t,
+                             std::shared_ptr<Exchange> ex) {
+    http::request<http::empty_body> req(http::verb::get, t.target, 11);
+    req.set(http::field::accept, "*/*");
+    if (auto err = co_await Open(*s, t, std::move(req))) {
+      ex->Respond(std::move(*err));
+      co_return;
+    }
+    http::response_parser<http::buffer_body> p;
+    p.body_limit(boost::none);
+    auto [ec, n] = co_await http::async_read_header(s->backend, s->buf, p, kAsTuple);
+    if (ec) {
+      ex->Respond(ReadError(t, ec));
+      co_return;
+    }
+    if (p.get().result_int() != 200) {
+      http::response_parser<http::string_body> whole(std::move(p));
+      whole.body_limit(kMaxErrorBody);
+      ex->Respond(co_await ReadWhole(*s, t, whole));
+      co_return;
+    }
+    std::string content_type(p.get()[http::field::content_type]);
+    ex->StartStream(200, content_type.empty() ? "text/plain" : content_type);
+    std::weak_ptr<Session> weak = s;
+    ex->OnClose([weak] {
+      if (auto live = weak.lock()) asio::post(live->strand, [live] { live->Close(); });
+    });
+    s->backend.expires_never();
+    std::vector<char> chunk(32 * 1024);
+    asio::steady_timer pause(s->strand);
+    while (!p.is_done()) {
+      p.get().body().data = chunk.data();
+      p.get().body().size = chunk.size();
+      auto [rec, rn] = co_await http::async_read_some(s->backend, s->buf, p, kAsTuple);
+      if (rec == http::error::need_buffer) rec = {};
+      size_t got = chunk.size() - p.get().body().size;
+      if (got > 0 && !ex->Write(std::string(chunk.data(), got))) break;
+      if (rec) break;
+      while (ex->Backlog() > kMaxBacklog && s->backend.socket().is_open()) {
+        pause.expires_after(std::chrono::milliseconds(20));
+        co_await pause.async_wait(kAsTuple);
+      }
+    }
+    ex->EndStream();
+    s->Close();
+  }
+
+  awaitable<void> RunUpgrade(std::shared_ptr<Session> s, ProxyTarget t, HttpRequest in,
+                             std::shared_ptr<Exchange> ex) {
+    http::request<http::empty_body> req(http::string_to_verb(in.method), t.target, 11);
+    if (req.method() == http::verb::unknown) req.method(http::verb::get);
+    for (const auto& [k, v] : in.headers) {
+      if (k == "connection" || k == "upgrade" || k == "x-stream-protocol-version" ||
+          k.starts_with("sec-websocket-")) {
+        req.insert(k, v);
+      }
+    }
+    if (auto err = co_await Open(*s, t, std::move(req))) {
+      ex->Respond(std::move(*err));
+      co_return;
+    }
+    http::response_parser<http::string_body> p;
+    p.body_limit(kMaxErrorBody);
+    auto [ec, n] = co_await http::async_read_header(s->backend, s->buf, p, kAsTuple);
+    if (ec) {
+      ex->Respond(ReadError(t, ec));
+      co_return;
+    }
+    if (p.get().result_int() != 101) {
+      ex->Respond(co_await ReadWhole(*s, t, p));
+      co_return;
+    }
+    s->backend.expires_never();
+    // The 101 as the backend sent it, then whatever it sent after.
+    std::string head = "HTTP/1.1 101 Switching Protocols\r\n";
+    for (const auto& f : p.get()) {
+      head += std::string(f.name_string()) + ": " + std::string(f.value()) + "\r\n";
+    }
+    head += "\r\n";
+    auto data = s->buf.data();
+    head.append(static_cast<const char*>(data.data()), data.size());
+    s->buf.consume(data.size());
+    ex->Hijack(Taker(s, ex, std::move(head)));
+  }
+
+  // What takes the client's connection over once the backend agreed to the upgrade (a plain
+  // function, so that no lambda inside the coroutine captures its parameters).
+  static std::function<void(HijackedConnection)> Taker(std::shared_ptr<Session> s,
+                                                       std::shared_ptr<Exchange> ex,
+                                                       std::string head) {
+    return [s, ex, head = std::move(head)](HijackedConnection c) mutable {
+      if (c.fd < 0) {
+        ex->Respond(StatusResponse(400, "BadRequest", "this connection cannot be upgraded"));
+        asio::post(s->strand, [s] { s->Close(); });
+        return;
+      }
+      asio::co_spawn(s->strand, Splice(s, std::move(c), std::move(head)), Ignore);
+    };
+  }
+
+  static awaitable<void> Splice(std::shared_ptr<Session> s, HijackedConnection c,
+                                std::string to_client) {
+    sockaddr_storage ss{};
+    socklen_t len = sizeof ss;
+    bool v6 = ::getsockname(c.fd, reinterpret_cast<sockaddr*>(&ss), &len) == 0 &&
+              ss.ss_family == AF_INET6;
+    boost::system::error_code ec;
+    s->client.assign(v6 ? tcp::v6() : tcp::v4(), c.fd, ec);
+    if (ec) {
+      ::close(c.fd);
+      s->Close();
+      co_return;
+    }
+    auto [wec, wn] = co_await asio::async_write(s->client, asio::buffer(to_client), kAsTuple);
+    if (!wec && !c.unread.empty()) {
+      std::tie(wec, wn) =
+          co_await asio::async_write(s->backend.socket(), asio::buffer(c.unread), kAsTuple);
+    }
+    if (wec) {
+      s->Close();
+      co_return;
+    }
+    asio::co_spawn(s->strand, Copy(s, &s->client, &s->backend.socket()), Ignore);
+    asio::co_spawn(s->strand, Copy(s, &s->backend.socket(), &s->client), Ignore);
+  }
+
+  // Copies `from` to `to` until `from` ends (then half-closes `to`) or either fails (then
+  // closes both).
+  static awaitable<void> Copy(std::shared_ptr<Session> s, tcp::socket* from, tcp::socket* to) {
+    std::vector<char> buf(64 * 1024);
+    while (true) {
+      auto [ec, n] = co_await from->async_read_some(asio::buffer(buf), kAsTuple);
+      if (n > 0) {
+        auto [wec, wn] = co_await asio::async_write(*to, asio::buffer(buf.data(), n), kAsTuple);
+        if (wec) break;
+      }
+      if (ec == asio::error::eof) {
+        boost::system::error_code sec;
+        to->shutdown(tcp::socket::shutdown_send, sec);
+        co_return;
+      }
+      if (ec) break;
+    }
+    s->Close();
+  }
+
+  StreamProxyOptions opts_;
+  asio::io_context ioc_;
+  asio::executor_work_guard<asio::io_context::executor_type> work_;
+  std::vector<std::thread> threads_;
+  std::atomic<bool> stopped_{false};
+  mutable std::mutex mu_;
+  std::vector<std::weak_ptr<Session>> sessions_;  // guarded by mu_
+};
+
+}  // namespace
+
+HttpResponse StatusResponse(int code, std::string_view reason, std::string_view message) {
+  HttpResponse r;
+  r.status = code;
+  r.body = R"({"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":)" +
+           JsonString(message) + ",\"reason\":" + JsonString(reason) +
+           ",\"code\":" + std::to_string(code) + "}";
+  return r;
+}
+
+std::vector<std::string> HeaderValues(const HttpRequest& req, std::string_view name) {
+  std::vector<std::string> out;
+  for (const auto& [k, v] : req.headers) {
+    if (k != name) continue;
+    std::string_view rest = v;
+    while (true) {
+      auto comma = rest.find(',');
+      auto item = Trim(rest.substr(0, comma));
+      if (!item.empty()) out.emplace_back(item);
+      if (comma == std::string_view::npos) break;
+      rest.remove_prefix(comma + 1);
+    }
+  }
+  return out;
+}
+
+bool IsUpgradeRequest(const HttpRequest& req) {
+  bool connection_upgrade = false;
+  for (const auto& v : HeaderValues(req, "connection")) {
+    connection_upgrade = connection_upgrade || Lower(v) == "upgrade";
+  }
+  return connection_upgrade && !req.Header("upgrade").empty();
+}
+
+bool IsWebSocketRequest(const HttpRequest& req) {
+  return IsUpgradeRequest(req) && Lower(req.Header("upgrade")) == "websocket";
+}
+
+std::unique_ptr<StreamProxy> StreamProxy::Create(StreamProxyOptions options) {
+  return std::make_unique<StreamProxyImpl>(options);
+}
+
+}  // namespace keelson::apiserver
