@@ -63,18 +63,18 @@ int Fail(const std::string& message) {
 // "500ms", "2s", "5m", "1h", or plain seconds.
 bool ParseDuration(std::string_view text, std::chrono::milliseconds* out) {
   size_t digits = 0;
-  while (digits < text.size() && (std::isdigit(static_cast<unsigned char>(text[digits])) ||
-                                  text[digits] == '.')) {
+  while (digits < text.size() &&
+         (std::isdigit(static_cast<unsigned char>(text[digits])) || text[digits] == '.')) {
     ++digits;
   }
   if (digits == 0) return false;
   double value = std::atof(std::string(text.substr(0, digits)).c_str());
   std::string_view unit = text.substr(digits);
-  double ms = unit == "ms" ? value
+  double ms = unit == "ms"                  ? value
               : unit == "s" || unit.empty() ? value * 1000
-              : unit == "m" ? value * 60000
-              : unit == "h" ? value * 3600000
-                            : -1;
+              : unit == "m"                 ? value * 60000
+              : unit == "h"                 ? value * 3600000
+                                            : -1;
   if (ms < 0) return false;
   *out = std::chrono::milliseconds(static_cast<int64_t>(ms));
   return true;
@@ -84,10 +84,15 @@ bool ParseDuration(std::string_view text, std::chrono::milliseconds* out) {
 
 int RunAgentCommand(int argc, char** argv) {
   // Without --simulate the agent is a real node: the kubelet and its containerd.
-  bool simulated = false;
+  bool simulated = false, help = false;
   for (int i = 1; i < argc; ++i) {
     std::string_view a = argv[i];
     if (a == "--simulate" || a.rfind("--simulate=", 0) == 0) simulated = true;
+    if (a == "--help" || a == "-h") help = true;
+  }
+  if (help && !simulated) {
+    std::fputs(kUsage, stdout);
+    std::fputs("\n", stdout);
   }
   if (!simulated) return RunKubeletCommand(argc, argv);
   simnode::HollowNodesOptions opts;
@@ -152,7 +157,8 @@ int RunAgentCommand(int argc, char** argv) {
       if (!t.ok()) return Fail("--node-config " + value + ": " + t.status().message());
       opts.node = std::move(*t);
     } else if (arg == "--pod-start-delay") {
-      if (!ParseDuration(value, &opts.pod_start_delay)) return Fail("--pod-start-delay: a duration");
+      if (!ParseDuration(value, &opts.pod_start_delay))
+        return Fail("--pod-start-delay: a duration");
     } else if (arg == "--lease-duration") {
       int s = 0;
       if (!number(&s) || s < 1) return Fail("--lease-duration: seconds >= 1");
@@ -204,11 +210,12 @@ int RunAgentCommand(int argc, char** argv) {
   (*nodes)->Stop();
   report.join();
   auto s = (*nodes)->Stats();
-  std::printf("keelson agent: stopped (%d nodes, %llu lease renewals, %llu pods started, "
-              "%llu pods deleted)\n",
-              s.registered, static_cast<unsigned long long>(s.lease_renewals),
-              static_cast<unsigned long long>(s.pods_started),
-              static_cast<unsigned long long>(s.pods_deleted));
+  std::printf(
+      "keelson agent: stopped (%d nodes, %llu lease renewals, %llu pods started, "
+      "%llu pods deleted)\n",
+      s.registered, static_cast<unsigned long long>(s.lease_renewals),
+      static_cast<unsigned long long>(s.pods_started),
+      static_cast<unsigned long long>(s.pods_deleted));
   return 0;
 }
 

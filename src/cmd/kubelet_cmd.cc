@@ -20,7 +20,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr const char* kKubeletUsage = R"(Usage: keelson kubelet [flags]
+constexpr const char* kKubeletUsage = R"(Usage: keelson %s [flags]
 
 Runs a node: registers it with the API server, heartbeats, and runs the pods bound to it
 through containerd (its own, supervised under --data-dir, or --container-runtime-endpoint).
@@ -140,7 +140,8 @@ int RunKubeletCommand(int argc, char** argv) {
     return 2;
   }
   if (help) {
-    std::printf("%s%s", kKubeletUsage, f.Usage().c_str());
+    std::printf(kKubeletUsage, argv[0]);
+    std::printf("%s", f.Usage().c_str());
     return 0;
   }
   if (geteuid() != 0 && options.container_runtime_endpoint.empty()) {

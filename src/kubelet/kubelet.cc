@@ -23,6 +23,7 @@
 #include "client/workqueue.h"
 #include "common/log.h"
 #include "kubelet/host.h"
+#include "kubelet/json_fields.h"
 #include "kubelet/netdev.h"
 #include "kubelet/pod_model.h"
 #include "kubelet/prober.h"
@@ -32,25 +33,15 @@ namespace keelson::kubelet {
 namespace {
 
 namespace json = boost::json;
+using fields::Arr;
+using fields::Obj;
+using fields::Str;
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
 constexpr auto kBackoffInitial = 10s;
 constexpr auto kBackoffMax = 300s;
 constexpr auto kBackoffResetAfter = 600s;  // a container that ran this long starts afresh
-
-const json::object* Obj(const json::object& o, std::string_view key) {
-  const auto* v = o.if_contains(key);
-  return v != nullptr && v->is_object() ? &v->as_object() : nullptr;
-}
-const json::array* Arr(const json::object& o, std::string_view key) {
-  const auto* v = o.if_contains(key);
-  return v != nullptr && v->is_array() ? &v->as_array() : nullptr;
-}
-std::string Str(const json::object& o, std::string_view key) {
-  const auto* v = o.if_contains(key);
-  return v != nullptr && v->is_string() ? std::string(v->as_string()) : "";
-}
 
 std::string PodKey(const api::Object& pod) {
   return std::string(api::GetNamespace(pod)) + "/" + std::string(api::GetName(pod));

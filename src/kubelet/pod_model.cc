@@ -7,38 +7,17 @@
 
 #include "api/quantity.h"
 #include "common/base64.h"
+#include "kubelet/json_fields.h"
 
 namespace keelson::kubelet {
 namespace {
 
 namespace json = boost::json;
-
-const json::object* Obj(const json::object& o, std::string_view key) {
-  const auto* v = o.if_contains(key);
-  return v != nullptr && v->is_object() ? &v->as_object() : nullptr;
-}
-const json::array* Arr(const json::object& o, std::string_view key) {
-  const auto* v = o.if_contains(key);
-  return v != nullptr && v->is_array() ? &v->as_array() : nullptr;
-}
-std::string Str(const json::object* o, std::string_view key) {
-  if (o == nullptr) return "";
-  const auto* v = o->if_contains(key);
-  return v != nullptr && v->is_string() ? std::string(v->as_string()) : "";
-}
-std::optional<int64_t> Int(const json::object* o, std::string_view key) {
-  if (o == nullptr) return std::nullopt;
-  const auto* v = o->if_contains(key);
-  if (v == nullptr) return std::nullopt;
-  if (v->is_int64()) return v->as_int64();
-  if (v->is_uint64()) return static_cast<int64_t>(v->as_uint64());
-  return std::nullopt;
-}
-bool Bool(const json::object* o, std::string_view key) {
-  if (o == nullptr) return false;
-  const auto* v = o->if_contains(key);
-  return v != nullptr && v->is_bool() && v->as_bool();
-}
+using fields::Arr;
+using fields::Bool;
+using fields::Int;
+using fields::Obj;
+using fields::Str;
 
 const json::object& Spec(const api::Object& pod) {
   static const json::object kEmpty;

@@ -15,28 +15,19 @@
 #include <cerrno>
 #include <cstring>
 
+#include "kubelet/json_fields.h"
+
 namespace keelson::kubelet {
 namespace {
 
 namespace json = boost::json;
-using namespace std::chrono_literals;
+using fields::Obj;
+using fields::Str;
 
-const json::object* Obj(const json::object& o, std::string_view key) {
-  const auto* v = o.if_contains(key);
-  return v != nullptr && v->is_object() ? &v->as_object() : nullptr;
-}
-std::string Str(const json::object* o, std::string_view key) {
-  if (o == nullptr) return "";
-  const auto* v = o->if_contains(key);
-  return v != nullptr && v->is_string() ? std::string(v->as_string()) : "";
-}
 int64_t Int(const json::object* o, std::string_view key, int64_t def) {
-  if (o == nullptr) return def;
-  const auto* v = o->if_contains(key);
-  if (v != nullptr && v->is_int64()) return v->as_int64();
-  if (v != nullptr && v->is_uint64()) return static_cast<int64_t>(v->as_uint64());
-  return def;
+  return fields::Int(o, key).value_or(def);
 }
+using namespace std::chrono_literals;
 
 // The port of a probe: a number, or the name of one of the container's ports.
 std::optional<int> Port(const json::object& h, const std::map<std::string, int>& ports) {

@@ -24,8 +24,8 @@ class AgentTest : public ::testing::Test {
     return testing::RunCommand(argv, "", 60s);
   }
   std::string RenewTime(const std::string& node) {
-    return Kubectl({"get", "lease", "-n", "kube-node-lease", node, "-o",
-                    "jsonpath={.spec.renewTime}"})
+    return Kubectl(
+               {"get", "lease", "-n", "kube-node-lease", node, "-o", "jsonpath={.spec.renewTime}"})
         .out;
   }
   // Waits until `pred` holds (up to 20 s).
@@ -43,13 +43,13 @@ class AgentTest : public ::testing::Test {
 
 TEST_F(AgentTest, HollowNodesHeartbeatUntilKilled) {
   testing::Process agent;
-  ASSERT_TRUE(agent
-                  .Start({KEELSON_BINARY, "agent", "--simulate", "5", "--kubeconfig",
-                          server_.kubeconfig(), "--renew-interval", "300ms", "--node-labels",
-                          "topology.kubernetes.io/zone=z1", "--node-taints",
-                          "dedicated=sim:NoSchedule"},
-                         dir_.path() / "stdout", dir_.path() / "stderr")
-                  .ok());
+  ASSERT_TRUE(
+      agent
+          .Start({KEELSON_BINARY, "agent", "--simulate", "5", "--kubeconfig", server_.kubeconfig(),
+                  "--renew-interval", "300ms", "--node-labels", "topology.kubernetes.io/zone=z1",
+                  "--node-taints", "dedicated=sim:NoSchedule"},
+                 dir_.path() / "stdout", dir_.path() / "stderr")
+          .ok());
   ASSERT_TRUE(Eventually([&] {
     auto r = Kubectl({"get", "nodes", "--no-headers"});
     return r.out.find("hollow-node-4   Ready") != std::string::npos;
@@ -66,31 +66,33 @@ TEST_F(AgentTest, HollowNodesHeartbeatUntilKilled) {
   std::string last = RenewTime("hollow-node-3");
   std::this_thread::sleep_for(1500ms);
   EXPECT_EQ(RenewTime("hollow-node-3"), last);
-  EXPECT_EQ(Kubectl({"get", "nodes", "--no-headers"}).out.find("hollow-node-5"),
-            std::string::npos);
+  EXPECT_EQ(Kubectl({"get", "nodes", "--no-headers"}).out.find("hollow-node-5"), std::string::npos);
 }
 
 TEST_F(AgentTest, BadFlagsAndFilesAreRefusedNamingTheProblem) {
-  auto none = testing::RunCommand({KEELSON_BINARY, "agent", "--kubeconfig", server_.kubeconfig()});
-  EXPECT_EQ(none.exit_code, 2);
-  EXPECT_NE(none.err.find("--simulate N is required"), std::string::npos) << none.err;
+  // Without --simulate the agent is a real node, whose flags are checked before anything runs.
+  auto real = testing::RunCommand(
+      {KEELSON_BINARY, "agent", "--kubeconfig", server_.kubeconfig(), "--max-pods", "0"});
+  EXPECT_EQ(real.exit_code, 2);
+  EXPECT_NE(real.err.find("--max-pods"), std::string::npos) << real.err;
   auto zero = testing::RunCommand({KEELSON_BINARY, "agent", "--simulate", "0"});
   EXPECT_EQ(zero.exit_code, 2);
   EXPECT_NE(zero.err.find("--simulate"), std::string::npos) << zero.err;
   std::string file = (dir_.path() / "node.yaml").string();
   std::ofstream(file) << "capacity: {gpus: 2}\n";
-  auto bad = testing::RunCommand({KEELSON_BINARY, "agent", "--simulate", "1", "--node-config",
-                                  file, "--kubeconfig", server_.kubeconfig()});
+  auto bad = testing::RunCommand({KEELSON_BINARY, "agent", "--simulate", "1", "--node-config", file,
+                                  "--kubeconfig", server_.kubeconfig()});
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_NE(bad.err.find("capacity.gpus"), std::string::npos) << bad.err;
-  auto taint = testing::RunCommand({KEELSON_BINARY, "agent", "--simulate", "1", "--node-taints",
-                                    "a=b:Sometimes"});
+  auto taint = testing::RunCommand(
+      {KEELSON_BINARY, "agent", "--simulate", "1", "--node-taints", "a=b:Sometimes"});
   EXPECT_EQ(taint.exit_code, 2);
   EXPECT_NE(taint.err.find("--node-taints"), std::string::npos) << taint.err;
   auto help = testing::RunCommand({KEELSON_BINARY, "agent", "--help"});
   EXPECT_EQ(help.exit_code, 0);
   for (const char* flag : {"--simulate", "--kubeconfig", "--node-labels", "--node-taints",
-                           "--node-config", "--pod-start-delay", "--cpu", "--memory", "--pods"}) {
+                           "--node-config", "--pod-start-delay", "--cpu", "--memory", "--pods",
+                           "--container-runtime-endpoint", "--pod-manifest-path"}) {
     EXPECT_NE(help.out.find(flag), std::string::npos) << flag;
   }
 }
