@@ -48,6 +48,33 @@ std::string ParseReserved(std::string_view text, kubelet::KubeletOptions* o) {
   return "";
 }
 
+// "memory.available<100Mi,nodefs.available<10%" (--eviction-hard); "" turns both off.
+std::string ParseEvictionHard(std::string_view text, kubelet::KubeletOptions* o) {
+  o->eviction_memory_available_bytes = 0;
+  o->eviction_nodefs_available_fraction = 0;
+  while (!text.empty()) {
+    auto comma = text.find(',');
+    std::string term(text.substr(0, comma));
+    text = comma == std::string_view::npos ? std::string_view() : text.substr(comma + 1);
+    auto lt = term.find('<');
+    if (lt == std::string::npos) return term + ": want signal<quantity";
+    std::string signal = term.substr(0, lt), value = term.substr(lt + 1);
+    if (signal == "memory.available") {
+      auto b = kubelet::Bytes(value);
+      if (!b) return term + ": not a quantity";
+      o->eviction_memory_available_bytes = *b;
+    } else if (signal == "nodefs.available") {
+      if (value.empty() || value.back() != '%') return term + ": want a percentage";
+      double pct = std::atof(value.c_str());
+      if (pct < 0 || pct > 100) return term + ": want a percentage";
+      o->eviction_nodefs_available_fraction = pct / 100.0;
+    } else {
+      return "unknown signal " + signal + " (memory.available, nodefs.available)";
+    }
+  }
+  return "";
+}
+
 }  // namespace
 
 void AddNodeFlags(FlagSet* f, kubelet::NodeOptions* o, bool with_data_dir) {
@@ -77,6 +104,10 @@ void AddNodeFlags(FlagSet* f, kubelet::NodeOptions* o, bool with_data_dir) {
       },
       "taints the Node registers with");
   f->Int("max-pods", &k.max_pods, 1, 10000, "pods this node runs at most (default 110)");
+  f->Custom(
+      "eviction-hard", "signal<quantity,...",
+      [&k](std::string_view v) { return ParseEvictionHard(v, &k); },
+      "hard eviction thresholds (default memory.available<100Mi,nodefs.available<10%)");
   f->String("pod-manifest-path", &k.pod_manifest_path,
             "a directory of pod manifests run as static pods, with mirror pods in the API");
   f->Custom(

@@ -590,6 +590,7 @@ class KubeletImpl final : public Kubelet {
       }
       if (now >= next_status) {
         UpdateNodeStatus();
+        EvictIfUnderPressure();
         // Until the node is Ready (a pod CIDR to come, the runtime's network to
         // load it), every second, so that it turns Ready as soon as it is.
         next_status = now + (node_ready_ ? opts_.node_status_update_interval
@@ -604,6 +605,104 @@ class KubeletImpl final : public Kubelet {
       if (!opts_.pod_manifest_path.empty()) wake = std::min(wake, next_static);
       if (!Sleep(wake - clock_->Monotonic() + 1ms)) return;
     }
+  }
+
+  // --- eviction under node pressure -----------------------------------------------------------
+
+  // When a hard threshold is crossed (memory.available, nodefs.available), evicts one pod per
+  // check, ranked as upstream ranks them (RankForEviction), by its pod worker.
+  void EvictIfUnderPressure() {
+    auto p = ReadPressure(opts_.data_dir);
+    if (!p.ok() || !pod_informer_->HasSynced()) return;
+    const bool memory = opts_.eviction_memory_available_bytes > 0 &&
+                        p->memory_available_bytes < opts_.eviction_memory_available_bytes;
+    const bool disk = opts_.eviction_nodefs_available_fraction > 0 &&
+                      p->nodefs_capacity_bytes > 0 &&
+                      static_cast<double>(p->nodefs_available_bytes) <
+                          opts_.eviction_nodefs_available_fraction *
+                              static_cast<double>(p->nodefs_capacity_bytes);
+    if (!memory && !disk) return;
+    {
+      std::lock_guard l(kills_mu_);
+      if (!evictions_.empty()) return;  // one at a time, until it is done
+    }
+    auto stats = runtime_->ListContainerStats(v1::ContainerStatsFilter());
+    std::map<std::string, int64_t> usage;  // pod uid → bytes
+    if (stats.ok()) {
+      for (const auto& st : *stats) {
+        auto uid = st.attributes().labels().find(kPodUidLabel);
+        if (uid == st.attributes().labels().end()) continue;
+        usage[uid->second] +=
+            static_cast<int64_t>(memory ? st.memory().working_set_bytes().value()
+                                        : st.writable_layer().used_bytes().value());
+      }
+    }
+    std::vector<client::ObjectPtr> pods;
+    std::vector<EvictionCandidate> candidates;
+    for (const auto& pod : pod_informer_->lister().List()) {
+      if (api::FieldText(*pod, "status.phase") != "Running" || api::IsBeingDeleted(*pod)) {
+        continue;
+      }
+      EvictionCandidate c;
+      c.priority = fields::Int(Obj(*pod, "spec"), "priority").value_or(0);
+      c.usage = usage[std::string(api::GetUid(*pod))];
+      if (const auto* cs = Arr(*Obj(*pod, "spec"), "containers")) {
+        for (const auto& ct : *cs) {
+          const auto* res = ct.is_object() ? Obj(ct.as_object(), "resources") : nullptr;
+          const auto* req = res ? Obj(*res, "requests") : nullptr;
+          if (auto b = Bytes(Str(req, memory ? "memory" : "ephemeral-storage"))) {
+            c.request += *b;
+          }
+        }
+      }
+      pods.push_back(pod);
+      candidates.push_back(c);
+    }
+    if (pods.empty()) return;
+    const auto& victim = pods[RankForEviction(candidates).front()];
+    const std::string resource = memory ? "memory" : "ephemeral-storage";
+    const int64_t threshold =
+        memory ? opts_.eviction_memory_available_bytes
+               : static_cast<int64_t>(opts_.eviction_nodefs_available_fraction *
+                                      static_cast<double>(p->nodefs_capacity_bytes));
+    const int64_t available = memory ? p->memory_available_bytes : p->nodefs_available_bytes;
+    std::string message = "The node was low on resource: " + resource +
+                          ". Threshold quantity: " + Quantity(threshold) +
+                          ", available: " + std::to_string(available / 1024) + "Ki. ";
+    {
+      std::lock_guard l(kills_mu_);
+      evictions_[std::string(api::GetUid(*victim))] = message;
+    }
+    events_.Event(*victim, client::kEventTypeWarning, "Evicted", "Evicting", message);
+    queue_.Add(PodKey(*victim));
+  }
+
+  // Carries out an eviction decided above: every container stopped at once, the sandbox
+  // stopped, the pod Failed with reason Evicted (it stays, for its controller to replace).
+  void Evict(const api::Object& pod, const std::string& message, PodState* state) {
+    const std::string uid(api::GetUid(pod));
+    if (auto o = Observe(uid); o.ok()) {
+      for (const auto& [name, list] : o->view.containers) {
+        for (const auto& c : list) {
+          if (c.state == v1::CONTAINER_RUNNING) (void)runtime_->StopContainer(c.id, 0s);
+        }
+      }
+      for (const auto& sb : o->sandboxes) (void)runtime_->StopPodSandbox(sb.id());
+    }
+    auto after = Observe(uid);
+    if (after.ok()) {
+      after->view.sandbox_ready = false;
+      json::object status = ComputeStatus(pod, after->view, facts_, api::FormatTime(clock_->Now()));
+      status["phase"] = "Failed";
+      status["reason"] = "Evicted";
+      status["message"] = message;
+      auto r = pods_.Namespace(api::GetNamespace(pod))
+                   .Patch(api::GetName(pod), client::PatchType::kMerge,
+                          json::serialize(json::object{{"status", status}}), {}, "status");
+      if (r.ok()) state->last_status = json::serialize(status);
+    }
+    std::lock_guard l(kills_mu_);
+    evictions_.erase(uid);
   }
 
   // --- static pods ----------------------------------------------------------------------------
@@ -890,6 +989,15 @@ class KubeletImpl final : public Kubelet {
     const std::string uid(api::GetUid(*pod));
     PodState& state = StateOf(uid);
     if (api::IsBeingDeleted(*pod)) return Terminate(*pod, &state);
+    std::string eviction;
+    {
+      std::lock_guard l(kills_mu_);
+      if (auto it = evictions_.find(uid); it != evictions_.end()) eviction = it->second;
+    }
+    if (!eviction.empty()) {
+      Evict(*pod, eviction, &state);
+      return true;
+    }
     std::set<std::string> kills;
     {
       std::lock_guard l(kills_mu_);
@@ -1522,6 +1630,7 @@ class KubeletImpl final : public Kubelet {
   // Containers whose liveness probe failed, to be stopped (and restarted) by their pod's
   // worker: pod uid → container ids; guarded by kills_mu_.
   std::map<std::string, std::set<std::string>> liveness_kills_;
+  std::map<std::string, std::string> evictions_;  // pod uid → message; guarded by kills_mu_
   std::unique_ptr<client::SharedInformerFactory> informers_;
   client::SharedInformer* pod_informer_ = nullptr;
 

@@ -227,6 +227,20 @@ std::optional<v1::AuthConfig> PullAuth(const std::string& image,
   return std::nullopt;
 }
 
+std::vector<size_t> RankForEviction(const std::vector<EvictionCandidate>& pods) {
+  std::vector<size_t> order(pods.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    const auto& x = pods[a];
+    const auto& y = pods[b];
+    bool xo = x.usage > x.request, yo = y.usage > y.request;
+    if (xo != yo) return xo;
+    if (x.priority != y.priority) return x.priority < y.priority;
+    return x.usage - x.request > y.usage - y.request;
+  });
+  return order;
+}
+
 std::string NanosToTime(int64_t nanos) {
   if (nanos <= 0) return "";
   return api::FormatTime(std::chrono::system_clock::time_point(

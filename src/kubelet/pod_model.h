@@ -153,6 +153,16 @@ std::string ImageRegistry(const std::string& image);
 std::optional<v1::AuthConfig> PullAuth(const std::string& image,
                                        const std::vector<api::Object>& secrets);
 
+// A running pod as node-pressure eviction ranks it.
+struct EvictionCandidate {
+  int64_t priority = 0;  // spec.priority
+  int64_t usage = 0;     // bytes of the starved resource the pod's containers use
+  int64_t request = 0;   // bytes its containers request (0 without requests)
+};
+// The order in which to evict, as upstream's rankMemoryPressure: pods using more than they
+// request first, then lower priority first, then the larger use above the request first.
+std::vector<size_t> RankForEviction(const std::vector<EvictionCandidate>& pods);
+
 // RFC 3339 of nanoseconds since the epoch.
 std::string NanosToTime(int64_t nanos);
 

@@ -312,6 +312,16 @@ TEST(ComputeStatus, ConditionKeepsTransitionTimeWhileUnchanged) {
   EXPECT_EQ(Cond(s, "PodScheduled").at("status").as_string(), "True");  // kept
 }
 
+TEST(RankForEviction, OverRequestThenPriorityThenExcess) {
+  std::vector<EvictionCandidate> pods{
+      {.priority = 0, .usage = 50, .request = 100},    // 0: within its request
+      {.priority = 1000, .usage = 300, .request = 0},  // 1: over, high priority
+      {.priority = 0, .usage = 200, .request = 0},     // 2: over, low priority, +200
+      {.priority = 0, .usage = 500, .request = 100},   // 3: over, low priority, +400
+  };
+  EXPECT_EQ(RankForEviction(pods), (std::vector<size_t>{3, 2, 1, 0}));
+}
+
 TEST(PullAuth, MatchesTheImagesRegistry) {
   EXPECT_EQ(ImageRegistry("nginx:1.25"), "docker.io");
   EXPECT_EQ(ImageRegistry("library/nginx"), "docker.io");

@@ -573,6 +573,81 @@ TEST_F(KubeletContainerdTest, StaticPodsRunWithMirrorPods) {
   EXPECT_TRUE(Eventually([] { return !GetPod("static-web-kc-node"); }, 60s));
 }
 
+// A second node whose hard memory threshold is always crossed: it evicts its pods one at a
+// time, the best-effort pod (using more than it requests) before the one within its requests.
+TEST_F(KubeletContainerdTest, MemoryPressureEvictsInUpstreamsOrder) {
+  testing::TempDir dir("ke");
+  NodeOptions o;
+  o.kubelet.node_name = "kc-evict";
+  o.kubelet.data_dir = dir.path();
+  o.kubelet.node_status_update_interval = 3s;
+  o.kubelet.relist_period = 300ms;
+  o.kubelet.cni_bridge = "kcevict0";
+  o.kubelet.kubelet_port = 0;
+  o.kubelet.eviction_memory_available_bytes = int64_t{1} << 50;  // 1 PiB: always short
+  o.image_archives = {KEELSON_IMAGES_DIR "/pause.tar", KEELSON_IMAGES_DIR "/busybox.tar"};
+  auto node = Node::Start(client_, o);
+  ASSERT_TRUE(node.ok()) << node.status().ToString();
+  ASSERT_TRUE((*node)->kubelet()->WaitRegistered(20s));
+  auto nodes = api_->Resource("", "nodes");
+  ASSERT_TRUE(nodes
+                  .Patch("kc-evict", client::PatchType::kMerge,
+                         R"({"spec":{"podCIDR":"10.244.8.0/24","podCIDRs":["10.244.8.0/24"]}})")
+                  .ok());
+  auto pod = [&](const std::string& name, const std::string& resources) {
+    api_->Create("", "pods", "default",
+                 "apiVersion: v1\nkind: Pod\nmetadata: {name: " + name +
+                     "}\nspec:\n  nodeName: kc-evict\n  terminationGracePeriodSeconds: 1\n"
+                     "  containers:\n  - name: c\n    image: " +
+                     kBusybox + "\n    command: [\"sleep\", \"3600\"]\n" + resources);
+  };
+  pod("guaranteed",
+      "    resources:\n      requests: {memory: 64Mi, cpu: 100m}\n"
+      "      limits: {memory: 64Mi, cpu: 100m}\n");
+  pod("besteffort", "");
+  std::string last;
+  ASSERT_TRUE(WaitPod(
+      "besteffort",
+      [](const api::Object& p) {
+        return Phase(p) == "Failed" && api::FieldText(p, "status.reason") == "Evicted";
+      },
+      90s, &last))
+      << last;
+  EXPECT_NE(api::FieldText(*GetPod("besteffort"), "status.message")
+                .find("The node was low on resource: memory."),
+            std::string::npos);
+  // The pod within its requests went second, if at all yet.
+  auto guaranteed = *GetPod("guaranteed");
+  EXPECT_TRUE(api::FieldText(guaranteed, "status.reason") != "Evicted" ||
+              Phase(guaranteed) == "Failed");
+  EXPECT_TRUE(WaitPod(
+      "guaranteed",
+      [](const api::Object& p) { return api::FieldText(p, "status.reason") == "Evicted"; }, 60s,
+      &last))
+      << last;
+  // The node reports the pressure.
+  EXPECT_TRUE(Eventually(
+      [&] {
+        auto n = api_->Get("", "nodes", "", "kc-evict");
+        return n && json::serialize((*n)["status"]).find("KubeletHasInsufficientMemory") !=
+                        std::string::npos;
+      },
+      20s));
+  (*node)->Stop();
+  if (auto sandboxes = (*node)->runtime()->ListPodSandbox(::runtime::v1::PodSandboxFilter());
+      sandboxes.ok()) {
+    for (const auto& sb : *sandboxes) {
+      (void)(*node)->runtime()->StopPodSandbox(sb.id());
+      (void)(*node)->runtime()->RemovePodSandbox(sb.id());
+    }
+  }
+  node->reset();
+  testing::RunCommand(
+      {KEELSON_SOURCE_DIR "/scripts/node-cleanup.sh", dir.path().string(), "--bridge", "kcevict0"});
+  DeletePod("guaranteed");
+  DeletePod("besteffort");
+}
+
 TEST_F(KubeletContainerdTest, PodsReachEachOtherByPodIp) {
   CreatePod(PodYaml("server", std::string(R"(  containers:
   - name: httpd
