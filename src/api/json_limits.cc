@@ -1,5 +1,7 @@
 #include "api/json_limits.h"
 
+#include <cmath>
+
 #include <boost/json/error.hpp>
 #include <boost/json/parse.hpp>
 
@@ -16,6 +18,31 @@ boost::json::parse_options JsonParseOptions() {
   return o;
 }
 
+namespace {
+
+// Whether every number of `v` is finite: a number too large for a double parses as infinity,
+// which JSON cannot write back.
+bool AllFinite(const boost::json::value& v) {
+  switch (v.kind()) {
+    case boost::json::kind::double_:
+      return std::isfinite(v.get_double());
+    case boost::json::kind::array:
+      for (const auto& e : v.get_array()) {
+        if (!AllFinite(e)) return false;
+      }
+      return true;
+    case boost::json::kind::object:
+      for (const auto& [k, e] : v.get_object()) {
+        if (!AllFinite(e)) return false;
+      }
+      return true;
+    default:
+      return true;
+  }
+}
+
+}  // namespace
+
 Result<boost::json::value> ParseJson(std::string_view text) {
   boost::system::error_code ec;
   boost::json::value v = boost::json::parse(text, ec, {}, JsonParseOptions());
@@ -24,6 +51,7 @@ Result<boost::json::value> ParseJson(std::string_view text) {
                                 std::to_string(kJsonMaxDepth) + " levels deep");
   }
   if (ec) return InvalidArgumentError("json: " + ec.message());
+  if (!AllFinite(v)) return InvalidArgumentError("json: a number is out of range");
   return v;
 }
 

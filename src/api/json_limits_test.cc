@@ -43,3 +43,16 @@ TEST(JsonLimitsTest, Utf8AsTheParserReadsIt) {
 
 }  // namespace
 }  // namespace keelson::api
+
+namespace keelson::api {
+namespace {
+
+TEST(ParseJsonFinite, NumbersBeyondADoubleAreRefused) {
+  auto r = ParseJson(R"({"spec":{"ports":[{"port":79e77777777}]}})");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(), "json: a number is out of range");
+  EXPECT_TRUE(ParseJson(R"({"a":1.5e300,"b":[-2e-300]})").ok());
+}
+
+}  // namespace
+}  // namespace keelson::api
