@@ -1,5 +1,8 @@
 #include "apiserver/stream_proxy.h"
 
+#include <boost/json/serialize.hpp>
+#include <boost/json/string.hpp>
+
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -27,35 +30,7 @@ constexpr size_t kMaxErrorBody = 1 << 20;
 constexpr size_t kMaxBacklog = 4 << 20;
 
 std::string JsonString(std::string_view s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20) {
-          char b[8];
-          std::snprintf(b, sizeof b, "\\u%04x", c);
-          out += b;
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  return out + "\"";
+  return boost::json::serialize(boost::json::string(s));
 }
 
 std::string_view ReasonOf(int code) {

@@ -329,7 +329,9 @@ class KubeletImpl final : public Kubelet {
   // The conditions from the host's pressure signals and the runtime's
   // readiness.
   json::array Conditions(const std::string& now) {
+    // One sample per check, for the conditions and for eviction (EvictIfUnderPressure).
     auto pressure = ReadPressure(opts_.data_dir);
+    pressure_ = pressure.ok() ? std::optional<HostPressure>(*pressure) : std::nullopt;
     bool memory = false, disk = false, pid = false;
     if (pressure.ok()) {
       memory = opts_.eviction_memory_available_bytes > 0 &&
@@ -340,6 +342,8 @@ class KubeletImpl final : public Kubelet {
                      static_cast<double>(pressure->nodefs_capacity_bytes);
       pid = pressure->pid_max > 0 && pressure->pids_in_use > pressure->pid_max * 9 / 10;
     }
+    memory_pressure_ = memory;
+    disk_pressure_ = disk;
     std::string runtime_problem;
     auto st = runtime_->Status();
     if (!st.ok()) {
@@ -612,15 +616,10 @@ class KubeletImpl final : public Kubelet {
   // When a hard threshold is crossed (memory.available, nodefs.available), evicts one pod per
   // check, ranked as upstream ranks them (RankForEviction), by its pod worker.
   void EvictIfUnderPressure() {
-    auto p = ReadPressure(opts_.data_dir);
-    if (!p.ok() || !pod_informer_->HasSynced()) return;
-    const bool memory = opts_.eviction_memory_available_bytes > 0 &&
-                        p->memory_available_bytes < opts_.eviction_memory_available_bytes;
-    const bool disk = opts_.eviction_nodefs_available_fraction > 0 &&
-                      p->nodefs_capacity_bytes > 0 &&
-                      static_cast<double>(p->nodefs_available_bytes) <
-                          opts_.eviction_nodefs_available_fraction *
-                              static_cast<double>(p->nodefs_capacity_bytes);
+    // The sample and signals the node status check just took (Conditions).
+    const std::optional<HostPressure>& p = pressure_;
+    if (!p || !pod_informer_->HasSynced()) return;
+    const bool memory = memory_pressure_, disk = disk_pressure_;
     if (!memory && !disk) return;
     {
       std::lock_guard l(kills_mu_);
@@ -1640,6 +1639,9 @@ class KubeletImpl final : public Kubelet {
   std::string network_problem_;
   std::string last_reported_;
   bool node_ready_ = false;
+  std::optional<HostPressure> pressure_;  // the last sample
+  bool memory_pressure_ = false;
+  bool disk_pressure_ = false;
   Clock::MonoTime last_report_{};
   std::map<std::string, std::pair<std::string, std::string>> last_conditions_;
 

@@ -25,9 +25,9 @@ const json::object& Spec(const api::Object& pod) {
   return s != nullptr ? *s : kEmpty;
 }
 
-// The string map of a ConfigMap's data (and binaryData) or a Secret's data
-// (decoded).
-std::map<std::string, std::string> DataOf(const api::Object& obj, bool secret) {
+}  // namespace
+
+std::map<std::string, std::string> ObjectData(const api::Object& obj, bool secret) {
   std::map<std::string, std::string> out;
   if (const auto* data = Obj(obj, "data")) {
     for (const auto& [k, v] : *data) {
@@ -52,8 +52,6 @@ std::map<std::string, std::string> DataOf(const api::Object& obj, bool secret) {
   }
   return out;
 }
-
-}  // namespace
 
 Result<std::string> DownwardFieldValue(const api::Object& pod, const std::string& path,
                                        const std::string& pod_ip, const NodeFacts& node) {
@@ -186,7 +184,7 @@ std::optional<v1::AuthConfig> PullAuth(const std::string& image,
     return key;
   };
   for (const auto& secret : secrets) {
-    auto data = DataOf(secret, true);
+    auto data = ObjectData(secret, true);
     const json::object* auths = nullptr;
     json::value doc;
     if (auto it = data.find(".dockerconfigjson"); it != data.end()) {
@@ -311,7 +309,7 @@ Result<EnvList> ResolveEnv(const api::Object& pod, const json::object& container
         }
         return obj.status();
       }
-      for (auto& [k, v] : DataOf(*obj, secret)) set(prefix + k, v);
+      for (auto& [k, v] : ObjectData(*obj, secret)) set(prefix + k, v);
     }
   }
   if (const auto* list = Arr(container, "env")) {
@@ -340,7 +338,7 @@ Result<EnvList> ResolveEnv(const api::Object& pod, const json::object& container
           if (Bool(c, "optional")) continue;
           return NotFoundError("configmap \"" + cm + "\" not found");
         }
-        auto data = DataOf(*obj, false);
+        auto data = ObjectData(*obj, false);
         auto it = data.find(key);
         if (it == data.end()) {
           if (Bool(c, "optional")) continue;
@@ -355,7 +353,7 @@ Result<EnvList> ResolveEnv(const api::Object& pod, const json::object& container
           if (Bool(s, "optional")) continue;
           return NotFoundError("secret \"" + sn + "\" not found");
         }
-        auto data = DataOf(*obj, true);
+        auto data = ObjectData(*obj, true);
         auto it = data.find(key);
         if (it == data.end()) {
           if (Bool(s, "optional")) continue;

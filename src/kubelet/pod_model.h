@@ -63,6 +63,9 @@ struct NodeFacts {
 // The sandbox of `pod` (its `attempt`-th).
 v1::PodSandboxConfig SandboxConfig(const api::Object& pod, const NodeFacts& node, uint32_t attempt);
 
+// The key → bytes of a ConfigMap (data, binaryData decoded) or a Secret (data decoded).
+std::map<std::string, std::string> ObjectData(const api::Object& obj, bool secret);
+
 // A resolved environment: names in order, as the container sees them.
 using EnvList = std::vector<std::pair<std::string, std::string>>;
 

@@ -68,30 +68,6 @@ bool SafeRelative(const std::string& p) {
   return true;
 }
 
-// The key→bytes of a ConfigMap (data and binaryData) or a Secret (data, base64).
-std::map<std::string, std::string> Payload(const api::Object& obj, bool secret) {
-  std::map<std::string, std::string> out;
-  if (const auto* data = Obj(obj, "data")) {
-    for (const auto& [k, v] : *data) {
-      if (!v.is_string()) continue;
-      if (!secret) {
-        out[std::string(k)] = std::string(v.as_string());
-      } else if (auto d = Base64Decode(v.as_string()); d.ok()) {
-        out[std::string(k)] = *d;
-      }
-    }
-  }
-  if (!secret) {
-    if (const auto* data = Obj(obj, "binaryData")) {
-      for (const auto& [k, v] : *data) {
-        if (!v.is_string()) continue;
-        if (auto d = Base64Decode(v.as_string()); d.ok()) out[std::string(k)] = *d;
-      }
-    }
-  }
-  return out;
-}
-
 // The files of a configMap or secret source (volume or projected): items, or every key.
 Status KeyFiles(const std::string& kind, const std::string& name,
                 const std::map<std::string, std::string>& payload, const json::object& source,
@@ -278,7 +254,7 @@ Status VolumeManager::SetUpVolume(const api::Object& pod, const json::object& vo
       }
       return obj.status();
     }
-    return KeyFiles("configmap", cm, Payload(*obj, false), src, default_mode, optional, &files);
+    return KeyFiles("configmap", cm, ObjectData(*obj, false), src, default_mode, optional, &files);
   };
   auto secret = [&](const json::object& src, const std::string& sn, int default_mode) -> Status {
     on_tmpfs = true;
@@ -291,7 +267,7 @@ Status VolumeManager::SetUpVolume(const api::Object& pod, const json::object& vo
       }
       return obj.status();
     }
-    return KeyFiles("secret", sn, Payload(*obj, true), src, default_mode, optional, &files);
+    return KeyFiles("secret", sn, ObjectData(*obj, true), src, default_mode, optional, &files);
   };
   auto downward = [&](const json::object& src, int default_mode) -> Status {
     const json::array* items = Arr(src, "items");

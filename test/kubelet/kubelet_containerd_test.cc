@@ -2,7 +2,6 @@
 // in-process API server run as containers on this machine. Needs root
 // (containerd, network namespaces); skipped with the reason otherwise. One
 // containerd (and node) for the whole suite.
-#include <sys/mount.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -40,18 +39,6 @@ std::string SkipReason() {
     if (!fs::exists(image)) return std::string(image) + " was not built";
   }
   return "";
-}
-
-// Unmounts whatever containerd left mounted under `dir`, deepest first.
-void UnmountUnder(const fs::path& dir) {
-  std::ifstream mounts("/proc/mounts");
-  std::vector<std::string> points;
-  std::string dev, point, rest;
-  while (mounts >> dev >> point && std::getline(mounts, rest)) {
-    if (point.rfind(dir.string(), 0) == 0) points.push_back(point);
-  }
-  std::sort(points.rbegin(), points.rend());
-  for (const auto& p : points) umount2(p.c_str(), MNT_DETACH);
 }
 
 class KubeletContainerdTest : public ::testing::Test {
@@ -107,11 +94,8 @@ class KubeletContainerdTest : public ::testing::Test {
       delete node_;
       node_ = nullptr;
     }
-    testing::RunCommand(
-        {"sh", "-c", "pkill -f '" + dir_->path().string() + "/containerd/config.toml'"});
-    std::this_thread::sleep_for(500ms);
-    UnmountUnder(dir_->path());
-    testing::RunCommand({"ip", "link", "del", "kctest0"});
+    testing::RunCommand({KEELSON_SOURCE_DIR "/scripts/node-cleanup.sh", dir_->path().string(),
+                         "--bridge", "kctest0"});
     delete client_;
     delete api_;
     delete dir_;
