@@ -215,9 +215,18 @@ class BuildImageTest(unittest.TestCase):
         with tarfile.open(fileobj=io.BytesIO(layer)) as tar:
             passwd = tar.extractfile("etc/passwd").read().decode()
             group = tar.extractfile("etc/group").read().decode()
+            nsswitch = tar.extractfile("etc/nsswitch.conf").read().decode()
+            hosts = tar.extractfile("etc/hosts").read().decode()
         self.assertIn("root:x:0:0:", passwd)
         self.assertIn("nobody:x:65534:65534:", passwd)
         self.assertIn("nobody:x:65534:", group)
+        self.assertRegex(nsswitch, r"(?m)^hosts:\s+files dns$")
+        self.assertIn("127.0.0.1\tlocalhost", hosts)
+        # No shared libraries: busybox's static glibc has the files and dns services built in
+        # (busybox_dns_test.py resolves names with this image).
+        self.assertEqual(sorted(m.name for m in members.values() if m.isfile()),
+                         ["bin/busybox", "etc/group", "etc/hosts", "etc/nsswitch.conf",
+                          "etc/passwd"])
 
 
 if __name__ == "__main__":

@@ -41,6 +41,22 @@ def state(pid):
         return None
 
 
+# The signals pause handles, as bits of /proc/PID/status's SigCgt (signal n is bit n-1).
+HANDLED = (1 << (signal.SIGTERM - 1)) | (1 << (signal.SIGINT - 1))
+
+
+def caught(pid):
+    """The mask of signals `pid` has handlers for (0 once it is gone)."""
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("SigCgt:"):
+                    return int(line.split()[1], 16)
+    except (FileNotFoundError, ProcessLookupError):
+        pass
+    return 0
+
+
 def wait_for(pred, timeout=5.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -62,6 +78,10 @@ class PauseAsInitTest(unittest.TestCase):
         self.addCleanup(self.kill_pid, pause)
         # The fork has exec'd pause once its command line says so.
         self.assertTrue(wait_for(lambda: self.cmdline(pause).startswith(PAUSE)))
+        # A namespace's init gets only the signals it handles, so one sent between the exec and
+        # pause's sigaction() would be dropped: wait until it catches SIGTERM and SIGINT.
+        self.assertTrue(wait_for(lambda: caught(pause) & HANDLED == HANDLED),
+                        "pause installed no SIGTERM and SIGINT handlers")
         return proc, pause
 
     @staticmethod
