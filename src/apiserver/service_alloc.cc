@@ -203,8 +203,39 @@ std::vector<AllocError> ServiceAllocator::AllocateForCreate(json::object* svc,
         }
       }
     }
+    AllocateHealthCheckPort(&spec, 0, &taken, owner, txn, &errs);
   }
   return errs;
+}
+
+void ServiceAllocator::AllocateHealthCheckPort(json::object* spec, int64_t held,
+                                               std::set<int64_t>* taken,
+                                               const std::string& owner, store::TxnRequest* txn,
+                                               std::vector<AllocError>* errs) {
+  // Upstream gives a LoadBalancer Service with externalTrafficPolicy Local a node port of its
+  // own that the nodes' proxies answer load balancers' health checks on.
+  bool wants = StrOf(*spec, "type") == "LoadBalancer" &&
+               StrOf(*spec, "externalTrafficPolicy") == "Local";
+  int64_t hc = wants ? IntOf(*spec, "healthCheckNodePort") : 0;
+  if (wants && hc == 0) hc = held;
+  if (held != 0 && hc != held) {
+    txn->success.push_back(store::RequestOp{store::DeleteRangeRequest{PortKey(held), "", false}});
+  }
+  if (!wants) {
+    spec->erase("healthCheckNodePort");
+    return;
+  }
+  if (hc != 0 && hc == held) {
+    (*spec)["healthCheckNodePort"] = hc;
+    return;
+  }
+  if (auto err = PickNodePort(&hc, *taken, "spec.healthCheckNodePort")) {
+    errs->push_back(std::move(*err));
+    return;
+  }
+  (*spec)["healthCheckNodePort"] = hc;
+  taken->insert(hc);
+  Claim(txn, PortKey(hc), owner);
 }
 
 std::optional<AllocError> ServiceAllocator::PickNodePort(int64_t* port,
@@ -352,6 +383,14 @@ std::vector<AllocError> ServiceAllocator::CheckUpdate(const json::object& old, j
   } else {
     spec.erase("externalTrafficPolicy");
   }
+  int64_t old_hc = IntOf(old_spec, "healthCheckNodePort");
+  bool hc_wanted = type == "LoadBalancer" && StrOf(spec, "externalTrafficPolicy") == "Local";
+  if (hc_wanted && (IntOf(spec, "healthCheckNodePort") == 0 ||
+                    IntOf(spec, "healthCheckNodePort") != old_hc) && !loaded) {
+    for (const auto& u : Used("/registry/servicenodeports/")) taken.insert(std::atoll(u.c_str()));
+    loaded = true;
+  }
+  AllocateHealthCheckPort(&spec, old_hc, &taken, owner, txn, &errs);
   return errs;
 }
 
@@ -374,6 +413,9 @@ void ServiceAllocator::Release(const json::object& svc, store::TxnRequest* txn) 
         txn->success.push_back(store::RequestOp{store::DeleteRangeRequest{PortKey(np), "", false}});
       }
     }
+  }
+  if (int64_t hc = IntOf(spec, "healthCheckNodePort"); hc != 0) {
+    txn->success.push_back(store::RequestOp{store::DeleteRangeRequest{PortKey(hc), "", false}});
   }
 }
 

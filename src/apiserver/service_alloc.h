@@ -78,6 +78,12 @@ class ServiceAllocator {
   // when *port is 0, a free one (written to *port). An error otherwise.
   std::optional<AllocError> PickNodePort(int64_t* port, const std::set<int64_t>& taken,
                                          const std::string& field) const;
+  // spec.healthCheckNodePort of a LoadBalancer Service with externalTrafficPolicy Local:
+  // kept (`held`, the one it had), taken from the spec, or picked; claimed in `txn`. A held
+  // port no longer wanted is freed; for other Services the field is removed.
+  void AllocateHealthCheckPort(boost::json::object* spec, int64_t held, std::set<int64_t>* taken,
+                               const std::string& owner, store::TxnRequest* txn,
+                               std::vector<AllocError>* errs);
 
   store::Store* store_;
   ServiceAllocOptions opts_;

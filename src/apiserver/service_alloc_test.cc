@@ -148,16 +148,49 @@ TEST_F(ServiceAllocTest, ReleaseAndRepairKeepClaimsAndServicesInStep) {
   int64_t port = svc["spec"].at("ports").at(0).at("nodePort").as_int64();
   // A claim lost (as after a crash of an older version) is restored; a stray one is freed.
   ASSERT_TRUE(store_->DeleteRange({ServiceAllocator::IpKey(ip), "", false}).ok());
-  ASSERT_TRUE(store_->Put(ServiceAllocator::IpKey("10.96.0.12"), "default/gone").ok());
+  // The stray claim is on an address the Service did not draw (it draws at random).
+  const std::string stray = ip == "10.96.0.12" ? "10.96.0.13" : "10.96.0.12";
+  ASSERT_TRUE(store_->Put(ServiceAllocator::IpKey(stray), "default/gone").ok());
   ASSERT_TRUE(alloc_->Repair().ok());
   EXPECT_TRUE(Claimed(ServiceAllocator::IpKey(ip)));
-  EXPECT_FALSE(Claimed(ServiceAllocator::IpKey("10.96.0.12")));
+  EXPECT_FALSE(Claimed(ServiceAllocator::IpKey(stray)));
   // A delete's transaction frees both claims.
   store::TxnRequest txn;
   alloc_->Release(svc, &txn);
   ASSERT_TRUE(store_->Txn(std::move(txn)).ok());
   EXPECT_FALSE(Claimed(ServiceAllocator::IpKey(ip)));
   EXPECT_FALSE(Claimed(ServiceAllocator::PortKey(port)));
+}
+
+TEST_F(ServiceAllocTest, LocalLoadBalancersGetAHealthCheckNodePort) {
+  json::object lb = Service(R"({"type":"LoadBalancer","externalTrafficPolicy":"Local",
+    "ports":[{"port":80}]})");
+  ASSERT_TRUE(Create("lb", &lb).empty());
+  const auto& spec = lb["spec"].as_object();
+  ASSERT_TRUE(spec.contains("healthCheckNodePort"));
+  int64_t hc = spec.at("healthCheckNodePort").as_int64();
+  EXPECT_GE(hc, 30000);
+  EXPECT_LE(hc, 30004);
+  EXPECT_NE(hc, spec.at("ports").at(0).at("nodePort").as_int64());
+  EXPECT_TRUE(Claimed(ServiceAllocator::PortKey(hc)));
+  // A NodePort (or Cluster policy) Service gets none.
+  json::object np = Service(R"({"type":"NodePort","externalTrafficPolicy":"Local",
+    "healthCheckNodePort":30001,"ports":[{"port":80}]})");
+  ASSERT_TRUE(Create("np", &np).empty());
+  EXPECT_FALSE(np["spec"].as_object().contains("healthCheckNodePort"));
+  // Left out of an update it is kept; switching to Cluster frees it.
+  json::object same = lb;
+  same["spec"].as_object().erase("healthCheckNodePort");
+  store::TxnRequest keep;
+  ASSERT_TRUE(alloc_->CheckUpdate(lb, &same, "default/lb", &keep).empty());
+  EXPECT_EQ(same["spec"].at("healthCheckNodePort").as_int64(), hc);
+  json::object cluster = lb;
+  cluster["spec"].as_object()["externalTrafficPolicy"] = "Cluster";
+  store::TxnRequest txn;
+  ASSERT_TRUE(alloc_->CheckUpdate(lb, &cluster, "default/lb", &txn).empty());
+  EXPECT_FALSE(cluster["spec"].as_object().contains("healthCheckNodePort"));
+  ASSERT_TRUE(store_->Txn(std::move(txn)).ok());
+  EXPECT_FALSE(Claimed(ServiceAllocator::PortKey(hc)));
 }
 
 }  // namespace
