@@ -19,6 +19,9 @@ PACKAGES=(
   # nodes (the kubelet): the container runtime, the CNI plugins, the packet filter, and the
   # static busybox the test image is built from (images/)
   containerd runc containernetworking-plugins nftables conntrack iproute2 busybox-static
+  # Services and cluster DNS (the proxy and DNS tests and benchmarks): a real resolver client,
+  # the DNS load generator, and the peer server the DNS benchmark measures against
+  bind9-dnsutils dnsperf dnsmasq-base
 )
 
 # The JavaScript client test (test/clients/js) runs @kubernetes/client-node on Node.js with

@@ -2,7 +2,8 @@
 # Stops everything a keelson node left running under its data directory: its containerd, every
 # container and pod sandbox (through runc, whose state is under the data directory), their
 # shims, the mounts (rootfs, network namespaces, volumes) and, with --bridge NAME, the pod
-# bridge. The node's data stays; remove it afterwards if wanted.
+# bridge and the Service proxy's table (nftables `ip keelson-proxy`, which a proxy stopped
+# with SIGTERM removes itself). The node's data stays; remove it afterwards if wanted.
 #
 #   scripts/node-cleanup.sh /var/lib/keelson/agent            # `keelson agent`/`kubelet`
 #   scripts/node-cleanup.sh /var/lib/keelson/agent --bridge keelson0
@@ -44,5 +45,8 @@ awk -v d="$dir/" 'index($2, d) == 1 { print $2 }' /proc/mounts | sort -r | while
   umount -l "$m" 2>/dev/null
 done
 
-if [ -n "$bridge" ]; then ip link del "$bridge" 2>/dev/null; fi
+if [ -n "$bridge" ]; then
+  ip link del "$bridge" 2>/dev/null
+  nft delete table ip keelson-proxy 2>/dev/null
+fi
 exit 0

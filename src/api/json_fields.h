@@ -1,6 +1,6 @@
-// Typed reads of fields of JSON objects, for the kubelet's walks over pod specs and runtime
-// configs: an absent field, or one of another type, reads as absent (null, "", nullopt,
-// false) — the API server validated the objects, so this is never an error path.
+// Typed reads of fields of JSON objects, for walks over objects the API server has validated
+// (pod specs, Services, runtime configs): an absent field, or one of another type, reads as
+// absent (null, "", nullopt, false), so this is never an error path.
 #pragma once
 
 #include <boost/json/array.hpp>
@@ -11,7 +11,7 @@
 #include <string>
 #include <string_view>
 
-namespace keelson::kubelet::fields {
+namespace keelson::api::fields {
 
 inline const boost::json::object* Obj(const boost::json::object& o, std::string_view key) {
   const auto* v = o.if_contains(key);
@@ -45,4 +45,4 @@ inline bool Bool(const boost::json::object* o, std::string_view key) {
   return v != nullptr && v->is_bool() && v->as_bool();
 }
 
-}  // namespace keelson::kubelet::fields
+}  // namespace keelson::api::fields

@@ -19,6 +19,12 @@ int RunKubeletCommand(int argc, char** argv);
 // `keelson images import FILE...`: image archives into the node's runtime.
 int RunImagesCommand(int argc, char** argv);
 
+// `keelson proxy` (proxy_cmd.cc).
+int RunProxyCommand(int argc, char** argv);
+
+// `keelson dns`: the cluster DNS server until SIGTERM/SIGINT (dns_cmd.cc).
+int RunDnsCommand(int argc, char** argv);
+
 // `keelson controller-manager`: the controllers, leader-elected, until SIGTERM/SIGINT.
 int RunControllerManagerCommand(int argc, char** argv);
 

@@ -11,6 +11,7 @@
 #include "client/rest_client.h"
 #include "cmd/commands.h"
 #include "cmd/node_flags.h"
+#include "cmd/proxy_flags.h"
 #include "kubelet/containerd/containerd.h"
 #include "kubelet/pod_model.h"
 #include "simnode/hollow_nodes.h"
@@ -165,6 +166,10 @@ int RunKubeletCommand(int argc, char** argv) {
   f.Double("kube-api-qps", &qps, 0, 1e6, "requests per second to the API server (default 50)");
   f.Int("kube-api-burst", &burst, 1, 1000000, "bursts of requests (default 100)");
   AddNodeFlags(&f, &options);
+  // An agent is the kubelet and the Service proxy.
+  const bool agent = std::string_view(argv[0]) == "agent";
+  ProxyFlags proxy_flags;
+  if (agent) AddProxyFlags(&f, &proxy_flags, /*with_disable=*/true, /*with_cluster_cidr=*/true);
   bool help = false;
   if (auto s = f.Parse(argc, argv, &help); !s.ok()) {
     std::fprintf(stderr, "keelson kubelet: %s\n", s.message().c_str());
@@ -174,6 +179,12 @@ int RunKubeletCommand(int argc, char** argv) {
     std::printf(kKubeletUsage, argv[0]);
     std::printf("%s", f.Usage().c_str());
     return 0;
+  }
+  if (agent) {
+    if (Status s = FinishProxyFlags(&proxy_flags); !s.ok()) {
+      std::fprintf(stderr, "keelson agent: %s\n", s.message().c_str());
+      return 2;
+    }
   }
   if (geteuid() != 0 && options.container_runtime_endpoint.empty()) {
     std::fprintf(stderr,
@@ -208,8 +219,27 @@ int RunKubeletCommand(int argc, char** argv) {
   std::printf("keelson kubelet: node %s on %s\n", (*node)->kubelet()->NodeName().c_str(),
               (*node)->RuntimeEndpoint().c_str());
   std::fflush(stdout);
+  std::unique_ptr<proxy::Proxy> service_proxy;
+  if (agent && !proxy_flags.disable) {
+    auto& po = proxy_flags.options;
+    po.node_name = (*node)->kubelet()->NodeName();
+    // Traffic from this node's pods is the cluster's; the pod CIDR comes with the Node.
+    if (po.ruleset.cluster_cidrs.empty()) {
+      po.ruleset.cluster_cidrs = NodePodCidrs(client->get(), po.node_name, std::chrono::seconds(30));
+    }
+    auto p = proxy::Proxy::Start(client->get(), std::move(po));
+    if (!p.ok()) {
+      std::fprintf(stderr, "keelson agent: the Service proxy: %s\n", p.status().message().c_str());
+      (*node)->Stop();
+      return 2;
+    }
+    service_proxy = std::move(*p);
+    std::printf("keelson agent: Service proxy on node %s\n", (*node)->kubelet()->NodeName().c_str());
+    std::fflush(stdout);
+  }
   int sig = 0;
   sigwait(&signals, &sig);
+  if (service_proxy) service_proxy->Stop();
   (*node)->Stop();
   return 0;
 }

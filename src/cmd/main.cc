@@ -23,6 +23,8 @@ void PrintUsage(std::FILE* out) {
                "  agent     run a node: the kubelet on containerd (or --simulate N hollow\n"
                "            nodes)\n"
                "  kubelet   run the kubelet (and the node's containerd)\n"
+               "  proxy     run the Service proxy (nftables) of a node\n"
+               "  dns       run the cluster DNS server\n"
                "  images    import image archives into the node's runtime\n"
                "  store     run the embedded store, serving the etcd v3 API\n\n"
                "Run 'keelson <command> --help' for a command's flags.\n");
@@ -54,6 +56,8 @@ int main(int argc, char** argv) {
   }
   if (cmd == "agent") return keelson::cmd::RunAgentCommand(argc - 1, argv + 1);
   if (cmd == "kubelet") return keelson::cmd::RunKubeletCommand(argc - 1, argv + 1);
+  if (cmd == "proxy") return keelson::cmd::RunProxyCommand(argc - 1, argv + 1);
+  if (cmd == "dns") return keelson::cmd::RunDnsCommand(argc - 1, argv + 1);
   if (cmd == "images") return keelson::cmd::RunImagesCommand(argc - 1, argv + 1);
   if (cmd == "server" || cmd == "apiserver") {
     return keelson::cmd::RunServerCommand(argc - 1, argv + 1);

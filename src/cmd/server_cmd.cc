@@ -21,9 +21,13 @@
 #include "client/rest_client.h"
 #include "client/transport.h"
 #include "cmd/commands.h"
+#include "cmd/cluster_dns.h"
 #include "cmd/component_flags.h"
 #include "cmd/node_flags.h"
+#include "cmd/proxy_flags.h"
 #include "common/log.h"
+#include "dns/dns_server.h"
+#include "kubelet/host.h"
 #include "kubelet/node.h"
 #include "store/etcd/etcd_store.h"
 #include "store/mvcc/embedded_store.h"
@@ -46,6 +50,9 @@ struct Flags {
   bool disable_scheduler = false;
   bool disable_agent = false;
   std::string scheduler_config;
+  std::string service_cidr = "10.43.0.0/16";
+  bool disable_dns = false;
+  std::string dns_bind_address = "0.0.0.0:10053";
 };
 
 int Fail(const std::string& msg) {
@@ -93,6 +100,7 @@ int RunServerCommand(int argc, char** argv) {
   Flags f;
   controllers::ControllerManagerOptions cm;
   kubelet::NodeOptions node_options;
+  ProxyFlags proxy_flags;
   FlagSet flags(name);
   flags.String("data-dir", &f.data_dir,
                "where state lives (default /var/lib/keelson); the embedded store is in DIR/store");
@@ -117,6 +125,8 @@ int RunServerCommand(int argc, char** argv) {
             "out; more are answered 429 (default 400, 0: no limit)");
   flags.Int("max-mutating-requests-inflight", &f.max_mutating_requests_inflight, 0, 1 << 30,
             "mutating requests served at once (default 200, 0: no limit)");
+  flags.String("service-cidr", &f.service_cidr,
+               "the range ClusterIPs are allocated from (default 10.43.0.0/16)");
   if (whole_server) {
     flags.Bool("disable-controller-manager", &f.disable_controller_manager,
                "run no controllers in this server (default false)");
@@ -128,6 +138,13 @@ int RunServerCommand(int argc, char** argv) {
                "run no local node in this server (default false; the node needs root)");
     AddControllerManagerFlags(&flags, &cm);
     AddNodeFlags(&flags, &node_options, /*with_data_dir=*/false);
+    AddProxyFlags(&flags, &proxy_flags, /*with_disable=*/true, /*with_cluster_cidr=*/false);
+    flags.Bool("disable-dns", &f.disable_dns,
+               "run no cluster DNS in this server (default false)");
+    flags.String("dns-bind-address", &f.dns_bind_address,
+                 "where the cluster DNS listens, IP:PORT (default 0.0.0.0:10053); the kube-dns\n"
+                 "Service (--cluster-dns, default the tenth address of --service-cidr) sends\n"
+                 "pods' queries there");
   }
   bool help = false;
   if (Status s = flags.Parse(argc, argv, &help); !s.ok()) return Fail(s.message() + " (see --help)");
@@ -143,6 +160,7 @@ int RunServerCommand(int argc, char** argv) {
     return 0;
   }
   if (f.kubeconfig.empty()) f.kubeconfig = f.data_dir + "/kubeconfig.yaml";
+  if (Status s = FinishProxyFlags(&proxy_flags); !s.ok()) return Fail(s.message());
   const bool run_agent = whole_server && !f.disable_agent;
   if (run_agent) {
     node_options.kubelet.data_dir = f.data_dir + "/agent";
@@ -152,6 +170,7 @@ int RunServerCommand(int argc, char** argv) {
       cm.controller.cluster_cidr = "10.42.0.0/16";
     }
   }
+  const std::string cluster_cidr = cm.controller.cluster_cidr;  // cm is moved below
   if (f.sa_key_file.empty()) f.sa_key_file = f.data_dir + "/server/service-account.key";
 
   // Large transient buffers (chunks of big LIST answers, store pages read while a watch
@@ -200,6 +219,7 @@ int RunServerCommand(int argc, char** argv) {
   apiserver::ApiServerOptions ao;
   ao.token_signer = std::move(*signer);
   ao.service_account_issuer = f.sa_issuer;
+  ao.service_cidr = f.service_cidr;
   auto api = apiserver::ApiServer::Create(st.get(), std::move(ao));
   if (!api.ok()) return Fail(api.status().message());
   if (Status b = (*api)->Bootstrap(); !b.ok()) return Fail("bootstrap: " + b.message());
@@ -252,6 +272,43 @@ int RunServerCommand(int argc, char** argv) {
     manager->Start();
   }
 
+  // The cluster DNS, and the kube-dns Service that leads to it.
+  std::unique_ptr<dns::DnsServer> dns_server;
+  if (whole_server && !f.disable_dns) {
+    auto& k = node_options.kubelet;
+    if (k.cluster_dns.empty()) k.cluster_dns = {ClusterDnsAddress(f.service_cidr)};
+    dns::DnsServerOptions d;
+    if (!k.cluster_domain.empty()) d.cluster_domain = k.cluster_domain;
+    if (!k.resolv_conf.empty()) d.resolv_conf = k.resolv_conf;
+    d.listen = {f.dns_bind_address};
+    auto ds = dns::DnsServer::Start(components.get(), d);
+    std::string host_ip = k.node_ip;
+    if (host_ip.empty()) {
+      auto host = kubelet::ReadHost(f.data_dir);
+      if (host.ok() && !host->addresses.empty()) host_ip = host->addresses[0];
+    }
+    if (!ds.ok()) {
+      // Another server on this host has the port: this one runs without.
+      LogWarning("server", "no cluster DNS: " + ds.status().message());
+    } else if (host_ip.empty()) {
+      LogWarning("server", "no cluster DNS: the host has no address pods can reach");
+    } else {
+      dns_server = std::move(*ds);
+      std::string hostname = "server";
+      if (auto host = kubelet::ReadHost(f.data_dir); host.ok()) hostname = host->hostname;
+      if (Status p = PublishClusterDns(components.get(), k.cluster_dns[0], host_ip,
+                                       dns_server->Port(), "kube-dns-" + hostname);
+          !p.ok()) {
+        LogWarning("server", "publishing kube-system/kube-dns: " + p.message());
+      } else {
+        std::printf("keelson %s: cluster DNS for %s on %s:%d (Service %s)\n", name.c_str(),
+                    d.cluster_domain.c_str(), host_ip.c_str(), dns_server->Port(),
+                    k.cluster_dns[0].c_str());
+        std::fflush(stdout);
+      }
+    }
+  }
+
   std::unique_ptr<kubelet::Node> node;
   std::unique_ptr<client::RestClient> node_client;
   if (run_agent) {
@@ -274,11 +331,31 @@ int RunServerCommand(int argc, char** argv) {
       std::fflush(stdout);
     }
   }
+  // The local node's Service proxy, as an agent runs one.
+  std::unique_ptr<client::RestClient> proxy_client;
+  std::unique_ptr<proxy::Proxy> service_proxy;
+  if (node && !proxy_flags.disable) {
+    client::RestConfig rc;
+    rc.server = url;
+    rc.user_agent = "keelson-proxy";
+    proxy_client = std::make_unique<client::RestClient>(
+        rc, std::shared_ptr<client::Transport>(client::NewInProcessTransport(
+                api->get(), static_cast<size_t>(f.max_request_bytes))));
+    auto& po = proxy_flags.options;
+    po.node_name = node->kubelet()->NodeName();
+    if (!cluster_cidr.empty()) po.ruleset.cluster_cidrs = {cluster_cidr};
+    po.ruleset.service_cidr = f.service_cidr;
+    auto p = proxy::Proxy::Start(proxy_client.get(), std::move(po));
+    if (!p.ok()) return Fail("the Service proxy: " + p.status().message());
+    service_proxy = std::move(*p);
+  }
 
   int sig = 0;
   while (sigwait(&signals, &sig) != 0) {
   }
+  if (service_proxy) service_proxy->Stop();
   if (node) node->Stop();
+  if (dns_server) dns_server->Stop();
   if (manager) manager->Stop();
   if (scheduler) scheduler->Stop();
   (*api)->Shutdown();

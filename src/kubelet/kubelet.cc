@@ -23,7 +23,7 @@
 #include "client/workqueue.h"
 #include "common/log.h"
 #include "kubelet/host.h"
-#include "kubelet/json_fields.h"
+#include "api/json_fields.h"
 #include "kubelet/netdev.h"
 #include "kubelet/pod_model.h"
 #include "kubelet/prober.h"
@@ -33,9 +33,9 @@ namespace keelson::kubelet {
 namespace {
 
 namespace json = boost::json;
-using fields::Arr;
-using fields::Obj;
-using fields::Str;
+using api::fields::Arr;
+using api::fields::Obj;
+using api::fields::Str;
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
@@ -643,7 +643,7 @@ class KubeletImpl final : public Kubelet {
         continue;
       }
       EvictionCandidate c;
-      c.priority = fields::Int(Obj(*pod, "spec"), "priority").value_or(0);
+      c.priority = api::fields::Int(Obj(*pod, "spec"), "priority").value_or(0);
       c.usage = usage[std::string(api::GetUid(*pod))];
       if (const auto* cs = Arr(*Obj(*pod, "spec"), "containers")) {
         for (const auto& ct : *cs) {

@@ -15,17 +15,17 @@
 #include <cerrno>
 #include <cstring>
 
-#include "kubelet/json_fields.h"
+#include "api/json_fields.h"
 
 namespace keelson::kubelet {
 namespace {
 
 namespace json = boost::json;
-using fields::Obj;
-using fields::Str;
+using api::fields::Obj;
+using api::fields::Str;
 
 int64_t Int(const json::object* o, std::string_view key, int64_t def) {
-  return fields::Int(o, key).value_or(def);
+  return api::fields::Int(o, key).value_or(def);
 }
 using namespace std::chrono_literals;
 

@@ -18,17 +18,17 @@
 #include <sstream>
 
 #include "common/base64.h"
-#include "kubelet/json_fields.h"
+#include "api/json_fields.h"
 
 namespace keelson::kubelet {
 namespace {
 
 namespace json = boost::json;
-using fields::Arr;
-using fields::Bool;
-using fields::Int;
-using fields::Obj;
-using fields::Str;
+using api::fields::Arr;
+using api::fields::Bool;
+using api::fields::Int;
+using api::fields::Obj;
+using api::fields::Str;
 namespace fs = std::filesystem;
 
 std::string ReadAll(const fs::path& p) {
