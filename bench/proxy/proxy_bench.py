@@ -7,7 +7,7 @@ network namespace of the bench's own. Printed:
   - the first sync (the whole table) and its size;
   - one change at a time with S Services present: a new Service with its EndpointSlice, and an
     endpoint removed from an existing Service, each timed from the API write to the rule being
-    in the kernel (the bench polls `nft get element` / the Service's chain) and by the proxy's
+    in the kernel (`nft monitor` in the namespace reports each commit) and by the proxy's
     own figure (/metrics: rendering + the nft transaction);
   - a forced full resync with S Services;
   - the proxy's RSS and CPU.
@@ -136,8 +136,22 @@ def main():
                   f"{int(m['keelson_proxy_chains'])} chains, ~{rules} rules): proxy "
                   f"{m['keelson_proxy_last_sync_seconds'] * 1000:.0f} ms; start to synced {first_wall:.1f} s")
 
+            # The kernel's own account of each commit: `nft monitor` prints every change as it
+            # is committed, so the bench sees the moment a rule is in without polling.
+            events = []
+            mon = subprocess.Popen(["ip", "netns", "exec", NETNS, "stdbuf", "-oL", "nft", "monitor"],
+                                   stdout=subprocess.PIPE, text=True)
+            def read_monitor():
+                for line in mon.stdout:
+                    events.append((time.monotonic(), line))
+            threading.Thread(target=read_monitor, daemon=True).start()
+            time.sleep(3)  # it reads the table before it listens
+
+            def seen(text, since):
+                return next((t for t, line in list(events) if t >= since and text in line), None)
+
             # One change at a time: a new Service.
-            add_e2e, add_proxy, del_e2e, del_proxy = [], [], [], []
+            add_e2e, add_proxy, add_apply, del_e2e, del_proxy, del_apply = [], [], [], [], [], []
             for k in range(a.changes):
                 i = a.services + k
                 st, body = c.api.call("POST", "/api/v1/namespaces/default/services", service(i))
@@ -146,12 +160,13 @@ def main():
                 t = time.monotonic()
                 st, _ = c.api.call("POST", "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices",
                                    slice_of(i, a.endpoints))
-                key = f"{ip} . tcp . 80"
-                wait(lambda: nft(["get", "element", "ip", TABLE, "service-ips", "{ " + key + " }"]).returncode == 0,
-                     30, "the new Service's rule", interval=0.001)
-                add_e2e.append(time.monotonic() - t)
+                key = f"{ip} . tcp . 80 : goto"
+                wait(lambda: seen(key, t) is not None, 30, "the new Service's rule", interval=0.001)
+                add_e2e.append(seen(key, t) - t)
                 time.sleep(0.2)
-                add_proxy.append(metrics(hport)["keelson_proxy_last_sync_seconds"])
+                m = metrics(hport)
+                add_proxy.append(m["keelson_proxy_last_sync_seconds"])
+                add_apply.append(m["keelson_proxy_last_apply_seconds"])
             # One endpoint removed from an existing Service.
             for k in range(a.changes):
                 i = (k * 7919) % a.services
@@ -163,22 +178,40 @@ def main():
                 st, _ = c.api.call("PUT", f"/apis/discovery.k8s.io/v1/namespaces/default/endpointslices/svc-{i}-1", body)
                 if st != 200:
                     raise RuntimeError(f"update slice {i}: {st}")
-                def removed():
-                    out = nft(["get", "element", "ip", TABLE, "hairpin-endpoints",
-                               "{ " + gone + " . " + gone + " }"])
-                    return out.returncode != 0
-                wait(removed, 30, "the endpoint's removal", interval=0.001)
-                del_e2e.append(time.monotonic() - t)
+                text = f"delete element ip {TABLE} hairpin-endpoints {{ {gone} . {gone} }}"
+                wait(lambda: seen(text, t) is not None, 30, "the endpoint's removal", interval=0.001)
+                del_e2e.append(seen(text, t) - t)
                 time.sleep(0.2)
-                del_proxy.append(metrics(hport)["keelson_proxy_last_sync_seconds"])
+                m = metrics(hport)
+                del_proxy.append(m["keelson_proxy_last_sync_seconds"])
+                del_apply.append(m["keelson_proxy_last_apply_seconds"])
 
-            def line(what, e2e, prox):
+            def line(what, e2e, prox, apply):
                 print(f"{what}: API write -> in the kernel p50 {statistics.median(e2e) * 1000:.1f} ms, "
-                      f"p90 {pct(e2e, 90) * 1000:.1f} ms; the proxy's sync (render + nft) p50 "
-                      f"{statistics.median(prox) * 1000:.1f} ms, p90 {pct(prox, 90) * 1000:.1f} ms")
-            line(f"add one Service ({a.services} present, {a.changes} times)", add_e2e, add_proxy)
-            line(f"remove one endpoint ({a.changes} times)", del_e2e, del_proxy)
+                      f"p90 {pct(e2e, 90) * 1000:.1f} ms; the proxy's sync p50 "
+                      f"{statistics.median(prox) * 1000:.1f} ms, p90 {pct(prox, 90) * 1000:.1f} ms, "
+                      f"of which nft p50 {statistics.median(apply) * 1000:.1f} ms")
+            line(f"add one Service ({a.services} present, {a.changes} times)", add_e2e, add_proxy, add_apply)
+            line(f"remove one endpoint ({a.changes} times)", del_e2e, del_proxy, del_apply)
+            if os.environ.get("PROXY_BENCH_DUMP"):
+                with open(os.environ["PROXY_BENCH_DUMP"], "w") as f:
+                    f.write(nft(["list", "table", "ip", TABLE]).stdout)
+            # The floor: the same kind of transaction through nft by hand, with the table as it is.
+            one = (f"add chain ip {TABLE} bench-probe\nflush chain ip {TABLE} bench-probe\n"
+                   f"add rule ip {TABLE} bench-probe meta l4proto tcp dnat to 10.255.0.1:80\n"
+                   f"add element ip {TABLE} hairpin-endpoints {{ 10.255.0.1 . 10.255.0.1 }}\n")
+            floor = []
+            for _ in range(10):
+                t = time.monotonic()
+                subprocess.run(["ip", "netns", "exec", NETNS, "nft", "-f", "-"], input=one, text=True,
+                               check=True)
+                floor.append(time.monotonic() - t)
+            nft(["delete", "chain", "ip", TABLE, "bench-probe"])
+            nft(["delete", "element", "ip", TABLE, "hairpin-endpoints", "{ 10.255.0.1 . 10.255.0.1 }"])
+            print(f"the same kind of transaction by hand (ip netns exec nft -f, {a.services} Services "
+                  f"present): p50 {statistics.median(floor) * 1000:.1f} ms")
 
+            mon.terminate()
             # A full resync with everything present: the table deleted behind the proxy's back
             # is found (every 5 s) and rebuilt.
             before = metrics(hport)['keelson_proxy_syncs_total{kind="full"}']

@@ -35,6 +35,12 @@ struct StaticChain {
   std::vector<std::string> rules;
 };
 
+// The pod network in a rule: the CIDR itself, or the named set of them when there are
+// several (an inline set would be an anonymous kernel set per rule).
+std::string CidrSet(const std::vector<std::string>& cidrs) {
+  return cidrs.size() == 1 ? cidrs[0] : std::string("@") + kClusterCidrs;
+}
+
 std::vector<StaticChain> StaticChains(const RulesetConfig& c) {
   std::vector<StaticChain> out;
   auto hook = [](const char* type, const char* hook, const char* prio) {
@@ -64,11 +70,21 @@ std::vector<StaticChain> StaticChains(const RulesetConfig& c) {
   out.push_back({"filter-output-post-dnat",
                  hook("filter", "output", "-90"),
                  {"ct state new jump cluster-ips-check"}});
-  std::vector<std::string> services = {
+  std::vector<std::string> services;
+  // ClusterIP traffic from outside the pod network is masqueraded so that replies come back
+  // through this node: one rule for every Service (a rule per Service would make the table,
+  // and the kernel's walk over it on every commit, larger).
+  if (c.masquerade_all) {
+    services.push_back(std::string("ip daddr @") + kClusterIps + " jump mark-for-masquerade");
+  } else if (!c.cluster_cidrs.empty()) {
+    services.push_back(std::string("ip daddr @") + kClusterIps + " ip saddr != " +
+                       CidrSet(c.cluster_cidrs) + " jump mark-for-masquerade");
+  }
+  services.insert(services.end(), {
       std::string("ip daddr . meta l4proto . th dport vmap @") + kServiceIps,
       std::string("fib daddr type local ") +
           (c.nodeport_localhost ? "" : "ip daddr != 127.0.0.0/8 ") +
-          "meta l4proto . th dport vmap @" + kServiceNodePorts};
+          "meta l4proto . th dport vmap @" + kServiceNodePorts});
   out.push_back({"services", "", services});
   out.push_back({"mark-for-masquerade", "", {"meta mark set meta mark | 0x4000"}});
   out.push_back({"masquerading",
@@ -162,11 +178,6 @@ void PickEndpoint(const ServicePort& p, const std::vector<Endpoint>& eps,
   }
 }
 
-// The pod network in a rule: the CIDR itself, or the named set of them when there are
-// several (an inline set would be an anonymous kernel set per rule).
-std::string CidrSet(const std::vector<std::string>& cidrs) {
-  return cidrs.size() == 1 ? cidrs[0] : std::string("@") + kClusterCidrs;
-}
 
 void RenderPort(const ServicePort& p, const CategorizedEndpoints& eps, const RulesetConfig& c,
                 ServiceRules* out) {
@@ -180,12 +191,6 @@ void RenderPort(const ServicePort& p, const CategorizedEndpoints& eps, const Rul
   const bool has_cluster = !eps.cluster.empty();
   if (has_cluster) {
     std::vector<std::string> rules;
-    if (c.masquerade_all) {
-      rules.push_back("ip daddr " + p.cluster_ip + " jump mark-for-masquerade");
-    } else if (!c.cluster_cidrs.empty()) {
-      rules.push_back("ip daddr " + p.cluster_ip + " ip saddr != " + CidrSet(c.cluster_cidrs) +
-                      " jump mark-for-masquerade");
-    }
     PickEndpoint(p, eps.cluster, &rules, out);
     out->chains[svc_chain] = std::move(rules);
     out->elements[kServiceIps][cluster_key] = "goto " + svc_chain;
@@ -311,14 +316,14 @@ void NftablesTable::DropClaims(const std::string& service, const ServiceRules& r
 void NftablesTable::SetService(const std::string& key, std::optional<ServiceRules> rules) {
   auto it = current_.find(key);
   if (it != current_.end()) {
-    if (rules && *rules == it->second) return;
-    DropClaims(key, it->second);
+    if (rules && *rules == *it->second) return;
+    DropClaims(key, *it->second);
   } else if (!rules) {
     return;
   }
   if (rules) {
     AddClaims(key, *rules);
-    current_[key] = std::move(*rules);
+    current_[key] = std::make_shared<const ServiceRules>(std::move(*rules));
   } else {
     current_.erase(key);
   }
@@ -328,13 +333,13 @@ void NftablesTable::SetService(const std::string& key, std::optional<ServiceRule
 std::optional<std::string> NftablesTable::Desired(const ElementRef& ref) const {
   auto it = claims_.find(ref);
   if (it == claims_.end() || it->second.empty()) return std::nullopt;
-  const auto& owner = current_.at(*it->second.begin());
+  const auto& owner = *current_.at(*it->second.begin());
   return owner.elements.at(ref.set).at(ref.key);
 }
 
 size_t NftablesTable::ChainCount() const {
   size_t n = 0;
-  for (const auto& [k, r] : current_) n += r.chains.size();
+  for (const auto& [k, r] : current_) n += r->chains.size();
   return n;
 }
 
@@ -371,17 +376,17 @@ std::string NftablesTable::Transaction(bool full, bool recreate) const {
   if (full) {
     out = Base(recreate);
     for (const auto& [svc, rules] : current_) {
-      for (const auto& [set, timeout] : rules.affinity_sets) {
+      for (const auto& [set, timeout] : rules->affinity_sets) {
         Line(&out, t, "add", "set",
              set + " { type ipv4_addr; flags dynamic,timeout; timeout " +
                  std::to_string(timeout) + "s; }");
       }
     }
     for (const auto& [svc, rules] : current_) {
-      for (const auto& [name, body] : rules.chains) Line(&out, t, "add", "chain", name);
+      for (const auto& [name, body] : rules->chains) Line(&out, t, "add", "chain", name);
     }
     for (const auto& [svc, rules] : current_) {
-      for (const auto& [name, body] : rules.chains) WriteChain(&out, t, name, body);
+      for (const auto& [name, body] : rules->chains) WriteChain(&out, t, name, body);
     }
     // Every map refilled with what its owners want.
     std::map<std::string, std::vector<std::pair<std::string, std::string>>> by_set;
@@ -399,11 +404,15 @@ std::string NftablesTable::Transaction(bool full, bool recreate) const {
       std::vector<std::string> gone_chains, gone_sets;
       for (const auto& [svc, rules] : applied_) {
         auto cur = current_.find(svc);
-        for (const auto& [name, body] : rules.chains) {
-          if (cur == current_.end() || !cur->second.chains.contains(name)) gone_chains.push_back(name);
+        for (const auto& [name, body] : rules->chains) {
+          if (cur == current_.end() || !cur->second->chains.contains(name)) {
+            gone_chains.push_back(name);
+          }
         }
-        for (const auto& [set, timeout] : rules.affinity_sets) {
-          if (cur == current_.end() || !cur->second.affinity_sets.contains(set)) gone_sets.push_back(set);
+        for (const auto& [set, timeout] : rules->affinity_sets) {
+          if (cur == current_.end() || !cur->second->affinity_sets.contains(set)) {
+            gone_sets.push_back(set);
+          }
         }
       }
       for (const auto& c : gone_chains) Line(&out, t, "flush", "chain", c);
@@ -420,8 +429,8 @@ std::string NftablesTable::Transaction(bool full, bool recreate) const {
   for (const auto& svc : dirty_) {
     auto cur_it = current_.find(svc);
     auto old_it = applied_.find(svc);
-    const ServiceRules& cur = cur_it == current_.end() ? kNone : cur_it->second;
-    const ServiceRules& old = old_it == applied_.end() ? kNone : old_it->second;
+    const ServiceRules& cur = cur_it == current_.end() ? kNone : *cur_it->second;
+    const ServiceRules& old = old_it == applied_.end() ? kNone : *old_it->second;
     for (const auto& [set, timeout] : cur.affinity_sets) {
       if (old.affinity_sets.contains(set)) continue;
       Line(&sets_add, t, "add", "set",
@@ -483,13 +492,13 @@ void NftablesTable::Committed(bool full) {
     std::set<ElementRef> touched;
     auto old_it = applied_.find(svc);
     if (old_it != applied_.end()) {
-      for (const auto& [set, elems] : old_it->second.elements) {
+      for (const auto& [set, elems] : old_it->second->elements) {
         for (const auto& [key, v] : elems) touched.insert(ElementRef{set, key});
       }
     }
     auto cur_it = current_.find(svc);
     if (cur_it != current_.end()) {
-      for (const auto& [set, elems] : cur_it->second.elements) {
+      for (const auto& [set, elems] : cur_it->second->elements) {
         for (const auto& [key, v] : elems) touched.insert(ElementRef{set, key});
       }
       applied_[svc] = cur_it->second;

@@ -22,6 +22,7 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -104,8 +105,9 @@ class NftablesTable {
   std::string Base(bool recreate) const;
 
   const RulesetConfig config_;
-  std::map<std::string, ServiceRules> current_;   // what the Services ask for
-  std::map<std::string, ServiceRules> applied_;   // what the last commit wrote, per Service
+  // What the Services ask for, and what the last commit wrote (shared where they agree).
+  std::map<std::string, std::shared_ptr<const ServiceRules>> current_;
+  std::map<std::string, std::shared_ptr<const ServiceRules>> applied_;
   std::set<std::string> dirty_;                   // Services set since the last commit
   std::map<ElementRef, std::set<std::string>> claims_;      // element -> Services wanting it
   std::map<ElementRef, std::string> applied_elements_;      // element -> value in the kernel

@@ -48,7 +48,6 @@ TEST(RenderServiceTest, ClusterIpSpreadsOverEveryEndpointAndMasqueradesOffCluste
   ASSERT_TRUE(r.chains.contains(chain));
   EXPECT_EQ(r.chains.at(chain),
             (std::vector<std::string>{
-                "ip daddr 10.43.0.20 ip saddr != 10.42.0.0/16 jump mark-for-masquerade",
                 "numgen random mod 2 0 meta l4proto tcp dnat to 10.42.0.5:8080",
                 "meta l4proto tcp dnat to 10.42.0.6:9090"}));
   EXPECT_EQ(r.elements.at("service-ips").at("10.43.0.20 . tcp . 80"), "goto " + chain);
@@ -132,10 +131,10 @@ TEST(RenderServiceTest, SessionAffinityKeepsAChainAndASetPerEndpoint) {
     EXPECT_TRUE(set.starts_with("affinity-")) << set;
   }
   const auto& rules = r.chains.at(ServiceChainName(p));
-  ASSERT_EQ(rules.size(), 5u);
-  EXPECT_TRUE(rules[1].starts_with("ip saddr @affinity-")) << rules[1];
-  EXPECT_TRUE(rules[3].starts_with("numgen random mod 2 0 goto endpoint-")) << rules[3];
-  EXPECT_TRUE(rules[4].starts_with("goto endpoint-")) << rules[4];
+  ASSERT_EQ(rules.size(), 4u);
+  EXPECT_TRUE(rules[0].starts_with("ip saddr @affinity-")) << rules[0];
+  EXPECT_TRUE(rules[2].starts_with("numgen random mod 2 0 goto endpoint-")) << rules[2];
+  EXPECT_TRUE(rules[3].starts_with("goto endpoint-")) << rules[3];
   int endpoint_chains = 0;
   for (const auto& [name, body] : r.chains) {
     if (!name.starts_with("endpoint-")) continue;
@@ -148,25 +147,31 @@ TEST(RenderServiceTest, SessionAffinityKeepsAChainAndASetPerEndpoint) {
 }
 
 TEST(RenderServiceTest, SeveralClusterCidrsUseTheNamedSet) {
-  auto p = Port();
   RulesetConfig c = Config();
   c.cluster_cidrs = {"10.42.0.0/16", "10.50.0.0/16"};
-  auto r = RenderService({p}, {Cluster({Ep("10.42.0.5")})}, c);
-  EXPECT_EQ(r.chains.at(ServiceChainName(p))[0],
-            "ip daddr 10.43.0.20 ip saddr != @cluster-cidrs jump mark-for-masquerade");
   NftablesTable t(c);
-  EXPECT_TRUE(Contains(t.Transaction(true, true),
-                       "add element ip keelson-proxy cluster-cidrs { 10.42.0.0/16, 10.50.0.0/16 }"));
+  std::string s = t.Transaction(true, true);
+  EXPECT_TRUE(Contains(s, "add element ip keelson-proxy cluster-cidrs { 10.42.0.0/16, 10.50.0.0/16 }"));
+  EXPECT_TRUE(Contains(s, "add rule ip keelson-proxy services ip daddr @cluster-ips ip saddr != "
+                          "@cluster-cidrs jump mark-for-masquerade"));
 }
 
-TEST(RenderServiceTest, MasqueradeAllAndNoClusterCidr) {
+TEST(RenderServiceTest, ClusterIpMasqueradeIsOneRuleForAllServices) {
   auto p = Port();
-  RulesetConfig c;
-  auto r = RenderService({p}, {Cluster({Ep("10.42.0.5")})}, c);
-  EXPECT_EQ(r.chains.at(ServiceChainName(p)).size(), 1u);  // no masquerade rule
-  c.masquerade_all = true;
-  r = RenderService({p}, {Cluster({Ep("10.42.0.5")})}, c);
-  EXPECT_EQ(r.chains.at(ServiceChainName(p))[0], "ip daddr 10.43.0.20 jump mark-for-masquerade");
+  // Per Service: only the DNAT.
+  auto r = RenderService({p}, {Cluster({Ep("10.42.0.5")})}, Config());
+  EXPECT_EQ(r.chains.at(ServiceChainName(p)),
+            std::vector<std::string>{"meta l4proto tcp dnat to 10.42.0.5:8080"});
+  EXPECT_TRUE(Contains(NftablesTable(Config()).Transaction(true, true),
+                       "add rule ip keelson-proxy services ip daddr @cluster-ips ip saddr != "
+                       "10.42.0.0/16 jump mark-for-masquerade"));
+  RulesetConfig all;
+  all.masquerade_all = true;
+  EXPECT_TRUE(Contains(NftablesTable(all).Transaction(true, true),
+                       "add rule ip keelson-proxy services ip daddr @cluster-ips jump "
+                       "mark-for-masquerade"));
+  RulesetConfig none;
+  EXPECT_FALSE(Contains(NftablesTable(none).Transaction(true, true), "services ip daddr @cluster-ips"));
 }
 
 TEST(NftablesTableTest, FullTransactionHasTheBaseAndEveryService) {
@@ -207,8 +212,6 @@ TEST(NftablesTableTest, PartialTransactionsTouchOnlyWhatChanged) {
   EXPECT_EQ(s,
             "add chain ip keelson-proxy " + ServiceChainName(web) + "\n" +
             "flush chain ip keelson-proxy " + ServiceChainName(web) + "\n" +
-            "add rule ip keelson-proxy " + ServiceChainName(web) +
-            " ip daddr 10.43.0.20 ip saddr != 10.42.0.0/16 jump mark-for-masquerade\n" +
             "add rule ip keelson-proxy " + ServiceChainName(web) +
             " numgen random mod 2 0 meta l4proto tcp dnat to 10.42.0.5:8080\n" +
             "add rule ip keelson-proxy " + ServiceChainName(web) +

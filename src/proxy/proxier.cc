@@ -7,7 +7,9 @@
 
 #include "api/object.h"
 #include "api/resources.h"
-#include "client/informer.h"
+#include <malloc.h>
+
+#include "client/reflector.h"
 #include "common/log.h"
 #include "proxy/healthcheck.h"
 #include "proxy/proxy.h"
@@ -50,23 +52,18 @@ class ProxyImpl final : public Proxy {
     }
     if (o_.set_sysctls) SetSysctls();
 
-    informers_ = std::make_unique<client::SharedInformerFactory>(client_);
+    // Reflectors straight into the proxy's own views: no informer cache holds the objects
+    // (10,000 Services and their slices as JSON would be most of the proxy's memory).
     const auto& registry = api::ResourceRegistry::BuiltIn();
-    auto* services = services_informer_ =
-        informers_->InformerFor(*registry.Find("", "v1", "services"));
-    auto* slices = slices_informer_ =
-        informers_->InformerFor(*registry.Find("discovery.k8s.io", "v1", "endpointslices"));
-    services->AddEventHandler(client::ResourceEventHandler{
-        .on_add = [this](const client::ObjectPtr& s, bool) { OnService(*s, false); },
-        .on_update = [this](const client::ObjectPtr&,
-                            const client::ObjectPtr& s) { OnService(*s, false); },
-        .on_delete = [this](const client::ObjectPtr& s, bool) { OnService(*s, true); }});
-    slices->AddEventHandler(client::ResourceEventHandler{
-        .on_add = [this](const client::ObjectPtr& s, bool) { OnSlice(*s, false); },
-        .on_update = [this](const client::ObjectPtr&,
-                            const client::ObjectPtr& s) { OnSlice(*s, false); },
-        .on_delete = [this](const client::ObjectPtr& s, bool) { OnSlice(*s, true); }});
-    informers_->Start();
+    services_store_ = std::make_unique<Store>(this, /*slices=*/false);
+    slices_store_ = std::make_unique<Store>(this, /*slices=*/true);
+    services_reflector_ = std::make_unique<client::Reflector>(
+        client_->Resource(*registry.Find("", "v1", "services")), services_store_.get());
+    slices_reflector_ = std::make_unique<client::Reflector>(
+        client_->Resource(*registry.Find("discovery.k8s.io", "v1", "endpointslices")),
+        slices_store_.get());
+    services_thread_ = std::thread([this] { services_reflector_->Run(); });
+    slices_thread_ = std::thread([this] { slices_reflector_->Run(); });
     sync_thread_ = std::thread([this] { SyncLoop(); });
     return Status::Ok();
   }
@@ -91,7 +88,10 @@ class ProxyImpl final : public Proxy {
       stopped_ = stopping_ = true;
     }
     cv_.notify_all();
-    if (informers_) informers_->Shutdown();
+    if (services_reflector_) services_reflector_->Stop();
+    if (slices_reflector_) slices_reflector_->Stop();
+    if (services_thread_.joinable()) services_thread_.join();
+    if (slices_thread_.joinable()) slices_thread_.join();
     if (sync_thread_.joinable()) sync_thread_.join();
     if (health_) health_->Stop();
     if (o_.cleanup_on_exit) {
@@ -102,6 +102,72 @@ class ProxyImpl final : public Proxy {
   }
 
  private:
+  // A reflector's store: lists replace the proxy's view of one resource, watch events change
+  // it.
+  class Store final : public client::ReflectorStore {
+   public:
+    Store(ProxyImpl* proxy, bool slices) : proxy_(proxy), slices_(slices) {}
+    void Replace(std::vector<client::ObjectPtr> objects, const std::string&) override {
+      proxy_->Replace(slices_, std::move(objects));
+    }
+    void Apply(client::WatchEventType type, client::ObjectPtr object) override {
+      if (type == client::WatchEventType::kBookmark) return;
+      bool deleted = type == client::WatchEventType::kDeleted;
+      if (slices_) {
+        proxy_->OnSlice(*object, deleted);
+      } else {
+        proxy_->OnService(*object, deleted);
+      }
+    }
+
+   private:
+    ProxyImpl* const proxy_;
+    const bool slices_;
+  };
+
+  // After a (re)list: everything listed is applied, everything the list no longer has is
+  // deleted.
+  void Replace(bool slices, std::vector<client::ObjectPtr> objects) {
+    std::set<std::string> listed;
+    for (const auto& o : objects) {
+      listed.insert(NsName(api::GetNamespace(*o), api::GetName(*o)));
+      if (slices) {
+        OnSlice(*o, false);
+      } else {
+        OnService(*o, false);
+      }
+    }
+    objects.clear();
+    std::vector<std::string> gone;
+    {
+      std::lock_guard l(mu_);
+      if (slices) {
+        for (const auto& [key, info] : slices_) {
+          if (!listed.contains(key)) gone.push_back(key);
+        }
+      } else {
+        for (const auto& [key, ports] : services_) {
+          if (!listed.contains(key)) gone.push_back(key);
+        }
+      }
+    }
+    for (const auto& key : gone) {
+      auto slash = key.find('/');
+      api::Object stub{{"metadata", boost::json::object{{"namespace", key.substr(0, slash)},
+                                                       {"name", key.substr(slash + 1)}}}};
+      if (slices) {
+        OnSlice(stub, true);
+      } else {
+        OnService(stub, true);
+      }
+    }
+    // The list's objects are gone: give their memory back.
+    malloc_trim(0);
+    std::lock_guard l(mu_);
+    (slices ? slices_listed_ : services_listed_) = true;
+    cv_.notify_all();
+  }
+
   void OnService(const api::Object& svc, bool deleted) {
     std::string key = NsName(api::GetNamespace(svc), api::GetName(svc));
     std::vector<ServicePort> ports;
@@ -175,14 +241,11 @@ class ProxyImpl final : public Proxy {
   void SyncLoop() {
     // The first sync waits for both caches, so it never writes an empty table over the rules
     // live traffic uses.
-    while (!informers_->WaitForCacheSync(std::chrono::seconds(1))) {
-      std::lock_guard l(mu_);
+    {
+      std::unique_lock l(mu_);
+      cv_.wait(l, [this] { return stopping_ || (services_listed_ && slices_listed_); });
       if (stopping_) return;
     }
-    // The caches are complete, the handlers may still be delivering them: take everything
-    // from the caches now (the handlers' late deliveries are then no-ops).
-    for (const auto& s : services_informer_->lister().List()) OnService(*s, false);
-    for (const auto& s : slices_informer_->lister().List()) OnSlice(*s, false);
     bool need_full = true, recreate = true;
     auto next_full = Clock::now();
     auto next_check = Clock::now() + o_.table_check_period;
@@ -258,6 +321,7 @@ class ProxyImpl final : public Proxy {
         continue;
       }
       std::string script = table_.Transaction(need_full, recreate);
+      auto apply_start = Clock::now();
       Status st = o_.filter->Apply(script);
       auto end = Clock::now();
       last_sync_end = end;
@@ -286,6 +350,8 @@ class ProxyImpl final : public Proxy {
         ++stats_.syncs;
         if (need_full) ++stats_.full_syncs;
         stats_.last_sync_seconds = seconds;
+        stats_.last_apply_seconds = std::chrono::duration<double>(end - apply_start).count();
+        stats_.last_script_bytes = script.size();
         stats_.services = table_.ServiceCount();
         stats_.chains = table_.ChainCount();
         last_programming_seconds_ =
@@ -389,7 +455,7 @@ class ProxyImpl final : public Proxy {
 
   std::string Metrics() const {
     std::lock_guard l(mu_);
-    char buf[1024];
+    char buf[2048];
     std::snprintf(
         buf, sizeof buf,
         "# HELP keelson_proxy_syncs_total Transactions applied to the packet filter.\n"
@@ -402,6 +468,13 @@ class ProxyImpl final : public Proxy {
         "# HELP keelson_proxy_last_sync_seconds Rendering and applying the last transaction.\n"
         "# TYPE keelson_proxy_last_sync_seconds gauge\n"
         "keelson_proxy_last_sync_seconds %.6f\n"
+        "# HELP keelson_proxy_last_apply_seconds The packet filter's part of the last sync "
+        "(running nft on the transaction).\n"
+        "# TYPE keelson_proxy_last_apply_seconds gauge\n"
+        "keelson_proxy_last_apply_seconds %.6f\n"
+        "# HELP keelson_proxy_last_script_bytes The size of the last transaction.\n"
+        "# TYPE keelson_proxy_last_script_bytes gauge\n"
+        "keelson_proxy_last_script_bytes %zu\n"
         "# HELP keelson_proxy_last_programming_seconds From the oldest change the last "
         "transaction carried reaching the proxy to the rules being in the kernel.\n"
         "# TYPE keelson_proxy_last_programming_seconds gauge\n"
@@ -414,7 +487,8 @@ class ProxyImpl final : public Proxy {
         "keelson_proxy_chains %zu\n",
         static_cast<long long>(stats_.syncs - stats_.full_syncs),
         static_cast<long long>(stats_.full_syncs), static_cast<long long>(stats_.failed_syncs),
-        stats_.last_sync_seconds, last_programming_seconds_, stats_.services, stats_.chains);
+        stats_.last_sync_seconds, stats_.last_apply_seconds, stats_.last_script_bytes,
+        last_programming_seconds_, stats_.services, stats_.chains);
     return buf;
   }
 
@@ -422,9 +496,9 @@ class ProxyImpl final : public Proxy {
   ProxyOptions o_;
   std::unique_ptr<PacketFilter> own_filter_;
   std::unique_ptr<Conntrack> own_conntrack_;
-  std::unique_ptr<client::SharedInformerFactory> informers_;
-  client::SharedInformer* services_informer_ = nullptr;
-  client::SharedInformer* slices_informer_ = nullptr;
+  std::unique_ptr<Store> services_store_, slices_store_;
+  std::unique_ptr<client::Reflector> services_reflector_, slices_reflector_;
+  std::thread services_thread_, slices_thread_;
   std::unique_ptr<HealthServer> health_;
   std::thread sync_thread_;
 
@@ -444,6 +518,7 @@ class ProxyImpl final : public Proxy {
   Clock::time_point oldest_change_;                                  // guarded by mu_
   ProxyStats stats_;                                                 // guarded by mu_
   double last_programming_seconds_ = 0;                              // guarded by mu_
+  bool services_listed_ = false, slices_listed_ = false;             // guarded by mu_
   bool first_sync_done_ = false;                                     // guarded by mu_
   bool last_sync_failed_ = false;                                    // guarded by mu_
   bool stopping_ = false;                                            // guarded by mu_

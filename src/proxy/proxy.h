@@ -58,14 +58,16 @@ struct ProxyStats {
   int64_t syncs = 0;           // transactions applied
   int64_t full_syncs = 0;
   int64_t failed_syncs = 0;
-  double last_sync_seconds = 0;  // rendering and applying the last transaction
+  double last_sync_seconds = 0;   // rendering and applying the last transaction
+  double last_apply_seconds = 0;  // the packet filter's part of it
+  size_t last_script_bytes = 0;
   size_t services = 0;           // Services with rules
   size_t chains = 0;
 };
 
 class Proxy {
  public:
-  // Starts the informers (through `client`, which must outlive the proxy) and the sync
+  // Starts watching (through `client`, which must outlive the proxy) and the sync
   // thread. Errors: bad options, the health server's port taken.
   static Result<std::unique_ptr<Proxy>> Start(client::RestClient* client, ProxyOptions options);
   virtual ~Proxy() = default;
