@@ -2,8 +2,8 @@
 # Stops everything a keelson node left running under its data directory: its containerd, every
 # container and pod sandbox (through runc, whose state is under the data directory), their
 # shims, the mounts (rootfs, network namespaces, volumes) and, with --bridge NAME, the pod
-# bridge and the Service proxy's table (nftables `ip keelson-proxy`, which a proxy stopped
-# with SIGTERM removes itself). The node's data stays; remove it afterwards if wanted.
+# bridge and the Service proxy's tables (nftables `ip keelson-proxy` and its shards, which a
+# proxy stopped with SIGTERM removes itself). The node's data stays; remove it afterwards if wanted.
 #
 #   scripts/node-cleanup.sh /var/lib/keelson/agent            # `keelson agent`/`kubelet`
 #   scripts/node-cleanup.sh /var/lib/keelson/agent --bridge keelson0
@@ -47,6 +47,8 @@ done
 
 if [ -n "$bridge" ]; then
   ip link del "$bridge" 2>/dev/null
-  nft delete table ip keelson-proxy 2>/dev/null
+  for t in $(nft list tables ip 2>/dev/null | awk '$3 ~ /^keelson-proxy(-[0-9]+)?$/ { print $3 }'); do
+    nft delete table ip "$t" 2>/dev/null
+  done
 fi
 exit 0

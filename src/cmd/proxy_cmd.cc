@@ -44,8 +44,12 @@ void AddProxyFlags(FlagSet* f, ProxyFlags* p, bool with_disable, bool with_clust
   f->String("healthz-bind-address", &p->healthz_bind_address,
             "where /healthz, /livez and /metrics are served, IP:PORT (default 0.0.0.0:10256;\n"
             "port 0 picks a free one; \"\" serves none)");
-  f->String("nft-table", &o.ruleset.table, "the nftables table (family ip) the proxy owns "
-                                           "(default keelson-proxy)");
+  f->String("nft-table", &o.ruleset.table,
+            "the nftables table (family ip) the proxy owns, and the prefix of its shard tables\n"
+            "TABLE-0, TABLE-1, ... (default keelson-proxy)");
+  f->Int("nft-shards", &o.ruleset.shards, 1, 256,
+         "how many tables the Services' chains are spread over (default 16): a change is\n"
+         "checked by the kernel against its own table only");
   f->String("netns", &o.tools.netns,
             "program the packet filter of this network namespace (a name under /run/netns)\n"
             "instead of the proxy's own (for tests and benchmarks)");
@@ -136,10 +140,12 @@ int RunProxyCommand(int argc, char** argv) {
   if (Status s = FinishProxyFlags(&p); !s.ok()) return fail(s.message());
   if (cleanup) {
     auto filter = proxy::NewNftPacketFilter(p.options.tools);
-    if (Status s = proxy::CleanupTable(filter.get(), p.options.ruleset.table); !s.ok()) {
+    if (Status s = proxy::CleanupTables(filter.get(), p.options.ruleset); !s.ok()) {
       return fail("cleanup: " + s.message());
     }
-    std::printf("keelson proxy: table ip %s removed\n", p.options.ruleset.table.c_str());
+    std::printf("keelson proxy: tables ip %s and %s-0..%d removed\n",
+                p.options.ruleset.table.c_str(), p.options.ruleset.table.c_str(),
+                p.options.ruleset.shards - 1);
     return 0;
   }
   if (hostname.empty()) {

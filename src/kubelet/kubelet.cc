@@ -93,13 +93,29 @@ class ApiObjectSource final : public ObjectSource {
   explicit ApiObjectSource(client::RestClient* client)
       : configmaps_(
             client->Resource(*api::ResourceRegistry::BuiltIn().Find("", "v1", "configmaps"))),
-        secrets_(client->Resource(*api::ResourceRegistry::BuiltIn().Find("", "v1", "secrets"))) {}
+        secrets_(client->Resource(*api::ResourceRegistry::BuiltIn().Find("", "v1", "secrets"))),
+        services_(
+            client->Resource(*api::ResourceRegistry::BuiltIn().Find("", "v1", "services"))) {}
 
   Result<api::Object> ConfigMap(const std::string& ns, const std::string& name) override {
     return Fetch(configmaps_.Namespace(ns), name);
   }
   Result<api::Object> Secret(const std::string& ns, const std::string& name) override {
     return Fetch(secrets_.Namespace(ns), name);
+  }
+  Result<std::vector<api::Object>> Services(const std::string& ns) override {
+    // From the API server's watch cache (resourceVersion "0"): one LIST per container start.
+    client::ListOptions o;
+    o.resource_version = "0";
+    auto r = services_.Namespace(ns).List(o);
+    if (!r.ok()) return UnavailableError("services have not been read: " + r.error().message);
+    std::vector<api::Object> out;
+    if (auto* items = r->if_contains("items"); items != nullptr && items->is_array()) {
+      for (auto& item : items->as_array()) {
+        if (item.is_object()) out.push_back(std::move(item.as_object()));
+      }
+    }
+    return out;
   }
 
  private:
@@ -112,6 +128,7 @@ class ApiObjectSource final : public ObjectSource {
 
   client::ResourceClient configmaps_;
   client::ResourceClient secrets_;
+  client::ResourceClient services_;
 };
 
 client::WorkQueueOptions QueueOptions(std::shared_ptr<const Clock> clock) {

@@ -3,7 +3,9 @@
 #include <boost/json.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <ctime>
+#include <map>
 
 #include "api/quantity.h"
 #include "common/base64.h"
@@ -279,10 +281,89 @@ std::string ExpandVars(const std::string& text, const EnvList& env) {
   return out;
 }
 
+namespace {
+
+std::string EnvName(std::string_view name) {
+  std::string out;
+  for (char c : name) {
+    out += c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  }
+  return out;
+}
+
+}  // namespace
+
+EnvList ServiceEnv(const std::vector<const api::Object*>& services) {
+  EnvList env;
+  for (const api::Object* svc : services) {
+    const auto* spec = Obj(*svc, "spec");
+    std::string ip = Str(spec, "clusterIP");
+    if (ip.empty() || ip == "None") continue;
+    const std::string name = EnvName(api::GetName(*svc));
+    const auto* ports = spec != nullptr ? Arr(*spec, "ports") : nullptr;
+    env.emplace_back(name + "_SERVICE_HOST", ip);
+    if (ports == nullptr || ports->empty() || !(*ports)[0].is_object()) continue;
+    env.emplace_back(name + "_SERVICE_PORT",
+                     std::to_string(Int(&(*ports)[0].as_object(), "port").value_or(0)));
+    for (const auto& p : *ports) {
+      if (!p.is_object()) continue;
+      std::string port_name = Str(p.as_object(), "name");
+      if (port_name.empty()) continue;
+      env.emplace_back(name + "_SERVICE_PORT_" + EnvName(port_name),
+                       std::to_string(Int(&p.as_object(), "port").value_or(0)));
+    }
+    bool first = true;
+    for (const auto& p : *ports) {
+      if (!p.is_object()) continue;
+      std::string proto = Str(p.as_object(), "protocol");
+      if (proto.empty()) proto = "TCP";
+      std::string lower;
+      for (char c : proto) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      std::string port = std::to_string(Int(&p.as_object(), "port").value_or(0));
+      std::string url = lower + "://" + ip + ":" + port;
+      if (first) env.emplace_back(name + "_PORT", url);
+      first = false;
+      std::string prefix = name + "_PORT_" + port + "_" + proto;
+      env.emplace_back(prefix, url);
+      env.emplace_back(prefix + "_PROTO", lower);
+      env.emplace_back(prefix + "_PORT", port);
+      env.emplace_back(prefix + "_ADDR", ip);
+    }
+  }
+  return env;
+}
+
 Result<EnvList> ResolveEnv(const api::Object& pod, const json::object& container,
                            const std::string& pod_ip, const NodeFacts& node, ObjectSource* source) {
   EnvList env;
   const std::string ns(api::GetNamespace(pod));
+  // The Services' variables come first, so the container's own override them and $(VAR) can
+  // name them. As upstream: the pod's namespace's Services unless enableServiceLinks is false,
+  // and always the `kubernetes` Service of `default` (unless the namespace has its own).
+  {
+    const auto* spec = Obj(pod, "spec");
+    const auto* links_v = spec != nullptr ? spec->if_contains("enableServiceLinks") : nullptr;
+    const bool links = links_v == nullptr || !links_v->is_bool() || links_v->as_bool();
+    std::vector<api::Object> own, def;
+    if (links) {
+      auto r = source->Services(ns);
+      if (!r.ok()) return r.status();
+      own = std::move(*r);
+    }
+    if (ns != "default" || !links) {
+      auto r = source->Services("default");
+      if (!r.ok()) return r.status();
+      def = std::move(*r);
+    }
+    std::map<std::string, const api::Object*> chosen;
+    for (const auto& s : own) chosen[std::string(api::GetName(s))] = &s;
+    for (const auto& s : def) {
+      if (api::GetName(s) == "kubernetes" && !chosen.contains("kubernetes")) chosen["kubernetes"] = &s;
+    }
+    std::vector<const api::Object*> list;
+    for (const auto& [n, s] : chosen) list.push_back(s);
+    env = ServiceEnv(list);
+  }
   auto set = [&](std::string name, std::string value) {
     for (auto& kv : env) {
       if (kv.first == name) {
@@ -408,13 +489,25 @@ v1::PodSandboxConfig SandboxConfig(const api::Object& pod, const NodeFacts& node
     }
   }
   if (const auto* cfg = Obj(spec, "dnsConfig")) {
+    // Merged as upstream does: nameservers and searches appended (a search already there is
+    // not repeated), an option replacing the one of the same name ("ndots:2" over "ndots:5").
     for (const auto& s : Strings(Arr(*cfg, "nameservers"))) dns->add_servers(s);
-    for (const auto& s : Strings(Arr(*cfg, "searches"))) dns->add_searches(s);
+    for (const auto& s : Strings(Arr(*cfg, "searches"))) {
+      if (std::find(dns->searches().begin(), dns->searches().end(), s) == dns->searches().end()) {
+        dns->add_searches(s);
+      }
+    }
     if (const auto* opts = Arr(*cfg, "options")) {
       for (const auto& o : *opts) {
         if (!o.is_object()) continue;
         std::string n = Str(&o.as_object(), "name"), v = Str(&o.as_object(), "value");
-        if (!n.empty()) dns->add_options(v.empty() ? n : n + ":" + v);
+        if (n.empty()) continue;
+        auto* list = dns->mutable_options();
+        for (int i = list->size() - 1; i >= 0; --i) {
+          const std::string& cur = list->Get(i);
+          if (cur == n || cur.rfind(n + ":", 0) == 0) list->DeleteSubrange(i, 1);
+        }
+        dns->add_options(v.empty() ? n : n + ":" + v);
       }
     }
   }

@@ -44,6 +44,12 @@ class ObjectSource {
   // The ConfigMap or Secret; NotFound when it does not exist.
   virtual Result<api::Object> ConfigMap(const std::string& ns, const std::string& name) = 0;
   virtual Result<api::Object> Secret(const std::string& ns, const std::string& name) = 0;
+  // The Services of namespace `ns` (for the Service environment variables). Unavailable when
+  // they cannot be read.
+  virtual Result<std::vector<api::Object>> Services(const std::string& ns) {
+    (void)ns;
+    return std::vector<api::Object>{};
+  }
 };
 
 // What the node knows that goes into a pod's configuration.
@@ -77,13 +83,18 @@ Result<v1::ContainerConfig> ContainerConfig(const api::Object& pod,
                                             uint32_t restart_count, const std::string& pod_ip,
                                             const NodeFacts& node, ObjectSource* source);
 
-// The environment of `container` (env and envFrom, with $(VAR) references
-// expanded).
+// The environment of `container`: the Service variables (ServiceEnv), then envFrom and env
+// overriding them, with $(VAR) references expanded.
 Result<EnvList> ResolveEnv(const api::Object& pod, const boost::json::object& container,
                            const std::string& pod_ip, const NodeFacts& node, ObjectSource* source);
 // $(VAR) expansion as upstream: defined names are replaced, $$ is a literal $,
 // anything else is left as written.
 std::string ExpandVars(const std::string& text, const EnvList& env);
+
+// The Docker-link-style variables upstream gives containers for `services` (each with a
+// ClusterIP), in order: NAME_SERVICE_HOST, NAME_SERVICE_PORT, NAME_SERVICE_PORT_PORTNAME,
+// NAME_PORT, NAME_PORT_PORT_PROTO{,_PROTO,_PORT,_ADDR} (NAME upper-cased, '-' as '_').
+EnvList ServiceEnv(const std::vector<const api::Object*>& services);
 
 // The value of a downward API fieldRef (metadata.name, metadata.labels['k'], status.podIP,
 // ...); metadata.labels and metadata.annotations alone give every entry as `k="v"` lines, as

@@ -25,6 +25,14 @@ const json::object& First(const api::Object& pod, const char* list = "containers
 
 class MapSource : public ObjectSource {
  public:
+  Result<std::vector<api::Object>> Services(const std::string& ns) override {
+    std::vector<api::Object> out;
+    for (const auto& [key, svc] : services) {
+      if (key.rfind(ns + "/", 0) == 0) out.push_back(svc);
+    }
+    return out;
+  }
+  std::map<std::string, api::Object> services;
   Result<api::Object> ConfigMap(const std::string& ns, const std::string& name) override {
     auto it = configmaps.find(ns + "/" + name);
     if (it == configmaps.end()) return NotFoundError(name);
@@ -93,6 +101,54 @@ TEST(ResolveEnv, ValuesFieldRefsResourcesConfigMapsAndSecrets) {
   EXPECT_FALSE(m.contains("OPT"));
 }
 
+api::Object Svc(const std::string& ns, const std::string& name, const char* spec) {
+  api::Object s = json::parse(spec).as_object();
+  api::Object out{{"metadata", json::object{{"name", name}, {"namespace", ns}}}, {"spec", s}};
+  return out;
+}
+
+TEST(ResolveEnv, ServiceVariablesAsUpstream) {
+  MapSource src;
+  src.services["shop/redis-main"] = Svc("shop", "redis-main", R"({"clusterIP":"10.43.0.11",
+      "ports":[{"name":"db","port":6379,"protocol":"TCP"},{"name":"stats","port":9121,
+      "protocol":"UDP"}]})");
+  src.services["shop/headless"] = Svc("shop", "headless", R"({"clusterIP":"None",
+      "ports":[{"port":80}]})");
+  src.services["default/kubernetes"] = Svc("default", "kubernetes", R"({"clusterIP":"10.43.0.1",
+      "ports":[{"name":"https","port":443,"protocol":"TCP"}]})");
+  src.services["default/other"] = Svc("default", "other", R"({"clusterIP":"10.43.0.99",
+      "ports":[{"port":80}]})");
+  api::Object pod = Pod(R"({"containers":[{"name":"c","env":[
+      {"name":"REDIS_MAIN_SERVICE_PORT","value":"override"},
+      {"name":"URL","value":"$(REDIS_MAIN_PORT)/x"}]}]})");
+  auto r = ResolveEnv(pod, First(pod), "", Facts(), &src);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  std::map<std::string, std::string> env(r->begin(), r->end());
+  EXPECT_EQ(env["REDIS_MAIN_SERVICE_HOST"], "10.43.0.11");
+  EXPECT_EQ(env["REDIS_MAIN_SERVICE_PORT"], "override");  // the container's own wins
+  EXPECT_EQ(env["REDIS_MAIN_SERVICE_PORT_DB"], "6379");
+  EXPECT_EQ(env["REDIS_MAIN_SERVICE_PORT_STATS"], "9121");
+  EXPECT_EQ(env["REDIS_MAIN_PORT"], "tcp://10.43.0.11:6379");
+  EXPECT_EQ(env["REDIS_MAIN_PORT_6379_TCP"], "tcp://10.43.0.11:6379");
+  EXPECT_EQ(env["REDIS_MAIN_PORT_6379_TCP_PROTO"], "tcp");
+  EXPECT_EQ(env["REDIS_MAIN_PORT_6379_TCP_PORT"], "6379");
+  EXPECT_EQ(env["REDIS_MAIN_PORT_6379_TCP_ADDR"], "10.43.0.11");
+  EXPECT_EQ(env["REDIS_MAIN_PORT_9121_UDP"], "udp://10.43.0.11:9121");
+  EXPECT_EQ(env["URL"], "tcp://10.43.0.11:6379/x");
+  // The master Service from default, not the others there; headless ones have none.
+  EXPECT_EQ(env["KUBERNETES_SERVICE_HOST"], "10.43.0.1");
+  EXPECT_EQ(env["KUBERNETES_SERVICE_PORT_HTTPS"], "443");
+  EXPECT_FALSE(env.contains("OTHER_SERVICE_HOST"));
+  EXPECT_FALSE(env.contains("HEADLESS_SERVICE_HOST"));
+  // enableServiceLinks: false keeps only the master Service.
+  api::Object nolinks = Pod(R"({"enableServiceLinks":false,"containers":[{"name":"c"}]})");
+  r = ResolveEnv(nolinks, First(nolinks), "", Facts(), &src);
+  ASSERT_TRUE(r.ok());
+  env = std::map<std::string, std::string>(r->begin(), r->end());
+  EXPECT_FALSE(env.contains("REDIS_MAIN_SERVICE_HOST"));
+  EXPECT_EQ(env["KUBERNETES_SERVICE_HOST"], "10.43.0.1");
+}
+
 TEST(ResolveEnv, MissingReferencesAreConfigErrors) {
   MapSource src;
   src.configmaps["shop/cfg"] = json::parse(R"({"data":{"mode":"fast"}})").as_object();
@@ -140,6 +196,49 @@ TEST(SandboxConfig, MetadataLabelsDnsPortsAndNamespaces) {
   EXPECT_EQ(c.linux().security_context().namespace_options().network(), v1::NODE);
   EXPECT_EQ(c.dns_config().servers(0),
             "192.168.1.1");  // ClusterFirst on the host: node's
+}
+
+TEST(SandboxConfig, DnsPolicies) {
+  NodeFacts facts = Facts();
+  facts.cluster_dns = {"10.43.0.10"};
+  facts.cluster_domain = "cluster.local";
+  auto dns = [&](const char* spec) { return SandboxConfig(Pod(spec), facts, 0).dns_config(); };
+  auto searches = [](const v1::DNSConfig& d) {
+    return std::vector<std::string>(d.searches().begin(), d.searches().end());
+  };
+  auto options = [](const v1::DNSConfig& d) {
+    return std::vector<std::string>(d.options().begin(), d.options().end());
+  };
+  // ClusterFirst (the default): the cluster's resolver, the namespace's search path, ndots:5.
+  auto d = dns(R"({"containers":[{"name":"c"}]})");
+  ASSERT_EQ(d.servers_size(), 1);
+  EXPECT_EQ(d.servers(0), "10.43.0.10");
+  EXPECT_EQ(searches(d)[0], "shop.svc.cluster.local");
+  EXPECT_EQ(searches(d)[1], "svc.cluster.local");
+  EXPECT_EQ(searches(d)[2], "cluster.local");
+  EXPECT_EQ(options(d), std::vector<std::string>{"ndots:5"});
+  // Default: the node's resolvers.
+  d = dns(R"({"dnsPolicy":"Default","containers":[{"name":"c"}]})");
+  ASSERT_EQ(d.servers_size(), 1);
+  EXPECT_EQ(d.servers(0), "192.168.1.1");
+  // ClusterFirstWithHostNet: the cluster's, also on the host's network.
+  d = dns(R"({"dnsPolicy":"ClusterFirstWithHostNet","hostNetwork":true,
+      "containers":[{"name":"c"}]})");
+  EXPECT_EQ(d.servers(0), "10.43.0.10");
+  // None: only dnsConfig.
+  d = dns(R"({"dnsPolicy":"None","dnsConfig":{"nameservers":["1.1.1.1"],"searches":["a.example"],
+      "options":[{"name":"ndots","value":"2"},{"name":"edns0"}]},"containers":[{"name":"c"}]})");
+  ASSERT_EQ(d.servers_size(), 1);
+  EXPECT_EQ(d.servers(0), "1.1.1.1");
+  EXPECT_EQ(searches(d), std::vector<std::string>{"a.example"});
+  EXPECT_EQ(options(d), (std::vector<std::string>{"ndots:2", "edns0"}));
+  // ClusterFirst with dnsConfig: merged, an option replacing the one of the same name.
+  d = dns(R"({"dnsConfig":{"searches":["svc.cluster.local","b.example"],
+      "options":[{"name":"ndots","value":"1"}]},"containers":[{"name":"c"}]})");
+  auto merged = searches(d);
+  EXPECT_EQ(merged.back(), "b.example");
+  EXPECT_EQ(std::count(merged.begin(), merged.end(), "svc.cluster.local"), 1);
+  EXPECT_EQ(options(d), std::vector<std::string>{"ndots:1"});
 }
 
 TEST(ContainerConfig, CommandArgsResourcesAndSecurity) {

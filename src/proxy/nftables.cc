@@ -1,5 +1,6 @@
 #include "proxy/nftables.h"
 
+#include <algorithm>
 #include <cstdint>
 
 namespace keelson::proxy {
@@ -13,14 +14,21 @@ constexpr const char* kNoEndpointNodePorts = "no-endpoint-nodeports";
 constexpr const char* kClusterIps = "cluster-ips";
 constexpr const char* kHairpin = "hairpin-endpoints";
 constexpr const char* kClusterCidrs = "cluster-cidrs";
+// The masquerade mark, set inline (a chain of the main table cannot be jumped to from a
+// shard's).
+constexpr const char* kMarkForMasquerade = "meta mark set meta mark | 0x4000";
 
 struct MapDecl {
   const char* name;
   const char* type;
 };
-constexpr MapDecl kMaps[] = {
+// The maps of each shard table (their verdicts jump to the shard's chains).
+constexpr MapDecl kShardMaps[] = {
     {kServiceIps, "map { type ipv4_addr . inet_proto . inet_service : verdict; }"},
     {kServiceNodePorts, "map { type inet_proto . inet_service : verdict; }"},
+};
+// The maps and sets of the main table.
+constexpr MapDecl kMaps[] = {
     {kNoEndpointServices, "map { type ipv4_addr . inet_proto . inet_service : verdict; }"},
     {kNoEndpointNodePorts, "map { type inet_proto . inet_service : verdict; }"},
     {kClusterIps, "set { type ipv4_addr; }"},
@@ -47,8 +55,19 @@ std::vector<StaticChain> StaticChains(const RulesetConfig& c) {
     return std::string("{ type ") + type + " hook " + hook + " priority " + prio +
            "; policy accept; }";
   };
-  out.push_back({"nat-prerouting", hook("nat", "prerouting", "dstnat"), {"jump services"}});
-  out.push_back({"nat-output", hook("nat", "output", "-100"), {"jump services"}});
+  // ClusterIP traffic from outside the pod network is masqueraded so that replies come back
+  // through this node: one rule for every Service (a rule per Service would make the tables,
+  // and the kernel's walk over them on every commit, larger). It runs before the shards'
+  // DNAT (priority dstnat - 1): once a packet is NATed, later NAT chains do not see it.
+  std::vector<std::string> mark;
+  if (c.masquerade_all) {
+    mark.push_back(std::string("ip daddr @") + kClusterIps + " jump mark-for-masquerade");
+  } else if (!c.cluster_cidrs.empty()) {
+    mark.push_back(std::string("ip daddr @") + kClusterIps + " ip saddr != " +
+                   CidrSet(c.cluster_cidrs) + " jump mark-for-masquerade");
+  }
+  out.push_back({"nat-prerouting", hook("nat", "prerouting", "-101"), mark});
+  out.push_back({"nat-output", hook("nat", "output", "-101"), mark});
   out.push_back({"nat-postrouting", hook("nat", "postrouting", "srcnat"), {"jump masquerading"}});
   std::vector<std::string> input = {"ct state new jump nodeport-endpoints-check",
                                     "ct state new jump service-endpoints-check"};
@@ -70,23 +89,7 @@ std::vector<StaticChain> StaticChains(const RulesetConfig& c) {
   out.push_back({"filter-output-post-dnat",
                  hook("filter", "output", "-90"),
                  {"ct state new jump cluster-ips-check"}});
-  std::vector<std::string> services;
-  // ClusterIP traffic from outside the pod network is masqueraded so that replies come back
-  // through this node: one rule for every Service (a rule per Service would make the table,
-  // and the kernel's walk over it on every commit, larger).
-  if (c.masquerade_all) {
-    services.push_back(std::string("ip daddr @") + kClusterIps + " jump mark-for-masquerade");
-  } else if (!c.cluster_cidrs.empty()) {
-    services.push_back(std::string("ip daddr @") + kClusterIps + " ip saddr != " +
-                       CidrSet(c.cluster_cidrs) + " jump mark-for-masquerade");
-  }
-  services.insert(services.end(), {
-      std::string("ip daddr . meta l4proto . th dport vmap @") + kServiceIps,
-      std::string("fib daddr type local ") +
-          (c.nodeport_localhost ? "" : "ip daddr != 127.0.0.0/8 ") +
-          "meta l4proto . th dport vmap @" + kServiceNodePorts});
-  out.push_back({"services", "", services});
-  out.push_back({"mark-for-masquerade", "", {"meta mark set meta mark | 0x4000"}});
+  out.push_back({"mark-for-masquerade", "", {kMarkForMasquerade}});
   out.push_back({"masquerading",
                  "",
                  {std::string("ct status dnat ip saddr . ip daddr @") + kHairpin +
@@ -106,6 +109,26 @@ std::vector<StaticChain> StaticChains(const RulesetConfig& c) {
   out.push_back({"cluster-ips-check", "", cluster_ips});
   return out;
 }
+
+// The chains of a shard table: its NAT hooks and its `services` chain.
+std::vector<StaticChain> ShardChains(const RulesetConfig& c) {
+  auto hook = [](const char* type, const char* hook, const char* prio) {
+    return std::string("{ type ") + type + " hook " + hook + " priority " + prio +
+           "; policy accept; }";
+  };
+  return {
+      {"nat-prerouting", hook("nat", "prerouting", "dstnat"), {"jump services"}},
+      {"nat-output", hook("nat", "output", "-100"), {"jump services"}},
+      {"services",
+       "",
+       {std::string("ip daddr . meta l4proto . th dport vmap @") + kServiceIps,
+        std::string("fib daddr type local ") +
+            (c.nodeport_localhost ? "" : "ip daddr != 127.0.0.0/8 ") +
+            "meta l4proto . th dport vmap @" + kServiceNodePorts}},
+  };
+}
+
+bool Sharded(const std::string& set) { return set == kServiceIps || set == kServiceNodePorts; }
 
 // Upstream names a Service port's chains "<kind>-<hash>-<ns>/<name>/<protocol>/<port name>",
 // the hash (of the whole port name and protocol) keeping names unique whatever the text.
@@ -216,7 +239,7 @@ void RenderPort(const ServicePort& p, const CategorizedEndpoints& eps, const Rul
         if (!c.cluster_cidrs.empty()) {
           rules.push_back("ip saddr " + CidrSet(c.cluster_cidrs) + " goto " + svc_chain);
         }
-        rules.push_back("fib saddr type local jump mark-for-masquerade");
+        rules.push_back(std::string("fib saddr type local ") + kMarkForMasquerade);
         rules.push_back("fib saddr type local goto " + svc_chain);
       }
       PickEndpoint(p, eps.local, &rules, out);
@@ -229,7 +252,7 @@ void RenderPort(const ServicePort& p, const CategorizedEndpoints& eps, const Rul
     }
   } else if (has_cluster) {
     std::string ext = ExternalChainName(p);
-    out->chains[ext] = {"jump mark-for-masquerade", "goto " + svc_chain};
+    out->chains[ext] = {kMarkForMasquerade, "goto " + svc_chain};
     verdict = "goto " + ext;
     reachable = true;
   } else {
@@ -296,6 +319,26 @@ ServiceRules RenderService(const std::vector<ServicePort>& ports,
   return out;
 }
 
+std::string ShardTable(const RulesetConfig& config, int shard) {
+  return config.table + "-" + std::to_string(shard);
+}
+
+int ShardOf(const RulesetConfig& config, const std::string& service) {
+  if (config.shards <= 1) return 0;
+  uint64_t h = 1469598103934665603ULL;  // FNV-1a
+  for (unsigned char ch : service) {
+    h ^= ch;
+    h *= 1099511628211ULL;
+  }
+  return static_cast<int>(h % static_cast<uint64_t>(config.shards));
+}
+
+std::vector<std::string> AllTables(const RulesetConfig& config) {
+  std::vector<std::string> out = {config.table};
+  for (int i = 0; i < std::max(1, config.shards); ++i) out.push_back(ShardTable(config, i));
+  return out;
+}
+
 void NftablesTable::AddClaims(const std::string& service, const ServiceRules& rules) {
   for (const auto& [set, elems] : rules.elements) {
     for (const auto& [key, value] : elems) claims_[ElementRef{set, key}].insert(service);
@@ -330,11 +373,14 @@ void NftablesTable::SetService(const std::string& key, std::optional<ServiceRule
   dirty_.insert(key);
 }
 
-std::optional<std::string> NftablesTable::Desired(const ElementRef& ref) const {
+std::optional<NftablesTable::Placed> NftablesTable::Desired(const ElementRef& ref) const {
   auto it = claims_.find(ref);
   if (it == claims_.end() || it->second.empty()) return std::nullopt;
-  const auto& owner = *current_.at(*it->second.begin());
-  return owner.elements.at(ref.set).at(ref.key);
+  const std::string& owner = *it->second.begin();
+  Placed p;
+  p.value = current_.at(owner)->elements.at(ref.set).at(ref.key);
+  p.table = Sharded(ref.set) ? ShardTable(config_, ShardOf(config_, owner)) : config_.table;
+  return p;
 }
 
 size_t NftablesTable::ChainCount() const {
@@ -344,19 +390,22 @@ size_t NftablesTable::ChainCount() const {
 }
 
 std::string NftablesTable::Base(bool recreate) const {
-  const std::string& t = config_.table;
   std::string out;
-  Line(&out, t, "add", "table", "");
-  if (recreate) {
-    Line(&out, t, "delete", "table", "");
-    Line(&out, t, "add", "table", "");
-  }
-  for (const auto& m : kMaps) {
+  auto declare = [&](const std::string& t, const MapDecl& m) {
     // "add map ip T name { ... }" / "add set ip T name { ... }"
     std::string_view decl = m.type;
     auto space = decl.find(' ');
     Line(&out, t, "add", decl.substr(0, space), std::string(m.name) + std::string(decl.substr(space)));
+  };
+  for (const auto& t : AllTables(config_)) {
+    Line(&out, t, "add", "table", "");
+    if (recreate) {
+      Line(&out, t, "delete", "table", "");
+      Line(&out, t, "add", "table", "");
+    }
   }
+  const std::string& t = config_.table;
+  for (const auto& m : kMaps) declare(t, m);
   if (config_.cluster_cidrs.size() > 1) {
     Line(&out, t, "add", "set",
          std::string(kClusterCidrs) + " { type ipv4_addr; flags interval; auto-merge; }");
@@ -365,59 +414,75 @@ std::string NftablesTable::Base(bool recreate) const {
     for (const auto& c : config_.cluster_cidrs) elems += (elems.empty() ? "" : ", ") + c;
     Line(&out, t, "add", "element", std::string(kClusterCidrs) + " { " + elems + " }");
   }
-  for (const auto& c : StaticChains(config_)) Line(&out, t, "add", "chain", c.name + " " + c.hook);
+  auto chain_decl = [](const StaticChain& c) {
+    return c.hook.empty() ? c.name : c.name + " " + c.hook;
+  };
+  for (const auto& c : StaticChains(config_)) Line(&out, t, "add", "chain", chain_decl(c));
   for (const auto& c : StaticChains(config_)) WriteChain(&out, t, c.name, c.rules);
+  for (int i = 0; i < std::max(1, config_.shards); ++i) {
+    std::string shard = ShardTable(config_, i);
+    for (const auto& m : kShardMaps) declare(shard, m);
+    for (const auto& c : ShardChains(config_)) Line(&out, shard, "add", "chain", chain_decl(c));
+    for (const auto& c : ShardChains(config_)) WriteChain(&out, shard, c.name, c.rules);
+  }
   return out;
 }
 
 std::string NftablesTable::Transaction(bool full, bool recreate) const {
-  const std::string& t = config_.table;
   std::string out;
+  auto set_decl = [](const std::string& set, int timeout) {
+    return set + " { type ipv4_addr; flags dynamic,timeout; timeout " + std::to_string(timeout) +
+           "s; }";
+  };
   if (full) {
     out = Base(recreate);
     for (const auto& [svc, rules] : current_) {
+      std::string shard = ShardTable(config_, ShardOf(config_, svc));
       for (const auto& [set, timeout] : rules->affinity_sets) {
-        Line(&out, t, "add", "set",
-             set + " { type ipv4_addr; flags dynamic,timeout; timeout " +
-                 std::to_string(timeout) + "s; }");
+        Line(&out, shard, "add", "set", set_decl(set, timeout));
       }
+      for (const auto& [name, body] : rules->chains) Line(&out, shard, "add", "chain", name);
     }
     for (const auto& [svc, rules] : current_) {
-      for (const auto& [name, body] : rules->chains) Line(&out, t, "add", "chain", name);
+      std::string shard = ShardTable(config_, ShardOf(config_, svc));
+      for (const auto& [name, body] : rules->chains) WriteChain(&out, shard, name, body);
     }
-    for (const auto& [svc, rules] : current_) {
-      for (const auto& [name, body] : rules->chains) WriteChain(&out, t, name, body);
-    }
-    // Every map refilled with what its owners want.
-    std::map<std::string, std::vector<std::pair<std::string, std::string>>> by_set;
+    // Every map refilled with what its owners want, in the owner's table.
+    std::map<std::pair<std::string, std::string>, std::vector<std::pair<std::string, std::string>>>
+        by_set;  // (table, set) -> elements
     for (const auto& [ref, owners] : claims_) {
-      if (auto v = Desired(ref)) by_set[ref.set].emplace_back(ref.key, *v);
+      if (auto d = Desired(ref)) by_set[{d->table, ref.set}].emplace_back(ref.key, d->value);
     }
-    for (const auto& m : kMaps) {
+    auto refill = [&](const std::string& t, const MapDecl& m) {
       std::string_view decl = m.type;
       Line(&out, t, "flush", decl.substr(0, decl.find(' ')), m.name);
-      auto it = by_set.find(m.name);
+      auto it = by_set.find({t, m.name});
       if (it != by_set.end()) WriteElements(&out, t, "add", m.name, it->second, true);
+    };
+    for (const auto& m : kMaps) refill(config_.table, m);
+    for (int i = 0; i < std::max(1, config_.shards); ++i) {
+      for (const auto& m : kShardMaps) refill(ShardTable(config_, i), m);
     }
     // What an earlier commit made and nobody wants any more.
     if (!recreate) {
-      std::vector<std::string> gone_chains, gone_sets;
+      std::string flushes, deletes;
       for (const auto& [svc, rules] : applied_) {
+        std::string shard = ShardTable(config_, ShardOf(config_, svc));
         auto cur = current_.find(svc);
         for (const auto& [name, body] : rules->chains) {
           if (cur == current_.end() || !cur->second->chains.contains(name)) {
-            gone_chains.push_back(name);
+            Line(&flushes, shard, "flush", "chain", name);
+            Line(&deletes, shard, "delete", "chain", name);
           }
         }
         for (const auto& [set, timeout] : rules->affinity_sets) {
           if (cur == current_.end() || !cur->second->affinity_sets.contains(set)) {
-            gone_sets.push_back(set);
+            Line(&deletes, shard, "delete", "set", set);
           }
         }
       }
-      for (const auto& c : gone_chains) Line(&out, t, "flush", "chain", c);
-      for (const auto& c : gone_chains) Line(&out, t, "delete", "chain", c);
-      for (const auto& s : gone_sets) Line(&out, t, "delete", "set", s);
+      out += flushes;
+      out += deletes;
     }
     return out;
   }
@@ -427,29 +492,28 @@ std::string NftablesTable::Transaction(bool full, bool recreate) const {
   std::string sets_add, chains_add, rules, chains_flush, chains_delete, sets_delete;
   std::set<ElementRef> touched;
   for (const auto& svc : dirty_) {
+    const std::string shard = ShardTable(config_, ShardOf(config_, svc));
     auto cur_it = current_.find(svc);
     auto old_it = applied_.find(svc);
     const ServiceRules& cur = cur_it == current_.end() ? kNone : *cur_it->second;
     const ServiceRules& old = old_it == applied_.end() ? kNone : *old_it->second;
     for (const auto& [set, timeout] : cur.affinity_sets) {
       if (old.affinity_sets.contains(set)) continue;
-      Line(&sets_add, t, "add", "set",
-           set + " { type ipv4_addr; flags dynamic,timeout; timeout " + std::to_string(timeout) +
-               "s; }");
+      Line(&sets_add, shard, "add", "set", set_decl(set, timeout));
     }
     for (const auto& [name, body] : cur.chains) {
       auto o = old.chains.find(name);
       if (o != old.chains.end() && o->second == body) continue;
-      Line(&chains_add, t, "add", "chain", name);
-      WriteChain(&rules, t, name, body);
+      Line(&chains_add, shard, "add", "chain", name);
+      WriteChain(&rules, shard, name, body);
     }
     for (const auto& [name, body] : old.chains) {
       if (cur.chains.contains(name)) continue;
-      Line(&chains_flush, t, "flush", "chain", name);
-      Line(&chains_delete, t, "delete", "chain", name);
+      Line(&chains_flush, shard, "flush", "chain", name);
+      Line(&chains_delete, shard, "delete", "chain", name);
     }
     for (const auto& [set, timeout] : old.affinity_sets) {
-      if (!cur.affinity_sets.contains(set)) Line(&sets_delete, t, "delete", "set", set);
+      if (!cur.affinity_sets.contains(set)) Line(&sets_delete, shard, "delete", "set", set);
     }
     for (const auto* r : {&cur, &old}) {
       for (const auto& [set, elems] : r->elements) {
@@ -457,21 +521,23 @@ std::string NftablesTable::Transaction(bool full, bool recreate) const {
       }
     }
   }
-  std::map<std::string, std::vector<std::pair<std::string, std::string>>> del, add;
+  // (table, set) -> elements
+  std::map<std::pair<std::string, std::string>, std::vector<std::pair<std::string, std::string>>>
+      del, add;
   for (const auto& ref : touched) {
     auto want = Desired(ref);
     auto have_it = applied_elements_.find(ref);
-    std::optional<std::string> have;
+    std::optional<Placed> have;
     if (have_it != applied_elements_.end()) have = have_it->second;
     if (want == have) continue;
-    if (have) del[ref.set].emplace_back(ref.key, "");
-    if (want) add[ref.set].emplace_back(ref.key, *want);
+    if (have) del[{have->table, ref.set}].emplace_back(ref.key, "");
+    if (want) add[{want->table, ref.set}].emplace_back(ref.key, want->value);
   }
   out += sets_add;
   out += chains_add;
   out += rules;
-  for (const auto& [set, elems] : del) WriteElements(&out, t, "delete", set, elems, false);
-  for (const auto& [set, elems] : add) WriteElements(&out, t, "add", set, elems, true);
+  for (const auto& [where, elems] : del) WriteElements(&out, where.first, "delete", where.second, elems, false);
+  for (const auto& [where, elems] : add) WriteElements(&out, where.first, "add", where.second, elems, true);
   out += chains_flush;
   out += chains_delete;
   out += sets_delete;
@@ -483,7 +549,7 @@ void NftablesTable::Committed(bool full) {
     applied_ = current_;
     applied_elements_.clear();
     for (const auto& [ref, owners] : claims_) {
-      if (auto v = Desired(ref)) applied_elements_[ref] = *v;
+      if (auto d = Desired(ref)) applied_elements_[ref] = *d;
     }
     dirty_.clear();
     return;
@@ -506,8 +572,8 @@ void NftablesTable::Committed(bool full) {
       applied_.erase(svc);
     }
     for (const auto& ref : touched) {
-      if (auto v = Desired(ref)) {
-        applied_elements_[ref] = *v;
+      if (auto d = Desired(ref)) {
+        applied_elements_[ref] = *d;
       } else {
         applied_elements_.erase(ref);
       }

@@ -33,7 +33,12 @@
 namespace keelson::proxy {
 
 struct RulesetConfig {
+  // The main table (filter hooks, masquerading, the no-endpoint maps); the Services' chains
+  // live in `shards` more tables named TABLE-0, TABLE-1, ... by a hash of the Service's name.
+  // The kernel re-validates a table's whole graph of chains on every commit that adds a NAT
+  // rule, and only that table's: shards keep the walk a fraction of all the rules.
   std::string table = "keelson-proxy";
+  int shards = 16;
   // The pod network(s): ClusterIP traffic from elsewhere (the host, other networks) is
   // masqueraded so replies come back through this node. Empty: only with masquerade_all.
   std::vector<std::string> cluster_cidrs;
@@ -59,6 +64,11 @@ struct ServiceRules {
 ServiceRules RenderService(const std::vector<ServicePort>& ports,
                            const std::vector<CategorizedEndpoints>& endpoints,
                            const RulesetConfig& config);
+
+// The shard table of Service `service` ("ns/name"), and every table of `config`.
+std::string ShardTable(const RulesetConfig& config, int shard);
+int ShardOf(const RulesetConfig& config, const std::string& service);
+std::vector<std::string> AllTables(const RulesetConfig& config);
 
 // The chain names of a Service port (upstream's scheme: kind, a hash of the port, then the
 // readable name), exposed for tests.
@@ -97,9 +107,16 @@ class NftablesTable {
     std::string key;
     auto operator<=>(const ElementRef&) const = default;
   };
-  // The value the kernel should hold for `ref`: the claim of the first Service (by key) that
-  // wants it, nullopt when none does.
-  std::optional<std::string> Desired(const ElementRef& ref) const;
+  // An element's value and the table it is in (a shard's for service-ips and
+  // service-nodeports, the main table's for the others).
+  struct Placed {
+    std::string value;
+    std::string table;
+    bool operator==(const Placed&) const = default;
+  };
+  // What the kernel should hold for `ref`: the claim of the first Service (by key) that wants
+  // it, in that Service's table; nullopt when none does.
+  std::optional<Placed> Desired(const ElementRef& ref) const;
   void AddClaims(const std::string& service, const ServiceRules& rules);
   void DropClaims(const std::string& service, const ServiceRules& rules);
   std::string Base(bool recreate) const;
@@ -110,7 +127,7 @@ class NftablesTable {
   std::map<std::string, std::shared_ptr<const ServiceRules>> applied_;
   std::set<std::string> dirty_;                   // Services set since the last commit
   std::map<ElementRef, std::set<std::string>> claims_;      // element -> Services wanting it
-  std::map<ElementRef, std::string> applied_elements_;      // element -> value in the kernel
+  std::map<ElementRef, Placed> applied_elements_;           // element -> what the kernel has
 };
 
 }  // namespace keelson::proxy

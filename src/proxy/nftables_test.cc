@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <set>
 
 namespace keelson::proxy {
 namespace {
@@ -30,6 +31,7 @@ CategorizedEndpoints Cluster(std::vector<Endpoint> eps) {
 
 RulesetConfig Config() {
   RulesetConfig c;
+  c.shards = 1;  // every Service's chains in keelson-proxy-0
   c.cluster_cidrs = {"10.42.0.0/16"};
   c.service_cidr = "10.43.0.0/16";
   return c;
@@ -84,7 +86,7 @@ TEST(RenderServiceTest, NodePortAndExternalIpsGoThroughTheExternalChain) {
   p.load_balancer_ips = {"198.51.100.2"};
   auto r = RenderService({p}, {Cluster({Ep("10.42.0.5")})}, Config());
   std::string ext = ExternalChainName(p);
-  EXPECT_EQ(r.chains.at(ext), (std::vector<std::string>{"jump mark-for-masquerade",
+  EXPECT_EQ(r.chains.at(ext), (std::vector<std::string>{"meta mark set meta mark | 0x4000",
                                                          "goto " + ServiceChainName(p)}));
   EXPECT_EQ(r.elements.at("service-nodeports").at("tcp . 30080"), "goto " + ext);
   EXPECT_EQ(r.elements.at("service-ips").at("192.0.2.1 . tcp . 80"), "goto " + ext);
@@ -101,7 +103,7 @@ TEST(RenderServiceTest, ExternalTrafficPolicyLocal) {
   std::string ext = ExternalChainName(p), svc = ServiceChainName(p);
   EXPECT_EQ(r.chains.at(ext),
             (std::vector<std::string>{"ip saddr 10.42.0.0/16 goto " + svc,
-                                      "fib saddr type local jump mark-for-masquerade",
+                                      "fib saddr type local meta mark set meta mark | 0x4000",
                                       "fib saddr type local goto " + svc,
                                       "meta l4proto tcp dnat to 10.42.0.5:8080"}));
   // No local endpoint: dropped (another node has them), not rejected.
@@ -152,7 +154,7 @@ TEST(RenderServiceTest, SeveralClusterCidrsUseTheNamedSet) {
   NftablesTable t(c);
   std::string s = t.Transaction(true, true);
   EXPECT_TRUE(Contains(s, "add element ip keelson-proxy cluster-cidrs { 10.42.0.0/16, 10.50.0.0/16 }"));
-  EXPECT_TRUE(Contains(s, "add rule ip keelson-proxy services ip daddr @cluster-ips ip saddr != "
+  EXPECT_TRUE(Contains(s, "add rule ip keelson-proxy nat-prerouting ip daddr @cluster-ips ip saddr != "
                           "@cluster-cidrs jump mark-for-masquerade"));
 }
 
@@ -163,15 +165,15 @@ TEST(RenderServiceTest, ClusterIpMasqueradeIsOneRuleForAllServices) {
   EXPECT_EQ(r.chains.at(ServiceChainName(p)),
             std::vector<std::string>{"meta l4proto tcp dnat to 10.42.0.5:8080"});
   EXPECT_TRUE(Contains(NftablesTable(Config()).Transaction(true, true),
-                       "add rule ip keelson-proxy services ip daddr @cluster-ips ip saddr != "
+                       "add rule ip keelson-proxy nat-prerouting ip daddr @cluster-ips ip saddr != "
                        "10.42.0.0/16 jump mark-for-masquerade"));
   RulesetConfig all;
   all.masquerade_all = true;
   EXPECT_TRUE(Contains(NftablesTable(all).Transaction(true, true),
-                       "add rule ip keelson-proxy services ip daddr @cluster-ips jump "
+                       "add rule ip keelson-proxy nat-output ip daddr @cluster-ips jump "
                        "mark-for-masquerade"));
   RulesetConfig none;
-  EXPECT_FALSE(Contains(NftablesTable(none).Transaction(true, true), "services ip daddr @cluster-ips"));
+  EXPECT_FALSE(Contains(NftablesTable(none).Transaction(true, true), "ip daddr @cluster-ips jump"));
 }
 
 TEST(NftablesTableTest, FullTransactionHasTheBaseAndEveryService) {
@@ -180,14 +182,17 @@ TEST(NftablesTableTest, FullTransactionHasTheBaseAndEveryService) {
   t.SetService("shop/web", RenderService({p}, {Cluster({Ep("10.42.0.5")})}, t.config()));
   std::string s = t.Transaction(true, true);
   EXPECT_TRUE(s.starts_with("add table ip keelson-proxy\ndelete table ip keelson-proxy\n"));
-  EXPECT_TRUE(Contains(s, "add chain ip keelson-proxy nat-prerouting { type nat hook prerouting "
-                          "priority dstnat; policy accept; }"));
   EXPECT_TRUE(Contains(s, "add rule ip keelson-proxy cluster-ips-check ip daddr 10.43.0.0/16 drop"));
-  EXPECT_TRUE(Contains(s, "add element ip keelson-proxy service-ips { 10.43.0.20 . tcp . 80 : goto " +
+  EXPECT_TRUE(Contains(s, "add element ip keelson-proxy-0 service-ips { 10.43.0.20 . tcp . 80 : goto " +
                               ServiceChainName(p) + " }"));
-  EXPECT_TRUE(Contains(s, "flush map ip keelson-proxy service-ips"));
-  EXPECT_TRUE(Contains(s, "add rule ip keelson-proxy " + ServiceChainName(p) +
+  EXPECT_TRUE(Contains(s, "flush map ip keelson-proxy-0 service-ips"));
+  EXPECT_TRUE(Contains(s, "add rule ip keelson-proxy-0 " + ServiceChainName(p) +
                               " meta l4proto tcp dnat to 10.42.0.5:8080"));
+  // The shard's hooks lead to its services; the main table's mark ClusterIP traffic first.
+  EXPECT_TRUE(Contains(s, "add chain ip keelson-proxy-0 nat-prerouting { type nat hook prerouting "
+                          "priority dstnat; policy accept; }"));
+  EXPECT_TRUE(Contains(s, "add chain ip keelson-proxy nat-prerouting { type nat hook prerouting "
+                          "priority -101; policy accept; }"));
 }
 
 TEST(NftablesTableTest, PartialTransactionsTouchOnlyWhatChanged) {
@@ -210,11 +215,11 @@ TEST(NftablesTableTest, PartialTransactionsTouchOnlyWhatChanged) {
                RenderService({web}, {Cluster({Ep("10.42.0.5"), Ep("10.42.0.6")})}, t.config()));
   std::string s = t.Transaction(false);
   EXPECT_EQ(s,
-            "add chain ip keelson-proxy " + ServiceChainName(web) + "\n" +
-            "flush chain ip keelson-proxy " + ServiceChainName(web) + "\n" +
-            "add rule ip keelson-proxy " + ServiceChainName(web) +
+            "add chain ip keelson-proxy-0 " + ServiceChainName(web) + "\n" +
+            "flush chain ip keelson-proxy-0 " + ServiceChainName(web) + "\n" +
+            "add rule ip keelson-proxy-0 " + ServiceChainName(web) +
             " numgen random mod 2 0 meta l4proto tcp dnat to 10.42.0.5:8080\n" +
-            "add rule ip keelson-proxy " + ServiceChainName(web) +
+            "add rule ip keelson-proxy-0 " + ServiceChainName(web) +
             " meta l4proto tcp dnat to 10.42.0.6:8080\n" +
             "add element ip keelson-proxy hairpin-endpoints { 10.42.0.6 . 10.42.0.6 }\n");
   t.Committed(false);
@@ -227,10 +232,10 @@ TEST(NftablesTableTest, PartialTransactionsTouchOnlyWhatChanged) {
     EXPECT_NE(p, std::string::npos) << text << "\nin:\n" << s;
     return p;
   };
-  auto del_elem = pos("delete element ip keelson-proxy service-ips { 10.43.0.20 . tcp . 80 }");
+  auto del_elem = pos("delete element ip keelson-proxy-0 service-ips { 10.43.0.20 . tcp . 80 }");
   auto add_reject = pos("add element ip keelson-proxy no-endpoint-services { 10.43.0.20 . tcp . "
                         "80 : goto reject-chain }");
-  auto del_chain = pos("delete chain ip keelson-proxy " + ServiceChainName(web));
+  auto del_chain = pos("delete chain ip keelson-proxy-0 " + ServiceChainName(web));
   EXPECT_LT(del_elem, del_chain);
   EXPECT_LT(add_reject, del_chain);
   EXPECT_FALSE(Contains(s, "db"));
@@ -240,7 +245,7 @@ TEST(NftablesTableTest, PartialTransactionsTouchOnlyWhatChanged) {
   t.SetService("shop/db", std::nullopt);
   s = t.Transaction(false);
   EXPECT_TRUE(Contains(s, "delete element ip keelson-proxy cluster-ips { 10.43.0.21 }"));
-  EXPECT_TRUE(Contains(s, "delete chain ip keelson-proxy " + ServiceChainName(db)));
+  EXPECT_TRUE(Contains(s, "delete chain ip keelson-proxy-0 " + ServiceChainName(db)));
   t.Committed(false);
   EXPECT_EQ(t.ServiceCount(), 1u);
 }
@@ -278,10 +283,37 @@ TEST(NftablesTableTest, ConflictingExternalIpGoesToOneServiceUntilItLeaves) {
   t.Committed(true);
   t.SetService("shop/a", std::nullopt);
   s = t.Transaction(false);
-  EXPECT_TRUE(Contains(s, "delete element ip keelson-proxy service-ips { 10.43.0.30 . tcp . 80, "
+  EXPECT_TRUE(Contains(s, "delete element ip keelson-proxy-0 service-ips { 10.43.0.30 . tcp . 80, "
                           "192.0.2.9 . tcp . 80 }"))
       << s;
   EXPECT_TRUE(Contains(s, "192.0.2.9 . tcp . 80 : goto " + ExternalChainName(b))) << s;
+}
+
+TEST(NftablesTableTest, ServicesAreSpreadOverShardTables) {
+  RulesetConfig c = Config();
+  c.shards = 4;
+  NftablesTable t(c);
+  std::set<int> used;
+  for (int i = 0; i < 40; ++i) {
+    std::string name = "s" + std::to_string(i);
+    auto p = Port(name, "10.43.1." + std::to_string(i + 1));
+    t.SetService("shop/" + name, RenderService({p}, {Cluster({Ep("10.42.0.5")})}, c));
+    used.insert(ShardOf(c, "shop/" + name));
+  }
+  EXPECT_EQ(used.size(), 4u);
+  std::string s = t.Transaction(true, true);
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_TRUE(Contains(s, "add chain ip keelson-proxy-" + std::to_string(i) +
+                            " services\n"));
+  }
+  t.Committed(true);
+  // A Service's chain and its service-ips element are in its own shard.
+  auto p = Port("s7", "10.43.1.8");
+  t.SetService("shop/s7", RenderService({p}, {Cluster({Ep("10.42.0.9")})}, c));
+  s = t.Transaction(false);
+  std::string shard = ShardTable(c, ShardOf(c, "shop/s7"));
+  EXPECT_TRUE(Contains(s, "flush chain ip " + shard + " " + ServiceChainName(p))) << s;
+  EXPECT_EQ(AllTables(c).size(), 5u);
 }
 
 TEST(NftablesTableTest, FullResyncDeletesChainsNobodyWants) {
@@ -293,7 +325,7 @@ TEST(NftablesTableTest, FullResyncDeletesChainsNobodyWants) {
   t.SetService("shop/a", std::nullopt);
   std::string s = t.Transaction(true, false);
   EXPECT_FALSE(Contains(s, "delete table"));
-  EXPECT_TRUE(Contains(s, "delete chain ip keelson-proxy " + ServiceChainName(a)));
+  EXPECT_TRUE(Contains(s, "delete chain ip keelson-proxy-0 " + ServiceChainName(a)));
   t.Committed(true);
   s = t.Transaction(true, false);
   EXPECT_FALSE(Contains(s, "delete chain"));

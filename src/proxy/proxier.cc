@@ -95,7 +95,7 @@ class ProxyImpl final : public Proxy {
     if (sync_thread_.joinable()) sync_thread_.join();
     if (health_) health_->Stop();
     if (o_.cleanup_on_exit) {
-      if (Status s = CleanupTable(o_.filter, o_.ruleset.table); !s.ok()) {
+      if (Status s = CleanupTables(o_.filter, o_.ruleset); !s.ok()) {
         LogWarning("proxy", "removing the table: " + s.message());
       }
     }
@@ -534,9 +534,13 @@ Result<std::unique_ptr<Proxy>> Proxy::Start(client::RestClient* client, ProxyOpt
   return std::unique_ptr<Proxy>(std::move(p));
 }
 
-Status CleanupTable(PacketFilter* filter, const std::string& table) {
+Status CleanupTables(PacketFilter* filter, const RulesetConfig& config) {
   // "add" first makes the delete succeed whether or not the table is there.
-  return filter->Apply("add table ip " + table + "\ndelete table ip " + table + "\n");
+  std::string script;
+  for (const auto& t : AllTables(config)) {
+    script += "add table ip " + t + "\ndelete table ip " + t + "\n";
+  }
+  return filter->Apply(script);
 }
 
 }  // namespace keelson::proxy

@@ -81,7 +81,7 @@ class Proxy {
   virtual void Stop() = 0;
 };
 
-// `keelson proxy --cleanup`: deletes the proxy's table (no error when there is none).
-Status CleanupTable(PacketFilter* filter, const std::string& table);
+// `keelson proxy --cleanup`: deletes the proxy's tables (no error when there are none).
+Status CleanupTables(PacketFilter* filter, const RulesetConfig& config);
 
 }  // namespace keelson::proxy

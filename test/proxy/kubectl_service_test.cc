@@ -127,6 +127,11 @@ TEST_F(KubectlServiceTest, PodsReachTheServiceByIpAndByEveryName) {
     std::string page = FromPod(std::string("http://") + name + "/");
     EXPECT_TRUE(pods.contains(page)) << name << ": " << page;
   }
+  // The Service variables the kubelet gave the pod (created after the Service).
+  auto env = Kubectl({"exec", "client", "--", "env"}).out;
+  EXPECT_NE(env.find("WEB_SERVICE_HOST=" + cluster_ip_ + "\n"), std::string::npos) << env;
+  EXPECT_NE(env.find("WEB_PORT=tcp://" + cluster_ip_ + ":80\n"), std::string::npos) << env;
+  EXPECT_NE(env.find("KUBERNETES_SERVICE_HOST=10.43.0.1\n"), std::string::npos) << env;
   // The pod's resolver, as the kubelet set it up.
   auto r = Kubectl({"exec", "client", "--", "nslookup", "web.default.svc.cluster.local"});
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
@@ -223,7 +228,7 @@ TEST_F(KubectlServiceTest, ZScalingDownLeavesTheRulesWithinASecondAndZeroRefuses
   while (std::chrono::steady_clock::now() < deadline &&
          rules_changed == std::chrono::steady_clock::time_point()) {
     auto ready = ready_ips();
-    auto table = testing::RunCommand({"nft", "list", "table", "ip", "keelson-proxy"}).out;
+    auto table = testing::RunCommand({"nft", "list", "ruleset"}).out;
     auto now = std::chrono::steady_clock::now();
     if (gone_ip.empty()) {
       std::istringstream in(all_ips);
@@ -233,7 +238,7 @@ TEST_F(KubectlServiceTest, ZScalingDownLeavesTheRulesWithinASecondAndZeroRefuses
       if (!gone_ip.empty()) slice_changed = now;
     }
     if (!gone_ip.empty()) {
-      // The service chain's DNAT map (the hairpin set keeps every endpoint IP of any Service).
+      // The Service chain's DNAT rules (the hairpin set keeps every endpoint IP of any Service).
       auto dnat = table.find("dnat to");
       bool named = false;
       for (size_t p = dnat; p != std::string::npos; p = table.find("dnat to", p + 1)) {

@@ -220,8 +220,9 @@ TEST_F(ProxyNetnsTest, ClusterIpReachesEveryReadyEndpointFromPodsAndTheNode) {
   auto changed = std::chrono::steady_clock::now();
   ASSERT_TRUE(Eventually(
       [] {
-        auto table = Sh(Ns(kNode, "nft list table ip " + kTable)).out;
-        return table.find("10.244.0.13") == std::string::npos;
+        // The Service's chains are in one of the shard tables.
+        auto rules = Sh(Ns(kNode, "nft list ruleset")).out;
+        return rules.find("dnat to 10.244.0.13") == std::string::npos;
       },
       5s));
   EXPECT_LT(std::chrono::steady_clock::now() - changed, 1s);
@@ -318,8 +319,12 @@ TEST_F(ProxyNetnsTest, ExternalTrafficPolicyLocalAndItsHealthCheck) {
 TEST_F(ProxyNetnsTest, DriftIsRepaired) {
   Service("drift", "10.43.100.16", {2});
   ASSERT_TRUE(Eventually([] { return Get(kClient, "http://10.43.100.16/") == "pod-2"; }, 10s));
-  // Someone flushes the table: the next full sync (--sync-period 3s) rewrites it.
-  ASSERT_EQ(Sh(Ns(kNode, "nft flush table ip " + kTable)).exit_code, 0);
+  // Someone flushes the tables: the next full sync (--sync-period 3s) rewrites them.
+  ASSERT_EQ(Sh(Ns(kNode, "sh -c 'for t in $(nft list tables ip | cut -d\" \" -f3 | grep ^" +
+                             kTable + "); do nft flush table ip $t; done'"))
+                .exit_code,
+            0);
+  ASSERT_EQ(Sh(Ns(kNode, "nft list ruleset")).out.find("dnat to"), std::string::npos);
   EXPECT_NE(Get(kClient, "http://10.43.100.16/", 2), "pod-2");
   EXPECT_TRUE(Eventually([] { return Get(kClient, "http://10.43.100.16/", 2) == "pod-2"; }, 15s))
       << ProxyLog();
@@ -351,6 +356,7 @@ TEST_F(ProxyNetnsTest, BadServicesAreRefusedAndTheRulesStayConsistent) {
 TEST_F(ProxyNetnsTest, ZShutdownRemovesTheTableUnlessToldToKeepIt) {
   EXPECT_EQ(proxy_->Signal(SIGTERM), 0) << ProxyLog();
   EXPECT_FALSE(TableExists());
+  EXPECT_EQ(Sh(Ns(kNode, "nft list tables")).out.find(kTable), std::string::npos);  // shards too
   delete proxy_;
   StartProxy({"--keep-rules"});
   EXPECT_EQ(proxy_->Signal(SIGTERM), 0);
@@ -359,6 +365,7 @@ TEST_F(ProxyNetnsTest, ZShutdownRemovesTheTableUnlessToldToKeepIt) {
       {KEELSON_BINARY, "proxy", "--cleanup", "--netns", kNode, "--nft-table", kTable});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_FALSE(TableExists());
+  EXPECT_EQ(Sh(Ns(kNode, "nft list tables")).out.find(kTable), std::string::npos);
 }
 
 }  // namespace
