@@ -265,9 +265,10 @@ TEST(NftablesTableTest, SharedElementsStayWhileAnyServiceWantsThem) {
   t.Committed(false);
   t.SetService("shop/b", std::nullopt);
   s = t.Transaction(false);
-  EXPECT_TRUE(Contains(s, "delete element ip keelson-proxy hairpin-endpoints { 10.42.0.5 . "
-                          "10.42.0.5 }"))
-      << s;
+  // Left for the next full sync (which refills the set from what is wanted).
+  EXPECT_FALSE(Contains(s, "hairpin-endpoints")) << s;
+  t.Committed(false);
+  EXPECT_FALSE(Contains(t.Transaction(true, false), "10.42.0.5 . 10.42.0.5"));
 }
 
 TEST(NftablesTableTest, ConflictingExternalIpGoesToOneServiceUntilItLeaves) {

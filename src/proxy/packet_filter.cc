@@ -57,11 +57,12 @@ class NftPacketFilter final : public PacketFilter {
     return Status::Ok();
   }
 
-  Result<bool> TableExists(const std::string& table) override {
-    auto r = RunCommand(InNamespace(o_, {o_.nft, "list", "tables", "ip"}), "");
+  Result<bool> MapExists(const std::string& table, const std::string& map) override {
+    auto r = RunCommand(InNamespace(o_, {o_.nft, "list", "map", "ip", table, map}), "");
     if (!r.ok()) return r.status();
-    if (r->exit_code != 0) return UnavailableError("nft list tables: " + Trim(r->output));
-    return r->output.find("table ip " + table + "\n") != std::string::npos;
+    if (r->exit_code == 0) return true;
+    if (r->output.find("No such file or directory") != std::string::npos) return false;
+    return UnavailableError("nft list map: " + Trim(r->output));
   }
 
   Result<std::string> ListTable(const std::string& table) override {

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <condition_variable>
 #include <cstdio>
 #include <map>
@@ -57,11 +58,13 @@ class ProxyImpl final : public Proxy {
     const auto& registry = api::ResourceRegistry::BuiltIn();
     services_store_ = std::make_unique<Store>(this, /*slices=*/false);
     slices_store_ = std::make_unique<Store>(this, /*slices=*/true);
+    client::ReflectorOptions ro;
+    ro.log = [](const std::string& m) { LogWarning("proxy", m); };
     services_reflector_ = std::make_unique<client::Reflector>(
-        client_->Resource(*registry.Find("", "v1", "services")), services_store_.get());
+        client_->Resource(*registry.Find("", "v1", "services")), services_store_.get(), ro);
     slices_reflector_ = std::make_unique<client::Reflector>(
         client_->Resource(*registry.Find("discovery.k8s.io", "v1", "endpointslices")),
-        slices_store_.get());
+        slices_store_.get(), ro);
     services_thread_ = std::thread([this] { services_reflector_->Run(); });
     slices_thread_ = std::thread([this] { slices_reflector_->Run(); });
     sync_thread_ = std::thread([this] { SyncLoop(); });
@@ -292,12 +295,20 @@ class ProxyImpl final : public Proxy {
       }
       auto now = Clock::now();
       if (now >= next_check && !need_full) {
-        next_check = now + o_.table_check_period;
-        auto exists = o_.filter->TableExists(o_.ruleset.table);
-        if (exists.ok() && !*exists) {
-          LogWarning("proxy", "table " + o_.ruleset.table + " is gone: recreating it");
-          need_full = true;
+        // The main table and, in turn, one shard per check.
+        const int shards = std::max(1, o_.ruleset.shards);
+        const std::string shard = ShardTable(o_.ruleset, check_round_++ % shards);
+        for (const auto& [table, map] :
+             {std::pair{o_.ruleset.table, std::string("no-endpoint-nodeports")},
+              std::pair{shard, std::string("service-nodeports")}}) {
+          auto exists = o_.filter->MapExists(table, map);
+          if (exists.ok() && !*exists) {
+            LogWarning("proxy", "table " + table + " is gone: recreating the tables");
+            need_full = true;
+            break;
+          }
         }
+        next_check = Clock::now() + o_.table_check_period;
       }
       if (now >= next_full) need_full = true;
 
@@ -504,6 +515,7 @@ class ProxyImpl final : public Proxy {
 
   // The sync thread's.
   NftablesTable table_;
+  int check_round_ = 0;
   // Per Service, its UDP ports' endpoint IPs at the last sync (for conntrack).
   std::map<std::string, std::map<std::string, std::pair<ServicePort, std::set<std::string>>>>
       udp_;

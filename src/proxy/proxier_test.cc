@@ -32,7 +32,7 @@ class FakeFilter : public PacketFilter {
     }
     return Status::Ok();
   }
-  Result<bool> TableExists(const std::string&) override {
+  Result<bool> MapExists(const std::string&, const std::string&) override {
     std::lock_guard l(mu);
     return exists;
   }
