@@ -352,6 +352,52 @@ TEST_F(ProxyNetnsTest, BadServicesAreRefusedAndTheRulesStayConsistent) {
   Kubectl({"delete", "service", "after"});
 }
 
+TEST_F(ProxyNetnsTest, UdpFlowsToAnEndpointThatGoesAreCleared) {
+  auto udp = [](std::vector<int> pods) {
+    std::string yaml =
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: udp\nspec:\n  clusterIP: 10.43.100.19\n"
+        "  ports:\n  - name: dns\n    port: 53\n    protocol: UDP\n    targetPort: 5353\n"
+        "---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata:\n  name: udp-1\n"
+        "  labels:\n    kubernetes.io/service-name: udp\n"
+        "    endpointslice.kubernetes.io/managed-by: proxy-test\naddressType: IPv4\n"
+        "ports:\n- name: dns\n  port: 5353\n  protocol: UDP\nendpoints:\n";
+    for (int p : pods) {
+      yaml += "- addresses: [\"" + kPodIps[p] + "\"]\n  conditions: {ready: true}\n";
+    }
+    Apply(yaml);
+  };
+  udp({0, 1});
+  ASSERT_TRUE(Eventually(
+      [] {
+        return Sh(Ns(kNode, "nft list ruleset")).out.find("udp dnat to 10.244.0.12:5353") !=
+               std::string::npos;
+      },
+      10s));
+  // Datagrams from many source ports: flows DNATed to both pods (nobody answers: the flows
+  // stay in conntrack for 30 s, unreplied).
+  auto flows_to = [](const std::string& ip) {
+    auto r = Sh(Ns(kNode, "conntrack -L -p udp --orig-dst 10.43.100.19 2>/dev/null"));
+    size_t n = 0;
+    for (size_t p = r.out.find("src=" + ip + " "); p != std::string::npos;
+         p = r.out.find("src=" + ip + " ", p + 1)) {
+      ++n;
+    }
+    return n;
+  };
+  ASSERT_EQ(Sh(Ns(kClient, "bash -c 'for i in $(seq 24); do echo x > /dev/udp/10.43.100.19/53; "
+                           "done'"))
+                .exit_code,
+            0);
+  ASSERT_GT(flows_to("10.244.0.12"), 0u);
+  ASSERT_GT(flows_to("10.244.0.11"), 0u);
+  // pod-1 goes: its flows are deleted (else the client would keep sending to it), pod-0's stay.
+  udp({0});
+  EXPECT_TRUE(Eventually([&] { return flows_to("10.244.0.12") == 0; }, 10s)) << ProxyLog();
+  EXPECT_GT(flows_to("10.244.0.11"), 0u);
+  Kubectl({"delete", "service", "udp"});
+  Kubectl({"delete", "endpointslice", "udp-1"});
+}
+
 // Last (gtest runs tests in order within a suite): stops the proxy.
 TEST_F(ProxyNetnsTest, ZShutdownRemovesTheTableUnlessToldToKeepIt) {
   EXPECT_EQ(proxy_->Signal(SIGTERM), 0) << ProxyLog();
