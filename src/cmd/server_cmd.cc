@@ -282,11 +282,9 @@ int RunServerCommand(int argc, char** argv) {
     if (!k.resolv_conf.empty()) d.resolv_conf = k.resolv_conf;
     d.listen = {f.dns_bind_address};
     auto ds = dns::DnsServer::Start(components.get(), d);
+    auto host = kubelet::ReadHost(f.data_dir);
     std::string host_ip = k.node_ip;
-    if (host_ip.empty()) {
-      auto host = kubelet::ReadHost(f.data_dir);
-      if (host.ok() && !host->addresses.empty()) host_ip = host->addresses[0];
-    }
+    if (host_ip.empty() && host.ok() && !host->addresses.empty()) host_ip = host->addresses[0];
     if (!ds.ok()) {
       // Another server on this host has the port: this one runs without.
       LogWarning("server", "no cluster DNS: " + ds.status().message());
@@ -294,8 +292,7 @@ int RunServerCommand(int argc, char** argv) {
       LogWarning("server", "no cluster DNS: the host has no address pods can reach");
     } else {
       dns_server = std::move(*ds);
-      std::string hostname = "server";
-      if (auto host = kubelet::ReadHost(f.data_dir); host.ok()) hostname = host->hostname;
+      std::string hostname = host.ok() ? host->hostname : "server";
       if (Status p = PublishClusterDns(components.get(), k.cluster_dns[0], host_ip,
                                        dns_server->Port(), "kube-dns-" + hostname);
           !p.ok()) {

@@ -546,29 +546,27 @@ class ServerImpl final : public Server {
   };
   static Origin OriginOf(msghdr* received) {
     Origin o;
+    auto put = [&o](int level, int type, const void* data, size_t size) {
+      auto* h = reinterpret_cast<cmsghdr*>(o.buf);
+      h->cmsg_level = level;
+      h->cmsg_type = type;
+      h->cmsg_len = CMSG_LEN(size);
+      std::memcpy(CMSG_DATA(h), data, size);
+      o.len = CMSG_SPACE(size);
+    };
     for (cmsghdr* c = CMSG_FIRSTHDR(received); c != nullptr; c = CMSG_NXTHDR(received, c)) {
       if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
         in_pktinfo in;
         std::memcpy(&in, CMSG_DATA(c), sizeof in);
         in_pktinfo out{};
         out.ipi_spec_dst = in.ipi_addr;
-        auto* h = reinterpret_cast<cmsghdr*>(o.buf);
-        h->cmsg_level = IPPROTO_IP;
-        h->cmsg_type = IP_PKTINFO;
-        h->cmsg_len = CMSG_LEN(sizeof out);
-        std::memcpy(CMSG_DATA(h), &out, sizeof out);
-        o.len = CMSG_SPACE(sizeof out);
+        put(IPPROTO_IP, IP_PKTINFO, &out, sizeof out);
       } else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
         in6_pktinfo in;
         std::memcpy(&in, CMSG_DATA(c), sizeof in);
         in6_pktinfo out{};
         out.ipi6_addr = in.ipi6_addr;
-        auto* h = reinterpret_cast<cmsghdr*>(o.buf);
-        h->cmsg_level = IPPROTO_IPV6;
-        h->cmsg_type = IPV6_PKTINFO;
-        h->cmsg_len = CMSG_LEN(sizeof out);
-        std::memcpy(CMSG_DATA(h), &out, sizeof out);
-        o.len = CMSG_SPACE(sizeof out);
+        put(IPPROTO_IPV6, IPV6_PKTINFO, &out, sizeof out);
       }
     }
     return o;

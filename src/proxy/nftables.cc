@@ -43,6 +43,21 @@ struct StaticChain {
   std::vector<std::string> rules;
 };
 
+uint64_t Fnv1a(std::string_view text) {
+  uint64_t h = 1469598103934665603ULL;
+  for (unsigned char ch : text) {
+    h ^= ch;
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
+
+// A base chain's declaration.
+std::string Hook(const char* type, const char* hook, const char* priority) {
+  return std::string("{ type ") + type + " hook " + hook + " priority " + priority +
+         "; policy accept; }";
+}
+
 // The pod network in a rule: the CIDR itself, or the named set of them when there are
 // several (an inline set would be an anonymous kernel set per rule).
 std::string CidrSet(const std::vector<std::string>& cidrs) {
@@ -51,10 +66,6 @@ std::string CidrSet(const std::vector<std::string>& cidrs) {
 
 std::vector<StaticChain> StaticChains(const RulesetConfig& c) {
   std::vector<StaticChain> out;
-  auto hook = [](const char* type, const char* hook, const char* prio) {
-    return std::string("{ type ") + type + " hook " + hook + " priority " + prio +
-           "; policy accept; }";
-  };
   // ClusterIP traffic from outside the pod network is masqueraded so that replies come back
   // through this node: one rule for every Service (a rule per Service would make the tables,
   // and the kernel's walk over them on every commit, larger). It runs before the shards'
@@ -66,9 +77,9 @@ std::vector<StaticChain> StaticChains(const RulesetConfig& c) {
     mark.push_back(std::string("ip daddr @") + kClusterIps + " ip saddr != " +
                    CidrSet(c.cluster_cidrs) + " jump mark-for-masquerade");
   }
-  out.push_back({"nat-prerouting", hook("nat", "prerouting", "-101"), mark});
-  out.push_back({"nat-output", hook("nat", "output", "-101"), mark});
-  out.push_back({"nat-postrouting", hook("nat", "postrouting", "srcnat"), {"jump masquerading"}});
+  out.push_back({"nat-prerouting", Hook("nat", "prerouting", "-101"), mark});
+  out.push_back({"nat-output", Hook("nat", "output", "-101"), mark});
+  out.push_back({"nat-postrouting", Hook("nat", "postrouting", "srcnat"), {"jump masquerading"}});
   std::vector<std::string> input = {"ct state new jump nodeport-endpoints-check",
                                     "ct state new jump service-endpoints-check"};
   if (c.nodeport_localhost) {
@@ -78,16 +89,16 @@ std::vector<StaticChain> StaticChains(const RulesetConfig& c) {
         "ip daddr 127.0.0.0/8 ip saddr != 127.0.0.0/8 ct state != { established, related } "
         "ct status & dnat == 0 drop");
   }
-  out.push_back({"filter-input", hook("filter", "input", "-110"), input});
+  out.push_back({"filter-input", Hook("filter", "input", "-110"), input});
   out.push_back({"filter-forward",
-                 hook("filter", "forward", "-110"),
+                 Hook("filter", "forward", "-110"),
                  {"ct state new jump service-endpoints-check",
                   "ct state new jump cluster-ips-check"}});
   out.push_back({"filter-output",
-                 hook("filter", "output", "-110"),
+                 Hook("filter", "output", "-110"),
                  {"ct state new jump service-endpoints-check"}});
   out.push_back({"filter-output-post-dnat",
-                 hook("filter", "output", "-90"),
+                 Hook("filter", "output", "-90"),
                  {"ct state new jump cluster-ips-check"}});
   out.push_back({"mark-for-masquerade", "", {kMarkForMasquerade}});
   out.push_back({"masquerading",
@@ -112,13 +123,9 @@ std::vector<StaticChain> StaticChains(const RulesetConfig& c) {
 
 // The chains of a shard table: its NAT hooks and its `services` chain.
 std::vector<StaticChain> ShardChains(const RulesetConfig& c) {
-  auto hook = [](const char* type, const char* hook, const char* prio) {
-    return std::string("{ type ") + type + " hook " + hook + " priority " + prio +
-           "; policy accept; }";
-  };
   return {
-      {"nat-prerouting", hook("nat", "prerouting", "dstnat"), {"jump services"}},
-      {"nat-output", hook("nat", "output", "-100"), {"jump services"}},
+      {"nat-prerouting", Hook("nat", "prerouting", "dstnat"), {"jump services"}},
+      {"nat-output", Hook("nat", "output", "-100"), {"jump services"}},
       {"services",
        "",
        {std::string("ip daddr . meta l4proto . th dport vmap @") + kServiceIps,
@@ -133,11 +140,7 @@ bool Sharded(const std::string& set) { return set == kServiceIps || set == kServ
 // Upstream names a Service port's chains "<kind>-<hash>-<ns>/<name>/<protocol>/<port name>",
 // the hash (of the whole port name and protocol) keeping names unique whatever the text.
 std::string PortHash(const std::string& text) {
-  uint64_t h = 1469598103934665603ULL;  // FNV-1a
-  for (unsigned char ch : text) {
-    h ^= ch;
-    h *= 1099511628211ULL;
-  }
+  uint64_t h = Fnv1a(text);
   static constexpr char kBase32[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
   std::string out;
   for (int i = 0; i < 8; ++i) {
@@ -325,12 +328,7 @@ std::string ShardTable(const RulesetConfig& config, int shard) {
 
 int ShardOf(const RulesetConfig& config, const std::string& service) {
   if (config.shards <= 1) return 0;
-  uint64_t h = 1469598103934665603ULL;  // FNV-1a
-  for (unsigned char ch : service) {
-    h ^= ch;
-    h *= 1099511628211ULL;
-  }
-  return static_cast<int>(h % static_cast<uint64_t>(config.shards));
+  return static_cast<int>(Fnv1a(service) % static_cast<uint64_t>(config.shards));
 }
 
 std::vector<std::string> AllTables(const RulesetConfig& config) {

@@ -48,7 +48,7 @@ class NftPacketFilter final : public PacketFilter {
   explicit NftPacketFilter(ToolOptions o) : o_(std::move(o)) {}
 
   Status Apply(const std::string& script) override {
-    auto r = RunCommand(InNamespace(o_, {o_.nft, "-f", "-"}), script);
+    auto r = RunTool(o_, {o_.nft, "-f", "-"}, script);
     if (!r.ok()) return r.status();
     if (r->exit_code != 0) {
       return UnavailableError("nft -f: exit " + std::to_string(r->exit_code) + ": " +
@@ -58,7 +58,7 @@ class NftPacketFilter final : public PacketFilter {
   }
 
   Result<bool> MapExists(const std::string& table, const std::string& map) override {
-    auto r = RunCommand(InNamespace(o_, {o_.nft, "list", "map", "ip", table, map}), "");
+    auto r = RunTool(o_, {o_.nft, "list", "map", "ip", table, map});
     if (!r.ok()) return r.status();
     if (r->exit_code == 0) return true;
     if (r->output.find("No such file or directory") != std::string::npos) return false;
@@ -66,7 +66,7 @@ class NftPacketFilter final : public PacketFilter {
   }
 
   Result<std::string> ListTable(const std::string& table) override {
-    auto r = RunCommand(InNamespace(o_, {o_.nft, "list", "table", "ip", table}), "");
+    auto r = RunTool(o_, {o_.nft, "list", "table", "ip", table});
     if (!r.ok()) return r.status();
     if (r->exit_code != 0) return NotFoundError("nft list table: " + Trim(r->output));
     return r->output;
@@ -97,7 +97,7 @@ class ConntrackTool final : public Conntrack {
 
  private:
   Status Run(std::vector<std::string> argv) {
-    auto r = RunCommand(InNamespace(o_, std::move(argv)), "");
+    auto r = RunTool(o_, std::move(argv));
     if (!r.ok()) return r.status();
     // conntrack exits 1 when no flow matched ("0 flow entries have been deleted").
     if (r->exit_code != 0 && r->output.find("0 flow entries") == std::string::npos) {
@@ -149,6 +149,11 @@ Result<CommandResult> RunCommand(const std::vector<std::string>& argv, const std
   }
   close(out);
   return result;
+}
+
+Result<CommandResult> RunTool(const ToolOptions& options, std::vector<std::string> argv,
+                              const std::string& input) {
+  return RunCommand(InNamespace(options, std::move(argv)), input);
 }
 
 std::unique_ptr<PacketFilter> NewNftPacketFilter(ToolOptions options) {

@@ -60,5 +60,8 @@ struct CommandResult {
   std::string output;
 };
 Result<CommandResult> RunCommand(const std::vector<std::string>& argv, const std::string& input);
+// The same in `options.netns` (through `ip netns exec`) when it names one.
+Result<CommandResult> RunTool(const ToolOptions& options, std::vector<std::string> argv,
+                              const std::string& input = "");
 
 }  // namespace keelson::proxy

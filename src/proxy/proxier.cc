@@ -225,9 +225,7 @@ class ProxyImpl final : public Proxy {
     // and only bridge-nf-call-iptables lets the DNAT be undone for it.
     settings.push_back("net.bridge.bridge-nf-call-iptables=1");
     for (const auto& s : settings) {
-      std::vector<std::string> argv = {"sysctl", "-q", "-w", s};
-      if (!o_.tools.netns.empty()) argv.insert(argv.begin(), {"ip", "netns", "exec", o_.tools.netns});
-      auto r = RunCommand(argv, "");
+      auto r = RunTool(o_.tools, {"sysctl", "-q", "-w", s});
       if (!r.ok() || r->exit_code != 0) {
         LogWarning("proxy", "sysctl " + s + ": " +
                                 (r.ok() ? r->output : r.status().message()));
