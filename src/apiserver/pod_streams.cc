@@ -2,11 +2,14 @@
 
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <cctype>
 #include <optional>
 
 #include "apiserver/handlers/handlers.h"
+#include "apiserver/negotiation.h"
 #include "apiserver/stream_proxy.h"
+#include "apiserver/stream_translator.h"
 #include "apiserver/token.h"
 #include "kubelet/server_auth.h"
 
@@ -226,6 +229,51 @@ bool RuntimeSpeaksWebSocket(const HttpRequest& req) {
 
 }  // namespace
 
+// Counts a translated session's answer: 101 once the client's connection is taken over, or
+// the error's code.
+class PodStreams::Counting final : public ForwardingExchange {
+ public:
+  Counting(std::shared_ptr<Exchange> inner, PodStreams* owner, bool tunnel)
+      : ForwardingExchange(std::move(inner)), owner_(owner), tunnel_(tunnel) {}
+  void Respond(HttpResponse response) override {
+    Count(owner_, tunnel_, response.status);
+    inner_->Respond(std::move(response));
+  }
+  void Hijack(std::function<void(HijackedConnection)> take) override {
+    inner_->Hijack(
+        [owner = owner_, tunnel = tunnel_, take = std::move(take)](HijackedConnection c) {
+          if (c.fd >= 0) Count(owner, tunnel, 101);
+          take(std::move(c));
+        });
+  }
+
+ private:
+  static void Count(PodStreams* owner, bool tunnel, int code) {
+    std::lock_guard l(owner->mu_);
+    ++(tunnel ? owner->tunnel_codes_ : owner->translator_codes_)[code];
+  }
+  PodStreams* owner_;
+  bool tunnel_;
+};
+
+std::string PodStreams::MetricsText() const {
+  std::lock_guard l(mu_);
+  std::string out;
+  auto family = [&](const char* name, const char* help, const std::map<int, uint64_t>& codes) {
+    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " counter\n";
+    for (const auto& [code, n] : codes) {
+      out +=
+          std::string(name) + "{code=\"" + std::to_string(code) + "\"} " + std::to_string(n) + "\n";
+    }
+  };
+  family("apiserver_stream_translator_requests_total",
+         "Exec and attach sessions translated from WebSocket v5 to SPDY, by the answer's code.",
+         translator_codes_);
+  family("apiserver_stream_tunnel_requests_total",
+         "Port-forward sessions tunnelled in WebSocket, by the answer's code.", tunnel_codes_);
+  return out;
+}
+
 PodStreams::PodStreams(PodStreamsDeps deps)
     : deps_(std::move(deps)), proxy_(StreamProxy::Create()) {}
 
@@ -241,7 +289,32 @@ void PodStreams::Serve(const HttpRequest& req, const std::string& ns, const std:
   }
   const bool upgrade = IsUpgradeRequest(req);
   if (!log && !upgrade) return WriteError(*ex, api::NewBadRequest("Upgrade request required"));
-  if (!log && IsWebSocketRequest(req) && !RuntimeSpeaksWebSocket(req)) {
+  // A WebSocket protocol newer than the runtime's is translated (stream_translator.h).
+  std::shared_ptr<StreamTranslator> translator;
+  if (!log && IsWebSocketRequest(req)) {
+    auto offered = HeaderValues(req, "sec-websocket-protocol");
+    auto offers = [&](std::string_view p) {
+      return std::find(offered.begin(), offered.end(), p) != offered.end();
+    };
+    if (subresource == "portforward" ? offers(kPortForwardTunnelProtocol)
+                                     : offers(kExecV5Protocol)) {
+      ex = std::make_shared<Counting>(std::move(ex), this, subresource == "portforward");
+      if (req.Header("sec-websocket-key").empty() || req.Header("sec-websocket-version") != "13") {
+        return WriteError(*ex, api::NewBadRequest("unable to upgrade connection: a WebSocket "
+                                                  "upgrade needs Sec-WebSocket-Key and "
+                                                  "Sec-WebSocket-Version 13"));
+      }
+      if (subresource == "portforward") {
+        translator = NewPortForwardTunnel();
+      } else {
+        translator = NewExecTranslator(ExecStreams{.stdin_stream = req.QueryBool("stdin"),
+                                                   .stdout_stream = req.QueryBool("stdout"),
+                                                   .stderr_stream = req.QueryBool("stderr"),
+                                                   .tty = req.QueryBool("tty")});
+      }
+    }
+  }
+  if (!log && !translator && IsWebSocketRequest(req) && !RuntimeSpeaksWebSocket(req)) {
     std::string offered;
     for (const auto& p : HeaderValues(req, "sec-websocket-protocol")) {
       offered += (offered.empty() ? "" : " ") + p;
@@ -315,7 +388,8 @@ void PodStreams::Serve(const HttpRequest& req, const std::string& ns, const std:
   auto kubelet = KubeletOf(*node);
   if (!kubelet.ok()) return WriteError(*ex, kubelet.error());
 
-  const std::string method = log ? "GET" : req.method;
+  // A translated session asks the kubelet for SPDY/3.1, which is a POST.
+  const std::string method = log ? "GET" : translator ? "POST" : req.method;
   auto now = deps_.clock->Now();
   const int64_t iat =
       std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
@@ -336,6 +410,9 @@ void PodStreams::Serve(const HttpRequest& req, const std::string& ns, const std:
   t.target = std::move(target);
   t.headers.emplace_back("Authorization", "Bearer " + *token);
   if (log) return proxy_->Forward(std::move(t), std::move(ex));
+  if (translator) {
+    return proxy_->ForwardTranslated(std::move(t), req, std::move(ex), std::move(translator));
+  }
   proxy_->ForwardUpgrade(std::move(t), req, std::move(ex));
 }
 

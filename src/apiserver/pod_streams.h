@@ -15,17 +15,21 @@
 // token minted for that one request (kubelet/server_auth.h says what it holds). Upgrades are
 // forwarded byte for byte once the kubelet (that is, the runtime's streaming server) accepts
 // them, so every protocol the runtime speaks works end to end: SPDY/3.1 with
-// v4.channel.k8s.io and earlier (kubectl 1.27–1.29, and 1.30+ after its fallback) and
-// portforward.k8s.io, and WebSocket with channel.k8s.io up to v4 (client libraries). A
-// WebSocket upgrade that offers only subprotocols the runtime lacks (kubectl 1.30+'s
-// v5.channel.k8s.io, 1.31+'s SPDY/3.1+portforward.k8s.io) is answered 400 BadRequest at once,
-// which makes kubectl fall back to SPDY/3.1 (docs/kubelet.md, "Streaming").
+// v4.channel.k8s.io and earlier (kubectl 1.27–1.29) and portforward.k8s.io, and WebSocket
+// with channel.k8s.io up to v4 (client libraries). A WebSocket upgrade offering a
+// subprotocol the runtime lacks (kubectl 1.30+'s v5.channel.k8s.io, 1.31+'s
+// SPDY/3.1+portforward.k8s.io) is translated: the kubelet is asked
+// for SPDY/3.1 and the session carried through a StreamTranslator (stream_translator.h), as
+// upstream's API server does. Any other WebSocket subprotocol the runtime lacks is answered
+// 400 BadRequest at once (docs/kubelet.md, "Streaming").
 //
 // Thread-safety: Serve() may be called from any thread at once.
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "api/errors.h"
@@ -67,9 +71,19 @@ class PodStreams {
   // Closes the forwarded sessions.
   void Stop();
 
+  // Upstream's counters of translated sessions by the answer's code, in Prometheus text:
+  // apiserver_stream_translator_requests_total (exec and attach over WebSocket v5) and
+  // apiserver_stream_tunnel_requests_total (port-forward's SPDY in WebSocket).
+  std::string MetricsText() const;
+
  private:
+  class Counting;
+
   PodStreamsDeps deps_;
   std::unique_ptr<StreamProxy> proxy_;
+  mutable std::mutex mu_;
+  std::map<int, uint64_t> translator_codes_;  // guarded by mu_
+  std::map<int, uint64_t> tunnel_codes_;      // guarded by mu_
 };
 
 }  // namespace keelson::apiserver

@@ -273,7 +273,9 @@ void ApiServerImpl::ServeNonResource(const RequestInfo& info, const HttpRequest&
     return ex.Respond(HealthResponse(req, parts, checks));
   }
   if (req.path == "/metrics") {
-    return ex.Respond(MetricsResponse(metrics_, caches_, registry_, store_));
+    HttpResponse r = MetricsResponse(metrics_, caches_, registry_, store_);
+    r.body += pod_streams_->MetricsText();
+    return ex.Respond(std::move(r));
   }
   if (req.path == "/.well-known/openid-configuration" || req.path == "/openid/v1/jwks") {
     std::lock_guard l(external_mu_);

@@ -12,8 +12,12 @@
 #include <atomic>
 #include <cctype>
 #include <cstdio>
+#include <deque>
 #include <mutex>
 #include <thread>
+
+#include "apiserver/stream_translator.h"
+#include "apiserver/websocket.h"
 
 namespace keelson::apiserver {
 namespace {
@@ -102,6 +106,17 @@ struct Session {
   beast::flat_buffer buf;  // what was read from the backend and not yet used
 };
 
+// A translated session's queues (stream_translator.h): what is to be written to either side,
+// one writer per side at a time. Used on the session's strand only.
+struct Translation {
+  explicit Translation(std::shared_ptr<StreamTranslator> t) : tr(std::move(t)) {}
+  std::shared_ptr<StreamTranslator> tr;
+  std::deque<std::string> queue[2];  // 0: to the client, 1: to the backend
+  bool writing[2] = {false, false};
+  size_t client_backlog = 0;
+  bool done = false;
+};
+
 std::string HostHeader(const ProxyTarget& t) {
   std::string host = t.host.find(':') != std::string::npos ? "[" + t.host + "]" : t.host;
   return host + ":" + std::to_string(t.port);
@@ -124,6 +139,14 @@ class StreamProxyImpl final : public StreamProxy {
                       std::shared_ptr<Exchange> ex) override {
     auto s = NewSession();
     asio::co_spawn(s->strand, RunUpgrade(s, std::move(target), req, std::move(ex)), Ignore);
+  }
+
+  void ForwardTranslated(ProxyTarget target, const HttpRequest& req, std::shared_ptr<Exchange> ex,
+                         std::shared_ptr<StreamTranslator> translator) override {
+    auto s = NewSession();
+    asio::co_spawn(s->strand,
+                   RunTranslated(s, std::move(target), req, std::move(ex), std::move(translator)),
+                   Ignore);
   }
 
   int OpenSessions() const override {
@@ -289,6 +312,173 @@ class StreamProxyImpl final : public StreamProxy {
     head.append(static_cast<const char*>(data.data()), data.size());
     s->buf.consume(data.size());
     ex->Hijack(Taker(s, ex, std::move(head)));
+  }
+
+  awaitable<void> RunTranslated(std::shared_ptr<Session> s, ProxyTarget t, HttpRequest in,
+                                std::shared_ptr<Exchange> ex,
+                                std::shared_ptr<StreamTranslator> tr) {
+    http::request<http::empty_body> req(http::verb::post, t.target, 11);
+    req.set(http::field::connection, "Upgrade");
+    req.set(http::field::upgrade, "SPDY/3.1");
+    for (const auto& p : tr->BackendProtocols()) req.insert("X-Stream-Protocol-Version", p);
+    if (auto err = co_await Open(*s, t, std::move(req))) {
+      ex->Respond(std::move(*err));
+      co_return;
+    }
+    http::response_parser<http::string_body> p;
+    p.body_limit(kMaxErrorBody);
+    auto [ec, n] = co_await http::async_read_header(s->backend, s->buf, p, kAsTuple);
+    if (ec) {
+      ex->Respond(ReadError(t, ec));
+      co_return;
+    }
+    if (p.get().result_int() != 101) {
+      ex->Respond(co_await ReadWhole(*s, t, p));
+      co_return;
+    }
+    s->backend.expires_never();
+    std::string refusal;
+    std::string start = tr->Start(p.get()["X-Stream-Protocol-Version"], &refusal);
+    if (!refusal.empty()) {
+      s->Close();
+      ex->Respond(StatusResponse(400, "BadRequest", "unable to upgrade connection: " + refusal));
+      co_return;
+    }
+    std::string head =
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Accept: " +
+        WebSocketAccept(in.Header("sec-websocket-key")) +
+        "\r\nSec-WebSocket-Protocol: " + tr->ClientProtocol() + "\r\n\r\n";
+    auto data = s->buf.data();
+    std::string early(static_cast<const char*>(data.data()), data.size());
+    s->buf.consume(data.size());
+    auto x = std::make_shared<Translation>(std::move(tr));
+    ex->Hijack(TranslationTaker(s, ex, x, std::move(head), std::move(start), std::move(early)));
+  }
+
+  static std::function<void(HijackedConnection)> TranslationTaker(
+      std::shared_ptr<Session> s, std::shared_ptr<Exchange> ex, std::shared_ptr<Translation> x,
+      std::string head, std::string start, std::string early) {
+    return [s, ex, x, head = std::move(head), start = std::move(start),
+            early = std::move(early)](HijackedConnection c) mutable {
+      if (c.fd < 0) {
+        ex->Respond(StatusResponse(400, "BadRequest", "this connection cannot be upgraded"));
+        asio::post(s->strand, [s] { s->Close(); });
+        return;
+      }
+      asio::post(s->strand, [s, x, c = std::move(c), head = std::move(head),
+                             start = std::move(start), early = std::move(early)]() mutable {
+        if (!AssignClient(*s, c.fd)) return;
+        Queue(s, x, 0, std::move(head));
+        Queue(s, x, 1, std::move(start));
+        TranslatorOutput out;
+        if (!early.empty()) x->tr->FromBackend(early, &out);
+        if (!c.unread.empty() && !out.done) x->tr->FromClient(c.unread, &out);
+        Apply(s, x, std::move(out));
+        asio::co_spawn(s->strand, TranslateFrom(s, x, 0), Ignore);
+        asio::co_spawn(s->strand, TranslateFrom(s, x, 1), Ignore);
+      });
+    };
+  }
+
+  static bool AssignClient(Session& s, int fd) {
+    sockaddr_storage ss{};
+    socklen_t len = sizeof ss;
+    bool v6 =
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) == 0 && ss.ss_family == AF_INET6;
+    boost::system::error_code ec;
+    s.client.assign(v6 ? tcp::v6() : tcp::v4(), fd, ec);
+    if (ec) {
+      ::close(fd);
+      s.Close();
+      return false;
+    }
+    return true;
+  }
+
+  static tcp::socket& Side(Session& s, int side) {
+    return side == 0 ? s.client : s.backend.socket();
+  }
+
+  // Queues `data` for one side (0: the client, 1: the backend) and starts its writer.
+  static void Queue(const std::shared_ptr<Session>& s, const std::shared_ptr<Translation>& x,
+                    int side, std::string data) {
+    if (data.empty()) return;
+    if (side == 0) x->client_backlog += data.size();
+    x->queue[side].push_back(std::move(data));
+    if (!x->writing[side]) {
+      x->writing[side] = true;
+      asio::co_spawn(s->strand, Drain(s, x, side), Ignore);
+    }
+  }
+
+  static awaitable<void> Drain(std::shared_ptr<Session> s, std::shared_ptr<Translation> x,
+                               int side) {
+    auto& q = x->queue[side];
+    while (!q.empty()) {
+      std::string d = std::move(q.front());
+      q.pop_front();
+      auto [ec, n] = co_await asio::async_write(Side(*s, side), asio::buffer(d), kAsTuple);
+      if (side == 0) x->client_backlog -= d.size();
+      if (ec) {
+        q.clear();
+        s->Close();
+        break;
+      }
+    }
+    x->writing[side] = false;
+    if (side == 0 && x->done) EndClient(s);
+  }
+
+  // The session is over: once the client has had everything (its close frame last), its
+  // sending side is shut; the connection is closed when it closes its own, or after 10 s.
+  static void EndClient(const std::shared_ptr<Session>& s) {
+    boost::system::error_code ec;
+    s->client.shutdown(tcp::socket::shutdown_send, ec);
+    auto timer = std::make_shared<asio::steady_timer>(s->strand, std::chrono::seconds(10));
+    timer->async_wait([s, timer](boost::system::error_code) { s->Close(); });
+  }
+
+  static void Apply(const std::shared_ptr<Session>& s, const std::shared_ptr<Translation>& x,
+                    TranslatorOutput out) {
+    if (x->done) return;
+    Queue(s, x, 0, std::move(out.to_client));
+    Queue(s, x, 1, std::move(out.to_backend));
+    if (out.done) {
+      x->done = true;
+      boost::system::error_code ec;
+      s->backend.socket().close(ec);
+      if (!x->writing[0]) EndClient(s);
+    }
+  }
+
+  // Reads one side (0: the client, 1: the backend) into the translator until it ends.
+  static awaitable<void> TranslateFrom(std::shared_ptr<Session> s, std::shared_ptr<Translation> x,
+                                       int side) {
+    std::vector<char> buf(64 * 1024);
+    asio::steady_timer pause(s->strand);
+    while (true) {
+      auto [ec, n] = co_await Side(*s, side).async_read_some(asio::buffer(buf), kAsTuple);
+      if (n > 0 && !x->done) {
+        TranslatorOutput out;
+        std::string_view bytes(buf.data(), n);
+        side == 0 ? x->tr->FromClient(bytes, &out) : x->tr->FromBackend(bytes, &out);
+        Apply(s, x, std::move(out));
+      }
+      if (ec) break;
+      // A slow client: stop reading the backend until it catches up.
+      while (side == 1 && x->client_backlog > kMaxBacklog && s->client.is_open()) {
+        pause.expires_after(std::chrono::milliseconds(20));
+        co_await pause.async_wait(kAsTuple);
+      }
+    }
+    if (side == 0) {
+      s->Close();
+    } else if (!x->done) {
+      TranslatorOutput out;
+      x->tr->BackendEnded(&out);
+      Apply(s, x, std::move(out));
+    }
   }
 
   // What takes the client's connection over once the backend agreed to the upgrade (a plain

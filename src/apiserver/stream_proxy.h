@@ -10,6 +10,11 @@
 //     on bytes are copied both ways, a half-close on one side passed on to the other, until
 //     both sides are done. A backend that refuses the upgrade has its answer relayed.
 //
+//   - ForwardTranslated(): a WebSocket upgrade whose protocol the backend does not speak; the
+//     backend is asked for SPDY/3.1 (POST, with the translator's X-Stream-Protocol-Version)
+//     and, once it agrees, the client gets its WebSocket 101 and the session is carried
+//     through the translator (stream_translator.h).
+//
 // A backend that cannot be reached is answered 503 ServiceUnavailable (a Status whose message
 // names the backend and the cause); one that does not answer within the options' timeouts is
 // answered 504.
@@ -27,6 +32,8 @@
 #include "apiserver/http.h"
 
 namespace keelson::apiserver {
+
+class StreamTranslator;
 
 struct ProxyTarget {
   std::string host;  // an address or a name
@@ -54,6 +61,10 @@ class StreamProxy {
   // X-Stream-Protocol-Version, Sec-WebSocket-*) to `target`.
   virtual void ForwardUpgrade(ProxyTarget target, const HttpRequest& req,
                               std::shared_ptr<Exchange> ex) = 0;
+  // The client's Sec-WebSocket-Key is answered; `req` is the client's request.
+  virtual void ForwardTranslated(ProxyTarget target, const HttpRequest& req,
+                                 std::shared_ptr<Exchange> ex,
+                                 std::shared_ptr<StreamTranslator> translator) = 0;
   // Sessions open now (upgraded connections being copied, and streams being forwarded).
   virtual int OpenSessions() const = 0;
   // Closes every session and joins the threads.

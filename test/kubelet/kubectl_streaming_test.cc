@@ -233,6 +233,25 @@ spec:
     return Eventually([&] { return Jsonpath(pod, ".status.phase") == "Running"; }, timeout);
   }
 
+  // The sessions the API server translated and answered 101, as its /metrics counts them
+  // (apiserver_stream_translator_requests_total for exec and attach over WebSocket v5,
+  // apiserver_stream_tunnel_requests_total for port-forward tunnelled in WebSocket).
+  static int Translated(const std::string& family) {
+    auto r = Kubectl(Versions()[0], {"get", "--raw", "/metrics"});
+    std::smatch m;
+    return std::regex_search(r.out, m, std::regex(family + R"(\{code="101"\} (\d+))"))
+               ? std::stoi(m[1])
+               : 0;
+  }
+
+  // kubectl's minor version: 1.30 and later speak WebSocket v5 for exec, attach and cp, 1.31
+  // and later tunnel port-forward in WebSocket.
+  static int Minor(const std::string& kubectl) {
+    auto r = testing::RunCommand({kubectl, "version", "--client", "-o", "json"});
+    std::smatch m;
+    return std::regex_search(r.out, m, std::regex(R"("minor":\s*"(\d+))")) ? std::stoi(m[1]) : 0;
+  }
+
   static std::string ServerLog() {
     return ReadFile(dir_->path() / "server.out") + ReadFile(dir_->path() / "server.err");
   }
@@ -348,6 +367,7 @@ TEST_F(KubectlStreamingTest, LogsPrevious) {
 TEST_F(KubectlStreamingTest, Exec) {
   for (const auto& k : Versions()) {
     SCOPED_TRACE(Version(k));
+    const int before = Translated("apiserver_stream_translator_requests_total");
     auto out = Kubectl(k, {"exec", "multi", "-c", "a", "--", "echo", "hello world"});
     EXPECT_EQ(out.exit_code, 0) << out.err;
     EXPECT_EQ(out.out, "hello world\n");
@@ -363,6 +383,10 @@ TEST_F(KubectlStreamingTest, Exec) {
     EXPECT_EQ(in.out, "hello from stdin\n");
     auto missing = Kubectl(k, {"exec", "multi", "-c", "a", "--", "/no/such/binary"});
     EXPECT_NE(missing.exit_code, 0);
+    EXPECT_NE(missing.err.find("no such file or directory"), std::string::npos) << missing.err;
+    // 1.30+ went over WebSocket v5, translated to the node's SPDY; older ones over SPDY.
+    EXPECT_EQ(Translated("apiserver_stream_translator_requests_total") - before,
+              Minor(k) >= 30 ? 5 : 0);
   }
 }
 
@@ -373,10 +397,13 @@ TEST_F(KubectlStreamingTest, ExecWithATerminal) {
     // the resize channel, and the command sees a terminal.
     std::string cmd = "stty rows 33 cols 111; " + k + " --kubeconfig " + kubeconfig_ +
                       " exec -it multi -c a -- sh -c 'sleep 1; stty size; tty; exit 4'";
+    const int before = Translated("apiserver_stream_translator_requests_total");
     auto r = testing::RunCommand({"script", "-qec", cmd, "/dev/null"}, "", 60s);
     EXPECT_NE(r.out.find("33 111"), std::string::npos) << r.out << r.err;
     EXPECT_NE(r.out.find("/dev/pts/"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("command terminated with exit code 4"), std::string::npos) << r.out;
+    EXPECT_EQ(Translated("apiserver_stream_translator_requests_total") - before,
+              Minor(k) >= 30 ? 1 : 0);
   }
 }
 
@@ -384,6 +411,7 @@ TEST_F(KubectlStreamingTest, Attach) {
   for (const auto& k : Versions()) {
     SCOPED_TRACE(Version(k));
     const std::string word = "word-" + Version(k);
+    const int before = Translated("apiserver_stream_translator_requests_total");
     testing::BackgroundCommand attach(Argv(k, {"attach", "attachee"}));
     // What one attached kubectl sends reaches the container's stdin; what the container
     // writes reaches every attached kubectl.
@@ -392,12 +420,15 @@ TEST_F(KubectlStreamingTest, Attach) {
     EXPECT_EQ(in.exit_code, 0) << in.out << in.err;
     EXPECT_TRUE(attach.WaitForOutput("got " + word, 10s)) << attach.Stdout() << attach.Stderr();
     attach.Stop();
+    EXPECT_EQ(Translated("apiserver_stream_translator_requests_total") - before,
+              Minor(k) >= 30 ? 2 : 0);
   }
 }
 
 TEST_F(KubectlStreamingTest, PortForward) {
   for (const auto& k : Versions()) {
     SCOPED_TRACE(Version(k));
+    const int before = Translated("apiserver_stream_tunnel_requests_total");
     int p1 = testing::FreePort(), p2 = testing::FreePort();
     testing::BackgroundCommand pf(Argv(k, {"port-forward", "pod/web", std::to_string(p1) + ":8080",
                                            std::to_string(p2) + ":9090"}));
@@ -418,6 +449,9 @@ TEST_F(KubectlStreamingTest, PortForward) {
       EXPECT_NE(got[i].find(i % 2 ? "hello-9090" : "hello-8080"), std::string::npos) << i;
     }
     pf.Stop();
+    // 1.31+ tunnelled its SPDY in WebSocket: one session for every port and connection.
+    EXPECT_EQ(Translated("apiserver_stream_tunnel_requests_total") - before,
+              Minor(k) >= 31 ? 1 : 0);
   }
 }
 
@@ -429,6 +463,7 @@ TEST_F(KubectlStreamingTest, Copy) {
   for (const auto& k : Versions()) {
     SCOPED_TRACE(Version(k));
     const std::string remote = "/tmp/" + Version(k) + ".txt";
+    const int before = Translated("apiserver_stream_translator_requests_total");
     auto up = Kubectl(
         k, {"cp", (local.path() / "up.txt").string(), "default/multi:" + remote, "-c", "a"});
     EXPECT_EQ(up.exit_code, 0) << up.out << up.err;
@@ -438,6 +473,13 @@ TEST_F(KubectlStreamingTest, Copy) {
     auto down = Kubectl(k, {"cp", "default/multi:" + remote, back.string(), "-c", "a"});
     EXPECT_EQ(down.exit_code, 0) << down.out << down.err;
     EXPECT_EQ(ReadFile(back), content);
+    // Both ways over WebSocket v5 from 1.30 (stdin's end is v5's close signal).
+    const int translated = Translated("apiserver_stream_translator_requests_total") - before;
+    if (Minor(k) >= 30) {
+      EXPECT_GE(translated, 3);
+    } else {
+      EXPECT_EQ(translated, 0);
+    }
   }
 }
 
