@@ -91,7 +91,11 @@ class ExecTranslator final : public StreamTranslator {
   }
 
   void FromClient(std::string_view bytes, TranslatorOutput* out) override {
-    for (auto& m : ReadClient(reader_, bytes, out)) {
+    if (finished_) return;
+    auto messages = ReadClient(reader_, bytes, out);
+    finished_ = out->done;
+    for (auto& m : messages) {
+      if (finished_) break;
       if (m.payload.empty()) continue;
       const auto ch = static_cast<uint8_t>(m.payload[0]);
       std::string_view data = std::string_view(m.payload).substr(1);
@@ -105,6 +109,7 @@ class ExecTranslator final : public StreamTranslator {
   }
 
   void FromBackend(std::string_view bytes, TranslatorOutput* out) override {
+    if (finished_) return;
     spdy_.Feed(bytes);
     while (auto f = spdy_.Next()) {
       auto it = by_id_.find(f->stream_id);
@@ -212,20 +217,25 @@ class PortForwardTunnel final : public StreamTranslator {
   }
 
   void FromClient(std::string_view bytes, TranslatorOutput* out) override {
+    if (done_) return;
     for (auto& m : ReadClient(reader_, bytes, out)) out->to_backend += m.payload;
+    done_ = out->done;
   }
 
   void FromBackend(std::string_view bytes, TranslatorOutput* out) override {
-    if (!bytes.empty()) out->to_client += WsFrame(WsOpcode::kBinary, bytes);
+    if (!done_ && !bytes.empty()) out->to_client += WsFrame(WsOpcode::kBinary, bytes);
   }
 
   void BackendEnded(TranslatorOutput* out) override {
+    if (done_) return;
+    done_ = true;
     out->to_client += WsCloseFrame(1000);
     out->done = true;
   }
 
  private:
   WsReader reader_;
+  bool done_ = false;
 };
 
 }  // namespace

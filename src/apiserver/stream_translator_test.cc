@@ -279,6 +279,13 @@ TEST(ExecTranslator, AnswersPingsAndCloses) {
   TranslatorOutput closed;
   t->FromClient(ClientFrame(WsOpcode::kClose, std::string("\x03\xe8", 2)), &closed);
   EXPECT_TRUE(closed.done);
+  TranslatorOutput after;  // a session over stays over
+  t->FromClient(ClientFrame(WsOpcode::kPing, "late"), &after);
+  t->FromBackend(SpdyCodec::Ping(4), &after);
+  t->BackendEnded(&after);
+  EXPECT_EQ(after.to_client, "");
+  EXPECT_EQ(after.to_backend, "");
+  EXPECT_FALSE(after.done);
   TranslatorOutput bad;
   auto t2 = NewExecTranslator({.stdout_stream = true});
   t2->FromClient(WsFrame(WsOpcode::kBinary, "x"), &bad);
