@@ -19,6 +19,8 @@ PACKAGES=(
   # nodes (the kubelet): the container runtime, the CNI plugins, the packet filter, and the
   # static busybox the test image is built from (images/)
   containerd runc containernetworking-plugins nftables conntrack iproute2 busybox-static
+  # the kubelet's image pull test: a registry on loopback with htpasswd (bcrypt) credentials
+  docker-registry apache2-utils
   # Services and cluster DNS (the proxy and DNS tests and benchmarks): a real resolver client,
   # the DNS load generator, and the peer server the DNS benchmark measures against
   bind9-dnsutils dnsperf dnsmasq-base
@@ -58,3 +60,9 @@ echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -q
 $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+
+# Debian's docker-registry package starts a registry service on port 5000 where systemd runs;
+# keelson's tests start their own on loopback, so the service installed just now is turned off.
+if [[ " ${missing[*]} " == *" docker-registry "* ]] && [ -d /run/systemd/system ]; then
+  $SUDO systemctl disable --now docker-registry.service >/dev/null 2>&1 || true
+fi

@@ -109,6 +109,17 @@ void AddNodeFlags(FlagSet* f, kubelet::NodeOptions* o, bool with_data_dir) {
       "eviction-hard", "signal<quantity,...",
       [&k](std::string_view v) { return ParseEvictionHard(v, &k); },
       "hard eviction thresholds (default memory.available<100Mi,nodefs.available<10%)");
+  f->Custom(
+      "container-log-max-size", "quantity",
+      [&k](std::string_view v) {
+        auto b = kubelet::Bytes(std::string(v));
+        if (!b || *b <= 0) return std::string(v) + ": want a positive quantity (e.g. 10Mi)";
+        k.container_log.max_size_bytes = *b;
+        return std::string();
+      },
+      "a container's log file is rotated once it reaches this size (default 10Mi)");
+  f->Int("container-log-max-files", &k.container_log.max_files, 2, 1000000,
+         "the most log files a container keeps, the live one included (default 5)");
   f->String("pod-manifest-path", &k.pod_manifest_path,
             "a directory of pod manifests run as static pods, with mirror pods in the API");
   f->Custom(

@@ -9,9 +9,9 @@
 namespace keelson::cmd {
 
 // --node-name, --node-ip, --data-dir, --node-labels, --register-with-taints,
-// --max-pods,
-// --system-reserved, --container-runtime-endpoint, --containerd, --pause-image,
-// --images,
+// --max-pods, --eviction-hard, --container-log-max-size, --container-log-max-files,
+// --pod-manifest-path, --system-reserved, --container-runtime-endpoint, --containerd,
+// --pause-image, --images,
 // --cluster-dns, --cluster-domain, --resolv-conf, --cni-bin-dir,
 // --cni-conf-dir, --cni-bridge, --kubelet-port, --address. `with_data_dir` false leaves
 // --data-dir out (`keelson server` has its own and puts the node's state under it).

@@ -41,6 +41,8 @@ using namespace std::chrono_literals;
 
 constexpr auto kBackoffInitial = 10s;
 constexpr auto kBackoffMax = 300s;
+// A pod whose sync failed on a pull is synced again after this (upstream's backOffPeriod).
+constexpr auto kPodWorkerBackoff = 10s;
 constexpr auto kBackoffResetAfter = 600s;  // a container that ran this long starts afresh
 
 std::string PodKey(const api::Object& pod) {
@@ -265,6 +267,8 @@ class KubeletImpl final : public Kubelet {
     relist_thread_ = std::thread([this] { RelistLoop(); });
   }
 
+  void SetLogManager(std::unique_ptr<ContainerLogManager> logs) { logs_ = std::move(logs); }
+
   const std::string& NodeName() const override { return opts_.node_name; }
 
   static bool StatusOnlyChange(const api::Object& a, const api::Object& b) {
@@ -310,6 +314,7 @@ class KubeletImpl final : public Kubelet {
     workers_.clear();
     if (relist_thread_.joinable()) relist_thread_.join();
     if (heartbeat_thread_.joinable()) heartbeat_thread_.join();
+    logs_->Stop();
     events_.Shutdown();
   }
 
@@ -1343,6 +1348,7 @@ class KubeletImpl final : public Kubelet {
     auto it = view.containers.find(name);
     if (it != view.containers.end()) {
       for (size_t i = 1; i < it->second.size(); ++i) {
+        (void)logs_->Clean(it->second[i].id);  // its log files go with it
         (void)runtime_->RemoveContainer(it->second[i].id);
       }
     }
@@ -1419,10 +1425,15 @@ class KubeletImpl final : public Kubelet {
       b.delay = b.delay.count() == 0 ? std::chrono::nanoseconds(kBackoffInitial)
                                      : std::min<std::chrono::nanoseconds>(b.delay * 2, kBackoffMax);
       b.not_before = clock_->Now() + b.delay;
-      std::string msg = "Failed to pull image \"" + image + "\": " + pulled.status().message();
-      state->waiting[name] = {"ErrImagePull", msg};
-      events_.Event(pod, client::kEventTypeWarning, "Failed", "Pulling", msg);
-      queue_.AddAfter(PodKey(pod), b.delay + 50ms);
+      // As upstream: the waiting message is the runtime's error, the event says which image.
+      state->waiting[name] = {"ErrImagePull", pulled.status().message()};
+      events_.Event(pod, client::kEventTypeWarning, "Failed", "Pulling",
+                    "Failed to pull image \"" + image + "\": " + pulled.status().message());
+      // Synced again after upstream's pod worker backoff: while the image's backoff runs
+      // longer, that sync shows ImagePullBackOff (ErrImagePull, ErrImagePull, ImagePullBackOff,
+      // ErrImagePull, ... as upstream's kubelet shows them).
+      queue_.AddAfter(PodKey(pod),
+                      std::min<std::chrono::nanoseconds>(b.delay, kPodWorkerBackoff) + 50ms);
       return false;
     }
     b = Backoff{};
@@ -1529,7 +1540,12 @@ class KubeletImpl final : public Kubelet {
     auto next_resync = clock_->Monotonic() + opts_.pod_resync_period;
     auto next_full_resync = clock_->Monotonic() + 6 * opts_.pod_resync_period;
     auto next_housekeeping = clock_->Monotonic() + 5s;
+    auto next_log_rotation = clock_->Monotonic() + opts_.container_log.monitor_interval;
     while (Sleep(opts_.relist_period)) {
+      if (clock_->Monotonic() >= next_log_rotation) {
+        next_log_rotation = clock_->Monotonic() + opts_.container_log.monitor_interval;
+        (void)logs_->RotateLogs();  // queued for the log manager's workers
+      }
       auto containers = runtime_->ListContainers(v1::ContainerFilter());
       if (!containers.ok()) {
         ++runtime_errors_;
@@ -1625,6 +1641,14 @@ class KubeletImpl final : public Kubelet {
       if (Status v = volumes_.TearDown(uid); !v.ok()) LogWarning("kubelet", v.message());
       tokens_.Forget(uid);
     }
+    // Log directories (live and rotated files) of pods that are gone, as upstream's container
+    // GC does; a pod that arrived since the list above keeps its directory.
+    for (const auto& pod : pod_informer_->lister().List()) {
+      known.insert(std::string(api::GetUid(*pod)));
+    }
+    RemovePodLogDirectories(facts_.pods_log_dir, [&](const std::string& uid) {
+      return known.contains(uid) || with_sandbox.contains(uid);
+    });
   }
 
   client::RestClient* const client_;
@@ -1649,6 +1673,7 @@ class KubeletImpl final : public Kubelet {
   std::map<std::string, std::string> evictions_;  // pod uid → message; guarded by kills_mu_
   std::unique_ptr<client::SharedInformerFactory> informers_;
   client::SharedInformer* pod_informer_ = nullptr;
+  std::unique_ptr<ContainerLogManager> logs_;  // set before Begin()
 
   // The heartbeat thread's own.
   std::string node_uid_;
@@ -1728,7 +1753,10 @@ Result<std::unique_ptr<Kubelet>> Kubelet::Start(client::RestClient* client, cri:
   if (options.node_ip.empty()) {
     options.node_ip = host->addresses.empty() ? "127.0.0.1" : host->addresses.front();
   }
+  auto logs = ContainerLogManager::Start(runtime, options.container_log, options.clock);
+  if (!logs.ok()) return logs.status();
   auto k = std::make_unique<KubeletImpl>(client, runtime, std::move(options), std::move(*host));
+  k->SetLogManager(std::move(*logs));
   k->Begin();
   return std::unique_ptr<Kubelet>(std::move(k));
 }

@@ -38,6 +38,7 @@
 #include "common/clock.h"
 #include "common/status.h"
 #include "kubelet/cri/runtime.h"
+#include "kubelet/log_rotation.h"
 
 namespace keelson::kubelet {
 
@@ -82,6 +83,10 @@ struct KubeletOptions {
   // API (--pod-manifest-path); checked this often.
   std::string pod_manifest_path;
   std::chrono::milliseconds static_pod_check_interval{20000};
+
+  // Containers' log files are rotated by size (--container-log-max-size,
+  // --container-log-max-files); checked every monitor_interval.
+  ContainerLogPolicy container_log;
 
   std::string runtime_handler;  // the CRI runtime handler ("" = the runtime's default)
   std::string kubelet_version = "v1.33.0";

@@ -204,8 +204,11 @@ std::optional<v1::AuthConfig> PullAuth(const std::string& image,
     for (const auto& [key, entry] : *auths) {
       if (!entry.is_object() || host_of(std::string(key)) != want) continue;
       const json::object& e = entry.as_object();
+      // No server_address, as upstream's keyring leaves it: containerd parses it as a URL and
+      // drops the credentials when its host differs from the registry it contacts, so a
+      // "host:port" key, or "https://index.docker.io/v1/" for docker.io's
+      // registry-1.docker.io, would send none.
       v1::AuthConfig a;
-      a.set_server_address(std::string(key));
       a.set_username(Str(&e, "username"));
       a.set_password(Str(&e, "password"));
       a.set_auth(Str(&e, "auth"));

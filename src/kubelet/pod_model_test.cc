@@ -434,6 +434,7 @@ TEST(PullAuth, MatchesTheImagesRegistry) {
   ASSERT_TRUE(a.has_value());
   EXPECT_EQ(a->username(), "user");
   EXPECT_EQ(a->password(), "pw");
+  EXPECT_EQ(a->server_address(), "");  // containerd could not parse "localhost:5000" as a URL
   auto d = PullAuth("nginx", {secret});
   ASSERT_TRUE(d.has_value());
   EXPECT_EQ(d->username(), "d");

@@ -7,11 +7,16 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 
 #include <boost/json.hpp>
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 
@@ -83,67 +88,170 @@ int Connect(const std::string& host, int port, std::chrono::milliseconds timeout
   return fd;
 }
 
+// A probe's connection to the container: plain, or TLS without verifying the server's
+// certificate (as upstream's prober does). Every wait ends at the deadline.
+class ProbeConn {
+ public:
+  ProbeConn(int fd, std::chrono::steady_clock::time_point deadline)
+      : fd_(fd), deadline_(deadline) {}
+  ~ProbeConn() {
+    if (ssl_) SSL_free(ssl_);
+    if (ctx_) SSL_CTX_free(ctx_);
+    ::close(fd_);
+  }
+  ProbeConn(const ProbeConn&) = delete;
+  ProbeConn& operator=(const ProbeConn&) = delete;
+
+  // The TLS handshake, with `server_name` as SNI; false with `error` set on failure.
+  bool StartTls(const std::string& server_name, std::string* error) {
+    ctx_ = SSL_CTX_new(TLS_client_method());
+    ssl_ = ctx_ ? SSL_new(ctx_) : nullptr;
+    if (!ssl_) {
+      *error = "tls: cannot set up a client";
+      return false;
+    }
+    SSL_set_verify(ssl_, SSL_VERIFY_NONE, nullptr);
+    in_addr a4;
+    in6_addr a6;
+    if (inet_pton(AF_INET, server_name.c_str(), &a4) != 1 &&
+        inet_pton(AF_INET6, server_name.c_str(), &a6) != 1) {
+      SSL_set_tlsext_host_name(ssl_, server_name.c_str());
+    }
+    SSL_set_fd(ssl_, fd_);
+    while (true) {
+      int rc = SSL_connect(ssl_);
+      if (rc == 1) return true;
+      if (!Wait(SSL_get_error(ssl_, rc))) {
+        unsigned long e = ERR_get_error();
+        *error = timed_out_ ? "net/http: TLS handshake timeout"
+                            : std::string("remote error: tls: ") +
+                                  (e ? ERR_reason_error_string(e) : "handshake failure");
+        return false;
+      }
+    }
+  }
+
+  bool Write(std::string_view data) {
+    while (!data.empty()) {
+      ssize_t n;
+      if (ssl_) {
+        int rc = SSL_write(ssl_, data.data(), static_cast<int>(data.size()));
+        if (rc <= 0) {
+          if (!Wait(SSL_get_error(ssl_, rc))) return false;
+          continue;
+        }
+        n = rc;
+      } else {
+        if (!Poll(POLLOUT)) return false;
+        n = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
+        if (n <= 0) return false;
+      }
+      data.remove_prefix(static_cast<size_t>(n));
+    }
+    return true;
+  }
+
+  // Some bytes; 0 at the end of the stream or on an error, -1 at the deadline.
+  ssize_t Read(char* buf, size_t size) {
+    while (true) {
+      if (ssl_) {
+        int rc = SSL_read(ssl_, buf, static_cast<int>(size));
+        if (rc > 0) return rc;
+        if (!Wait(SSL_get_error(ssl_, rc))) return timed_out_ ? -1 : 0;
+      } else {
+        if (!Poll(POLLIN)) return timed_out_ ? -1 : 0;
+        ssize_t n = ::recv(fd_, buf, size, 0);
+        return n < 0 ? 0 : n;
+      }
+    }
+  }
+
+ private:
+  // Waits for what an SSL call asked for; false if it failed for good or time ran out.
+  bool Wait(int ssl_error) {
+    if (ssl_error == SSL_ERROR_WANT_READ) return Poll(POLLIN);
+    if (ssl_error == SSL_ERROR_WANT_WRITE) return Poll(POLLOUT);
+    return false;
+  }
+  bool Poll(short events) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline_ - std::chrono::steady_clock::now());
+    pollfd p{fd_, events, 0};
+    if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) != 1) {
+      timed_out_ = true;
+      return false;
+    }
+    return true;
+  }
+
+  int fd_;
+  std::chrono::steady_clock::time_point deadline_;
+  SSL_CTX* ctx_ = nullptr;
+  SSL* ssl_ = nullptr;
+  bool timed_out_ = false;
+};
+
 HandlerResult HttpGet(const json::object& h, const std::string& default_host,
                       const std::map<std::string, int>& ports, std::chrono::seconds timeout) {
   auto port = Port(h, ports);
   if (!port) return {false, "httpGet: no port"};
-  if (Str(&h, "scheme") == "HTTPS") return {false, "httpGet: HTTPS probes are not supported"};
+  const bool https = Str(&h, "scheme") == "HTTPS";
   std::string host = Str(&h, "host");
   if (host.empty()) host = default_host;
   std::string path = Str(&h, "path");
   if (path.empty() || path.front() != '/') path = "/" + path;
+  const std::string hostport = (host.find(':') != std::string::npos ? "[" + host + "]" : host) +
+                               ":" + std::to_string(*port);
+  const std::string url = std::string(https ? "https://" : "http://") + hostport + path;
   std::string error;
   auto deadline = std::chrono::steady_clock::now() + timeout;
   int fd =
       Connect(host, *port, std::chrono::duration_cast<std::chrono::milliseconds>(timeout), &error);
-  if (fd < 0)
-    return {false, "Get \"http://" + host + ":" + std::to_string(*port) + path + "\": " + error};
-  std::string req = "GET " + path + " HTTP/1.1\r\nHost: " + host + ":" + std::to_string(*port) +
-                    "\r\nUser-Agent: kube-probe/1.33\r\nAccept: */*\r\nConnection: close\r\n";
+  if (fd < 0) return {false, "Get \"" + url + "\": " + error};
+  ProbeConn conn(fd, deadline);
+  if (https && !conn.StartTls(host, &error)) return {false, "Get \"" + url + "\": " + error};
+  // A Host among the probe's headers replaces the default one, as upstream's.
+  std::string host_header = hostport;
+  std::string headers;
   if (const auto* hdrs = h.if_contains("httpHeaders"); hdrs && hdrs->is_array()) {
     for (const auto& hv : hdrs->as_array()) {
-      if (hv.is_object()) {
-        req += Str(&hv.as_object(), "name") + ": " + Str(&hv.as_object(), "value") + "\r\n";
+      if (!hv.is_object()) continue;
+      std::string name = Str(&hv.as_object(), "name");
+      std::string value = Str(&hv.as_object(), "value");
+      std::string lower = name;
+      for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      if (lower == "host") {
+        host_header = value;
+      } else {
+        headers += name + ": " + value + "\r\n";
       }
     }
   }
-  req += "\r\n";
+  std::string req = "GET " + path + " HTTP/1.1\r\nHost: " + host_header +
+                    "\r\nUser-Agent: kube-probe/1.33\r\nAccept: */*\r\nConnection: close\r\n" +
+                    headers + "\r\n";
   std::string resp;
-  size_t sent = 0;
-  while (sent < req.size()) {
-    pollfd p{fd, POLLOUT, 0};
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) != 1) break;
-    ssize_t n = ::send(fd, req.data() + sent, req.size() - sent, MSG_NOSIGNAL);
-    if (n <= 0) break;
-    sent += static_cast<size_t>(n);
-  }
-  // The status line is all a probe needs.
-  while (resp.find("\r\n") == std::string::npos && resp.size() < 4096) {
-    pollfd p{fd, POLLIN, 0};
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) != 1) {
-      ::close(fd);
-      return {false, "Get \"http://" + host + ":" + std::to_string(*port) + path +
-                         "\": context deadline exceeded (Client.Timeout exceeded while awaiting "
-                         "headers)"};
+  if (conn.Write(req)) {
+    // The status line is all a probe needs.
+    while (resp.find("\r\n") == std::string::npos && resp.size() < 4096) {
+      char buf[1024];
+      ssize_t n = conn.Read(buf, sizeof(buf));
+      if (n < 0) {
+        return {false, "Get \"" + url +
+                           "\": context deadline exceeded (Client.Timeout exceeded while awaiting "
+                           "headers)"};
+      }
+      if (n == 0) break;
+      resp.append(buf, static_cast<size_t>(n));
     }
-    char buf[1024];
-    ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
-    if (n <= 0) break;
-    resp.append(buf, static_cast<size_t>(n));
   }
-  ::close(fd);
   int code = 0;
   if (resp.rfind("HTTP/", 0) == 0) {
     auto sp = resp.find(' ');
     if (sp != std::string::npos) code = std::atoi(resp.c_str() + sp + 1);
   }
   if (code >= 200 && code < 400) return {true, ""};
-  if (code == 0)
-    return {false, "Get \"http://" + host + ":" + std::to_string(*port) + path + "\": EOF"};
+  if (code == 0) return {false, "Get \"" + url + "\": EOF"};
   return {false, "HTTP probe failed with statuscode: " + std::to_string(code)};
 }
 

@@ -10,9 +10,13 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
+#include <sstream>
 #include <thread>
 
 #include "api/object.h"
+#include "common/base64.h"
+#include "kubelet/cri_log.h"
 #include "kubelet/node.h"
 #include "test/util/control_plane.h"
 #include "test/util/processes.h"
@@ -72,6 +76,10 @@ class KubeletContainerdTest : public ::testing::Test {
     o.kubelet.kubelet_port = 0;  // a free port for the kubelet's server
     o.kubelet.pod_manifest_path = (dir_->path() / "manifests").string();
     o.kubelet.static_pod_check_interval = 500ms;
+    // Small logs, checked every second, so that a chatty container's log rotates in seconds.
+    o.kubelet.container_log.max_size_bytes = 64 * 1024;
+    o.kubelet.container_log.max_files = 3;
+    o.kubelet.container_log.monitor_interval = 1s;
     o.containerd.stop_on_exit = false;
     o.image_archives = {KEELSON_IMAGES_DIR "/pause.tar", KEELSON_IMAGES_DIR "/busybox.tar"};
     auto n = Node::Start(client_, o);
@@ -765,6 +773,348 @@ TEST_F(KubeletContainerdTest, MissingImageAndBadCommandShowUpstreamReasons) {
       << last;
   DeletePod("noimage");
   DeletePod("nocmd");
+}
+
+// The line numbers ("line N ...") of a CRI log's entries, in order.
+std::vector<long> LineNumbers(const std::string& content) {
+  std::vector<long> out;
+  std::istringstream in(content);
+  std::string line;
+  while (std::getline(in, line)) {
+    auto entry = ParseCriLogLine(line);
+    if (!entry.ok() || entry->text.rfind("line ", 0) != 0) continue;
+    out.push_back(std::atol(entry->text.c_str() + 5));
+  }
+  return out;
+}
+
+// The node rotates logs at 64 KiB and keeps 3 files: a container that writes ~100 KB/s has
+// its log rotated over and over; the newest rotated file stays as it is, the older ones are
+// gzipped, there are never more than 3 files, the runtime writes on into the new live file,
+// and no line is lost between the files.
+TEST_F(KubeletContainerdTest, ContainerLogsAreRotatedBySize) {
+  auto pod = CreatePod(PodYaml("chatty", std::string(R"(  containers:
+  - name: c
+    image: )") + kBusybox + R"(
+    command: ["sh", "-c", "i=0; while :; do printf 'line %d %0100d\n' $i 0; i=$((i+1)); usleep 1000; done"]
+)"));
+  std::string last;
+  ASSERT_TRUE(WaitPod(
+      "chatty", [](const api::Object& p) { return Phase(p) == "Running"; }, 60s, &last))
+      << last;
+  const fs::path dir = dir_->path() / "pods" /
+                       ("default_chatty_" + std::string(api::GetUid(*GetPod("chatty")))) / "c";
+  const fs::path live = dir / "0.log";
+  // The files of the log as one name each: "0.log.T", "0.log.T.gz" and the ".tmp" of a
+  // compression in progress are one file.
+  auto logical_files = [&] {
+    std::set<std::string> names;
+    std::error_code ec;
+    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+      std::string n = it->path().filename().string();
+      for (std::string_view suffix : {".tmp", ".gz"}) {
+        if (n.ends_with(suffix)) n.resize(n.size() - suffix.size());
+      }
+      names.insert(n);
+    }
+    return names;
+  };
+  size_t most = 0;
+  std::vector<fs::path> gz, plain;
+  ASSERT_TRUE(Eventually(
+      [&] {
+        most = std::max(most, logical_files().size());
+        gz.clear();
+        plain.clear();
+        std::error_code ec;
+        for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+          std::string n = it->path().filename().string();
+          if (n == "0.log") continue;
+          if (n.ends_with(".gz")) gz.push_back(it->path());
+          if (n.size() == std::string("0.log.YYYYMMDD-HHMMSS").size()) plain.push_back(it->path());
+        }
+        return gz.size() == 1 && plain.size() == 1;
+      },
+      60s))
+      << "files: " << testing::RunCommand({"ls", "-l", dir.string()}).out;
+  // A few more rotations, counting the files all along.
+  for (int i = 0; i < 40; ++i) {
+    most = std::max(most, logical_files().size());
+    std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_LE(most, 3u);
+  EXPECT_GE(most, 3u);
+  // The files hold every line once, in order: the gzipped one, the newest rotated one, then
+  // the live file. A rotation in between the reads changes the names; read again then.
+  std::string why;
+  EXPECT_TRUE(Eventually(
+      [&] {
+        std::vector<fs::path> gzs, rotated;
+        std::error_code ec;
+        for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+          std::string n = it->path().filename().string();
+          if (n.ends_with(".gz")) gzs.push_back(it->path());
+          if (n.size() == std::string("0.log.YYYYMMDD-HHMMSS").size()) {
+            rotated.push_back(it->path());
+          }
+        }
+        if (gzs.size() != 1 || rotated.size() != 1) return false;
+        auto unzipped = testing::RunCommand({"gzip", "-dc", gzs[0].string()});
+        std::ifstream r(rotated[0]), l(live);
+        std::stringstream rs, ls;
+        rs << r.rdbuf();
+        ls << l.rdbuf();
+        auto a = LineNumbers(unzipped.out), b = LineNumbers(rs.str()), c = LineNumbers(ls.str());
+        why = "gz " + std::to_string(a.size()) + " lines, rotated " + std::to_string(b.size()) +
+              ", live " + std::to_string(c.size());
+        if (unzipped.exit_code != 0 || a.empty() || b.empty() || c.empty()) return false;
+        std::vector<long> all = a;
+        all.insert(all.end(), b.begin(), b.end());
+        all.insert(all.end(), c.begin(), c.end());
+        for (size_t i = 1; i < all.size(); ++i) {
+          if (all[i] != all[i - 1] + 1) {
+            why += ": line " + std::to_string(all[i]) + " follows " + std::to_string(all[i - 1]);
+            return false;
+          }
+        }
+        // The rotated files were the live one each in its turn: each reached the max size.
+        return fs::file_size(rotated[0], ec) >= 64 * 1024 && !ec;
+      },
+      30s))
+      << why;
+  // What `kubectl logs` shows is the live file, which keeps receiving output after the
+  // rotations.
+  auto tail_number = [&] {
+    std::string out;
+    CriLogOptions options;
+    options.tail_lines = 1;
+    (void)ReadCriLog(
+        live.string(), options,
+        [&](std::string_view s) {
+          out += s;
+          return true;
+        },
+        CriLogFollow{});
+    return out.rfind("line ", 0) == 0 ? std::atol(out.c_str() + 5) : -1L;
+  };
+  long before = tail_number();
+  EXPECT_GE(before, 0);
+  EXPECT_TRUE(Eventually([&] { return tail_number() > before + 100; }, 20s));
+  DeletePod("chatty");
+  // Its log directory, rotated files and all, goes with the pod.
+  EXPECT_TRUE(Eventually([&] { return !fs::exists(dir.parent_path()); }, 30s))
+      << testing::RunCommand({"ls", "-lR", dir.parent_path().string()}).out;
+}
+
+// Debian's docker-registry on a free loopback port, with htpasswd (bcrypt) authentication and
+// its storage in a temp dir; stopped on destruction.
+class LoopbackRegistry {
+ public:
+  // Why it cannot run here ("" when it can).
+  static std::string SkipReason() {
+    for (const char* bin : {"docker-registry", "htpasswd", "curl", "tar"}) {
+      if (testing::RunCommand({"sh", "-c", std::string("command -v ") + bin}).exit_code != 0) {
+        return std::string(bin) + " is not installed (scripts/install-deps.sh installs it)";
+      }
+    }
+    return "";
+  }
+
+  Status Start(const std::string& user, const std::string& password) {
+    port_ = testing::FreePort();
+    auto pw = testing::RunCommand({"htpasswd", "-Bbn", user, password});
+    if (pw.exit_code != 0) return InternalError("htpasswd: " + pw.err);
+    const fs::path d = dir_.path();
+    std::ofstream(d / "htpasswd") << pw.out;
+    std::ofstream(d / "config.yml")
+        << "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: "
+        << (d / "data").string() << "\nhttp:\n  addr: " << host()
+        << "\n  secret: keelson-test\nauth:\n  htpasswd:\n    realm: keelson-test\n    path: "
+        << (d / "htpasswd").string() << "\n";
+    KEELSON_RETURN_IF_ERROR(
+        process_.Start({"docker-registry", "serve", (d / "config.yml").string()},
+                       d / "registry.out", d / "registry.err"));
+    // Up once /v2/ answers (401 without credentials).
+    if (!Eventually([&] { return Curl({"-o", "/dev/null", url() + "/v2/"}) == "401"; }, 20s)) {
+      return UnavailableError("docker-registry did not come up: " + Log());
+    }
+    user_ = user;
+    password_ = password;
+    return Status::Ok();
+  }
+
+  std::string host() const { return "127.0.0.1:" + std::to_string(port_); }
+  std::string url() const { return "http://" + host(); }
+  std::string Log() const {
+    std::ifstream in(dir_.path() / "registry.err");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  }
+
+  // Pushes the image of an OCI layout archive (as images/ builds them) as `repo:tag`, through
+  // the registry's HTTP API: each blob by a POST and a PUT of an upload, then the manifest.
+  Status Push(const std::string& archive, const std::string& repo, const std::string& tag) {
+    const fs::path layout = dir_.path() / ("layout-" + tag);
+    fs::create_directories(layout);
+    auto untar = testing::RunCommand({"tar", "-xf", archive, "-C", layout.string()});
+    if (untar.exit_code != 0) return InternalError("tar: " + untar.err);
+    auto blob = [&](std::string_view digest) {
+      return layout / "blobs/sha256" / std::string(digest.substr(digest.find(':') + 1));
+    };
+    auto read = [](const fs::path& p) {
+      std::ifstream in(p, std::ios::binary);
+      std::stringstream ss;
+      ss << in.rdbuf();
+      return ss.str();
+    };
+    json::value index = json::parse(read(layout / "index.json"));
+    const json::object& m = index.at("manifests").at(0).as_object();
+    const std::string manifest_digest(m.at("digest").as_string());
+    const std::string media_type(m.at("mediaType").as_string());
+    json::value manifest = json::parse(read(blob(manifest_digest)));
+    std::vector<std::string> digests{std::string(manifest.at("config").at("digest").as_string())};
+    for (const auto& l : manifest.at("layers").as_array()) {
+      digests.emplace_back(l.at("digest").as_string());
+    }
+    for (const auto& digest : digests) {
+      std::string location = Curl({"-X", "POST", "-o", "/dev/null", "-w", "%header{location}",
+                                   url() + "/v2/" + repo + "/blobs/uploads/"},
+                                  /*code=*/false);
+      if (location.empty()) return InternalError("no upload location for " + digest);
+      location += (location.find('?') == std::string::npos ? "?" : "&") + ("digest=" + digest);
+      std::string code =
+          Curl({"-X", "PUT", "-H", "Content-Type: application/octet-stream", "--data-binary",
+                "@" + blob(digest).string(), "-o", "/dev/null", location});
+      if (code != "201") return InternalError("blob " + digest + ": HTTP " + code);
+    }
+    std::string code = Curl({"-X", "PUT", "-H", "Content-Type: " + media_type, "--data-binary",
+                             "@" + blob(manifest_digest).string(), "-o", "/dev/null",
+                             url() + "/v2/" + repo + "/manifests/" + tag});
+    if (code != "201") return InternalError("manifest: HTTP " + code);
+    return Status::Ok();
+  }
+
+ private:
+  // curl with the registry's credentials (once Start set them); its status code, or with
+  // `code` false what -w printed.
+  std::string Curl(std::vector<std::string> args, bool code = true) {
+    std::vector<std::string> argv = {"curl", "-sS"};
+    if (!user_.empty()) argv.insert(argv.end(), {"-u", user_ + ":" + password_});
+    if (code) argv.insert(argv.end(), {"-w", "%{http_code}"});
+    argv.insert(argv.end(), args.begin(), args.end());
+    return testing::RunCommand(argv).out;
+  }
+
+  testing::TempDir dir_{"kc-registry"};
+  testing::Process process_;
+  int port_ = 0;
+  std::string user_, password_;
+};
+
+// A registry on loopback (plain HTTP, basic auth): a pod whose imagePullSecret holds the
+// credentials pulls the image (imagePullPolicy Always) and runs; without a secret, or with
+// wrong credentials, it waits in ErrImagePull, then ImagePullBackOff, with upstream's messages.
+TEST_F(KubeletContainerdTest, PullsFromALoopbackRegistryWithImagePullSecrets) {
+  if (std::string why = LoopbackRegistry::SkipReason(); !why.empty()) GTEST_SKIP() << why;
+  auto waiting = [](const api::Object& pod, const char* field) {
+    const auto* s = ContainerStatus(pod, "c");
+    if (s == nullptr || !s->at("state").as_object().contains("waiting")) return std::string();
+    const auto& w = s->at("state").at("waiting").as_object();
+    return w.contains(field) ? std::string(w.at(field).as_string()) : std::string();
+  };
+  LoopbackRegistry registry;
+  ASSERT_TRUE(registry.Start("puller", "pull-pass").ok()) << registry.Log();
+  ASSERT_TRUE(registry.Push(KEELSON_IMAGES_DIR "/busybox.tar", "keelson/busybox", "1.35").ok())
+      << registry.Log();
+  const std::string image = registry.host() + "/keelson/busybox:1.35";
+  auto docker_secret = [&](const std::string& name, const std::string& user,
+                           const std::string& password, const std::string& server) {
+    json::object auth{
+        {"username", user}, {"password", password}, {"auth", Base64Encode(user + ":" + password)}};
+    json::object config{{"auths", json::object{{server, auth}}}};
+    api_->Create("", "secrets", "default",
+                 "apiVersion: v1\nkind: Secret\nmetadata: {name: " + name +
+                     "}\ntype: kubernetes.io/dockerconfigjson\ndata:\n  .dockerconfigjson: " +
+                     Base64Encode(json::serialize(config)) + "\n");
+  };
+  docker_secret("regcred", "puller", "pull-pass", registry.host());
+  docker_secret("badcred", "puller", "not-the-password", registry.host());
+  auto pod = [&](const std::string& name, const std::string& secret, const std::string& pod_image) {
+    CreatePod(PodYaml(
+        name,
+        "  containers:\n  - name: c\n    image: " + pod_image +
+            "\n    imagePullPolicy: Always\n"
+            "    command: [\"sleep\", \"3600\"]\n" +
+            (secret.empty() ? std::string() : "  imagePullSecrets:\n  - name: " + secret + "\n")));
+  };
+  pod("anonymous", "", image);
+  pod("wrongcreds", "badcred", image);
+  std::string last;
+  for (const char* name : {"anonymous", "wrongcreds"}) {
+    ASSERT_TRUE(WaitPod(
+        name, [&](const api::Object& p) { return waiting(p, "reason") == "ErrImagePull"; }, 60s,
+        &last))
+        << name << ": " << last;
+    // The runtime's error, as upstream shows it.
+    std::string message = waiting(*GetPod(name), "message");
+    EXPECT_NE(message.find("failed to pull and unpack image \"" + image + "\""), std::string::npos)
+        << message;
+    EXPECT_NE(message.find("401 Unauthorized"), std::string::npos) << message;
+  }
+  // The events name the image.
+  auto events = api_->Resource("events.k8s.io", "events", "default").List();
+  ASSERT_TRUE(events.ok());
+  EXPECT_NE(
+      json::serialize((*events)["items"]).find("Failed to pull image \\\"" + image + "\\\": "),
+      std::string::npos);
+  for (const char* name : {"anonymous", "wrongcreds"}) {
+    ASSERT_TRUE(WaitPod(
+        name, [&](const api::Object& p) { return waiting(p, "reason") == "ImagePullBackOff"; }, 60s,
+        &last))
+        << name << ": " << last;
+    EXPECT_EQ(waiting(*GetPod(name), "message"), "Back-off pulling image \"" + image + "\"");
+  }
+  pod("withcreds", "regcred", image);
+  ASSERT_TRUE(WaitPod(
+      "withcreds", [](const api::Object& p) { return Phase(p) == "Running"; }, 60s, &last))
+      << last << "\nregistry: " << registry.Log();
+  const api::Object running = *GetPod("withcreds");
+  const auto* s = ContainerStatus(running, "c");
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(std::string(s->at("image").as_string()), image);
+  // The registry served the pull: the image's digest is the pushed manifest's.
+  EXPECT_NE(
+      std::string(s->at("imageID").as_string()).find(registry.host() + "/keelson/busybox@sha256:"),
+      std::string::npos)
+      << json::serialize(*s);
+  // The image now on the node does not let the pods without credentials in: Always pulls.
+  EXPECT_TRUE(WaitPod(
+      "anonymous", [&](const api::Object& p) { return waiting(p, "reason") == "ErrImagePull"; },
+      60s, &last))
+      << last;
+  EXPECT_NE(waiting(*GetPod("anonymous"), "message").find("401 Unauthorized"), std::string::npos);
+  // A registry name the machine cannot resolve, routed to the registry by a hosts.toml in the
+  // node's certs.d (as users configure mirrors and plain-HTTP registries), with credentials
+  // for that name.
+  const std::string alias = "registry.keelson.test";
+  const fs::path hosts_dir = dir_->path() / "containerd/certs.d" / alias;
+  ASSERT_TRUE(fs::is_directory(hosts_dir.parent_path()));
+  fs::create_directories(hosts_dir);
+  std::ofstream(hosts_dir / "hosts.toml")
+      << "server = \"" << registry.url() << "\"\n\n[host.\"" << registry.url()
+      << "\"]\n  capabilities = [\"pull\", \"resolve\"]\n";
+  docker_secret("aliascred", "puller", "pull-pass", alias);
+  pod("mirrored", "aliascred", alias + "/keelson/busybox:1.35");
+  EXPECT_TRUE(WaitPod(
+      "mirrored", [](const api::Object& p) { return Phase(p) == "Running"; }, 60s, &last))
+      << last << "\nevents: "
+      << json::serialize(api_->Resource("events.k8s.io", "events", "default").List()->at("items"));
+  fs::remove_all(hosts_dir);
+  for (const char* name : {"withcreds", "anonymous", "wrongcreds", "mirrored"}) DeletePod(name);
+  for (const char* name : {"regcred", "badcred", "aliascred"}) {
+    (void)api_->Resource("", "secrets", "default").Delete(name, {});
+  }
 }
 
 TEST_F(KubeletContainerdTest, RestartedKubeletAdoptsRunningContainers) {

@@ -684,6 +684,10 @@ std::string RenderContainerdConfig(const ContainerdOptions& o) {
   t += "          # runc's state of its own, not the host's shared "
        "/run/containerd/runc.\n";
   t += "          Root = " + TomlString(dir + "/runc") + "\n";
+  t += "    # Registry hosts: certs.d/<host[:port]>/hosts.toml. Without one, a registry is\n";
+  t += "    # reached over HTTPS, or plain HTTP on localhost and loopback addresses.\n";
+  t += "    " + cri + ".registry]\n";
+  t += "      config_path = " + TomlString(dir + "/certs.d") + "\n";
   t += "    " + cri + ".cni]\n";
   t += "      bin_dir = " + TomlString(o.cni_bin_dir) + "\n";
   t += "      conf_dir = " + TomlString(conf_dir) + "\n";
@@ -787,6 +791,7 @@ Status ContainerdSupervisor::Impl::Prepare() {
   KEELSON_RETURN_IF_ERROR(MakeDirs(dir_));
   KEELSON_RETURN_IF_ERROR(
       MakeDirs(options_.cni_conf_dir.empty() ? dir_ + "/net.d" : options_.cni_conf_dir));
+  KEELSON_RETURN_IF_ERROR(MakeDirs(dir_ + "/certs.d"));
   std::string lock_path = dir_ + "/supervisor.lock";
   lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (lock_fd_ < 0) return InternalError("cannot open " + lock_path + ": " + ErrnoText(errno));

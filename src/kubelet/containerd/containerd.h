@@ -2,14 +2,17 @@
 // process the kubelet talks to through the CRI, and image import into it.
 //
 // Layout. Everything lives under `<data_dir>/containerd/`:
-//   config.toml       rewritten from ContainerdOptions at every Start
-//   root/, state/     containerd's root and state directories (images,
-//   snapshots, tasks) runc/             runc's state for the CRI's containers;
-//   opt/ for the opt plugin containerd.sock   the gRPC (and CRI) socket;
-//   containerd.sock.ttrpc beside it containerd.log    containerd's stdout and
-//   stderr, appended (moved to .log.1 past 10 MiB) net.d/            the CNI
-//   network config directory unless cni_conf_dir says otherwise supervisor.lock
-//   held (flock) by the one ContainerdSupervisor of this data_dir
+//   config.toml            rewritten from ContainerdOptions at every Start
+//   root/, state/          containerd's root and state directories (images, snapshots, tasks)
+//   runc/                  runc's state for the CRI's containers
+//   opt/                   for the opt plugin
+//   containerd.sock        the gRPC (and CRI) socket; containerd.sock.ttrpc beside it
+//   containerd.log         containerd's stdout and stderr, appended (moved to .log.1 past 10 MiB)
+//   net.d/                 the CNI network config directory unless cni_conf_dir says otherwise
+//   certs.d/               registry hosts: certs.d/<host[:port]>/hosts.toml (containerd's
+//                          hosts.toml format) configures pulls from that registry: mirrors,
+//                          plain HTTP, CAs, client certificates; read at every pull
+//   supervisor.lock        held (flock) by the one ContainerdSupervisor of this data_dir
 //
 // Lifetime. On a real node containerd is a service of its own and keeps running
 // while the kubelet restarts; k3s's agent instead runs it as a child that ends
@@ -81,7 +84,8 @@ struct ContainerdOptions {
 // under data_dir/containerd, the CRI plugin with the sandbox image, the CNI
 // directories, the snapshotter, runc through io.containerd.runc.v2 with the
 // cgroupfs driver (SystemdCgroup = false, as the kubelet uses cgroupfs) and a
-// runc state root of its own, network namespaces under the state directory,
+// runc state root of its own, network namespaces under the state directory, the
+// registry hosts directory data_dir/containerd/certs.d (CRI registry config_path),
 // restrict_oom_score_adj, the streaming server on 127.0.0.1 with a port chosen
 // by the kernel, and the snapshotters the node does not use disabled. Pure;
 // `options.data_dir` must be set.

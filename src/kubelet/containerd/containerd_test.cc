@@ -75,6 +75,7 @@ TEST(RenderContainerdConfigTest, HasWhatTheNodeNeedsInTheRightSections) {
   EXPECT_EQ(keys[kCri + "/restrict_oom_score_adj"], "true");
   EXPECT_EQ(keys[kCri + ".cni/bin_dir"], "\"/usr/lib/cni\"");
   EXPECT_EQ(keys[kCri + ".cni/conf_dir"], "\"/var/lib/keelson/containerd/net.d\"");
+  EXPECT_EQ(keys[kCri + ".registry/config_path"], "\"/var/lib/keelson/containerd/certs.d\"");
   EXPECT_EQ(keys["plugins.\"io.containerd.internal.v1.opt\"/path"],
             "\"/var/lib/keelson/containerd/opt\"");
   const std::string& disabled = keys["/disabled_plugins"];

@@ -1,8 +1,13 @@
 #include "kubelet/cri/fake_runtime.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <utility>
 
 namespace keelson::kubelet::cri {
@@ -492,6 +497,16 @@ keelson::Status FakeRuntime::ReopenContainerLog(const std::string& container_id)
   if (it == containers_.end()) return NotFound("ReopenContainerLog", "container", container_id);
   if (it->second.state != v1::CONTAINER_RUNNING) {
     return InternalError("ReopenContainerLog: container is not running");
+  }
+  // containerd opens the log file again with O_CREAT|O_APPEND: a rotated file's path gets
+  // a new, empty file.
+  if (const std::string& path = it->second.log_path; !path.empty()) {
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+    if (fd < 0) {
+      return InternalError("ReopenContainerLog: failed to create container loggers: open " + path +
+                           ": " + std::strerror(errno));
+    }
+    ::close(fd);
   }
   return keelson::Status::Ok();
 }

@@ -27,6 +27,8 @@
 //  - Stops and removes of what does not exist are Ok, as the Runtime interface
 //  promises.
 //  - ExecSync and ReopenContainerLog need a RUNNING container (else Internal).
+//    ReopenContainerLog creates the container's log file when it is missing, as
+//    containerd's does (the fake writes no log lines; a test writes them).
 //  - Image names are normalized as containerd does ("busybox" is
 //    "docker.io/library/busybox:latest"); ImageStatus also finds an image by
 //    its id. PullImage succeeds for images present or registered with
