@@ -45,6 +45,12 @@ constexpr auto kBackoffMax = 300s;
 constexpr auto kPodWorkerBackoff = 10s;
 constexpr auto kBackoffResetAfter = 600s;  // a container that ran this long starts afresh
 
+// A file's contents, or "" when it cannot be read.
+std::string ReadFileOrEmpty(const std::string& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
 std::string PodKey(const api::Object& pod) {
   return std::string(api::GetNamespace(pod)) + "/" + std::string(api::GetName(pod));
 }
@@ -1300,7 +1306,23 @@ class KubeletImpl final : public Kubelet {
       queue_.AddAfter(key, 2s);  // the ConfigMap or Secret may come
       return false;
     }
-    auto mounts = volumes_.Mounts(pod, c);
+    EnvList env;
+    for (const auto& kv : config->envs()) env.emplace_back(kv.key(), kv.value());
+    auto mounts = volumes_.Mounts(pod, c, env);
+    const bool host_network = api::fields::Bool(Obj(pod, "spec"), "hostNetwork");
+    if (mounts.ok() && (host_network || !view.pod_ips.empty()) && !MountsOwnEtcHosts(c)) {
+      // The kubelet's /etc/hosts, as upstream's: the pod's names and its hostAliases (a
+      // host-network pod's starts from the node's own).
+      auto hosts = volumes_.EtcHostsMount(
+          std::string(api::GetUid(pod)),
+          ManagedHostsFile(pod, view.pod_ips, facts_,
+                           host_network ? ReadFileOrEmpty("/etc/hosts") : std::string()));
+      if (hosts.ok()) {
+        mounts->push_back(std::move(*hosts));
+      } else {
+        mounts = hosts.status();
+      }
+    }
     if (!mounts.ok()) {
       state->waiting[name] = {"CreateContainerConfigError", mounts.status().message()};
       events_.Event(pod, client::kEventTypeWarning, "Failed", "Creating",

@@ -6,6 +6,7 @@
 #include <cctype>
 #include <ctime>
 #include <map>
+#include <set>
 
 #include "api/quantity.h"
 #include "common/base64.h"
@@ -251,6 +252,93 @@ std::string NanosToTime(int64_t nanos) {
           std::chrono::nanoseconds(nanos))));
 }
 
+std::string PodHostname(const api::Object& pod) {
+  std::string hostname = Str(&Spec(pod), "hostname");
+  if (hostname.empty()) hostname = std::string(api::GetName(pod));
+  if (hostname.size() > 63) {
+    hostname.resize(63);
+    while (!hostname.empty() && (hostname.back() == '-' || hostname.back() == '.')) {
+      hostname.pop_back();
+    }
+  }
+  return hostname;
+}
+
+std::string ManagedHostsFile(const api::Object& pod, const std::vector<std::string>& pod_ips,
+                             const NodeFacts& node, std::string_view node_hosts) {
+  const json::object& spec = Spec(pod);
+  std::string out;
+  if (Bool(&spec, "hostNetwork")) {
+    out = "# Kubernetes-managed hosts file (host network).\n";
+    out += node_hosts;
+  } else {
+    out =
+        "# Kubernetes-managed hosts file.\n"
+        "127.0.0.1\tlocalhost\n"
+        "::1\tlocalhost ip6-localhost ip6-loopback\n"
+        "fe00::0\tip6-localnet\n"
+        "fe00::0\tip6-mcastprefix\n"
+        "fe00::1\tip6-allnodes\n"
+        "fe00::2\tip6-allrouters\n";
+    const std::string hostname = PodHostname(pod);
+    const std::string subdomain = Str(&spec, "subdomain");
+    for (const auto& ip : pod_ips) {
+      out += ip + "\t";
+      if (!subdomain.empty()) {
+        out += hostname + "." + subdomain + "." + std::string(api::GetNamespace(pod)) + ".svc." +
+               node.cluster_domain + "\t";
+      }
+      out += hostname + "\n";
+    }
+  }
+  if (const auto* aliases = Arr(spec, "hostAliases"); aliases && !aliases->empty()) {
+    out += "\n# Entries added by HostAliases.\n";
+    for (const auto& a : *aliases) {
+      if (!a.is_object()) continue;
+      out += Str(&a.as_object(), "ip");
+      const auto names = Strings(Arr(a.as_object(), "hostnames"));
+      if (names.empty()) out += "\t";
+      for (const auto& n : names) out += "\t" + n;
+      out += "\n";
+    }
+  }
+  return out;
+}
+
+bool MountsOwnEtcHosts(const json::object& container) {
+  if (const auto* mounts = Arr(container, "volumeMounts")) {
+    for (const auto& m : *mounts) {
+      if (m.is_object() && Str(&m.as_object(), "mountPath") == "/etc/hosts") return true;
+    }
+  }
+  return false;
+}
+
+Result<std::string> ExpandSubPathExpr(const std::string& expr, const EnvList& env) {
+  std::set<std::string> missing;
+  for (size_t i = 0; i + 1 < expr.size(); ++i) {
+    if (expr[i] != '$') continue;
+    if (expr[i + 1] == '$') {
+      ++i;
+      continue;
+    }
+    if (expr[i + 1] != '(') continue;
+    auto close = expr.find(')', i + 2);
+    if (close == std::string::npos) break;
+    std::string name = expr.substr(i + 2, close - i - 2);
+    auto it =
+        std::find_if(env.rbegin(), env.rend(), [&](const auto& kv) { return kv.first == name; });
+    if (it == env.rend() || it->second.empty()) missing.insert(name);
+    i = close;
+  }
+  if (!missing.empty()) {
+    std::string names;
+    for (const auto& n : missing) names += (names.empty() ? "" : ", ") + n;
+    return InvalidArgumentError("missing value for " + names);
+  }
+  return ExpandVars(expr, env);
+}
+
 std::string ExpandVars(const std::string& text, const EnvList& env) {
   std::string out;
   for (size_t i = 0; i < text.size(); ++i) {
@@ -461,13 +549,7 @@ v1::PodSandboxConfig SandboxConfig(const api::Object& pod, const NodeFacts& node
   md->set_namespace_(ns);
   md->set_uid(uid);
   md->set_attempt(attempt);
-  std::string hostname = Str(&spec, "hostname");
-  if (host_network) {
-    hostname.clear();  // the node's own
-  } else if (hostname.empty()) {
-    hostname = name.substr(0, 63);
-  }
-  c.set_hostname(hostname);
+  c.set_hostname(host_network ? "" : PodHostname(pod));  // host network: the node's own
   c.set_log_directory(node.pods_log_dir + "/" + ns + "_" + name + "_" + uid);
 
   // DNS: the cluster's resolvers for ClusterFirst (when the node knows them),

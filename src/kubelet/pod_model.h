@@ -18,6 +18,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "api/object.h"
@@ -69,6 +70,21 @@ struct NodeFacts {
 // The sandbox of `pod` (its `attempt`-th).
 v1::PodSandboxConfig SandboxConfig(const api::Object& pod, const NodeFacts& node, uint32_t attempt);
 
+// The pod's hostname as upstream's kubelet makes it: spec.hostname, else the pod's name, cut to
+// 63 characters without a trailing '-' or '.'.
+std::string PodHostname(const api::Object& pod);
+
+// The /etc/hosts the kubelet gives the pod's containers, as upstream's: its header, the
+// localhost entries, each of `pod_ips` with the pod's hostname (after its FQDN
+// HOSTNAME.SUBDOMAIN.NAMESPACE.svc.CLUSTER-DOMAIN when spec.subdomain is set), then the
+// hostAliases under their own header. A host-network pod gets the node's hosts file
+// (`node_hosts`) under the host-network header, then the aliases.
+std::string ManagedHostsFile(const api::Object& pod, const std::vector<std::string>& pod_ips,
+                             const NodeFacts& node, std::string_view node_hosts);
+
+// Whether `container` mounts a volume at /etc/hosts itself (then the kubelet's is left out).
+bool MountsOwnEtcHosts(const boost::json::object& container);
+
 // The key → bytes of a ConfigMap (data, binaryData decoded) or a Secret (data decoded).
 std::map<std::string, std::string> ObjectData(const api::Object& obj, bool secret);
 
@@ -90,6 +106,11 @@ Result<EnvList> ResolveEnv(const api::Object& pod, const boost::json::object& co
 // $(VAR) expansion as upstream: defined names are replaced, $$ is a literal $,
 // anything else is left as written.
 std::string ExpandVars(const std::string& text, const EnvList& env);
+
+// A volumeMount's subPathExpr with $(VAR) references to the container's environment expanded;
+// InvalidArgument "missing value for A, B" when a reference is undefined or empty (upstream's
+// words), so that the container fails with CreateContainerConfigError.
+Result<std::string> ExpandSubPathExpr(const std::string& expr, const EnvList& env);
 
 // The Docker-link-style variables upstream gives containers for `services` (each with a
 // ClusterIP), in order: NAME_SERVICE_HOST, NAME_SERVICE_PORT, NAME_SERVICE_PORT_PORTNAME,

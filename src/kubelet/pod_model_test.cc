@@ -64,6 +64,61 @@ TEST(ExpandVars, ReplacesDefinedEscapesDollarLeavesTheRest) {
   EXPECT_EQ(ExpandVars("$(C) $A $", env), "$(C) $A $");
 }
 
+TEST(ManagedHostsFile, AsUpstreamWritesIt) {
+  NodeFacts node;
+  api::Object plain = Pod(R"({"containers":[]})");
+  EXPECT_EQ(ManagedHostsFile(plain, {"10.1.0.7"}, node, ""),
+            "# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n"
+            "::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\n"
+            "fe00::0\tip6-mcastprefix\nfe00::1\tip6-allnodes\nfe00::2\tip6-allrouters\n"
+            "10.1.0.7\tweb\n");
+  api::Object named = Pod(R"({"hostname":"db-0","subdomain":"db","containers":[],
+      "hostAliases":[{"ip":"10.9.9.9","hostnames":["foo.remote","bar.remote"]},
+                     {"ip":"fd00::9","hostnames":["v6.remote"]}]})");
+  node.cluster_domain = "example.local";
+  std::string hosts = ManagedHostsFile(named, {"10.1.0.8", "fd00:1::8"}, node, "");
+  EXPECT_NE(hosts.find("fe00::2\tip6-allrouters\n"
+                       "10.1.0.8\tdb-0.db.shop.svc.example.local\tdb-0\n"
+                       "fd00:1::8\tdb-0.db.shop.svc.example.local\tdb-0\n"
+                       "\n# Entries added by HostAliases.\n"
+                       "10.9.9.9\tfoo.remote\tbar.remote\nfd00::9\tv6.remote\n"),
+            std::string::npos)
+      << hosts;
+  EXPECT_TRUE(hosts.ends_with("v6.remote\n"));
+  // A host-network pod: the node's file under its own header, then the aliases.
+  api::Object host = Pod(R"({"hostNetwork":true,"containers":[],
+      "hostAliases":[{"ip":"10.9.9.9","hostnames":["foo.remote"]}]})");
+  EXPECT_EQ(ManagedHostsFile(host, {"192.0.2.1"}, node, "127.0.0.1 localhost\n192.0.2.1 node\n"),
+            "# Kubernetes-managed hosts file (host network).\n127.0.0.1 localhost\n"
+            "192.0.2.1 node\n\n# Entries added by HostAliases.\n10.9.9.9\tfoo.remote\n");
+}
+
+TEST(PodHostname, CutTo63WithoutATrailingDash) {
+  std::string long_name = std::string(62, 'a') + "-bcd";
+  api::Object pod = Pod(R"({"hostname":")" + long_name + R"(","containers":[]})");
+  EXPECT_EQ(PodHostname(pod), std::string(62, 'a'));
+  EXPECT_EQ(PodHostname(Pod(R"({"containers":[]})")), "web");
+}
+
+TEST(MountsOwnEtcHosts, OnlyAMountAtEtcHosts) {
+  api::Object pod = Pod(R"({"containers":[{"name":"a","volumeMounts":[
+      {"name":"h","mountPath":"/etc/hosts"}]},{"name":"b","volumeMounts":[
+      {"name":"h","mountPath":"/etc/hosts.d"}]}]})");
+  const auto& cs = pod.at("spec").as_object().at("containers").as_array();
+  EXPECT_TRUE(MountsOwnEtcHosts(cs[0].as_object()));
+  EXPECT_FALSE(MountsOwnEtcHosts(cs[1].as_object()));
+}
+
+TEST(ExpandSubPathExpr, ExpandsOrNamesWhatIsMissing) {
+  EnvList env = {{"POD_NAME", "web-1"}, {"EMPTY", ""}};
+  auto ok = ExpandSubPathExpr("logs/$(POD_NAME)/$$x", env);
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  EXPECT_EQ(*ok, "logs/web-1/$x");
+  auto missing = ExpandSubPathExpr("$(NOPE)/$(EMPTY)/$(POD_NAME)", env);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().message(), "missing value for EMPTY, NOPE");
+}
+
 TEST(ResolveEnv, ValuesFieldRefsResourcesConfigMapsAndSecrets) {
   MapSource src;
   src.configmaps["shop/cfg"] = json::parse(R"({"data":{"mode":"fast","level":"3"}})").as_object();

@@ -119,7 +119,7 @@ Status WriteAtomically(const std::string& dir_text, const std::vector<VolumeFile
     for (size_t i = 0; same && i < files.size(); ++i) {
       const fs::path p = current / files[i].path;
       struct stat st {};
-      same = ::stat(p.c_str(), &st) == 0 && (st.st_mode & 07777) == files[i].mode &&
+      same = ::stat(p.c_str(), &st) == 0 && static_cast<int>(st.st_mode & 07777) == files[i].mode &&
              ReadAll(p) == files[i].data;
     }
     if (same) return Status::Ok();
@@ -355,7 +355,8 @@ Status VolumeManager::SetUpVolume(const api::Object& pod, const json::object& vo
 }
 
 Result<std::vector<v1::Mount>> VolumeManager::Mounts(const api::Object& pod,
-                                                     const json::object& container) {
+                                                     const json::object& container,
+                                                     const EnvList& env) {
   std::vector<v1::Mount> out;
   const json::array* mounts = Arr(container, "volumeMounts");
   if (mounts == nullptr) return out;
@@ -380,8 +381,13 @@ Result<std::vector<v1::Mount>> VolumeManager::Mounts(const api::Object& pod,
     bool read_only = Bool(&m, "readOnly") || Obj(volume, "configMap") || Obj(volume, "secret") ||
                      Obj(volume, "downwardAPI") || Obj(volume, "projected");
     std::string sub = Str(&m, "subPath");
-    if (!Str(&m, "subPathExpr").empty()) {
-      return InvalidArgumentError("volumeMount " + name + ": subPathExpr is not supported");
+    if (std::string expr = Str(&m, "subPathExpr"); !expr.empty()) {
+      auto expanded = ExpandSubPathExpr(expr, env);
+      if (!expanded.ok()) {
+        return InvalidArgumentError("volumeMount " + name + ": subPathExpr " + expr + ": " +
+                                    expanded.status().message());
+      }
+      sub = std::move(*expanded);
     }
     if (!sub.empty()) {
       if (!SafeRelative(sub)) {
@@ -406,6 +412,32 @@ Result<std::vector<v1::Mount>> VolumeManager::Mounts(const api::Object& pod,
     out.push_back(std::move(mount));
   }
   return out;
+}
+
+Result<v1::Mount> VolumeManager::EtcHostsMount(const std::string& uid, const std::string& content) {
+  const fs::path dir = fs::path(pods_dir_) / uid;
+  const fs::path file = dir / "etc-hosts";
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  std::string current;
+  if (std::ifstream in(file); in) {
+    current.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  if (current != content || !fs::exists(file, ec)) {
+    const fs::path tmp = dir / ".etc-hosts.tmp";
+    {
+      std::ofstream out(tmp, std::ios::trunc);
+      out << content;
+      if (!out.flush()) return InternalError("writing " + tmp.string());
+    }
+    ::chmod(tmp.c_str(), 0644);
+    fs::rename(tmp, file, ec);
+    if (ec) return InternalError("writing " + file.string() + ": " + ec.message());
+  }
+  v1::Mount mount;
+  mount.set_container_path("/etc/hosts");
+  mount.set_host_path(file.string());
+  return mount;
 }
 
 Status VolumeManager::TearDown(const std::string& uid) {

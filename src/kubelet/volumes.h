@@ -49,10 +49,17 @@ class VolumeManager {
   // optional, a hostPath of the wrong type, a malformed item.
   Status SetUp(const api::Object& pod);
 
-  // The CRI mounts of `container` (its volumeMounts, subPath resolved). InvalidArgument for
-  // a mount of a volume the pod does not have or a subPath leaving the volume.
+  // The CRI mounts of `container` (its volumeMounts, subPath resolved, subPathExpr expanded
+  // with `env`, the container's environment). InvalidArgument for a mount of a volume the pod
+  // does not have, a subPath leaving the volume, or a subPathExpr naming a variable the
+  // environment lacks.
   Result<std::vector<v1::Mount>> Mounts(const api::Object& pod,
-                                        const boost::json::object& container);
+                                        const boost::json::object& container,
+                                        const EnvList& env = {});
+
+  // Writes the pod's /etc/hosts (`content`, ManagedHostsFile) to <pods_dir>/<uid>/etc-hosts
+  // when it differs (atomically: readers never see half of it) and gives its mount.
+  Result<v1::Mount> EtcHostsMount(const std::string& uid, const std::string& content);
 
   // Unmounts and removes the volumes of pod `uid`; Ok when there were none.
   Status TearDown(const std::string& uid);

@@ -145,6 +145,54 @@ TEST(VolumeManager, ConfigMapItemsDownwardApiAndMissingReferences) {
   EXPECT_FALSE(fs::exists(d.path() / "pods/uid-1"));
 }
 
+TEST(VolumeManager, SubPathExprExpandsTheContainersEnvironment) {
+  TempDir d;
+  MapSource src;
+  NodeFacts node;
+  VolumeManager vm((d.path() / "pods").string(), &src, nullptr, &node);
+  api::Object pod = Pod(R"({"containers":[{"name":"c","volumeMounts":[
+      {"name":"logs","mountPath":"/logs","subPathExpr":"$(POD_NAME)/out"}]}],
+      "volumes":[{"name":"logs","emptyDir":{}}]})");
+  ASSERT_TRUE(vm.SetUp(pod).ok());
+  const auto& c = pod["spec"].as_object()["containers"].as_array()[0].as_object();
+  auto mounts = vm.Mounts(pod, c, {{"POD_NAME", "p"}});
+  ASSERT_TRUE(mounts.ok()) << mounts.status().ToString();
+  ASSERT_EQ(mounts->size(), 1u);
+  EXPECT_EQ((*mounts)[0].host_path(), vm.VolumeDir("uid-1", "logs") + "/p/out");
+  EXPECT_TRUE(fs::is_directory((*mounts)[0].host_path()));
+  auto missing = vm.Mounts(pod, c, {});
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().message(),
+            "volumeMount logs: subPathExpr $(POD_NAME)/out: missing value for POD_NAME");
+  // What it expands to is held to subPath's rules.
+  auto escape = vm.Mounts(pod, c, {{"POD_NAME", ".."}});
+  EXPECT_FALSE(escape.ok());
+}
+
+TEST(VolumeManager, EtcHostsIsWrittenOnceAndReplacedWhole) {
+  TempDir d;
+  MapSource src;
+  NodeFacts node;
+  VolumeManager vm((d.path() / "pods").string(), &src, nullptr, &node);
+  auto m = vm.EtcHostsMount("uid-1", "one\n");
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  EXPECT_EQ(m->container_path(), "/etc/hosts");
+  EXPECT_FALSE(m->readonly());
+  EXPECT_EQ(Read(m->host_path()), "one\n");
+  const auto inode = fs::status(m->host_path()).permissions();
+  struct stat before {};
+  ::stat(m->host_path().c_str(), &before);
+  ASSERT_TRUE(vm.EtcHostsMount("uid-1", "one\n").ok());
+  struct stat same {};
+  ::stat(m->host_path().c_str(), &same);
+  EXPECT_EQ(before.st_ino, same.st_ino) << "an unchanged file is left alone";
+  ASSERT_TRUE(vm.EtcHostsMount("uid-1", "two\n").ok());
+  EXPECT_EQ(Read(m->host_path()), "two\n");
+  EXPECT_EQ(inode, fs::status(m->host_path()).permissions());
+  ASSERT_TRUE(vm.TearDown("uid-1").ok());
+  EXPECT_FALSE(fs::exists(m->host_path()));
+}
+
 TEST(VolumeManager, HostPathTypes) {
   TempDir d;
   MapSource src;

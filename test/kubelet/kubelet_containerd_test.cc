@@ -379,6 +379,68 @@ TEST_F(KubeletContainerdTest, VolumesReachContainersAndConfigMapChangesPropagate
   EXPECT_TRUE(Eventually([&] { return !fs::exists(dir_->path() / "volumes" / uid); }, 10s));
 }
 
+TEST_F(KubeletContainerdTest, ManagedEtcHostsAndSubPathExpr) {
+  // The kubelet's /etc/hosts (the pod's FQDN from hostname and subdomain, the hostAliases,
+  // names resolved through it), seen from inside through a subPathExpr mount named after the
+  // pod.
+  api::Object pod = CreatePod(PodYaml("hostsfile", std::string(R"yaml(  hostname: box
+  subdomain: grp
+  hostAliases: [{ip: "10.9.9.9", hostnames: [foo.remote, bar.remote]}]
+  containers:
+  - name: c
+    image: )yaml") + kBusybox + R"yaml(
+    env: [{name: POD_NAME, valueFrom: {fieldRef: {fieldPath: metadata.name}}}]
+    command: ["sh", "-c", "cp /etc/hosts /out/hosts; ping -c1 -W1 bar.remote > /out/ping 2>&1;
+      hostname > /out/hostname; sleep 3600"]
+    volumeMounts: [{name: out, mountPath: /out, subPathExpr: "$(POD_NAME)"}]
+  volumes: [{name: out, emptyDir: {}}]
+)yaml"));
+  std::string last;
+  ASSERT_TRUE(WaitPod(
+      "hostsfile", [](const api::Object& p) { return Phase(p) == "Running"; }, 60s, &last))
+      << last;
+  const std::string ip(api::FieldText(*GetPod("hostsfile"), "status.podIP"));
+  const fs::path out =
+      dir_->path() / "volumes" / std::string(api::GetUid(pod)) / "volumes" / "out" / "hostsfile";
+  auto read = [&](const char* file) {
+    std::ifstream in(out / file);
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  };
+  ASSERT_TRUE(Eventually([&] { return !read("hostname").empty(); }, 20s));
+  const std::string hosts = read("hosts");
+  EXPECT_TRUE(hosts.starts_with("# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n"))
+      << hosts;
+  EXPECT_NE(hosts.find(ip + "\tbox.grp.default.svc.cluster.local\tbox\n"), std::string::npos)
+      << hosts;
+  EXPECT_NE(hosts.find("\n# Entries added by HostAliases.\n10.9.9.9\tfoo.remote\tbar.remote\n"),
+            std::string::npos)
+      << hosts;
+  EXPECT_NE(read("ping").find("bar.remote (10.9.9.9)"), std::string::npos) << read("ping");
+  EXPECT_EQ(read("hostname"), "box\n");
+  DeletePod("hostsfile", 1);
+
+  // A subPathExpr naming a variable the container lacks: upstream's config error.
+  CreatePod(PodYaml("badexpr", std::string(R"yaml(  containers:
+  - name: c
+    image: )yaml") + kBusybox + R"yaml(
+    command: ["sleep", "3600"]
+    volumeMounts: [{name: out, mountPath: /out, subPathExpr: "$(NOPE)"}]
+  volumes: [{name: out, emptyDir: {}}]
+)yaml"));
+  ASSERT_TRUE(WaitPod(
+      "badexpr",
+      [](const api::Object& p) {
+        const auto* s = ContainerStatus(p, "c");
+        return s != nullptr && s->at("state").as_object().contains("waiting") &&
+               s->at("state").at("waiting").at("reason").as_string() ==
+                   "CreateContainerConfigError";
+      },
+      30s, &last))
+      << last;
+  EXPECT_NE(last.find("missing value for NOPE"), std::string::npos) << last;
+  DeletePod("badexpr", 1);
+}
+
 TEST_F(KubeletContainerdTest, MissingConfigMapVolumeWaitsWithFailedMount) {
   CreatePod(PodYaml("novol", std::string(R"(  containers:
   - name: c
