@@ -111,7 +111,16 @@ class ApiObjectSource final : public ObjectSource {
   Result<api::Object> Secret(const std::string& ns, const std::string& name) override {
     return Fetch(secrets_.Namespace(ns), name);
   }
+  // Services come from `informer` once it has synced (upstream's kubelet keeps a Service
+  // informer for the environment variables); until then from the API server's watch cache.
+  void UseServiceInformer(client::SharedInformer* informer) { service_informer_ = informer; }
+
   Result<std::vector<api::Object>> Services(const std::string& ns) override {
+    if (client::SharedInformer* i = service_informer_.load(); i != nullptr && i->HasSynced()) {
+      std::vector<api::Object> out;
+      for (const auto& svc : i->lister().List(ns)) out.push_back(*svc);
+      return out;
+    }
     // From the API server's watch cache (resourceVersion "0"): one LIST per container start.
     client::ListOptions o;
     o.resource_version = "0";
@@ -137,6 +146,7 @@ class ApiObjectSource final : public ObjectSource {
   client::ResourceClient configmaps_;
   client::ResourceClient secrets_;
   client::ResourceClient services_;
+  std::atomic<client::SharedInformer*> service_informer_{nullptr};
 };
 
 client::WorkQueueOptions QueueOptions(std::shared_ptr<const Clock> clock) {
@@ -268,6 +278,11 @@ class KubeletImpl final : public Kubelet {
             },
         .on_delete = [this](const client::ObjectPtr& pod, bool) { queue_.Add(PodKey(*pod)); }});
     informers_->Start();
+    // Every Service of the cluster (no node selector), for the containers' environment.
+    service_informers_ = std::make_unique<client::SharedInformerFactory>(client_);
+    source_.UseServiceInformer(service_informers_->InformerFor(
+        *api::ResourceRegistry::BuiltIn().Find("", "v1", "services")));
+    service_informers_->Start();
     heartbeat_thread_ = std::thread([this] { HeartbeatLoop(); });
     for (int i = 0; i < opts_.workers; ++i) workers_.emplace_back([this] { Worker(); });
     relist_thread_ = std::thread([this] { RelistLoop(); });
@@ -316,6 +331,7 @@ class KubeletImpl final : public Kubelet {
     probes_.Stop();
     queue_.ShutDown();
     if (informers_) informers_->Shutdown();
+    if (service_informers_) service_informers_->Shutdown();
     for (auto& t : workers_) t.join();
     workers_.clear();
     if (relist_thread_.joinable()) relist_thread_.join();
@@ -1694,6 +1710,7 @@ class KubeletImpl final : public Kubelet {
   std::map<std::string, std::set<std::string>> liveness_kills_;
   std::map<std::string, std::string> evictions_;  // pod uid → message; guarded by kills_mu_
   std::unique_ptr<client::SharedInformerFactory> informers_;
+  std::unique_ptr<client::SharedInformerFactory> service_informers_;  // all namespaces
   client::SharedInformer* pod_informer_ = nullptr;
   std::unique_ptr<ContainerLogManager> logs_;  // set before Begin()
 
