@@ -191,27 +191,139 @@ class ProbeConn {
   bool timed_out_ = false;
 };
 
+// Where a probe's GET goes.
+struct ProbeTarget {
+  bool https = false;
+  std::string host;
+  int port = 0;
+  std::string path;  // with its query
+
+  std::string HostPort() const {
+    return (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" +
+           std::to_string(port);
+  }
+  std::string Url() const {
+    return std::string(https ? "https://" : "http://") + HostPort() + path;
+  }
+};
+
+// One GET's answer: its status and Location, or why there is none.
+struct ProbeAnswer {
+  int code = 0;
+  std::string location;
+  std::string error;  // set when there is no answer
+};
+
+ProbeAnswer GetOnce(const ProbeTarget& t, const std::string& host_header,
+                    const std::string& headers, std::chrono::steady_clock::time_point deadline) {
+  std::string error;
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      deadline - std::chrono::steady_clock::now());
+  int fd = Connect(t.host, t.port, std::max(left, std::chrono::milliseconds(1)), &error);
+  if (fd < 0) return {0, "", "Get \"" + t.Url() + "\": " + error};
+  ProbeConn conn(fd, deadline);
+  if (t.https && !conn.StartTls(t.host, &error))
+    return {0, "", "Get \"" + t.Url() + "\": " + error};
+  std::string req =
+      "GET " + t.path + " HTTP/1.1\r\nHost: " + (host_header.empty() ? t.HostPort() : host_header) +
+      "\r\nUser-Agent: kube-probe/1.33\r\nAccept: */*\r\nConnection: close\r\n" + headers + "\r\n";
+  std::string resp;
+  if (conn.Write(req)) {
+    // The status line and the headers (for a redirect's Location) are all a probe needs.
+    while (resp.find("\r\n\r\n") == std::string::npos && resp.size() < 16384) {
+      char buf[2048];
+      ssize_t n = conn.Read(buf, sizeof(buf));
+      if (n < 0) {
+        return {0, "",
+                "Get \"" + t.Url() +
+                    "\": context deadline exceeded (Client.Timeout exceeded while awaiting "
+                    "headers)"};
+      }
+      if (n == 0) break;
+      resp.append(buf, static_cast<size_t>(n));
+    }
+  }
+  ProbeAnswer a;
+  if (resp.rfind("HTTP/", 0) == 0) {
+    auto sp = resp.find(' ');
+    if (sp != std::string::npos) a.code = std::atoi(resp.c_str() + sp + 1);
+  }
+  if (a.code == 0) return {0, "", "Get \"" + t.Url() + "\": EOF"};
+  for (size_t at = resp.find("\r\n"); at != std::string::npos;) {
+    size_t end = resp.find("\r\n", at + 2);
+    if (end == std::string::npos || end == at + 2) break;
+    std::string line = resp.substr(at + 2, end - at - 2);
+    auto colon = line.find(':');
+    if (colon != std::string::npos) {
+      std::string name = line.substr(0, colon);
+      for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      if (name == "location") {
+        size_t v = line.find_first_not_of(" \t", colon + 1);
+        a.location = v == std::string::npos ? "" : line.substr(v);
+        while (!a.location.empty() && (a.location.back() == ' ' || a.location.back() == '\t')) {
+          a.location.pop_back();
+        }
+      }
+    }
+    at = end;
+  }
+  return a;
+}
+
+// Where `location` leads from `from`: an absolute http(s) URL, a path from the root, or a path
+// relative to the current one. False when it cannot be read.
+bool Redirect(const ProbeTarget& from, const std::string& location, ProbeTarget* to) {
+  *to = from;
+  std::string rest = location;
+  if (rest.rfind("http://", 0) == 0 || rest.rfind("https://", 0) == 0) {
+    to->https = rest[4] == 's';
+    rest = rest.substr(to->https ? 8 : 7);
+    size_t slash = rest.find('/');
+    std::string authority = rest.substr(0, slash);
+    rest = slash == std::string::npos ? "/" : rest.substr(slash);
+    if (auto at = authority.rfind('@'); at != std::string::npos)
+      authority = authority.substr(at + 1);
+    std::string port;
+    if (!authority.empty() && authority.front() == '[') {
+      auto close = authority.find(']');
+      if (close == std::string::npos) return false;
+      to->host = authority.substr(1, close - 1);
+      if (close + 1 < authority.size() && authority[close + 1] == ':')
+        port = authority.substr(close + 2);
+    } else {
+      auto colon = authority.find(':');
+      to->host = authority.substr(0, colon);
+      if (colon != std::string::npos) port = authority.substr(colon + 1);
+    }
+    if (to->host.empty()) return false;
+    to->port = port.empty() ? (to->https ? 443 : 80) : std::atoi(port.c_str());
+    if (to->port <= 0 || to->port > 65535) return false;
+    to->path = rest;
+  } else if (!rest.empty() && rest.front() == '/') {
+    to->path = rest;
+  } else {
+    std::string base = from.path.substr(0, from.path.find('?'));
+    to->path = base.substr(0, base.rfind('/') + 1) + rest;
+  }
+  return true;
+}
+
+// As upstream's prober: redirects to the same host are followed (at most 10), one to another
+// host is not and counts as a success (upstream's "Probe terminated redirects" warning); a
+// status in [200, 400) succeeds.
 HandlerResult HttpGet(const json::object& h, const std::string& default_host,
                       const std::map<std::string, int>& ports, std::chrono::seconds timeout) {
   auto port = Port(h, ports);
   if (!port) return {false, "httpGet: no port"};
-  const bool https = Str(&h, "scheme") == "HTTPS";
-  std::string host = Str(&h, "host");
-  if (host.empty()) host = default_host;
-  std::string path = Str(&h, "path");
-  if (path.empty() || path.front() != '/') path = "/" + path;
-  const std::string hostport = (host.find(':') != std::string::npos ? "[" + host + "]" : host) +
-                               ":" + std::to_string(*port);
-  const std::string url = std::string(https ? "https://" : "http://") + hostport + path;
-  std::string error;
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  int fd =
-      Connect(host, *port, std::chrono::duration_cast<std::chrono::milliseconds>(timeout), &error);
-  if (fd < 0) return {false, "Get \"" + url + "\": " + error};
-  ProbeConn conn(fd, deadline);
-  if (https && !conn.StartTls(host, &error)) return {false, "Get \"" + url + "\": " + error};
+  ProbeTarget t;
+  t.https = Str(&h, "scheme") == "HTTPS";
+  t.host = Str(&h, "host");
+  if (t.host.empty()) t.host = default_host;
+  t.port = *port;
+  t.path = Str(&h, "path");
+  if (t.path.empty() || t.path.front() != '/') t.path = "/" + t.path;
   // A Host among the probe's headers replaces the default one, as upstream's.
-  std::string host_header = hostport;
+  std::string host_header;
   std::string headers;
   if (const auto* hdrs = h.if_contains("httpHeaders"); hdrs && hdrs->is_array()) {
     for (const auto& hv : hdrs->as_array()) {
@@ -227,32 +339,23 @@ HandlerResult HttpGet(const json::object& h, const std::string& default_host,
       }
     }
   }
-  std::string req = "GET " + path + " HTTP/1.1\r\nHost: " + host_header +
-                    "\r\nUser-Agent: kube-probe/1.33\r\nAccept: */*\r\nConnection: close\r\n" +
-                    headers + "\r\n";
-  std::string resp;
-  if (conn.Write(req)) {
-    // The status line is all a probe needs.
-    while (resp.find("\r\n") == std::string::npos && resp.size() < 4096) {
-      char buf[1024];
-      ssize_t n = conn.Read(buf, sizeof(buf));
-      if (n < 0) {
-        return {false, "Get \"" + url +
-                           "\": context deadline exceeded (Client.Timeout exceeded while awaiting "
-                           "headers)"};
-      }
-      if (n == 0) break;
-      resp.append(buf, static_cast<size_t>(n));
+  const std::string first_host = t.host;
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (int redirects = 0;; ++redirects) {
+    ProbeAnswer a = GetOnce(t, host_header, headers, deadline);
+    if (!a.error.empty()) return {false, a.error};
+    const bool redirect = a.code == 301 || a.code == 302 || a.code == 303 || a.code == 307 ||
+                          a.code == 308;
+    ProbeTarget next;
+    if (!redirect || a.location.empty() || !Redirect(t, a.location, &next) ||
+        next.host != first_host) {
+      if (a.code >= 200 && a.code < 400) return {true, ""};
+      return {false, "HTTP probe failed with statuscode: " + std::to_string(a.code)};
     }
+    if (redirects >= 10) return {false, "Get \"" + next.Url() + "\": stopped after 10 redirects"};
+    t = std::move(next);
+    host_header.clear();  // a redirect is asked of the host it names
   }
-  int code = 0;
-  if (resp.rfind("HTTP/", 0) == 0) {
-    auto sp = resp.find(' ');
-    if (sp != std::string::npos) code = std::atoi(resp.c_str() + sp + 1);
-  }
-  if (code >= 200 && code < 400) return {true, ""};
-  if (code == 0) return {false, "Get \"" + url + "\": EOF"};
-  return {false, "HTTP probe failed with statuscode: " + std::to_string(code)};
 }
 
 HandlerResult TcpSocket(const json::object& h, const std::string& default_host,

@@ -50,6 +50,10 @@ class TestServer {
     std::lock_guard l(mu_);
     return last_;
   }
+  int requests() {
+    std::lock_guard l(mu_);
+    return requests_;
+  }
 
  private:
   void SetUpTls() {
@@ -97,10 +101,28 @@ class TestServer {
         std::lock_guard l(mu_);
         last_ = req;
       }
+      {
+        std::lock_guard l(mu_);
+        ++requests_;
+      }
       if (req.find("GET /slow ") != 0) {
-        std::string resp = req.find("GET /fail ") == 0
-                               ? "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n"
-                               : "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+        std::string resp = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+        auto redirect = [&](const std::string& to) {
+          resp = "HTTP/1.1 302 Found\r\nContent-Length: 0\r\nlocation:  " + to + "\r\n\r\n";
+        };
+        if (req.find("GET /fail ") == 0) {
+          resp = "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n";
+        } else if (req.find("GET /to-ok ") == 0) {
+          redirect("/healthz");
+        } else if (req.find("GET /to-fail ") == 0) {
+          redirect("http://127.0.0.1:" + std::to_string(port_) + "/fail");
+        } else if (req.find("GET /dir/to-relative ") == 0) {
+          redirect("fail");
+        } else if (req.find("GET /away ") == 0) {
+          redirect("http://elsewhere.invalid/fail");
+        } else if (req.find("GET /loop ") == 0) {
+          redirect("/loop");
+        }
         if (ssl) {
           SSL_write(ssl, resp.data(), static_cast<int>(resp.size()));
         } else {
@@ -124,6 +146,7 @@ class TestServer {
   std::atomic<bool> stop_{false};
   std::mutex mu_;
   std::string last_;
+  int requests_ = 0;
   std::thread thread_;
 };
 
@@ -162,6 +185,27 @@ TEST(Prober, HttpsToAPlainServerFailsTheHandshake) {
       << r.message;
   auto http = Get(plain.port(), "/", false);
   EXPECT_TRUE(http.success) << http.message;
+}
+
+TEST(Prober, RedirectsToTheSameHostAreFollowedOthersAreNot) {
+  TestServer plain(false);
+  auto ok = Get(plain.port(), "/to-ok", false);
+  EXPECT_TRUE(ok.success) << ok.message;
+  EXPECT_EQ(plain.last_request().rfind("GET /healthz ", 0), 0u) << plain.last_request();
+  auto fail = Get(plain.port(), "/to-fail", false);
+  EXPECT_FALSE(fail.success);
+  EXPECT_EQ(fail.message, "HTTP probe failed with statuscode: 500");
+  auto relative = Get(plain.port(), "/dir/to-relative", false);  // "fail" from /dir/: /dir/fail
+  EXPECT_TRUE(relative.success) << relative.message;
+  EXPECT_EQ(plain.last_request().rfind("GET /dir/fail ", 0), 0u) << plain.last_request();
+  // Another host: not followed, and the redirect itself is a success (upstream's warning).
+  const int before = plain.requests();
+  auto away = Get(plain.port(), "/away", false);
+  EXPECT_TRUE(away.success) << away.message;
+  EXPECT_EQ(plain.requests(), before + 1);
+  auto loop = Get(plain.port(), "/loop", false);
+  EXPECT_FALSE(loop.success);
+  EXPECT_NE(loop.message.find("stopped after 10 redirects"), std::string::npos) << loop.message;
 }
 
 TEST(Prober, AHostHeaderReplacesTheDefault) {
