@@ -299,10 +299,16 @@ void PodStreams::Serve(const HttpRequest& req, const std::string& ns, const std:
     if (subresource == "portforward" ? offers(kPortForwardTunnelProtocol)
                                      : offers(kExecV5Protocol)) {
       ex = std::make_shared<Counting>(std::move(ex), this, subresource == "portforward");
-      if (req.Header("sec-websocket-key").empty() || req.Header("sec-websocket-version") != "13") {
+      if (req.Header("sec-websocket-version") != "13") {
+        // RFC 6455 section 4.4: the versions the server speaks, with 426.
+        HttpResponse r = StatusResponse(426, "UpgradeRequired",
+                                        "unable to upgrade connection: WebSocket version 13 only");
+        r.headers.emplace_back("Sec-WebSocket-Version", "13");
+        return ex->Respond(std::move(r));
+      }
+      if (req.Header("sec-websocket-key").empty()) {
         return WriteError(*ex, api::NewBadRequest("unable to upgrade connection: a WebSocket "
-                                                  "upgrade needs Sec-WebSocket-Key and "
-                                                  "Sec-WebSocket-Version 13"));
+                                                  "upgrade needs Sec-WebSocket-Key"));
       }
       if (subresource == "portforward") {
         translator = NewPortForwardTunnel();

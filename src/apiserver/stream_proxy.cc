@@ -113,7 +113,7 @@ struct Translation {
   std::shared_ptr<StreamTranslator> tr;
   std::deque<std::string> queue[2];  // 0: to the client, 1: to the backend
   bool writing[2] = {false, false};
-  size_t client_backlog = 0;
+  size_t backlog[2] = {0, 0};  // bytes queued and not yet written, per side
   bool done = false;
 };
 
@@ -276,6 +276,28 @@ class StreamProxyImpl final : public StreamProxy {
     s->Close();
   }
 
+  // Sends an upgrade request and reads the backend's answer into `p`: true for its 101 (the
+  // backend's connection is then the session's), else the client has been answered.
+  awaitable<bool> OpenUpgrade(Session& s, const ProxyTarget& t, http::request<http::empty_body> req,
+                              Exchange& ex, http::response_parser<http::string_body>& p) {
+    if (auto err = co_await Open(s, t, std::move(req))) {
+      ex.Respond(std::move(*err));
+      co_return false;
+    }
+    p.body_limit(kMaxErrorBody);
+    auto [ec, n] = co_await http::async_read_header(s.backend, s.buf, p, kAsTuple);
+    if (ec) {
+      ex.Respond(ReadError(t, ec));
+      co_return false;
+    }
+    if (p.get().result_int() != 101) {
+      ex.Respond(co_await ReadWhole(s, t, p));
+      co_return false;
+    }
+    s.backend.expires_never();
+    co_return true;
+  }
+
   awaitable<void> RunUpgrade(std::shared_ptr<Session> s, ProxyTarget t, HttpRequest in,
                              std::shared_ptr<Exchange> ex) {
     http::request<http::empty_body> req(http::string_to_verb(in.method), t.target, 11);
@@ -286,22 +308,8 @@ class StreamProxyImpl final : public StreamProxy {
         req.insert(k, v);
       }
     }
-    if (auto err = co_await Open(*s, t, std::move(req))) {
-      ex->Respond(std::move(*err));
-      co_return;
-    }
     http::response_parser<http::string_body> p;
-    p.body_limit(kMaxErrorBody);
-    auto [ec, n] = co_await http::async_read_header(s->backend, s->buf, p, kAsTuple);
-    if (ec) {
-      ex->Respond(ReadError(t, ec));
-      co_return;
-    }
-    if (p.get().result_int() != 101) {
-      ex->Respond(co_await ReadWhole(*s, t, p));
-      co_return;
-    }
-    s->backend.expires_never();
+    if (!co_await OpenUpgrade(*s, t, std::move(req), *ex, p)) co_return;
     // The 101 as the backend sent it, then whatever it sent after.
     std::string head = "HTTP/1.1 101 Switching Protocols\r\n";
     for (const auto& f : p.get()) {
@@ -321,22 +329,8 @@ class StreamProxyImpl final : public StreamProxy {
     req.set(http::field::connection, "Upgrade");
     req.set(http::field::upgrade, "SPDY/3.1");
     for (const auto& p : tr->BackendProtocols()) req.insert("X-Stream-Protocol-Version", p);
-    if (auto err = co_await Open(*s, t, std::move(req))) {
-      ex->Respond(std::move(*err));
-      co_return;
-    }
     http::response_parser<http::string_body> p;
-    p.body_limit(kMaxErrorBody);
-    auto [ec, n] = co_await http::async_read_header(s->backend, s->buf, p, kAsTuple);
-    if (ec) {
-      ex->Respond(ReadError(t, ec));
-      co_return;
-    }
-    if (p.get().result_int() != 101) {
-      ex->Respond(co_await ReadWhole(*s, t, p));
-      co_return;
-    }
-    s->backend.expires_never();
+    if (!co_await OpenUpgrade(*s, t, std::move(req), *ex, p)) co_return;
     std::string refusal;
     std::string start = tr->Start(p.get()["X-Stream-Protocol-Version"], &refusal);
     if (!refusal.empty()) {
@@ -377,6 +371,7 @@ class StreamProxyImpl final : public StreamProxy {
         Apply(s, x, std::move(out));
         asio::co_spawn(s->strand, TranslateFrom(s, x, 0), Ignore);
         asio::co_spawn(s->strand, TranslateFrom(s, x, 1), Ignore);
+        asio::co_spawn(s->strand, Tick(s, x), Ignore);
       });
     };
   }
@@ -404,7 +399,7 @@ class StreamProxyImpl final : public StreamProxy {
   static void Queue(const std::shared_ptr<Session>& s, const std::shared_ptr<Translation>& x,
                     int side, std::string data) {
     if (data.empty()) return;
-    if (side == 0) x->client_backlog += data.size();
+    x->backlog[side] += data.size();
     x->queue[side].push_back(std::move(data));
     if (!x->writing[side]) {
       x->writing[side] = true;
@@ -419,10 +414,22 @@ class StreamProxyImpl final : public StreamProxy {
       std::string d = std::move(q.front());
       q.pop_front();
       auto [ec, n] = co_await asio::async_write(Side(*s, side), asio::buffer(d), kAsTuple);
-      if (side == 0) x->client_backlog -= d.size();
+      x->backlog[side] -= d.size();
       if (ec) {
         q.clear();
-        s->Close();
+        x->backlog[side] = 0;
+        if (side == 0) {
+          s->Close();
+        } else {
+          // The backend is gone: the client still gets the session's end (its Status).
+          boost::system::error_code cec;
+          s->backend.socket().close(cec);
+          if (!x->done) {
+            TranslatorOutput out;
+            x->tr->BackendEnded(&out);
+            Apply(s, x, std::move(out));
+          }
+        }
         break;
       }
     }
@@ -452,6 +459,19 @@ class StreamProxyImpl final : public StreamProxy {
     }
   }
 
+  // Every 5 s while the session lasts, what the translator sends to keep it alive.
+  static awaitable<void> Tick(std::shared_ptr<Session> s, std::shared_ptr<Translation> x) {
+    asio::steady_timer timer(s->strand);
+    while (!x->done && s->client.is_open()) {
+      timer.expires_after(std::chrono::seconds(5));
+      co_await timer.async_wait(kAsTuple);
+      if (x->done) break;
+      TranslatorOutput out;
+      x->tr->Tick(&out);
+      Apply(s, x, std::move(out));
+    }
+  }
+
   // Reads one side (0: the client, 1: the backend) into the translator until it ends.
   static awaitable<void> TranslateFrom(std::shared_ptr<Session> s, std::shared_ptr<Translation> x,
                                        int side) {
@@ -466,8 +486,10 @@ class StreamProxyImpl final : public StreamProxy {
         Apply(s, x, std::move(out));
       }
       if (ec) break;
-      // A slow client: stop reading the backend until it catches up.
-      while (side == 1 && x->client_backlog > kMaxBacklog && s->client.is_open()) {
+      // A slow reader on either side: stop reading what would queue more for it (a client's
+      // pings are answered toward the client, so its reading pauses for both).
+      while (!x->done && Side(*s, side).is_open() &&
+             (x->backlog[0] > kMaxBacklog || (side == 0 && x->backlog[1] > kMaxBacklog))) {
         pause.expires_after(std::chrono::milliseconds(20));
         co_await pause.async_wait(kAsTuple);
       }
@@ -498,17 +520,7 @@ class StreamProxyImpl final : public StreamProxy {
 
   static awaitable<void> Splice(std::shared_ptr<Session> s, HijackedConnection c,
                                 std::string to_client) {
-    sockaddr_storage ss{};
-    socklen_t len = sizeof ss;
-    bool v6 = ::getsockname(c.fd, reinterpret_cast<sockaddr*>(&ss), &len) == 0 &&
-              ss.ss_family == AF_INET6;
-    boost::system::error_code ec;
-    s->client.assign(v6 ? tcp::v6() : tcp::v4(), c.fd, ec);
-    if (ec) {
-      ::close(c.fd);
-      s->Close();
-      co_return;
-    }
+    if (!AssignClient(*s, c.fd)) co_return;
     auto [wec, wn] = co_await asio::async_write(s->client, asio::buffer(to_client), kAsTuple);
     if (!wec && !c.unread.empty()) {
       std::tie(wec, wn) =

@@ -11,6 +11,9 @@ namespace {
 
 constexpr std::string_view kSuccess = R"({"metadata":{},"status":"Success"})";
 constexpr uint32_t kRefusedStream = 3;  // RST_STREAM status
+// Bytes held for streams the node has not answered yet (it answers at once; this is a bound
+// for a node that does not).
+constexpr size_t kMaxHeld = 4 << 20;
 
 // v5.channel.k8s.io channels.
 enum Channel : uint8_t {
@@ -118,6 +121,7 @@ class ExecTranslator final : public StreamTranslator {
         case SpdyType::kSynReply:
           if (st && !st->replied) {
             st->replied = true;
+            held_ -= st->pending.size();
             out->to_backend += st->pending;
             st->pending.clear();
           }
@@ -141,7 +145,8 @@ class ExecTranslator final : public StreamTranslator {
           if (st) st->finished = st->replied = true;
           break;
         case SpdyType::kPing:
-          out->to_backend += SpdyCodec::Ping(f->stream_id);
+          // The node's own pings have even ids; odd ones answer ours.
+          if (f->stream_id % 2 == 0) out->to_backend += SpdyCodec::Ping(f->stream_id);
           break;
         case SpdyType::kSynStream:
           out->to_backend += SpdyCodec::RstStream(f->stream_id, kRefusedStream);
@@ -166,6 +171,12 @@ class ExecTranslator final : public StreamTranslator {
     Finish(error_.empty() ? std::string(kSuccess) : error_, out);
   }
 
+  void Tick(TranslatorOutput* out) override {
+    if (finished_) return;
+    out->to_backend += SpdyCodec::Ping(next_ping_);
+    next_ping_ += 2;
+  }
+
  private:
   struct Stream {
     uint32_t id = 0;
@@ -182,8 +193,18 @@ class ExecTranslator final : public StreamTranslator {
     Stream& st = it->second;
     std::string frame = SpdyCodec::Data(st.id, data, fin ? kSpdyFlagFin : 0);
     st.closed = fin;
-    // The runtime drops data on a stream it has not answered yet.
-    (st.replied ? out->to_backend : st.pending) += frame;
+    if (st.replied) {
+      out->to_backend += frame;
+      return;
+    }
+    // The runtime drops data on a stream it has not answered yet: held until it does.
+    held_ += frame.size();
+    st.pending += frame;
+    if (held_ > kMaxHeld) {
+      Finish(R"({"metadata":{},"status":"Failure","message":"the node did not open the )" +
+                 st.type + R"( stream","reason":"InternalError","code":500})",
+             out);
+    }
   }
 
   void Finish(const std::string& status, TranslatorOutput* out) {
@@ -201,6 +222,8 @@ class ExecTranslator final : public StreamTranslator {
   std::map<Channel, Stream> streams_;
   std::map<uint32_t, Channel> by_id_;
   std::string error_;
+  size_t held_ = 0;         // bytes in the streams' `pending`
+  uint32_t next_ping_ = 1;  // ours are odd
   bool finished_ = false;
 };
 
@@ -218,7 +241,14 @@ class PortForwardTunnel final : public StreamTranslator {
 
   void FromClient(std::string_view bytes, TranslatorOutput* out) override {
     if (done_) return;
-    for (auto& m : ReadClient(reader_, bytes, out)) out->to_backend += m.payload;
+    for (auto& m : ReadClient(reader_, bytes, out)) {
+      if (m.opcode != WsOpcode::kBinary) {  // the tunnel carries bytes only
+        out->to_client += WsCloseFrame(1003, "the tunnel takes binary messages only");
+        out->done = true;
+        break;
+      }
+      out->to_backend += m.payload;
+    }
     done_ = out->done;
   }
 

@@ -7,7 +7,9 @@
 //     v4.channel.k8s.io. Channels map to SPDY streams: 0 stdin, 1 stdout, 2 stderr, 3 error
 //     (the exit Status), 4 resize; v5's close signal (channel 255, stream 0) half-closes the
 //     stdin stream. When stdout, stderr and the error stream have ended, the Status goes to
-//     the client on channel 3 and the WebSocket is closed (1000).
+//     the client on channel 3 and the WebSocket is closed (1000). SPDY PINGs go to the node
+//     every tick, so that an idle session (`exec -it` waiting for input) is not taken for a
+//     dead one; stdin held for a stream the node has not answered yet is bounded.
 //   - Port-forward: the client speaks SPDY/3.1 tunnelled in WebSocket binary messages
 //     (subprotocol SPDY/3.1+portforward.k8s.io, kubectl 1.31+); the kubelet is asked for
 //     SPDY/3.1 with portforward.k8s.io, and the SPDY bytes are carried through unchanged.
@@ -44,6 +46,8 @@ class StreamTranslator {
   virtual void FromBackend(std::string_view bytes, TranslatorOutput* out) = 0;
   // The backend's connection ended (EOF or error).
   virtual void BackendEnded(TranslatorOutput* out) = 0;
+  // Called every few seconds while the session lasts: what keeps an idle session alive.
+  virtual void Tick(TranslatorOutput* out) { (void)out; }
 };
 
 struct ExecStreams {

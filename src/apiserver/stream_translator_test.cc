@@ -276,6 +276,18 @@ TEST(ExecTranslator, AnswersPingsAndCloses) {
   EXPECT_EQ(ping->type, SpdyType::kPing);
   EXPECT_EQ(ping->stream_id, 2u);
   EXPECT_FALSE(out.done);
+  // An odd id answers one of ours: not echoed. Ours go out on every tick, odd.
+  TranslatorOutput reply, tick;
+  t->FromBackend(SpdyCodec::Ping(1), &reply);
+  EXPECT_EQ(reply.to_backend, "");
+  t->Tick(&tick);
+  t->Tick(&tick);
+  rt.Feed(tick.to_backend);
+  auto p1 = rt.Next(), p2 = rt.Next();
+  ASSERT_TRUE(p1 && p2);
+  EXPECT_EQ(p1->type, SpdyType::kPing);
+  EXPECT_EQ(p1->stream_id % 2, 1u);
+  EXPECT_NE(p1->stream_id, p2->stream_id);
   TranslatorOutput closed;
   t->FromClient(ClientFrame(WsOpcode::kClose, std::string("\x03\xe8", 2)), &closed);
   EXPECT_TRUE(closed.done);
@@ -294,6 +306,22 @@ TEST(ExecTranslator, AnswersPingsAndCloses) {
   ASSERT_EQ(frames.size(), 1u);
   EXPECT_EQ(frames[0].first, 8);
   EXPECT_EQ(frames[0].second.substr(0, 2), std::string("\x03\xea", 2));  // 1002
+}
+
+TEST(ExecTranslator, StdinHeldForAStreamNeverAnsweredIsBounded) {
+  auto t = NewExecTranslator({.stdin_stream = true, .stdout_stream = true});
+  std::string refusal;
+  t->Start("v4.channel.k8s.io", &refusal);
+  TranslatorOutput out;
+  const std::string chunk = Channel(0, std::string(60000, 'x'));
+  for (int i = 0; i < 100 && !out.done; ++i)
+    t->FromClient(ClientFrame(WsOpcode::kBinary, chunk), &out);
+  EXPECT_TRUE(out.done);
+  EXPECT_EQ(out.to_backend, "");
+  auto frames = ServerFrames(out.to_client);
+  ASSERT_GE(frames.size(), 2u);
+  EXPECT_NE(frames[frames.size() - 2].second.find("did not open the stdin stream"),
+            std::string::npos);
 }
 
 TEST(PortForwardTunnel, CarriesBytesBothWays) {
@@ -315,6 +343,15 @@ TEST(PortForwardTunnel, CarriesBytesBothWays) {
   auto t2 = NewPortForwardTunnel();
   t2->Start("", &refusal);
   EXPECT_FALSE(refusal.empty());
+  // Text is not what the tunnel carries: closed with 1003.
+  auto t3 = NewPortForwardTunnel();
+  TranslatorOutput text;
+  t3->FromClient(ClientFrame(WsOpcode::kText, "hello"), &text);
+  EXPECT_TRUE(text.done);
+  EXPECT_EQ(text.to_backend, "");
+  auto frames = ServerFrames(text.to_client);
+  ASSERT_EQ(frames.size(), 1u);
+  EXPECT_EQ(frames[0].second.substr(0, 2), std::string("\x03\xeb", 2));
 }
 
 }  // namespace

@@ -16,15 +16,16 @@
 #include <sstream>
 
 namespace keelson::kubelet {
-namespace {
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
+std::string ReadFileOrEmpty(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
   if (!in) return "";
   std::ostringstream s;
   s << in.rdbuf();
   return s.str();
 }
+
+namespace {
 
 std::string Trim(std::string s) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
@@ -84,7 +85,7 @@ std::string OsReleaseValue(const std::string& os_release, const std::string& key
 
 Result<HostInfo> ReadHost(const std::string& data_dir) {
   HostInfo h;
-  std::string meminfo = ReadFile("/proc/meminfo");
+  std::string meminfo = ReadFileOrEmpty("/proc/meminfo");
   if (meminfo.empty()) return UnavailableError("cannot read /proc/meminfo");
   h.memory_bytes = MeminfoBytes(meminfo, "MemTotal");
 
@@ -107,13 +108,13 @@ Result<HostInfo> ReadHost(const std::string& data_dir) {
   }
   std::transform(h.hostname.begin(), h.hostname.end(), h.hostname.begin(),
                  [](unsigned char c) { return std::tolower(c); });
-  std::string os = ReadFile("/etc/os-release");
-  if (os.empty()) os = ReadFile("/usr/lib/os-release");
+  std::string os = ReadFileOrEmpty("/etc/os-release");
+  if (os.empty()) os = ReadFileOrEmpty("/usr/lib/os-release");
   h.os_image = OsReleaseValue(os, "PRETTY_NAME");
   if (h.os_image.empty()) h.os_image = "Linux";
-  h.machine_id = Trim(ReadFile("/etc/machine-id"));
-  h.boot_id = Trim(ReadFile("/proc/sys/kernel/random/boot_id"));
-  h.system_uuid = Trim(ReadFile("/sys/class/dmi/id/product_uuid"));
+  h.machine_id = Trim(ReadFileOrEmpty("/etc/machine-id"));
+  h.boot_id = Trim(ReadFileOrEmpty("/proc/sys/kernel/random/boot_id"));
+  h.system_uuid = Trim(ReadFileOrEmpty("/sys/class/dmi/id/product_uuid"));
 
   struct ifaddrs* list = nullptr;
   if (getifaddrs(&list) == 0) {
@@ -139,11 +140,11 @@ Result<HostInfo> ReadHost(const std::string& data_dir) {
 
 Result<HostPressure> ReadPressure(const std::string& data_dir) {
   HostPressure p;
-  std::string meminfo = ReadFile("/proc/meminfo");
+  std::string meminfo = ReadFileOrEmpty("/proc/meminfo");
   if (meminfo.empty()) return UnavailableError("cannot read /proc/meminfo");
   p.memory_available_bytes = MeminfoBytes(meminfo, "MemAvailable");
   FilesystemSize(data_dir, &p.nodefs_capacity_bytes, &p.nodefs_available_bytes);
-  p.pid_max = std::atoll(ReadFile("/proc/sys/kernel/pid_max").c_str());
+  p.pid_max = std::atoll(ReadFileOrEmpty("/proc/sys/kernel/pid_max").c_str());
   if (DIR* d = opendir("/proc")) {
     while (auto* e = readdir(d)) {
       if (std::isdigit(static_cast<unsigned char>(e->d_name[0]))) ++p.pids_in_use;

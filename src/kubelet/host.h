@@ -52,4 +52,7 @@ int64_t MeminfoBytes(const std::string& meminfo, const std::string& key);
 // The value of KEY="..." (or KEY=...) in an os-release text; "" when missing.
 std::string OsReleaseValue(const std::string& os_release, const std::string& key);
 
+// A file's contents, or "" when it cannot be read.
+std::string ReadFileOrEmpty(const std::string& path);
+
 }  // namespace keelson::kubelet

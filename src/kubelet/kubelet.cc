@@ -45,12 +45,6 @@ constexpr auto kBackoffMax = 300s;
 constexpr auto kPodWorkerBackoff = 10s;
 constexpr auto kBackoffResetAfter = 600s;  // a container that ran this long starts afresh
 
-// A file's contents, or "" when it cannot be read.
-std::string ReadFileOrEmpty(const std::string& path) {
-  std::ifstream in(path);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
 std::string PodKey(const api::Object& pod) {
   return std::string(api::GetNamespace(pod)) + "/" + std::string(api::GetName(pod));
 }

@@ -29,10 +29,6 @@ namespace v1 = ::runtime::v1;
 constexpr std::string_view kCompressSuffix = ".gz";
 constexpr std::string_view kTmpSuffix = ".tmp";
 
-bool EndsWith(std::string_view s, std::string_view suffix) {
-  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
-}
-
 std::string Errno(const std::string& what) { return what + ": " + std::strerror(errno); }
 
 // The rotated files of `log`: every `<log>.*` beside it (upstream's filepath.Glob).
@@ -54,8 +50,8 @@ std::vector<std::string> RotatedFiles(const std::string& log) {
 // Whether a rotated file is still wanted: temporary files are leftovers of a compression
 // that did not finish, and an uncompressed file whose `.gz` exists was compressed already.
 bool InUse(const std::string& file, const std::vector<std::string>& files) {
-  if (EndsWith(file, kTmpSuffix)) return false;
-  if (EndsWith(file, kCompressSuffix)) return true;
+  if (std::string_view(file).ends_with(kTmpSuffix)) return false;
+  if (std::string_view(file).ends_with(kCompressSuffix)) return true;
   return !std::binary_search(files.begin(), files.end(), file + std::string(kCompressSuffix));
 }
 
@@ -268,7 +264,7 @@ class ContainerLogManagerImpl final : public ContainerLogManager {
     }
     in_use.erase(in_use.begin(), in_use.begin() + static_cast<std::ptrdiff_t>(excess));
     for (const auto& f : in_use) {
-      if (!EndsWith(f, kCompressSuffix)) KEELSON_RETURN_IF_ERROR(CompressFile(f));
+      if (!std::string_view(f).ends_with(kCompressSuffix)) KEELSON_RETURN_IF_ERROR(CompressFile(f));
     }
     if (::rename(log.c_str(), rotated.c_str()) != 0) {
       return InternalError(Errno("rotate log " + log + " to " + rotated));

@@ -153,11 +153,15 @@ TEST_F(LogRotationTest, AFileBelowMaxSizeIsLeftAlone) {
 }
 
 TEST_F(LogRotationTest, AFileAtMaxSizeIsRenamedWithItsTimeAndReopened) {
+  // Upstream's name: the local time as YYYYMMDD-HHMMSS (the fake clock starts at
+  // 2026-01-01T00:00:00Z).
+  ::setenv("TZ", "UTC", 1);
+  ::tzset();
   std::string id = Container("web");
   Append(log_, std::string(100, 'a'));
   auto m = Manager(100, 3);
   ASSERT_TRUE(m->RotateContainerLog(id).ok());
-  const std::string rotated = "0.log." + Stamp(clock_->Now());
+  const std::string rotated = "0.log.20260101-000000";
   EXPECT_EQ(Names(log_.parent_path()), (std::vector<std::string>{"0.log", rotated}));
   EXPECT_EQ(ReadAll(log_.parent_path() / rotated), std::string(100, 'a'));
   EXPECT_EQ(fs::file_size(log_), 0u);  // the runtime's new file

@@ -95,6 +95,7 @@ class ProbeConn {
   ProbeConn(int fd, std::chrono::steady_clock::time_point deadline)
       : fd_(fd), deadline_(deadline) {}
   ~ProbeConn() {
+    ERR_clear_error();  // nothing of this connection's errors is left for the thread's next
     if (ssl_) SSL_free(ssl_);
     if (ctx_) SSL_CTX_free(ctx_);
     ::close(fd_);
@@ -111,6 +112,8 @@ class ProbeConn {
       return false;
     }
     SSL_set_verify(ssl_, SSL_VERIFY_NONE, nullptr);
+    // A server that closes without close_notify ends the stream, as it does for Go's client.
+    SSL_set_options(ssl_, SSL_OP_IGNORE_UNEXPECTED_EOF);
     in_addr a4;
     in6_addr a6;
     if (inet_pton(AF_INET, server_name.c_str(), &a4) != 1 &&
@@ -119,6 +122,7 @@ class ProbeConn {
     }
     SSL_set_fd(ssl_, fd_);
     while (true) {
+      ERR_clear_error();  // SSL_get_error reads the thread's queue: it must start empty
       int rc = SSL_connect(ssl_);
       if (rc == 1) return true;
       if (!Wait(SSL_get_error(ssl_, rc))) {
@@ -135,6 +139,7 @@ class ProbeConn {
     while (!data.empty()) {
       ssize_t n;
       if (ssl_) {
+        ERR_clear_error();
         int rc = SSL_write(ssl_, data.data(), static_cast<int>(data.size()));
         if (rc <= 0) {
           if (!Wait(SSL_get_error(ssl_, rc))) return false;
@@ -155,6 +160,7 @@ class ProbeConn {
   ssize_t Read(char* buf, size_t size) {
     while (true) {
       if (ssl_) {
+        ERR_clear_error();
         int rc = SSL_read(ssl_, buf, static_cast<int>(size));
         if (rc > 0) return rc;
         if (!Wait(SSL_get_error(ssl_, rc))) return timed_out_ ? -1 : 0;
@@ -344,8 +350,8 @@ HandlerResult HttpGet(const json::object& h, const std::string& default_host,
   for (int redirects = 0;; ++redirects) {
     ProbeAnswer a = GetOnce(t, host_header, headers, deadline);
     if (!a.error.empty()) return {false, a.error};
-    const bool redirect = a.code == 301 || a.code == 302 || a.code == 303 || a.code == 307 ||
-                          a.code == 308;
+    const bool redirect =
+        a.code == 301 || a.code == 302 || a.code == 303 || a.code == 307 || a.code == 308;
     ProbeTarget next;
     if (!redirect || a.location.empty() || !Redirect(t, a.location, &next) ||
         next.host != first_host) {

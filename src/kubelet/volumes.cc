@@ -419,11 +419,7 @@ Result<v1::Mount> VolumeManager::EtcHostsMount(const std::string& uid, const std
   const fs::path file = dir / "etc-hosts";
   std::error_code ec;
   fs::create_directories(dir, ec);
-  std::string current;
-  if (std::ifstream in(file); in) {
-    current.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  }
-  if (current != content || !fs::exists(file, ec)) {
+  if (!fs::exists(file, ec) || ReadAll(file) != content) {
     const fs::path tmp = dir / ".etc-hosts.tmp";
     {
       std::ofstream out(tmp, std::ios::trunc);
