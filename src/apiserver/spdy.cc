@@ -309,22 +309,19 @@ std::optional<SpdyFrame> SpdyCodec::Next() {
     auto need = [&](size_t n) { return len >= n; };
     switch (f.type) {
       case SpdyType::kSynStream:
-        if (!need(10)) return Fail("a short SYN_STREAM");
-        f.stream_id = Get32(body) & 0x7FFFFFFF;
-        if (!ParseHeaderBlock(std::string_view(reinterpret_cast<const char*>(body + 10), len - 10),
-                              &f.headers)) {
-          return Fail("a SYN_STREAM header block that does not decompress");
-        }
-        return f;
       case SpdyType::kSynReply:
-      case SpdyType::kHeaders:
-        if (!need(4)) return Fail("a short SYN_REPLY or HEADERS");
+      case SpdyType::kHeaders: {
+        // The stream id, then (SYN_STREAM only) the associated stream, priority and slot.
+        const size_t head = f.type == SpdyType::kSynStream ? 10 : 4;
+        if (!need(head)) return Fail("a short SYN_STREAM, SYN_REPLY or HEADERS");
         f.stream_id = Get32(body) & 0x7FFFFFFF;
-        if (!ParseHeaderBlock(std::string_view(reinterpret_cast<const char*>(body + 4), len - 4),
-                              &f.headers)) {
+        if (!ParseHeaderBlock(
+                std::string_view(reinterpret_cast<const char*>(body + head), len - head),
+                &f.headers)) {
           return Fail("a header block that does not decompress");
         }
         return f;
+      }
       case SpdyType::kRstStream:
       case SpdyType::kGoAway:
         if (!need(8)) return Fail("a short RST_STREAM or GOAWAY");

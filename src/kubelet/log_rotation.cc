@@ -108,15 +108,6 @@ Status CompressFile(const std::string& file) {
   return Status::Ok();
 }
 
-// upstream's timestampFormat "20060102-150405", in local time.
-std::string RotationTimestamp(Clock::WallTime now) {
-  std::time_t t = std::chrono::system_clock::to_time_t(now);
-  std::tm tm{};
-  localtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof(buf), "%Y%m%d-%H%M%S", &tm);
-  return buf;
-}
 
 class ContainerLogManagerImpl final : public ContainerLogManager {
  public:
@@ -293,6 +284,15 @@ class ContainerLogManagerImpl final : public ContainerLogManager {
 };
 
 }  // namespace
+
+std::string RotationTimestamp(Clock::WallTime now) {
+  std::time_t t = std::chrono::system_clock::to_time_t(now);
+  std::tm tm{};
+  localtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y%m%d-%H%M%S", &tm);
+  return buf;
+}
 
 Status ValidateContainerLogPolicy(const ContainerLogPolicy& p) {
   if (p.max_size_bytes <= 0) {

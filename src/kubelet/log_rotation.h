@@ -76,6 +76,10 @@ class ContainerLogManager {
   virtual void Stop() = 0;
 };
 
+// The suffix of a rotated log's name: `now` as upstream's timestampFormat "20060102-150405",
+// in local time.
+std::string RotationTimestamp(Clock::WallTime now);
+
 // The uid at the end of a pod log directory's name (<ns>_<pod>_<uid>), as upstream's
 // parsePodUIDFromLogsDirectory.
 std::string PodUidOfLogDirectory(const std::string& name);

@@ -56,15 +56,6 @@ std::vector<std::string> Names(const fs::path& dir) {
   return out;
 }
 
-std::string Stamp(Clock::WallTime t) {
-  std::time_t tt = std::chrono::system_clock::to_time_t(t);
-  std::tm tm{};
-  localtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof(buf), "%Y%m%d-%H%M%S", &tm);
-  return buf;
-}
-
 class LogRotationTest : public ::testing::Test {
  protected:
   LogRotationTest()
@@ -176,7 +167,7 @@ TEST_F(LogRotationTest, OlderRotatedFilesAreGzippedAndTheOldestRemoved) {
   std::vector<std::string> stamps;
   for (int round = 0; round < 5; ++round) {
     Append(log_, std::string(150, static_cast<char>('a' + round)));
-    stamps.push_back(Stamp(clock_->Now()));
+    stamps.push_back(RotationTimestamp(clock_->Now()));
     ASSERT_TRUE(m->RotateContainerLog(id).ok()) << round;
     auto names = Names(log_.parent_path());
     EXPECT_LE(names.size(), 3u) << round;
@@ -231,9 +222,9 @@ TEST_F(LogRotationTest, LeftoversOfAnInterruptedRotationAreRemoved) {
   Append(log_, std::string(100, 'n'));
   auto m = Manager(100, 4);
   ASSERT_TRUE(m->RotateContainerLog(id).ok());
-  EXPECT_EQ(Names(d), (std::vector<std::string>{"0.log", "0.log.20250101-000000.gz",
-                                                "0.log.20250101-000100.gz",
-                                                "0.log." + Stamp(clock_->Now()), "10.log"}));
+  EXPECT_EQ(Names(d), (std::vector<std::string>{
+                          "0.log", "0.log.20250101-000000.gz", "0.log.20250101-000100.gz",
+                          "0.log." + RotationTimestamp(clock_->Now()), "10.log"}));
 }
 
 TEST_F(LogRotationTest, AMissingLiveFileIsReopened) {
@@ -252,7 +243,7 @@ TEST_F(LogRotationTest, TwoRotationsInOneSecondDoNotOverwrite) {
   ASSERT_TRUE(m->RotateContainerLog(id).ok());
   Append(log_, "second one, same second\n");
   ASSERT_TRUE(m->RotateContainerLog(id).ok());
-  const fs::path rotated = log_.string() + "." + Stamp(clock_->Now());
+  const fs::path rotated = log_.string() + "." + RotationTimestamp(clock_->Now());
   EXPECT_EQ(ReadAll(rotated), "first rotation\n");
   EXPECT_EQ(ReadAll(log_), "second one, same second\n");
   clock_->Advance(1s);

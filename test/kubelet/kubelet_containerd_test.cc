@@ -141,6 +141,12 @@ class KubeletContainerdTest : public ::testing::Test {
   }
 
   static std::string Phase(const api::Object& pod) { return api::FieldText(pod, "status.phase"); }
+  // Whether `container` of `pod` is waiting for `reason`.
+  static bool Waiting(const api::Object& pod, const char* container, std::string_view reason) {
+    const auto* s = ContainerStatus(pod, container);
+    return s != nullptr && s->at("state").as_object().contains("waiting") &&
+           s->at("state").at("waiting").at("reason").as_string() == reason;
+  }
 
   static const json::object* ContainerStatus(const api::Object& pod, const std::string& name,
                                              const char* list = "containerStatuses") {
@@ -260,8 +266,7 @@ TEST_F(KubeletContainerdTest, CrashingContainerBacksOff) {
       [](const api::Object& p) {
         const auto* s = ContainerStatus(p, "c");
         return s != nullptr && s->at("restartCount").as_int64() >= 1 &&
-               s->at("state").as_object().contains("waiting") &&
-               s->at("state").at("waiting").at("reason").as_string() == "CrashLoopBackOff";
+               Waiting(p, "c", "CrashLoopBackOff");
       },
       40s, &last))
       << last;
@@ -302,13 +307,7 @@ TEST_F(KubeletContainerdTest, EnvFromConfigMapAndSecretAndMissingConfigMap) {
 )"));
   std::string last;
   ASSERT_TRUE(WaitPod(
-      "envtest",
-      [](const api::Object& p) {
-        const auto* s = ContainerStatus(p, "c");
-        return s != nullptr && s->at("state").as_object().contains("waiting") &&
-               s->at("state").at("waiting").at("reason").as_string() ==
-                   "CreateContainerConfigError";
-      },
+      "envtest", [](const api::Object& p) { return Waiting(p, "c", "CreateContainerConfigError"); },
       30s, &last))
       << last;
   EXPECT_NE(last.find("configmap \\\"settings\\\" not found"), std::string::npos) << last;
@@ -428,13 +427,7 @@ TEST_F(KubeletContainerdTest, ManagedEtcHostsAndSubPathExpr) {
   volumes: [{name: out, emptyDir: {}}]
 )yaml"));
   ASSERT_TRUE(WaitPod(
-      "badexpr",
-      [](const api::Object& p) {
-        const auto* s = ContainerStatus(p, "c");
-        return s != nullptr && s->at("state").as_object().contains("waiting") &&
-               s->at("state").at("waiting").at("reason").as_string() ==
-                   "CreateContainerConfigError";
-      },
+      "badexpr", [](const api::Object& p) { return Waiting(p, "c", "CreateContainerConfigError"); },
       30s, &last))
       << last;
   EXPECT_NE(last.find("missing value for NOPE"), std::string::npos) << last;
@@ -454,10 +447,7 @@ TEST_F(KubeletContainerdTest, MissingConfigMapVolumeWaitsWithFailedMount) {
   ASSERT_TRUE(WaitPod(
       "novol",
       [](const api::Object& p) {
-        const auto* s = ContainerStatus(p, "c");
-        return s != nullptr && s->at("state").as_object().contains("waiting") &&
-               s->at("state").at("waiting").at("reason").as_string() == "ContainerCreating" &&
-               Phase(p) == "Pending";
+        return Waiting(p, "c", "ContainerCreating") && Phase(p) == "Pending";
       },
       30s, &last))
       << last;
@@ -813,10 +803,7 @@ TEST_F(KubeletContainerdTest, MissingImageAndBadCommandShowUpstreamReasons) {
   ASSERT_TRUE(WaitPod(
       "noimage",
       [](const api::Object& p) {
-        const auto* s = ContainerStatus(p, "c");
-        if (s == nullptr || !s->at("state").as_object().contains("waiting")) return false;
-        std::string reason(s->at("state").at("waiting").at("reason").as_string());
-        return reason == "ErrImagePull" || reason == "ImagePullBackOff";
+        return Waiting(p, "c", "ErrImagePull") || Waiting(p, "c", "ImagePullBackOff");
       },
       60s, &last))
       << last;
